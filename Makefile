@@ -1,0 +1,39 @@
+# The two set-up commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Reinstall when the dependency declarations change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.cfg | sha256sum | cut -c1-12)
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## Start a local Directus, seed `articles`, run the README's examples and print what they return.
+demo: $(STAMP)
+	$(PY) -m pydirectus.testing.demo
+
+## Lint, type-check and run the whole test suite (unit and integration, real Directus).
+test: lint typecheck
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check pydirectus tests benchmarks
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,211 @@
+"""A real Directus on SQLite, on loopback, for tests, the demo and users' own integration tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from .install import NodeRuntime, directus_cli, ensure_installed
+
+__all__ = ["DirectusServer", "ServerStartError"]
+
+LOG_TAIL_CHARS = 4000
+
+
+class ServerStartError(RuntimeError):
+    """The local Directus did not start; the message quotes the end of its log."""
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class DirectusServer:
+    """Start a throwaway Directus in a fresh temp dir; stop it with its whole process group.
+
+    >>> with DirectusServer(env={"ACCESS_TOKEN_TTL": "2s"}) as server:
+    ...     server.url, server.admin_token
+    """
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        admin_email: str = "admin@example.com",
+        admin_password: str | None = None,
+        admin_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        startup_timeout: float = 120.0,
+    ) -> None:
+        self.extra_env = dict(env or {})
+        self.admin_email = admin_email
+        self.admin_password = admin_password or secrets.token_urlsafe(16)
+        self.admin_token = admin_token or secrets.token_urlsafe(24)
+        self.host = host
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self.workdir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<DirectusServer {self.url if self.port else '(no port)'} {state}>"
+
+    @property
+    def url(self) -> str:
+        """Return the base URL, e.g. http://127.0.0.1:41234."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Return whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Return the server's process id (also its process group id)."""
+        return self._process.pid if self._process else None
+
+    @property
+    def log_path(self) -> Path:
+        """Return the file that collects the server's stdout and stderr."""
+        if self.workdir is None:
+            raise RuntimeError("the server has not been started")
+        return self.workdir / "directus.log"
+
+    def start(self) -> DirectusServer:
+        """Install if needed, bootstrap a fresh database and start; wait for /server/ping."""
+        runtime = NodeRuntime.find()
+        install_dir = ensure_installed(runtime)
+        self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-directus-"))
+        self.port = self.port or _free_port(self.host)
+        env_file = self._write_env_file()
+        process_env = runtime.environ()
+        process_env["CONFIG_PATH"] = str(env_file)
+        cli = [str(runtime.node), str(directus_cli(install_dir))]
+        try:
+            with self.log_path.open("ab") as log:
+                bootstrap = subprocess.run(
+                    [*cli, "bootstrap"], cwd=self.workdir, env=process_env, stdout=log,
+                    stderr=subprocess.STDOUT, timeout=self.startup_timeout, check=False,
+                )
+            if bootstrap.returncode != 0:
+                self._fail(f"directus bootstrap exited with {bootstrap.returncode}")
+            with self.log_path.open("ab") as log:
+                self._process = subprocess.Popen(
+                    [*cli, "start"], cwd=self.workdir, env=process_env, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            self._wait_ready()
+        except BaseException:
+            self.stop(keep_workdir_on_error=True)
+            raise
+        return self
+
+    def _write_env_file(self) -> Path:
+        assert self.workdir is not None
+        settings = {
+            "HOST": self.host,
+            "PORT": str(self.port),
+            "PUBLIC_URL": self.url,
+            "DB_CLIENT": "sqlite3",
+            "DB_FILENAME": str(self.workdir / "data.db"),
+            "SECRET": secrets.token_urlsafe(32),
+            "ADMIN_EMAIL": self.admin_email,
+            "ADMIN_PASSWORD": self.admin_password,
+            "ADMIN_TOKEN": self.admin_token,
+            "TELEMETRY": "false",
+            "LOG_LEVEL": "warn",
+            "STORAGE_LOCATIONS": "local",
+            "STORAGE_LOCAL_ROOT": str(self.workdir / "uploads"),
+            "EXTENSIONS_PATH": str(self.workdir / "extensions"),
+            "RATE_LIMITER_ENABLED": "false",
+            "CACHE_ENABLED": "false",
+            "WEBSOCKETS_ENABLED": "false",
+            **self.extra_env,
+        }
+        (self.workdir / "uploads").mkdir()
+        (self.workdir / "extensions").mkdir()
+        path = self.workdir / ".env"
+        path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        return path
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                code = self._process.returncode if self._process else None
+                self._fail(f"directus start exited with {code}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/server/ping", timeout=2) as response:
+                    if response.read().strip() == b"pong":
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        self._fail(f"Directus did not answer /server/ping within {self.startup_timeout:.0f} s")
+
+    def _fail(self, what: str) -> None:
+        tail = ""
+        with contextlib.suppress(OSError, RuntimeError):
+            tail = self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+        raise ServerStartError(f"{what}; the server log ends:\n{tail}")
+
+    def stop(self, *, keep_workdir_on_error: bool = False) -> None:
+        """Stop the whole process group (SIGTERM, then SIGKILL) and delete the temp dir."""
+        process, self._process = self._process, None
+        if process is not None:
+            _kill_group(process)
+        if self.workdir is not None and not keep_workdir_on_error:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> DirectusServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _kill_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    pgid = process.pid  # start_new_session made the server its own group leader
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    # Children (workers) may outlive the leader: make sure the group is gone.
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)

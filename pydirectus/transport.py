@@ -1,0 +1,300 @@
+"""The one place that speaks HTTP: URLs, timeouts, retries, the envelope, error mapping."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote, urlsplit
+
+import attrs
+import requests
+import urllib3.exceptions
+
+from ._version import __version__
+from .errors import (
+    APIError,
+    ConnectError,
+    InvalidQuery,
+    TLSError,
+    Timeout,
+    TransportError,
+    error_from_response,
+    parse_retry_after,
+)
+
+if TYPE_CHECKING:
+    from .auth import DirectusAuth
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "NO_RETRY",
+    "Call",
+    "RetryPolicy",
+    "TimeoutSpec",
+    "Transport",
+    "decode_json",
+    "encode_segment",
+    "validate_base_url",
+]
+
+log = logging.getLogger("pydirectus")
+
+TimeoutSpec = float | tuple[float, float]
+DEFAULT_TIMEOUT: Final[tuple[float, float]] = (10.0, 60.0)
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "SEARCH"})
+SECRET_PARAMS: Final = frozenset({"access_token", "refresh_token", "password", "token", "otp"})
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How idempotent requests are retried: bounded attempts and total time, with jitter."""
+
+    attempts: int = 4
+    backoff: float = 0.25
+    max_backoff: float = 8.0
+    total: float = 60.0
+    statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Return the wait before retry number `attempt` (1-based), honouring Retry-After."""
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+
+
+NO_RETRY: Final = RetryPolicy(attempts=1)
+
+
+def encode_segment(segment: str | int) -> str:
+    """Percent-encode one path segment so no id can climb to another route."""
+    if isinstance(segment, bool) or not isinstance(segment, str | int):
+        raise InvalidQuery(f"path segment {segment!r}: expected a str or int")
+    text = str(segment)
+    if text in ("", ".", ".."):
+        raise InvalidQuery(f"path segment {text!r}: an id or name must not be empty, '.' or '..'")
+    return quote(text, safe="")
+
+
+@attrs.frozen
+class Call:
+    """A request built but not sent: method, path segments, query parameters and body."""
+
+    method: str
+    segments: tuple[str | int, ...]
+    params: Mapping[str, str] | None = None
+    json: Any = None
+    data: Any = None
+    files: Any = None
+    headers: Mapping[str, str] | None = None
+    stream: bool = False
+    authenticate: bool = True
+    # DELETE of one id is idempotent too; the caller says so, as only it knows the path shape.
+    idempotent: bool | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """Return whether re-sending after the server may have seen it is harmless."""
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in IDEMPOTENT_METHODS
+
+    @property
+    def path(self) -> str:
+        """Return the encoded path, e.g. /items/articles/1."""
+        return "/" + "/".join(encode_segment(segment) for segment in self.segments)
+
+
+def _never_reached_server(exc: requests.RequestException) -> bool:
+    # A refused connection or failed DNS lookup happens before a byte is sent,
+    # so even a POST may be retried; anything later might have been processed.
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+            return True
+        if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
+            cause = cause.reason
+            continue
+        cause = cause.__cause__ or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+    return False
+
+
+def _wrap(exc: requests.RequestException, call: Call) -> TransportError:
+    where = f"{call.method} {call.path}"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TLSError(f"{where}: TLS failed: {type(exc).__name__}")
+    if isinstance(exc, requests.Timeout):
+        kind = "connect" if isinstance(exc, requests.ConnectTimeout) else "read"
+        return Timeout(f"{where}: {kind} timed out")
+    if isinstance(exc, requests.ConnectionError):
+        return ConnectError(f"{where}: connection failed: {_reason(exc)}")
+    return TransportError(f"{where}: {type(exc).__name__}: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    # urllib3 messages can repeat the URL, and a URL can carry an access_token.
+    text = str(exc)
+    for marker in SECRET_PARAMS:
+        if f"{marker}=" in text:
+            return type(exc).__name__
+    return text[:300]
+
+
+class Transport:
+    """Send Calls over one requests.Session with retries, auth and error mapping."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: DirectusAuth | None = None,
+        timeout: TimeoutSpec = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = validate_base_url(base_url)
+        self.timeout = timeout
+        self.retry = retry
+        self.session = session or requests.Session()
+        self.session.verify = verify
+        self.session.headers["User-Agent"] = f"pydirectus/{__version__} {requests.utils.default_user_agent()}"
+        self.auth = auth
+        if auth is not None:
+            auth.bind(self)
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.base_url} auth={self.auth!r}>"
+
+    def url(self, call: Call) -> str:
+        """Return the absolute URL of a call (without its query string)."""
+        return self.base_url + call.path
+
+    def send(self, call: Call) -> requests.Response:
+        """Send a call; retry what is safe; map failures to the pydirectus error tree."""
+        url = self.url(call)
+        started = time.monotonic()
+        attempt = 0
+        recovered = False
+        while True:
+            attempt += 1
+            try:
+                response = self._send_once(call, url)
+            except requests.RequestException as exc:
+                error = _wrap(exc, call)
+                safe = call.retryable and not isinstance(exc, requests.ReadTimeout)
+                if (safe or _never_reached_server(exc)) and self._may_retry(attempt, started, None):
+                    log.debug("%s %s failed (%s); retrying", call.method, call.path, error)
+                    continue
+                raise error from exc
+            if response.ok:
+                return response
+            if response.status_code == 401 and not recovered and self._recover(call, response):
+                recovered = True
+                attempt -= 1  # a token refresh is not a failed attempt
+                continue
+            if call.retryable and response.status_code in self.retry.statuses:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if self._may_retry(attempt, started, retry_after):
+                    response.close()
+                    continue
+            raise error_from_response(response)
+
+    def _send_once(self, call: Call, url: str) -> requests.Response:
+        request = requests.Request(
+            call.method, url, params=call.params, json=call.json, data=call.data,
+            files=call.files, headers=dict(call.headers or {}),
+            auth=self.auth if call.authenticate else None,
+        )
+        prepared = self.session.prepare_request(request)
+        if not call.authenticate:
+            prepared.headers.pop("Authorization", None)
+        begun = time.perf_counter()
+        response = self.session.send(prepared, timeout=self.timeout, stream=call.stream,
+                                     allow_redirects=True)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %d in %.1f ms", call.method, call.path, response.status_code,
+                      (time.perf_counter() - begun) * 1000)
+        return response
+
+    def _recover(self, call: Call, response: requests.Response) -> bool:
+        if self.auth is None or not call.authenticate:
+            return False
+        error = error_from_response(response)
+        return error.code == "TOKEN_EXPIRED" and self.auth.recover(response.request)
+
+    def _may_retry(self, attempt: int, started: float, retry_after: float | None) -> bool:
+        if attempt >= self.retry.attempts:
+            return False
+        wait = self.retry.delay(attempt, retry_after)
+        if time.monotonic() - started + wait > self.retry.total:
+            return False
+        time.sleep(wait)
+        return True
+
+    def request(
+        self,
+        method: str,
+        *segments: str | int,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+    ) -> Any:
+        """Send a JSON call and return the decoded body (None for an empty answer)."""
+        call = Call(method, segments, params=params, json=json, idempotent=idempotent,
+                    authenticate=authenticate)
+        return decode_json(self.send(call), call)
+
+    def data(
+        self,
+        method: str,
+        *segments: str | int,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+    ) -> Any:
+        """Send a JSON call and return the envelope's `data` (None for 204 No Content)."""
+        body = self.request(method, *segments, params=params, json=json, idempotent=idempotent,
+                            authenticate=authenticate)
+        return body.get("data") if isinstance(body, dict) else body
+
+    def close(self) -> None:
+        """Log out the auth strategy (if it holds a session) and close the HTTP session."""
+        try:
+            if self.auth is not None:
+                self.auth.close()
+        finally:
+            self.session.close()
+
+
+def decode_json(response: requests.Response, call: Call) -> Any:
+    """Decode a successful JSON body; a non-JSON 2xx body is a server error."""
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        excerpt = response.content[:200].decode("utf-8", "replace")
+        raise APIError(response.status_code, None,
+                       f"{call.method} {call.path}: expected JSON, got {excerpt!r}",
+                       None, response) from None
+
+
+def validate_base_url(url: str) -> str:
+    """Check a Directus base URL has an http(s) scheme and a host; drop a trailing slash."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidQuery("url: expected the Directus base URL, e.g. 'https://cms.example.com'")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidQuery(f"url {url!r}: needs an http:// or https:// scheme and a host")
+    if parts.query or parts.fragment:
+        raise InvalidQuery(f"url {url!r}: must not carry a query string or fragment")
+    return url.strip().rstrip("/")
+

@@ -1,0 +1,100 @@
+"""The error mapping table: Directus code first, HTTP status as the fallback."""
+
+import json
+
+import pytest
+
+from pydirectus import errors
+from pydirectus.errors import (
+    APIError,
+    AuthenticationError,
+    InvalidQuery,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    error_from_body,
+)
+
+
+def body(code: str | None, message: str = "boom", **extensions: object) -> bytes:
+    ext = {"code": code, **extensions} if code else extensions
+    return json.dumps({"errors": [{"message": message, "extensions": ext}]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (401, "INVALID_CREDENTIALS", AuthenticationError),
+        (401, "TOKEN_EXPIRED", AuthenticationError),
+        (401, "INVALID_TOKEN", AuthenticationError),
+        (401, "INVALID_OTP", AuthenticationError),
+        (403, "FORBIDDEN", PermissionDenied),
+        (404, "ROUTE_NOT_FOUND", NotFound),
+        (400, "INVALID_PAYLOAD", InvalidRequest),
+        (400, "INVALID_QUERY", InvalidRequest),
+        (400, "FAILED_VALIDATION", InvalidRequest),
+        (400, "RECORD_NOT_UNIQUE", InvalidRequest),
+        (429, "REQUESTS_EXCEEDED", RateLimited),
+        (503, "SERVICE_UNAVAILABLE", ServerError),
+        (500, "INTERNAL_SERVER_ERROR", ServerError),
+        # An unknown code falls back on the status.
+        (401, "SOMETHING_NEW", AuthenticationError),
+        (403, "SOMETHING_NEW", PermissionDenied),
+        (404, "SOMETHING_NEW", NotFound),
+        (409, "SOMETHING_NEW", InvalidRequest),
+        (429, "SOMETHING_NEW", RateLimited),
+        (502, "SOMETHING_NEW", ServerError),
+        # The code wins over the status.
+        (400, "FORBIDDEN", PermissionDenied),
+    ],
+)
+def test_code_then_status(status: int, code: str, expected: type[APIError]) -> None:
+    error = error_from_body(status, body(code, "the message", reason="why", field="title"))
+    assert type(error) is expected
+    assert error.status == status
+    assert error.code == code
+    assert error.message == "the message"
+    assert error.reason == "why"
+    assert error.extensions["field"] == "title"
+    assert str(error) == f"{status} {code}: the message"
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "expected"),
+    [
+        (502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", ServerError),
+        (503, b"", ServerError),
+        (404, b"Not Found", NotFound),
+        (400, b"{not json", InvalidRequest),
+        (500, b'{"data": 1}', ServerError),
+        (500, b'{"errors": "a string"}', ServerError),
+        (500, b"\xff\xfe\x00garbage", ServerError),
+    ],
+)
+def test_non_directus_bodies_are_api_errors(status: int, raw: bytes, expected: type) -> None:
+    error = error_from_body(status, raw)
+    assert type(error) is expected
+    assert error.status == status
+    assert error.code is None
+    if raw.strip():
+        assert "not a Directus error body" in error.message
+    else:
+        assert error.message == "empty response body"
+
+
+def test_long_bodies_are_cut_to_an_excerpt() -> None:
+    error = error_from_body(502, b"x" * 10_000)
+    assert len(error.message) < errors.EXCERPT_CHARS + 50
+
+
+def test_invalid_query_is_a_value_error() -> None:
+    assert issubclass(InvalidQuery, ValueError)
+    assert issubclass(InvalidQuery, errors.DirectusError)
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("3", 3.0), ("0.5", 0.5), ("-2", 0.0),
+                                                 (None, None), ("soon", None)])
+def test_retry_after(header: str | None, seconds: float | None) -> None:
+    assert errors.parse_retry_after(header) == seconds
