@@ -114,7 +114,7 @@ class DirectusServer:
                 )
             self._wait_ready()
         except BaseException:
-            self.stop(keep_workdir_on_error=True)
+            self.stop()
             raise
         return self
 
@@ -167,12 +167,12 @@ class DirectusServer:
             tail = self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
         raise ServerStartError(f"{what}; the server log ends:\n{tail}")
 
-    def stop(self, *, keep_workdir_on_error: bool = False) -> None:
+    def stop(self) -> None:
         """Stop the whole process group (SIGTERM, then SIGKILL) and delete the temp dir."""
         process, self._process = self._process, None
         if process is not None:
             _kill_group(process)
-        if self.workdir is not None and not keep_workdir_on_error:
+        if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 

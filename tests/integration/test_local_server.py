@@ -1,0 +1,56 @@
+"""The local Directus itself: it starts, answers, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import requests
+
+from pydirectus.testing import DirectusServer, ServerStartError
+from pydirectus.testing.examples import readme_examples, run_examples, seed_articles
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_stop_leaves_no_process_and_no_files(directus: DirectusServer) -> None:
+    # `directus` is requested so that a missing install fails here in CI, not differently.
+    server = DirectusServer(env={"ACCESS_TOKEN_TTL": "5m"}).start()
+    pgid, workdir = server.pid, server.workdir
+    assert pgid is not None and workdir is not None
+    assert requests.get(f"{server.url}/server/ping", timeout=5).text == "pong"
+    assert requests.get(f"{server.url}/users/me", timeout=5,
+                        headers={"Authorization": f"Bearer {server.admin_token}"}).ok
+    server.stop()
+    assert not _group_alive(pgid)
+    assert not workdir.exists()
+    assert not server.running
+
+
+def test_a_failed_start_quotes_the_log(directus: DirectusServer) -> None:
+    with pytest.raises(ServerStartError, match="log ends"):
+        DirectusServer(env={"DB_CLIENT": "no-such-database-client"}, startup_timeout=60).start()
+
+
+def test_readme_examples_run(directus: DirectusServer) -> None:
+    seed_articles(directus.url, directus.admin_token)
+    printed: list[str] = []
+    namespace = {"url": directus.url, "token": directus.admin_token,
+                 "email": directus.admin_email, "password": directus.admin_password}
+    try:
+        examples = readme_examples(REPO / "README.md")
+        assert examples, "the README has no ```python examples"
+        run_examples(examples, namespace, echo=printed.append)
+    finally:
+        requests.delete(f"{directus.url}/collections/articles", timeout=30,
+                        headers={"Authorization": f"Bearer {directus.admin_token}"})
+    assert printed
