@@ -143,7 +143,8 @@ class Password(DirectusAuth):
 
     def _store(self, data: Any) -> str:
         try:
-            access, refresh, expires_ms = data["access_token"], data["refresh_token"], data["expires"]
+            access, refresh = data["access_token"], data["refresh_token"]
+            expires_ms = data["expires"]
         except (TypeError, KeyError):
             raise APIError(200, None, "login/refresh answer lacks tokens") from None
         lifetime = float(expires_ms) / 1000.0

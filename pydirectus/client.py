@@ -6,14 +6,17 @@ import ipaddress
 import warnings
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import requests
 
 from .auth import DirectusAuth, Password, StaticToken
+from .checks import check_data, check_key
+from .collection import DEFAULT_PAGE_SIZE, Collection, Singleton
 from .errors import InvalidQuery
 from .query import Query, query_to_params
+from .schema_cache import SchemaCache
 from .transport import (
     DEFAULT_TIMEOUT,
     Call,
@@ -26,6 +29,7 @@ from .transport import (
 __all__ = ["DirectusClient", "InsecureTransportWarning", "Server"]
 
 QueryLike = Query | Mapping[str, Any] | None
+T = TypeVar("T", bound=Mapping[str, Any])
 
 
 class InsecureTransportWarning(UserWarning):
@@ -41,32 +45,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _params(query: QueryLike) -> dict[str, str] | None:
+def _query(query: QueryLike) -> Query | Mapping[str, Any]:
     if query is None:
-        return None
+        return Query()
     if not isinstance(query, Query | Mapping):
         raise InvalidQuery(f"query: expected a dict or a Query, got {type(query).__name__}")
-    return query_to_params(query)
+    return query
 
 
-def _require_data(data: Any, what: str = "data") -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InvalidQuery(f"{what}: expected a dict of field values, got {type(data).__name__}")
-    return data
-
-
-def _require_id(value: Any, what: str = "id") -> str | int:
-    if value is None or isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidQuery(f"{what}: expected a non-empty str or int, got {value!r}")
-    if isinstance(value, str) and not value.strip():
-        raise InvalidQuery(f"{what}: must not be empty")
-    return value
-
-
-def _require_name(value: Any, what: str = "collection") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidQuery(f"{what}: expected a non-empty collection name, got {value!r}")
-    return value
+def _params(query: QueryLike) -> dict[str, str] | None:
+    return query_to_params(_query(query)) if query is not None else None
 
 
 class Server:
@@ -111,6 +99,7 @@ class DirectusClient:
         verify: bool | str = True,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
         session: requests.Session | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         if url is not None and hostname is not None and url != hostname:
             raise InvalidQuery("pass the base URL once: either url or hostname=")
@@ -128,6 +117,8 @@ class DirectusClient:
         self.transport = Transport(base_url, auth=auth, timeout=timeout, verify=verify,
                                    retry=retry, session=session)
         self.server = Server(self.transport)
+        self.page_size = page_size
+        self._schema = SchemaCache(self.transport)
 
     @property
     def url(self) -> str:
@@ -157,41 +148,52 @@ class DirectusClient:
     ) -> None:
         self.close()
 
-    # The seed's methods: plain dicts in, plain dicts and lists out.
+    # Handles.
+
+    @overload
+    def collection(self, name: str) -> Collection[dict[str, Any]]: ...
+    @overload
+    def collection(self, name: str, item_type: type[T]) -> Collection[T]: ...
+    def collection(self, name: str, item_type: type[Any] | None = None) -> Collection[Any]:
+        """Return a handle on /items/{name}; pass a TypedDict as item_type for typed results."""
+        return Collection(name, self.transport, self._schema, page_size=self.page_size)
+
+    @overload
+    def singleton(self, name: str) -> Singleton[dict[str, Any]]: ...
+    @overload
+    def singleton(self, name: str, item_type: type[T]) -> Singleton[T]: ...
+    def singleton(self, name: str, item_type: type[Any] | None = None) -> Singleton[Any]:
+        """Return a handle on the singleton collection at /items/{name}."""
+        return Singleton(name, self.transport)
+
+    def refresh_schema(self) -> None:
+        """Drop the cached relations and collection info; the next need fetches them again."""
+        self._schema.clear()
+
+    # The seed's methods: plain dicts in, plain dicts and lists out, one request each.
 
     def read_items(self, collection: str, query: QueryLike = None) -> list[dict[str, Any]]:
         """Return the items of GET /items/{collection} matching a query dict or Query."""
-        params = _params(query)
-        data: list[dict[str, Any]] = self.transport.data(
-            "GET", "items", _require_name(collection), params=params)
+        data: list[dict[str, Any]] = self.collection(collection).query(_query(query)).fetch()
         return data
 
     def read_item(self, collection: str, id: str | int, query: QueryLike = None) -> dict[str, Any]:
         """Return one item from GET /items/{collection}/{id}."""
-        params = _params(query)
-        data: dict[str, Any] = self.transport.data(
-            "GET", "items", _require_name(collection), _require_id(id), params=params)
-        return data
+        return self.collection(collection).query(_query(query)).get(id)
 
     def create_item(self, collection: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """Create one item with POST /items/{collection}; return it."""
-        created: dict[str, Any] = self.transport.data(
-            "POST", "items", _require_name(collection), json=_require_data(data))
-        return created
+        return self.collection(collection).create(data)
 
     def update_item(
         self, collection: str, id: str | int, data: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Update one item with PATCH /items/{collection}/{id}; return it."""
-        updated: dict[str, Any] = self.transport.data(
-            "PATCH", "items", _require_name(collection), _require_id(id),
-            json=_require_data(data))
-        return updated
+        return self.collection(collection).update(id, data)
 
     def delete_item(self, collection: str, id: str | int) -> None:
         """Delete one item with DELETE /items/{collection}/{id}."""
-        self.transport.data("DELETE", "items", _require_name(collection), _require_id(id),
-                            idempotent=True)
+        self.collection(collection).delete(id)
 
     def read_files(self, query: QueryLike = None) -> list[dict[str, Any]]:
         """Return file records from GET /files matching a query dict or Query."""
@@ -200,25 +202,25 @@ class DirectusClient:
 
     def read_file(self, id: str, query: QueryLike = None) -> dict[str, Any]:
         """Return one file record from GET /files/{id}."""
-        data: dict[str, Any] = self.transport.data("GET", "files", _require_id(id),
+        data: dict[str, Any] = self.transport.data("GET", "files", check_key(id),
                                                    params=_params(query))
         return data
 
     def create_file(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Register a file record (no upload) with POST /files; return it."""
         created: dict[str, Any] = self.transport.data("POST", "files",
-                                                      json=_require_data(data, "file_data"))
+                                                      json=check_data(data, "file_data"))
         return created
 
     def update_file(self, id: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """Update a file record's metadata with PATCH /files/{id}; return it."""
-        updated: dict[str, Any] = self.transport.data("PATCH", "files", _require_id(id),
-                                                      json=_require_data(data))
+        updated: dict[str, Any] = self.transport.data("PATCH", "files", check_key(id),
+                                                      json=check_data(data))
         return updated
 
     def delete_file(self, id: str) -> None:
         """Delete a file (record and stored bytes) with DELETE /files/{id}."""
-        self.transport.data("DELETE", "files", _require_id(id), idempotent=True)
+        self.transport.data("DELETE", "files", check_key(id), idempotent=True)
 
 
 def _seed_auth(

@@ -4,15 +4,16 @@
 
     DirectusError
       InvalidQuery (also ValueError)      raised while building, before any request
+        SchemaRequired                      negating a relational path needs the relations
       TransportError                      the request never got a usable HTTP answer
         ConnectError                        connection refused or reset, DNS failure
         TLSError                            certificate or handshake failure
         Timeout                             connect or read timed out
       APIError                            Directus (or a proxy) answered with an error
-        AuthenticationError                 INVALID_CREDENTIALS, INVALID_OTP, TOKEN_EXPIRED, INVALID_TOKEN, 401
-        PermissionDenied                    FORBIDDEN, 403 (Directus also says this for missing items)
-        NotFound                            ROUTE_NOT_FOUND, 404, and a read of one missing item
-        InvalidRequest                      INVALID_PAYLOAD, INVALID_QUERY, FAILED_VALIDATION, ..., 4xx
+        AuthenticationError                 INVALID_CREDENTIALS, TOKEN_EXPIRED, ..., 401
+        PermissionDenied                    FORBIDDEN, 403 (also said for missing items)
+        NotFound                            ROUTE_NOT_FOUND, 404, a read of one missing item
+        InvalidRequest                      INVALID_PAYLOAD, INVALID_QUERY, ..., other 4xx
         RateLimited                         REQUESTS_EXCEEDED, 429 (carries retry_after)
         ServerError                         5xx, and any body that is not Directus JSON
 
@@ -42,6 +43,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RateLimited",
+    "SchemaRequired",
     "ServerError",
     "TLSError",
     "Timeout",
@@ -58,6 +60,10 @@ class DirectusError(Exception):
 
 class InvalidQuery(DirectusError, ValueError):
     """A query, key or argument is wrong; raised before anything is sent."""
+
+
+class SchemaRequired(InvalidQuery):
+    """Compiling needs the relation schema (a negated relational path) and none was given."""
 
 
 class TransportError(DirectusError):
@@ -107,7 +113,8 @@ class APIError(DirectusError):
         return f"{label}: {self.message}"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r})"
+        return (f"{type(self).__name__}(status={self.status}, code={self.code!r}, "
+                f"message={self.message!r})")
 
 
 class AuthenticationError(APIError):

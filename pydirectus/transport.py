@@ -18,8 +18,8 @@ from .errors import (
     APIError,
     ConnectError,
     InvalidQuery,
-    TLSError,
     Timeout,
+    TLSError,
     TransportError,
     error_from_response,
     parse_retry_after,
@@ -63,7 +63,7 @@ class RetryPolicy:
         if retry_after is not None:
             return retry_after
         ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+        return random.uniform(ceiling / 2, ceiling)
 
 
 NO_RETRY: Final = RetryPolicy(attempts=1)
@@ -108,6 +108,9 @@ class Call:
         return "/" + "/".join(encode_segment(segment) for segment in self.segments)
 
 
+NEVER_SENT: Final = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)
+
+
 def _never_reached_server(exc: requests.RequestException) -> bool:
     # A refused connection or failed DNS lookup happens before a byte is sent,
     # so even a POST may be retried; anything later might have been processed.
@@ -115,12 +118,13 @@ def _never_reached_server(exc: requests.RequestException) -> bool:
         return True
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+        if isinstance(cause, NEVER_SENT):
             return True
         if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
             cause = cause.reason
             continue
-        cause = cause.__cause__ or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        first_arg = cause.args[0] if cause.args else None
+        cause = cause.__cause__ or (first_arg if isinstance(first_arg, BaseException) else None)
     return False
 
 
@@ -155,7 +159,7 @@ class Transport:
         auth: DirectusAuth | None = None,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         verify: bool | str = True,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
+        retry: RetryPolicy = RetryPolicy(),
         session: requests.Session | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
@@ -163,7 +167,8 @@ class Transport:
         self.retry = retry
         self.session = session or requests.Session()
         self.session.verify = verify
-        self.session.headers["User-Agent"] = f"pydirectus/{__version__} {requests.utils.default_user_agent()}"
+        self.session.headers["User-Agent"] = (
+            f"pydirectus/{__version__} {requests.utils.default_user_agent()}")
         self.auth = auth
         if auth is not None:
             auth.bind(self)
@@ -247,8 +252,11 @@ class Transport:
         authenticate: bool = True,
     ) -> Any:
         """Send a JSON call and return the decoded body (None for an empty answer)."""
-        call = Call(method, segments, params=params, json=json, idempotent=idempotent,
-                    authenticate=authenticate)
+        return self.send_json(Call(method, segments, params=params, json=json,
+                                   idempotent=idempotent, authenticate=authenticate))
+
+    def send_json(self, call: Call) -> Any:
+        """Send a call and return its decoded JSON body (None for an empty answer)."""
         return decode_json(self.send(call), call)
 
     def data(

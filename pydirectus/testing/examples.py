@@ -76,13 +76,13 @@ def run_examples(
             source = ast.get_source_segment(example.code, node) or ""
             if isinstance(node, ast.Expr):
                 code = compile(ast.Expression(node.value), where, "eval")
-                value = eval(code, namespace)  # noqa: S307 - running our own README is the point
+                value = eval(code, namespace)
                 if value is not None:
                     echo(f">>> {source}\n{pprint.pformat(value, width=100, sort_dicts=False)}")
                 else:
                     echo(f">>> {source}")
             else:
-                exec(compile(ast.Module([node], []), where, "exec"), namespace)  # noqa: S102
+                exec(compile(ast.Module([node], []), where, "exec"), namespace)
                 echo(f">>> {source}")
 
 

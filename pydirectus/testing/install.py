@@ -82,7 +82,7 @@ def cache_root() -> Path:
 
 
 def _lock_files() -> dict[str, bytes]:
-    folder = resources.files("pydirectus.testing") / "npm"
+    folder = resources.files("pydirectus.testing.npm")
     return {name: (folder / name).read_bytes() for name in ("package.json", "package-lock.json")}
 
 

@@ -35,7 +35,7 @@ def directus() -> Iterator[DirectusServer]:
     server = DirectusServer()
     try:
         server.start()
-    except Exception as exc:  # noqa: BLE001 - any failure to start is reported the same way
+    except Exception as exc:
         message = f"the local Directus could not start: {exc}"
         if _server_required():
             pytest.fail(message, pytrace=False)

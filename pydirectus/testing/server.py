@@ -192,10 +192,8 @@ def _kill_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     pgid = process.pid  # start_new_session made the server its own group leader
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
     # Children (workers) may outlive the leader: make sure the group is gone.
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:

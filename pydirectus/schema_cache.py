@@ -1,0 +1,76 @@
+"""What the client learns of a project's schema once and caches: relations, keys, singletons."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .collection import CollectionInfo
+from .errors import PermissionDenied
+from .query import Schema
+
+if TYPE_CHECKING:
+    from .transport import Transport
+
+__all__ = ["SchemaCache"]
+
+log = logging.getLogger("pydirectus")
+
+# When the token may not read the schema, the Directus default is the best guess.
+FALLBACK_PRIMARY_KEY = "id"
+
+
+class SchemaCache:
+    """Fetch /relations, /collections/{name} and /fields/{name} on first need; keep them."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._relations: list[dict[str, Any]] | None = None
+        self._collections: dict[str, CollectionInfo] = {}
+
+    def clear(self) -> None:
+        """Forget everything; the next need fetches again."""
+        with self._lock:
+            self._relations = None
+            self._collections.clear()
+
+    def relations(self) -> list[dict[str, Any]]:
+        """Return the rows of GET /relations (fetched once)."""
+        with self._lock:
+            if self._relations is None:
+                rows = self._transport.data("GET", "relations")
+                self._relations = list(rows or [])
+            return self._relations
+
+    def relations_from(self, collection: str) -> Schema:
+        """Return the relation Schema rooted at a collection."""
+        return Schema.from_directus(collection, self.relations())
+
+    def collection(self, name: str) -> CollectionInfo:
+        """Return a collection's primary key and singleton flag (fetched once per name)."""
+        with self._lock:
+            info = self._collections.get(name)
+        if info is not None:
+            return info
+        try:
+            meta = self._transport.data("GET", "collections", name).get("meta") or {}
+        except PermissionDenied as denied:
+            raise PermissionDenied(
+                denied.status, denied.code,
+                f"collection {name!r} does not exist or this token may not read it",
+                {**denied.extensions, "collection": name}, denied.response) from None
+        try:
+            fields = self._transport.data("GET", "fields", name) or []
+            primary_key = next(
+                (f["field"] for f in fields if (f.get("schema") or {}).get("is_primary_key")),
+                FALLBACK_PRIMARY_KEY)
+        except PermissionDenied:
+            log.debug("no read access to /fields/%s; assuming primary key %r", name,
+                      FALLBACK_PRIMARY_KEY)
+            primary_key = FALLBACK_PRIMARY_KEY
+        info = CollectionInfo(name, primary_key, bool(meta.get("singleton")))
+        with self._lock:
+            self._collections[name] = info
+        return info

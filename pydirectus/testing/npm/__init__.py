@@ -1,0 +1,1 @@
+"""The npm lock files that pin the Directus release pydirectus.testing installs."""
