@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from pydirectus.errors import InvalidQuery
+from pydirectus.errors import InvalidQuery, SchemaRequired
 from pydirectus.query.lookups import (
     FUNCTIONS,
     LOOKUPS,
@@ -46,6 +46,7 @@ from pydirectus.query.lookups import (
     make_condition_value,
     suggest,
     to_json,
+    transposed,
     unknown_operator,
 )
 
@@ -247,9 +248,14 @@ def parse_lookup(key: Any, value: Any) -> Node:
         elif last not in FUNCTIONS:
             hint = suggest(last, [*LOOKUPS, *FUNCTIONS])
             if hint:
+                what = "function" if hint in FUNCTIONS else "operator"
+                advice = (
+                    ""
+                    if transposed(last, FUNCTIONS)
+                    else f"; if {last!r} is a field, name the operator: '{key}__eq'"
+                )
                 raise InvalidQuery(
-                    f"{where}: unknown operator {last!r} (did you mean {hint!r}?); "
-                    f"if {last!r} is a field, name the operator: '{key}__eq'"
+                    f"{where}: unknown {what} {last!r} (did you mean {hint!r}?){advice}"
                 )
     frames: list[tuple[str, str]] = []
     scope: list[str] = []
@@ -273,6 +279,8 @@ def parse_lookup(key: Any, value: Any) -> Node:
         field, func = parts[-1], None
         if len(scope) >= 1 and field in FUNCTIONS:
             func, field = field, scope.pop()
+        elif scope and (hint := transposed(field, FUNCTIONS)):
+            raise InvalidQuery(f"{where}: unknown function {field!r} (did you mean {hint!r}?)")
         if field in QUANTIFIERS:
             raise InvalidQuery(
                 f"{where}: {field!r} must be followed by a field, or take a Q: '{key}=Q(...)'"
@@ -301,7 +309,7 @@ def _split_function(key: str, where: str) -> tuple[str, str | None]:
         return key, None
     name, inner = m.group(1), m.group(2)
     if name not in RAW_FUNCTIONS:
-        hint = suggest(name, RAW_FUNCTIONS)
+        hint = suggest(name, RAW_FUNCTIONS, cutoff=0.6)
         tail = f" (did you mean {hint!r}?)" if hint else ""
         raise InvalidQuery(f"{where}: unknown function {name!r}{tail}")
     if not inner:
@@ -402,11 +410,11 @@ def _lookup_text(c: Cond) -> str:
     return "__".join((*c.path, c.field, *((c.func,) if c.func else ()), c.op))
 
 
-def _needs_schema(c: Cond) -> InvalidQuery:
+def _needs_schema(c: Cond) -> SchemaRequired:
     first = c.path[0]
     text = _lookup_text(c)
     rest = text[len(first) + 2 :]
-    return InvalidQuery(
+    return SchemaRequired(
         f"filter {text!r}: negating a condition behind relation {first!r} needs to know "
         f"whether {first!r} is many-to-one or one-to-many. Say it is one-to-many with "
         f"'{first}__some__{rest}' (negates to __none__), or compile with a schema: "

@@ -381,17 +381,31 @@ def lookup_names() -> list[str]:
     return sorted(LOOKUPS)
 
 
-def suggest(word: str, candidates: Iterable[str]) -> str | None:
+def suggest(word: str, candidates: Iterable[str], cutoff: float = 0.8) -> str | None:
     """Return the closest candidate to a misspelt word, if any is close."""
-    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.8)
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return found[0] if found else None
+
+
+def transposed(word: str, candidates: Iterable[str]) -> str | None:
+    """Return the candidate that ``word`` spells with two adjacent letters swapped."""
+    for cand in candidates:
+        if len(cand) == len(word) and cand != word:
+            diff = [i for i, (a, b) in enumerate(zip(word, cand, strict=True)) if a != b]
+            if len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == cand[diff[1]]:
+                if word[diff[1]] == cand[diff[0]]:
+                    return cand
+    return None
 
 
 def unknown_operator(key: str, word: str) -> InvalidQuery:
     """Build the error for an unknown operator, with a suggestion when one is close."""
-    if word in REFUSED:
-        return _fail(key, f"operator {word!r} is not supported: {REFUSED[word]}")
-    hint = suggest(word, [*LOOKUPS, *FUNCTIONS])
+    name = word[1:] if word.startswith("_") else word
+    if name in REFUSED:
+        return _fail(key, f"operator {word!r} is not supported: {REFUSED[name]}")
+    hint = suggest(name, [*LOOKUPS, *FUNCTIONS])
+    if hint and word.startswith("_"):
+        hint = "_" + hint
     tail = f" (did you mean {hint!r}?)" if hint else ""
     return _fail(key, f"unknown operator {word!r}{tail}")
 

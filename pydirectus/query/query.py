@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import keyword
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -39,6 +40,29 @@ if TYPE_CHECKING:
 __all__ = ["Query", "query_to_params"]
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _make_encode() -> Callable[[Any], str]:
+    # JSONEncoder.encode sets up a new C encoder on every call (a few µs, most of a
+    # compile); one built once, without the circular-reference check (compiled
+    # queries are trees), does the same work in a fraction of the time.
+    if c_make_encoder is None or c_encode_basestring is None:  # pragma: no cover
+        return _ENCODER.encode
+    iterencode = c_make_encoder(
+        None, _no_default, c_encode_basestring, None, ":", ",", False, False, False
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(iterencode(value, 0))
+
+    return encode
+
+
+_encode = _make_encode()
 _META = frozenset({"total_count", "filter_count", "*"})
 #: the parts GET parameters carry as JSON, as comma-joined lists, as integers
 _JSON_PARAMS = frozenset({"filter", "deep", "alias", "aggregate"})
@@ -277,7 +301,7 @@ class Query:
     def to_params(self, schema: Schema | None = None) -> dict[str, str]:
         """Return GET query parameters: JSON for filter/deep/alias/aggregate, CSV lists."""
         p: dict[str, str] = {}
-        encode = _ENCODER.encode
+        encode = _encode
         if not _is_empty(self._filter):
             p["filter"] = encode(compile_filter(self._filter, schema))
         if self._fields:
@@ -506,7 +530,7 @@ def query_to_params(query: Query | Mapping[str, Any]) -> dict[str, str]:
         elif key in _LIST_PARAMS and isinstance(value, list | tuple):
             out[key] = ",".join(str(v) for v in value)
         elif isinstance(value, Mapping | list | tuple):
-            out[key] = _ENCODER.encode(value)
+            out[key] = _encode(value)
         else:
             raise InvalidQuery(f"query {key!r}: cannot send a {type(value).__name__}")
     return out
