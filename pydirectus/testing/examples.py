@@ -32,7 +32,7 @@ ARTICLES: list[dict[str, Any]] = [
      "date": "2023-11-20T08:15:00"},
     {"title": "Negation is hard", "author": "Sam Ito", "views": None, "status": "review",
      "date": "2024-06-01T17:45:00"},
-    {"title": "Bulk writes", "author": "Beff Jezos", "views": 75, "status": "published",
+    {"title": "Batching writes", "author": "Beff Jezos", "views": 75, "status": "published",
      "date": "2024-02-10T10:00:00"},
 ]
 
