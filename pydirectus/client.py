@@ -15,6 +15,7 @@ from .auth import DirectusAuth, Password, StaticToken
 from .checks import check_data, check_key
 from .collection import DEFAULT_PAGE_SIZE, Collection, Singleton
 from .errors import InvalidQuery
+from .models import File
 from .query import Query, query_to_params
 from .schema_cache import SchemaCache
 from .transport import (
@@ -195,28 +196,25 @@ class DirectusClient:
         """Delete one item with DELETE /items/{collection}/{id}."""
         self.collection(collection).delete(id)
 
-    def read_files(self, query: QueryLike = None) -> list[dict[str, Any]]:
+    def read_files(self, query: QueryLike = None) -> list[File]:
         """Return file records from GET /files matching a query dict or Query."""
-        data: list[dict[str, Any]] = self.transport.data("GET", "files", params=_params(query))
-        return data
+        files: list[File] = self.transport.data("GET", "files", params=_params(query))
+        return files
 
-    def read_file(self, id: str, query: QueryLike = None) -> dict[str, Any]:
+    def read_file(self, id: str, query: QueryLike = None) -> File:
         """Return one file record from GET /files/{id}."""
-        data: dict[str, Any] = self.transport.data("GET", "files", check_key(id),
-                                                   params=_params(query))
-        return data
+        file: File = self.transport.data("GET", "files", check_key(id), params=_params(query))
+        return file
 
-    def create_file(self, data: Mapping[str, Any]) -> dict[str, Any]:
+    def create_file(self, file_data: Mapping[str, Any]) -> File:
         """Register a file record (no upload) with POST /files; return it."""
-        created: dict[str, Any] = self.transport.data("POST", "files",
-                                                      json=check_data(data, "file_data"))
-        return created
+        file: File = self.transport.data("POST", "files", json=check_data(file_data, "file_data"))
+        return file
 
-    def update_file(self, id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    def update_file(self, id: str, data: Mapping[str, Any]) -> File:
         """Update a file record's metadata with PATCH /files/{id}; return it."""
-        updated: dict[str, Any] = self.transport.data("PATCH", "files", check_key(id),
-                                                      json=check_data(data))
-        return updated
+        file: File = self.transport.data("PATCH", "files", check_key(id), json=check_data(data))
+        return file
 
     def delete_file(self, id: str) -> None:
         """Delete a file (record and stored bytes) with DELETE /files/{id}."""
