@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import requests.auth
 
-from .errors import APIError, AuthenticationError, InvalidQuery, InvalidRequest
+from .errors import APIError, AuthenticationError, DirectusError, InvalidQuery, InvalidRequest
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -167,7 +167,9 @@ class Password(DirectusAuth):
             refresh, self._refresh_token, self._access_token = self._refresh_token, None, None
             if refresh is None or self._transport is None:
                 return
+            # Best effort: close() runs in __exit__ and must not mask the error in flight;
+            # an unreachable server raises TransportError, which is not an OSError.
             try:
                 self._post("logout", {"refresh_token": refresh})
-            except (APIError, OSError) as exc:
+            except DirectusError as exc:
                 log.debug("logout failed: %s", type(exc).__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -15,9 +15,9 @@ import urllib3.exceptions
 
 from ._version import __version__
 from .errors import (
-    APIError,
     ConnectError,
     InvalidQuery,
+    ServerError,
     Timeout,
     TLSError,
     TransportError,
@@ -46,6 +46,7 @@ TimeoutSpec = float | tuple[float, float]
 DEFAULT_TIMEOUT: Final[tuple[float, float]] = (10.0, 60.0)
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "SEARCH"})
 SECRET_PARAMS: Final = frozenset({"access_token", "refresh_token", "password", "token", "otp"})
+SECRET_KEYS: Final = SECRET_PARAMS | {"authorization", "tfa_secret", "secret"}
 
 
 @attrs.frozen
@@ -79,17 +80,31 @@ def encode_segment(segment: str | int) -> str:
     return quote(text, safe="")
 
 
+def _mask(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: "***" if str(key).lower() in SECRET_KEYS else _mask(item)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(item) for item in value]
+    return value
+
+
+def _masked(value: Any) -> str:
+    return repr(_mask(value))
+
+
 @attrs.frozen
 class Call:
     """A request built but not sent: method, path segments, query parameters and body."""
 
     method: str
     segments: tuple[str | int, ...]
-    params: Mapping[str, str] | None = None
-    json: Any = None
-    data: Any = None
-    files: Any = None
-    headers: Mapping[str, str] | None = None
+    # Bodies, parameters and headers can hold passwords and tokens: masked in the repr.
+    params: Mapping[str, str] | None = attrs.field(default=None, repr=_masked)
+    json: Any = attrs.field(default=None, repr=_masked)
+    data: Any = attrs.field(default=None, repr=_masked)
+    files: Any = attrs.field(default=None, repr=False)
+    headers: Mapping[str, str] | None = attrs.field(default=None, repr=_masked)
     stream: bool = False
     authenticate: bool = True
     # DELETE of one id is idempotent too; the caller says so, as only it knows the path shape.
@@ -111,31 +126,45 @@ class Call:
 NEVER_SENT: Final = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)
 
 
-def _never_reached_server(exc: requests.RequestException) -> bool:
-    # A refused connection or failed DNS lookup happens before a byte is sent,
-    # so even a POST may be retried; anything later might have been processed.
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    # requests wraps urllib3 errors in args[0] (not __cause__); MaxRetryError keeps .reason.
+    seen: set[int] = set()
     cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, NEVER_SENT):
-            return True
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
         if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
             cause = cause.reason
             continue
         first_arg = cause.args[0] if cause.args else None
         cause = cause.__cause__ or (first_arg if isinstance(first_arg, BaseException) else None)
-    return False
+
+
+def _never_reached_server(exc: requests.RequestException) -> bool:
+    # A refused connection or failed DNS lookup happens before a byte is sent,
+    # so even a POST may be retried; anything later might have been processed.
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    return any(isinstance(cause, NEVER_SENT) for cause in _causes(exc))
+
+
+def _read_timed_out(exc: requests.RequestException) -> bool:
+    # A stall in the body (after the headers) reaches us as a requests.ConnectionError
+    # wrapping urllib3's ReadTimeoutError, not as requests.ReadTimeout.
+    return isinstance(exc, requests.ReadTimeout) or any(
+        isinstance(cause, urllib3.exceptions.ReadTimeoutError) for cause in _causes(exc))
 
 
 def _wrap(exc: requests.RequestException, call: Call) -> TransportError:
     where = f"{call.method} {call.path}"
     if isinstance(exc, requests.exceptions.SSLError):
         return TLSError(f"{where}: TLS failed: {type(exc).__name__}")
-    if isinstance(exc, requests.Timeout):
-        kind = "connect" if isinstance(exc, requests.ConnectTimeout) else "read"
-        return Timeout(f"{where}: {kind} timed out")
-    if isinstance(exc, requests.ConnectionError):
+    if isinstance(exc, requests.ConnectTimeout):
+        return Timeout(f"{where}: connect timed out")
+    if _read_timed_out(exc):
+        return Timeout(f"{where}: read timed out")
+    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        # ChunkedEncodingError: the connection dropped in the middle of the body.
         return ConnectError(f"{where}: connection failed: {_reason(exc)}")
     return TransportError(f"{where}: {type(exc).__name__}: {_reason(exc)}")
 
@@ -192,7 +221,7 @@ class Transport:
                 response = self._send_once(call, url)
             except requests.RequestException as exc:
                 error = _wrap(exc, call)
-                safe = call.retryable and not isinstance(exc, requests.ReadTimeout)
+                safe = call.retryable and not _read_timed_out(exc)
                 if (safe or _never_reached_server(exc)) and self._may_retry(attempt, started, None):
                     log.debug("%s %s failed (%s); retrying", call.method, call.path, error)
                     continue
@@ -290,9 +319,9 @@ def decode_json(response: requests.Response, call: Call) -> Any:
         return response.json()
     except ValueError:
         excerpt = response.content[:200].decode("utf-8", "replace")
-        raise APIError(response.status_code, None,
-                       f"{call.method} {call.path}: expected JSON, got {excerpt!r}",
-                       None, response) from None
+        raise ServerError(response.status_code, None,
+                          f"{call.method} {call.path}: expected JSON, got {excerpt!r}",
+                          None, response) from None
 
 
 def validate_base_url(url: str) -> str:

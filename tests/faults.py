@@ -1,0 +1,274 @@
+"""A fault-injecting reverse proxy on 127.0.0.1, for tests only.
+
+``FaultProxy(upstream)`` forwards every request to ``upstream`` (a real Directus)
+unless a scripted :class:`Fault` matches it first. Each fault applies ``times`` times
+(``None``: forever) to requests whose method and path prefix match, in the order the
+faults were added. Every request is recorded in ``proxy.seen`` (method, path with
+query, headers, arrival time, the fault applied).
+
+The proxy answers every request with ``Connection: close``, so one connection carries
+one request and "the connection was reset" is unambiguous. It is bounded: it serves
+for at most ``lifetime`` seconds and stalls end early when it stops; ``stop()`` joins
+every thread and closes every socket.
+
+>>> with FaultProxy(directus.url) as proxy:
+...     proxy.add(Fault.status(503, headers={"Retry-After": "1"}))
+...     DirectusClient(proxy.url, ...).read_items("articles")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import http.server
+import socket
+import struct
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+__all__ = ["Fault", "FaultProxy", "Seen", "closed_port"]
+
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+    "upgrade", "host", "content-length",
+})
+
+
+@attrs.define
+class Fault:
+    """One scripted misbehaviour; build with the class methods."""
+
+    kind: str
+    method: str | None = None
+    path: str | None = None
+    times: int | None = 1
+    status_code: int = 0
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
+    seconds: float = 0.0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.method is not None and self.method != method:
+            return False
+        return self.path is None or path.startswith(self.path)
+
+    @classmethod
+    def reset(cls, **match: Any) -> Fault:
+        """Close the connection without answering, before forwarding anything."""
+        return cls("reset", **match)
+
+    @classmethod
+    def status(
+        cls, code: int, body: bytes = b"", headers: Mapping[str, str] | None = None,
+        **match: Any,
+    ) -> Fault:
+        """Answer with this status, body and headers instead of forwarding."""
+        return cls("status", status_code=code, body=body, headers=dict(headers or {}), **match)
+
+    @classmethod
+    def stall(cls, seconds: float, **match: Any) -> Fault:
+        """Read the request, then send nothing for `seconds` and close."""
+        return cls("stall", seconds=seconds, **match)
+
+    @classmethod
+    def stall_body(cls, seconds: float, **match: Any) -> Fault:
+        """Send the status line, headers and part of the body, then stall and close."""
+        return cls("stall_body", seconds=seconds, **match)
+
+    @classmethod
+    def forward_then_reset(cls, **match: Any) -> Fault:
+        """Forward to upstream (which processes it), then close without relaying the answer."""
+        return cls("forward_then_reset", **match)
+
+
+@attrs.frozen
+class Seen:
+    """One request as the proxy received it."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    at: float
+    fault: str | None
+
+
+def closed_port() -> int:
+    """Return a loopback port that nothing listens on (connecting is refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins the handler threads
+    block_on_close = True
+    proxy: FaultProxy
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up mid-answer is what some tests do on purpose
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # a client that never finishes its request does not pin a thread
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        proxy = self.server.proxy
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        fault = proxy._take(self.command, self.path)
+        proxy._record(self.command, self.path, dict(self.headers.items()), fault)
+        self.close_connection = True
+        kind = fault.kind if fault else None
+        if fault is not None and kind == "reset":
+            self._reset()
+        elif fault is not None and kind == "status":
+            self._answer(fault.status_code, dict(fault.headers), fault.body)
+        elif fault is not None and kind == "stall":
+            proxy._stopping.wait(fault.seconds)
+            self._reset()
+        elif fault is not None and kind == "stall_body":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b'{"data": [')
+            self.wfile.flush()
+            proxy._stopping.wait(fault.seconds)
+            self._reset()
+        else:
+            status, headers, answer = proxy._forward(self.command, self.path,
+                                                     dict(self.headers.items()), body)
+            if kind == "forward_then_reset":
+                self._reset()
+            else:
+                self._answer(status, headers, answer)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_SEARCH = do_OPTIONS = _handle
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0: closing sends RST instead of FIN, as a crashed peer would.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+
+
+class FaultProxy:
+    """A reverse proxy with scripted faults; see the module docstring."""
+
+    def __init__(self, upstream: str, *, lifetime: float = 120.0) -> None:
+        parts = urlsplit(upstream)
+        if parts.hostname is None or parts.port is None:
+            raise ValueError(f"upstream {upstream!r}: needs a host and a port")
+        self.upstream_host, self.upstream_port = parts.hostname, parts.port
+        self.lifetime = lifetime
+        self.seen: list[Seen] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.proxy = self
+        self._server.timeout = 0.05
+        self.port: int = self._server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the proxy's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def add(self, *faults: Fault) -> FaultProxy:
+        """Script faults; the first matching one with uses left applies."""
+        with self._lock:
+            self._faults.extend(faults)
+        return self
+
+    def clear(self) -> None:
+        """Forget scripted faults and recorded requests."""
+        with self._lock:
+            self._faults.clear()
+            self.seen.clear()
+
+    def requests_to(self, path: str, method: str | None = None) -> list[Seen]:
+        """Return the recorded requests whose path starts with `path`."""
+        with self._lock:
+            return [s for s in self.seen
+                    if s.path.startswith(path) and (method is None or s.method == method)]
+
+    def _take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def _record(self, method: str, path: str, headers: dict[str, str],
+                fault: Fault | None) -> None:
+        with self._lock:
+            self.seen.append(Seen(method, path, headers, time.monotonic(),
+                                  fault.kind if fault else None))
+
+    def _forward(self, method: str, path: str, headers: dict[str, str],
+                 body: bytes) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port,
+                                                timeout=30)
+        try:
+            out = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+            connection.request(method, path, body=body or None, headers=out)
+            response = connection.getresponse()
+            answer = response.read()
+            return response.status, dict(response.getheaders()), answer
+        finally:
+            connection.close()
+
+    def _serve(self) -> None:
+        deadline = time.monotonic() + self.lifetime
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            self._server.handle_request()
+        self._stopping.set()
+
+    def start(self) -> FaultProxy:
+        """Serve in a background thread until stop() or the lifetime runs out."""
+        self._thread = threading.Thread(target=self._serve, name="fault-proxy", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end stalls, join every thread and close the listening socket."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
