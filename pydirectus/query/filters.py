@@ -2,27 +2,38 @@
 
 A filter is a tree of frozen nodes:
 
-``Cond``   one condition: a relational ``path``, a field (maybe under a function),
-           an operator and a value;
-``And`` / ``Or``  their children, flattened, without duplicates, never empty or single;
-``Quant``  ``_some`` / ``_none`` over a one-to-many field, with a filter for the related items;
-``Not``    a negated condition whose complement cannot be written yet.
+``Cond``   a condition on a field of the current collection, maybe under a function;
+``Rel``    a plain relational path segment: ``child`` holds for the related item(s);
+``Quant``  ``_some`` / ``_none`` over a one-to-many field, with a filter for its items;
+``Not``    the complement of a ``Cond`` (``<complement> OR _null``) or of a ``Rel``;
+``And`` / ``Or``  flattened, without duplicates, never empty or single.
 
-The tree is kept in negation normal form: ``~`` is pushed through ``&``/``|`` (De Morgan)
-and quantifiers (``_some`` <-> ``_none``) as it is applied, and a condition on a field of
-the queried collection becomes its complement (``_null`` <-> ``_nnull``) or a ``Not``
-that compiles to ``<complement> OR _null``. A negated condition under a relational path
-stays a ``Not`` until compile time, since only a ``Schema`` tells a many-to-one path
-(complement the condition, keep the path) from a one-to-many one (``_some`` becomes
-``_none``, condition kept).
+**Plain relational paths follow Directus.** Through a many-to-one field a condition
+reads the joined row (all NULL when there is no related item). Through a one-to-many
+field it means "some related item matches", and Directus checks the plain conditions
+ANDed under one ``_and`` that start with the same one-to-many field against the *same*
+related item (one EXISTS per field). The tree mirrors that: ``&`` merges ``Rel`` nodes
+on the same field into one (``Q(comments__a=1) & Q(comments__b=2)`` means one comment
+with both), as Django does inside one ``filter()`` call. For independent matches say
+``__some__``: ``Q(comments__some__a=1) & Q(comments__some__b=2)``.
+
+**Negation is exact complement.** ``~`` is pushed through ``&``/``|`` (De Morgan) and
+quantifiers (``_some`` <-> ``_none``) as it is applied; a ``Cond`` becomes its
+complement (``_null`` <-> ``_nnull``, ``_empty`` <-> ``_nempty``) or a ``Not`` compiling
+to ``<complement> OR _null``, since Directus's negative operators skip NULL. A negated
+``Rel`` stays a ``Not`` until compile time, because only a ``Schema`` tells a
+many-to-one field (complement the condition under the path) from a one-to-many one
+(``_none`` of the condition); compiling it without one raises ``SchemaRequired``. The
+complement of an ``Or`` of negated paths on one field needs independent matches, so
+those ``Rel`` nodes are marked ``independent`` and compile to ``_some`` with a schema.
 
 Canonical forms, so that equal meaning built the same way compares equal and
 ``parse_filter(compile_filter(node)) == node``: ``eq None`` is ``null True``; flags are
-stored as True (``null False`` is ``nnull True``); ``X OR field _null`` where X is a
-null-skipping operator on a plain field is stored as ``Not(complement of X)``; ``Q()``
-is neutral to both ``&`` and ``|``, as in Django. Directus itself reads only the first
-key of a nested object, so compiled filters put every condition in its own object and
-join them with ``_and``.
+stored as True (``null False`` is ``nnull True``); ``f <op> v OR f _null`` for a
+NULL-skipping operator on a plain field is stored as ``Not(f <complement> v)``; ``Q()``
+is neutral to both ``&`` and ``|`` (Django's convention). Directus reads only the first
+key of a nested object and no ``_and``/``_or`` below a field, so compiled filters give
+every condition its own object and join them with ``_and``.
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ from pydirectus.query.lookups import (
 )
 
 if TYPE_CHECKING:
-    from pydirectus.query.schema import Schema
+    from pydirectus.query.schema import Relation, Schema
 
 __all__ = [
     "EMPTY",
@@ -62,7 +73,10 @@ __all__ = [
     "Or",
     "Q",
     "Quant",
+    "Rel",
     "compile_filter",
+    "make_and",
+    "make_or",
     "negate",
     "node_repr",
     "parse_filter",
@@ -81,9 +95,8 @@ def _strict(value: Any) -> Any:
 
 @attrs.frozen
 class Cond:
-    """One condition: ``path`` relations, then ``func(field)`` compared by ``op``."""
+    """``func(field) <op> value`` on the current collection (``func`` may be None)."""
 
-    path: tuple[str, ...]
     field: str
     func: str | None
     op: str
@@ -93,6 +106,16 @@ class Cond:
     def key(self) -> str:
         """Return the Directus key of the field, e.g. ``year(date)``."""
         return f"{self.func}({self.field})" if self.func else self.field
+
+
+@attrs.frozen
+class Rel:
+    """``child`` holds for the item(s) related through ``field`` (a plain path)."""
+
+    field: str
+    child: Node
+    #: must not share a related item with other conditions on ``field``
+    independent: bool = False
 
 
 @attrs.frozen
@@ -111,21 +134,21 @@ class Or:
 
 @attrs.frozen
 class Not:
-    """The complement of a condition (kept until compile time)."""
+    """The rows the child does not match (rows with NULLs included)."""
 
-    child: Cond
+    child: Cond | Rel
 
 
 @attrs.frozen
 class Quant:
-    """Some (``kind="some"``) or no (``"none"``) related item of ``field`` matches ``child``."""
+    """Some (``kind="some"``) or no (``"none"``) item related through ``field`` matches."""
 
     field: str
     kind: str
     child: Node
 
 
-Node: TypeAlias = Cond | And | Or | Not | Quant
+Node: TypeAlias = Cond | Rel | And | Or | Not | Quant
 
 #: The empty filter: matches everything, neutral to ``&`` and ``|``.
 EMPTY = And(())
@@ -135,16 +158,31 @@ EMPTY = And(())
 
 
 def make_and(nodes: Iterable[Node]) -> Node:
-    """Return the conjunction of nodes, flattened and without duplicates."""
-    out: dict[Node, None] = {}
-    for n in nodes:
+    """Return the conjunction of nodes: flattened, ``Rel`` merged per field, deduplicated."""
+    out: list[Node] = []
+    merge_at: dict[str, int] = {}
+
+    def add(n: Node) -> None:
         if type(n) is And:
-            out.update(dict.fromkeys(n.children))
-        else:
-            out[n] = None
-    if len(out) == 1:
-        return next(iter(out))
-    return And(tuple(out)) if out else EMPTY
+            for c in n.children:
+                add(c)
+            return
+        if type(n) is Rel and not n.independent:
+            i = merge_at.get(n.field)
+            if i is not None:
+                prev = out[i]
+                assert isinstance(prev, Rel)
+                out[i] = Rel(n.field, make_and((prev.child, n.child)))
+                return
+            merge_at[n.field] = len(out)
+        out.append(n)
+
+    for n in nodes:
+        add(n)
+    unique = list(dict.fromkeys(out))
+    if len(unique) == 1:
+        return unique[0]
+    return And(tuple(unique)) if unique else EMPTY
 
 
 def make_or(nodes: Iterable[Node]) -> Node:
@@ -164,15 +202,13 @@ def make_or(nodes: Iterable[Node]) -> Node:
 def _fold_nulls(children: list[Node]) -> list[Node]:
     """Rewrite ``f <op> v OR f _null`` as ``Not(f <complement op> v)``: same rows, one form."""
     nulls = {
-        (c.field, c.func): i
-        for i, c in enumerate(children)
-        if type(c) is Cond and c.op == "null" and not c.path
+        (c.field, c.func): i for i, c in enumerate(children) if type(c) is Cond and c.op == "null"
     }
     if not nulls:
         return children
     out: list[Node | None] = list(children)
     for i, c in enumerate(children):
-        if type(c) is not Cond or c.path or c.op == "null":
+        if type(c) is not Cond or c.op == "null":
             continue
         j = nulls.get((c.field, c.func))
         entry = OPERATORS[c.op]
@@ -182,8 +218,9 @@ def _fold_nulls(children: list[Node]) -> list[Node]:
         back = OPERATORS.get(comp)
         if back is None or back.complement != c.op or not back.complement_needs_null:
             continue
-        out[i] = Not(Cond((), c.field, c.func, comp, c.value))
-        out[j] = None
+        # The pair takes the place of its first member.
+        out[min(i, j)] = Not(Cond(c.field, c.func, comp, c.value))
+        out[max(i, j)] = None
     return [n for n in out if n is not None]
 
 
@@ -195,12 +232,15 @@ def negate(node: Node) -> Node:
         entry = OPERATORS[node.op]
         if entry.complement is None or entry.complement not in OPERATORS:
             raise InvalidQuery(
-                f"lookup {_lookup_text(node)!r}: operator {node.op!r} has no known "
+                f"lookup {_cond_text(node)!r}: operator {node.op!r} has no known "
                 "complement, so it cannot be negated"
             )
-        if not node.path and not entry.complement_needs_null:
-            return Cond((), node.field, node.func, entry.complement, node.value)
+        if not entry.complement_needs_null:
+            return Cond(node.field, node.func, entry.complement, node.value)
         return Not(node)
+    if t is Rel:
+        assert isinstance(node, Rel)
+        return Not(Rel(node.field, node.child))
     if t is Not:
         assert isinstance(node, Not)
         return node.child
@@ -209,7 +249,18 @@ def negate(node: Node) -> Node:
         return make_or(negate(c) for c in node.children) if node.children else EMPTY
     if t is Or:
         assert isinstance(node, Or)
-        return make_and(negate(c) for c in node.children)
+        parts: list[Node] = []
+        for c in node.children:
+            n = negate(c)
+            parts.extend(n.children if type(n) is And else (n,))
+        # Each part came from its own alternative, so paths on one field must match
+        # independently: keep Directus from folding them into one related item.
+        fields = [p.field for p in parts if type(p) is Rel]
+        shared = {f for f in fields if fields.count(f) > 1}
+        return make_and(
+            attrs.evolve(p, independent=True) if type(p) is Rel and p.field in shared else p
+            for p in parts
+        )
     assert isinstance(node, Quant)
     return Quant(node.field, "none" if node.kind == "some" else "some", node.child)
 
@@ -217,11 +268,15 @@ def negate(node: Node) -> Node:
 # -------------------------------------------------------------------------- parsing
 
 
-def _cond(
-    path: tuple[str, ...], field: str, func: str | None, op: str, value: Any, where: str
-) -> Cond:
+def _cond(field: str, func: str | None, op: str, value: Any, where: str) -> Cond:
     op, value = make_condition_value(where, op, value)
-    return Cond(path, field, func, op, value)
+    return Cond(field, func, op, value)
+
+
+def _nest(path: Iterable[str], node: Node) -> Node:
+    for seg in reversed(list(path)):
+        node = Rel(seg, node)
+    return node
 
 
 def parse_lookup(key: Any, value: Any) -> Node:
@@ -257,10 +312,9 @@ def parse_lookup(key: Any, value: Any) -> Node:
                 raise InvalidQuery(
                     f"{where}: unknown {what} {last!r} (did you mean {hint!r}?){advice}"
                 )
-    frames: list[tuple[str, str]] = []
+    frames: list[tuple[list[str], str]] = []
     scope: list[str] = []
-    segments = parts if child is not None else parts[:-1]
-    for seg in segments:
+    for seg in parts if child is not None else parts[:-1]:
         if seg in QUANTIFIERS:
             if len(scope) != 1:
                 raise InvalidQuery(
@@ -268,7 +322,7 @@ def parse_lookup(key: Any, value: Any) -> Node:
                     "collection being filtered (or of the items inside an outer "
                     "__some__/__none__); Directus accepts _some/_none nowhere else"
                 )
-            frames.append((scope[0], seg))
+            frames.append((scope, seg))
             scope = []
         else:
             scope.append(seg)
@@ -277,7 +331,7 @@ def parse_lookup(key: Any, value: Any) -> Node:
         node = child
     else:
         field, func = parts[-1], None
-        if len(scope) >= 1 and field in FUNCTIONS:
+        if scope and field in FUNCTIONS:
             func, field = field, scope.pop()
         elif scope and (hint := transposed(field, FUNCTIONS)):
             raise InvalidQuery(f"{where}: unknown function {field!r} (did you mean {hint!r}?)")
@@ -285,9 +339,9 @@ def parse_lookup(key: Any, value: Any) -> Node:
             raise InvalidQuery(
                 f"{where}: {field!r} must be followed by a field, or take a Q: '{key}=Q(...)'"
             )
-        node = _cond(tuple(scope), field, func, op, value, where)
-    for field, kind in reversed(frames):
-        node = Quant(field, kind, node)
+        node = _nest(scope, _cond(field, func, op, value, where))
+    for quant_scope, kind in reversed(frames):
+        node = Quant(quant_scope[0], kind, node)
     return node
 
 
@@ -346,7 +400,7 @@ def _parse_field(key: str, value: Any, path: tuple[str, ...], where: str) -> Nod
     field, func = _split_function(key, here)
     if not isinstance(value, Mapping):
         # Directus reads `{"status": "draft"}` as `_eq`.
-        return _cond(path, field, func, "eq", value, here)
+        return _cond(field, func, "eq", value, here)
     parts: list[Node] = []
     for k, v in value.items():
         if not isinstance(k, str) or not k:
@@ -366,14 +420,16 @@ def _parse_field(key: str, value: Any, path: tuple[str, ...], where: str) -> Nod
         elif k.startswith("_"):
             op = k[1:]
             if op not in OPERATORS:
-                raise unknown_operator(f"{here}", k)
+                raise unknown_operator(here, k)
             if op in _LIST_OPERATORS and isinstance(v, str):
                 v = v.split(",")  # Directus accepts CSV strings for these
-            parts.append(_cond(path, field, func, op, v, f"{here}.{k}"))
+            parts.append(_cond(field, func, op, v, f"{here}.{k}"))
         elif func:
             raise InvalidQuery(f"{here}: a function result has no fields ({k!r})")
         else:
-            parts.append(_parse_field(k, v, (*path, field), where))
+            sub = _parse_field(k, v, (*path, field), where)
+            if sub != EMPTY:
+                parts.append(Rel(field, sub))
     return make_and(parts)
 
 
@@ -385,143 +441,213 @@ def _value_json(value: Any) -> Any:
     return to_json(value) if t is tuple or t is JSONObject else value
 
 
-def _cond_json(path: tuple[str, ...], key: str, op: str, value: Any) -> dict[str, Any]:
+def _cond_json(key: str, op: str, value: Any) -> dict[str, Any]:
     if op == "nicontains":
         # Directus 12 refuses `_nicontains` on every field type; `_nistarts_with` with a
         # leading `%` yields the identical SQL, LOWER(col) NOT LIKE '%value%'.
-        out: dict[str, Any] = {key: {"_nistarts_with": "%" + value}}
-    else:
-        out = {key: {"_" + op: _value_json(value)}}
-    for seg in reversed(path):
-        out = {seg: out}
-    return out
+        return {key: {"_nistarts_with": "%" + value}}
+    return {key: {"_" + op: _value_json(value)}}
 
 
 def _complement_json(c: Cond, with_null: bool) -> dict[str, Any]:
     entry = OPERATORS[c.op]
     assert entry.complement is not None
-    neg = _cond_json((), c.key, entry.complement, c.value)
+    neg = _cond_json(c.key, entry.complement, c.value)
     if not (with_null and entry.complement_needs_null):
         return neg
     return {"_or": [neg, {c.key: {"_null": True}}]}
 
 
-def _lookup_text(c: Cond) -> str:
-    return "__".join((*c.path, c.field, *((c.func,) if c.func else ()), c.op))
+def _cond_text(c: Cond) -> str:
+    return "__".join((c.field, *((c.func,) if c.func else ()), c.op))
 
 
-def _needs_schema(c: Cond) -> SchemaRequired:
-    first = c.path[0]
-    text = _lookup_text(c)
-    rest = text[len(first) + 2 :]
+def _rel_text(node: Node) -> str:
+    """Return a lookup-like name for error messages."""
+    if type(node) is Rel:
+        assert isinstance(node, Rel)
+        return f"{node.field}__{_rel_text(node.child)}"
+    if type(node) is Cond:
+        assert isinstance(node, Cond)
+        return _cond_text(node)
+    return "..."
+
+
+def _needs_schema(rel: Rel) -> SchemaRequired:
+    text = _rel_text(rel)
+    rest = text[len(rel.field) + 2 :]
     return SchemaRequired(
-        f"filter {text!r}: negating a condition behind relation {first!r} needs to know "
-        f"whether {first!r} is many-to-one or one-to-many. Say it is one-to-many with "
-        f"'{first}__some__{rest}' (negates to __none__), or compile with a schema: "
-        "to_dict(schema=...) / to_params(schema=...) (the client passes it for you)"
+        f"filter {text!r}: negating a condition behind relation {rel.field!r} needs to "
+        f"know whether {rel.field!r} is many-to-one or one-to-many. Say it is one-to-many "
+        f"with '{rel.field}__some__{rest}' (negates to __none__), or compile with a "
+        "schema: to_dict(schema=...) / to_params(schema=...) (the client passes it for you)"
     )
+
+
+def _check_independent(children: tuple[Node, ...]) -> None:
+    fields = [c.field for c in children if type(c) is Rel]
+    for c in children:
+        if type(c) is Rel and c.independent and fields.count(c.field) > 1:
+            raise SchemaRequired(
+                f"filter {_rel_text(c)!r}: conditions through {c.field!r} came from "
+                "different alternatives of a negated OR and must match independently, "
+                "but Directus checks plain conditions on one one-to-many field against "
+                "the same item. Use __some__ for one-to-many paths, or compile with a "
+                "schema: to_dict(schema=...) / to_params(schema=...)"
+            )
+
+
+def _conjuncts(node: Node, out: list[Any]) -> None:
+    t = type(node)
+    if t is And:
+        assert isinstance(node, And)
+        _check_independent(node.children)
+        for c in node.children:
+            _conjuncts(c, out)
+    elif t is Rel:
+        assert isinstance(node, Rel)
+        inner: list[Any] = []
+        _conjuncts(node.child, inner)
+        out.extend({node.field: part} for part in inner)
+    else:
+        out.append(_json(node))
 
 
 def _json(node: Node) -> Any:
     t = type(node)
     if t is Cond:
         assert isinstance(node, Cond)
-        return _cond_json(node.path, node.key, node.op, node.value)
-    if t is And:
-        assert isinstance(node, And)
-        return {"_and": [_json(c) for c in node.children]} if node.children else {}
+        return _cond_json(node.key, node.op, node.value)
+    if t is And or t is Rel:
+        parts: list[Any] = []
+        _conjuncts(node, parts)
+        if len(parts) == 1:
+            return parts[0]
+        return {"_and": parts} if parts else {}
     if t is Or:
         assert isinstance(node, Or)
         return {"_or": [_json(c) for c in node.children]}
     if t is Not:
         assert isinstance(node, Not)
-        if node.child.path:
+        if type(node.child) is Rel:
             raise _needs_schema(node.child)
+        assert isinstance(node.child, Cond)
         return _complement_json(node.child, True)
     assert isinstance(node, Quant)
     return {node.field: {"_" + node.kind: _json(node.child)}}
 
 
+_KIND_NAMES = {"m2o": "many-to-one", "o2m": "one-to-many", "m2a": "many-to-any"}
+
+
 class _SchemaCompiler:
-    """Compile with relation kinds known: ``_some`` made explicit, negations resolved."""
+    """Compile with relation kinds known: negated paths resolved, independence kept."""
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
 
-    def node(self, node: Node, coll: str | None) -> Any:
-        if coll is None:
-            return _json(node)
+    def relation(self, field: str, coll: str | None) -> Relation | None:
+        return self.schema.relation(field, coll) if coll is not None else None
+
+    def json(self, node: Node, coll: str | None, root: bool) -> Any:
         t = type(node)
         if t is Cond:
             assert isinstance(node, Cond)
-            return self.positive(node, coll)
-        if t is And:
-            assert isinstance(node, And)
-            return {"_and": [self.node(c, coll) for c in node.children]} if node.children else {}
+            return _cond_json(node.key, node.op, node.value)
+        if t is And or t is Rel:
+            parts: list[Any] = []
+            self.conjuncts(node, coll, root, parts)
+            if len(parts) == 1:
+                return parts[0]
+            return {"_and": parts} if parts else {}
         if t is Or:
             assert isinstance(node, Or)
-            return {"_or": [self.node(c, coll) for c in node.children]}
+            return {"_or": [self.json(c, coll, root) for c in node.children]}
         if t is Not:
             assert isinstance(node, Not)
-            return self.negative(node.child, node.child, coll, True)
+            return self.negative(node.child, coll, root)
         assert isinstance(node, Quant)
-        rel = self.schema.relation(node.field, coll)
+        rel = self.relation(node.field, coll)
         if rel is not None and rel.kind != "o2m":
             raise InvalidQuery(
                 f"filter: {coll}.{node.field} is {_KIND_NAMES[rel.kind]}, but _{node.kind} "
                 "needs a one-to-many field"
             )
         related = rel.related if rel is not None else None
-        return {node.field: {"_" + node.kind: self.node(node.child, related)}}
+        return {node.field: {"_" + node.kind: self.json(node.child, related, True)}}
 
-    def positive(self, c: Cond, coll: str) -> Any:
-        if c.path:
-            rel = self.schema.relation(c.path[0], coll)
-            if rel is not None and rel.kind == "o2m" and rel.related is not None:
-                # Explicit `_some` keeps each condition its own EXISTS. Directus merges
-                # plain one-to-many conditions under one `_and` into a single EXISTS
-                # (same related item), which would not be the complement of the
-                # `_none` alternatives negation produces.
-                rest = attrs.evolve(c, path=c.path[1:])
-                return {c.path[0]: {"_some": self.positive(rest, rel.related)}}
-        return _cond_json(c.path, c.key, c.op, c.value)
+    def conjuncts(
+        self, node: Node, coll: str | None, root: bool, out: list[Any], independent: bool = False
+    ) -> None:
+        t = type(node)
+        if t is And:
+            assert isinstance(node, And)
+            for c in node.children:
+                self.conjuncts(c, coll, root, out, independent)
+        elif t is Rel:
+            assert isinstance(node, Rel)
+            rel = self.relation(node.field, coll)
+            related = rel.related if rel is not None else None
+            # Behind a many-to-one field an independent path stays independent: Directus
+            # joins a path once, so a one-to-many field further on would be shared.
+            independent = independent or node.independent
+            if independent and (rel is None or rel.kind == "o2m"):
+                if rel is None or not root:
+                    where = "unknown to the schema" if rel is None else "one-to-many behind a"
+                    raise InvalidQuery(
+                        f"filter {_rel_text(node)!r}: conditions through {node.field!r} "
+                        "must match independently, which needs _some on a one-to-many "
+                        f"field of the collection being filtered ({coll}.{node.field} is "
+                        f"{where}{'' if rel is None else ' many-to-one path'})"
+                    )
+                out.append({node.field: {"_some": self.json(node.child, related, True)}})
+                return
+            inner: list[Any] = []
+            self.conjuncts(node.child, related, False, inner, independent)
+            out.extend({node.field: part} for part in inner)
+        else:
+            out.append(self.json(node, coll, root))
 
-    def negative(self, c: Cond, whole: Cond, coll: str | None, at_root: bool) -> Any:
-        if not c.path:
-            rel = self.schema.relation(c.field, coll) if coll is not None else None
+    def negative(self, child: Cond | Rel, coll: str | None, root: bool) -> Any:
+        if type(child) is Cond:
+            assert isinstance(child, Cond)
+            rel = self.relation(child.field, coll)
             # count() of a one-to-many relation is a COUNT subquery: 0, never NULL.
-            counted = c.func == "count" and rel is not None and rel.kind == "o2m"
-            return _complement_json(c, not counted)
-        seg = c.path[0]
-        text = _lookup_text(whole)
-        rel = self.schema.relation(seg, coll) if coll is not None else None
+            counted = child.func == "count" and rel is not None and rel.kind == "o2m"
+            return _complement_json(child, not counted)
+        assert isinstance(child, Rel)
+        text = _rel_text(child)
+        rel = self.relation(child.field, coll)
         if rel is None:
             raise InvalidQuery(
-                f"filter {text!r}: cannot negate: the schema has no relation {coll}.{seg}"
+                f"filter {text!r}: cannot negate: the schema has no relation {coll}.{child.field}"
             )
-        rest = attrs.evolve(c, path=c.path[1:])
         if rel.kind == "o2m":
-            if not at_root:
+            if not root:
                 raise InvalidQuery(
-                    f"filter {text!r}: cannot negate: {seg!r} is one-to-many behind a "
-                    "many-to-one path, and Directus accepts _none only on a one-to-many "
-                    "field of the collection being filtered"
+                    f"filter {text!r}: cannot negate: {child.field!r} is one-to-many "
+                    "behind a many-to-one path, and Directus accepts _none only on a "
+                    "one-to-many field of the collection being filtered"
                 )
-            return {seg: {"_none": self.positive(rest, rel.related or "")}}
+            return {child.field: {"_none": self.json(child.child, rel.related, True)}}
         if rel.kind == "m2a":
             raise InvalidQuery(
-                f"filter {text!r}: cannot negate through the many-to-any field {seg!r}"
+                f"filter {text!r}: cannot negate through the many-to-any field {child.field!r}"
             )
-        return _prefix(seg, self.negative(rest, whole, rel.related, False))
-
-
-_KIND_NAMES = {"m2o": "many-to-one", "o2m": "one-to-many", "m2a": "many-to-any"}
+        # Many-to-one: a missing related item reads as a row of NULLs, so the
+        # complement of the condition under the same path is exact.
+        inner = self.json(negate(child.child), rel.related, False)
+        return _prefix(child.field, inner)
 
 
 def _prefix(seg: str, obj: dict[str, Any]) -> dict[str, Any]:
     # Directus ignores `_and`/`_or` below a field, so the path goes inside them.
     if "_or" in obj:
-        return {"_or": [_prefix(seg, o) for o in obj["_or"]]}
+        alternatives: list[Any] = []
+        for o in obj["_or"]:
+            p = _prefix(seg, o)
+            alternatives.extend(p.get("_or", (p,)))
+        return {"_or": alternatives}
     if "_and" in obj:
         return {"_and": [_prefix(seg, o) for o in obj["_and"]]}
     return {seg: obj}
@@ -532,7 +658,7 @@ def compile_filter(node: Node, schema: Schema | None = None) -> dict[str, Any]:
     if schema is None:
         out: dict[str, Any] = _json(node)
         return out
-    compiled: dict[str, Any] = _SchemaCompiler(schema).node(node, schema.collection)
+    compiled: dict[str, Any] = _SchemaCompiler(schema).json(node, schema.collection, True)
     return compiled
 
 
@@ -545,80 +671,124 @@ def _value_repr(value: Any) -> str:
     return repr(value)
 
 
-def _kwarg(node: Node) -> tuple[str, Any] | None:
-    """Return ``(lookup, value)`` spelling a Cond/Quant chain, if a lookup can spell it."""
-    prefix: list[str] = []
-    n = node
-    while type(n) is Quant:
-        assert isinstance(n, Quant)
-        prefix += [n.field, n.kind]
-        n = n.child
-    if type(n) is Cond:
-        assert isinstance(n, Cond)
-        key, value = "__".join((*prefix, _lookup_text(n))), n.value
-    elif prefix:
-        key, value = "__".join(prefix), Q._wrap(n)
-    else:
-        return None
+def _leaves(node: Node, prefix: str = "") -> list[tuple[str, Any, Node]] | None:
+    """Return ``(lookup, value, node)`` triples spelling a node as Q kwargs, if they can."""
+    t = type(node)
+    if t is Cond:
+        assert isinstance(node, Cond)
+        return [(prefix + _cond_text(node), node.value, node)]
+    if t is Rel:
+        assert isinstance(node, Rel)
+        if node.independent:
+            return None
+        inner = _leaves(node.child, f"{prefix}{node.field}__")
+        return [(k, v, Rel(node.field, n)) for k, v, n in inner] if inner is not None else None
+    if t is And:
+        assert isinstance(node, And)
+        out: list[tuple[str, Any, Node]] = []
+        for c in node.children:
+            sub = _leaves(c, prefix)
+            if sub is None:
+                return None
+            out += sub
+        return out
+    if t is Quant:
+        assert isinstance(node, Quant)
+        head = f"{prefix}{node.field}__{node.kind}"
+        inner = _leaves(node.child, head + "__")
+        if inner is not None and len(inner) == 1:
+            k, v, n = inner[0]
+            return [(k, v, Quant(node.field, node.kind, n))]
+        return [(head, Q._wrap(node.child), node)]
+    return None
+
+
+def _spells(key: str, value: Any, node: Node) -> bool:
     try:
-        same = parse_lookup(key, to_json(value) if not isinstance(value, Q) else value) == node
+        return parse_lookup(key, value if isinstance(value, Q) else to_json(value)) == node
     except InvalidQuery:
-        same = False
-    return (key, value) if same else None
+        return False
 
 
 def _kwargs_text(items: list[tuple[str, Any]]) -> str:
-    plain = [
-        f"{k}={_value_repr(v)}" for k, v in items if k.isidentifier() and not keyword.iskeyword(k)
-    ]
-    odd = [
-        f"{k!r}: {_value_repr(v)}"
-        for k, v in items
-        if not (k.isidentifier() and not keyword.iskeyword(k))
-    ]
+    def plain(k: str) -> bool:
+        return k.isidentifier() and not keyword.iskeyword(k)
+
+    out = [f"{k}={_value_repr(v)}" for k, v in items if plain(k)]
+    odd = [f"{k!r}: {_value_repr(v)}" for k, v in items if not plain(k)]
     if odd:
-        plain.append("**{" + ", ".join(odd) + "}")
-    return ", ".join(plain)
+        out.append("**{" + ", ".join(odd) + "}")
+    return ", ".join(out)
+
+
+def _atom(node: Node) -> str:
+    """Return ``Q(...)`` source for a Cond, Rel or Quant (raw JSON when lookups can't say it)."""
+    leaves = _leaves(node)
+    if leaves and all(_spells(k, v, n) for k, v, n in leaves):
+        keys = [k for k, _, _ in leaves]
+        if len(set(keys)) == len(keys):
+            return f"Q({_kwargs_text([(k, v) for k, v, _ in leaves])})"
+    return f"Q({_json(node)!r})"
+
+
+def _spellable(node: Node) -> list[str] | None:
+    """Return the lookup keys spelling a node as Q kwargs, or None if they cannot."""
+    if type(node) not in (Cond, Rel, Quant):
+        return None
+    leaves = _leaves(node)
+    if not leaves or not all(_spells(k, v, n) for k, v, n in leaves):
+        return None
+    return [k for k, _, _ in leaves]
 
 
 def _expr(node: Node) -> tuple[str, int]:
     """Return Python source for a node and its precedence (3 atom, 2 ``&``, 1 ``|``)."""
     if node == EMPTY:
         return "Q()", 3
-    t = type(node)
-    if t is Cond or t is Quant:
-        kw = _kwarg(node)
-        return (f"Q({_kwargs_text([kw])})" if kw else f"Q({_json(node)!r})"), 3
-    if t is Not:
-        assert isinstance(node, Not)
-        kw = _kwarg(node.child)
-        return (f"~Q({_kwargs_text([kw])})" if kw else f"~Q({_json(node.child)!r})"), 3
-    if t is And:
-        assert isinstance(node, And)
-        pieces: list[str] = []
-        group: list[tuple[str, Any]] = []
+    if isinstance(node, Cond | Quant):
+        return _atom(node), 3
+    if isinstance(node, Rel):
+        # Alone, an independent path means what a plain one does.
+        return _atom(attrs.evolve(node, independent=False)), 3
+    if isinstance(node, Not):
+        return "~" + _atom(node.child), 3
+    if isinstance(node, Or):
+        texts = []
         for c in node.children:
-            kw = _kwarg(c) if type(c) in (Cond, Quant) else None
-            if kw is not None and kw[0] not in {k for k, _ in group}:
-                group.append(kw)
-                continue
-            if group:
-                pieces.append(f"Q({_kwargs_text(group)})")
-                group = []
-            if kw is not None:
-                group.append(kw)
-                continue
             text, prec = _expr(c)
-            pieces.append(text if prec >= 2 else f"({text})")
+            texts.append(text if prec >= 3 else f"({text})")
+        return " | ".join(texts), 1
+    pieces: list[str] = []
+    group: list[Node] = []
+    keys: set[str] = set()
+    independent: dict[str, list[Rel]] = {}
+
+    def flush() -> None:
+        nonlocal group, keys
         if group:
-            pieces.append(f"Q({_kwargs_text(group)})")
-        return " & ".join(pieces), (3 if len(pieces) == 1 else 2)
-    assert isinstance(node, Or)
-    texts = []
+            pieces.append(_atom(make_and(group)))
+        group, keys = [], set()
+
     for c in node.children:
-        text, prec = _expr(c)
-        texts.append(text if prec >= 3 else f"({text})")
-    return " | ".join(texts), 1
+        if isinstance(c, Rel) and c.independent:
+            independent.setdefault(c.field, []).append(c)
+            continue
+        names = _spellable(c)
+        if names is not None and len(set(names)) == len(names):
+            if keys & set(names):
+                flush()
+            group.append(c)
+            keys |= set(names)
+            continue
+        flush()
+        text, prec = _expr(c) if names is None else (_atom(c), 3)
+        pieces.append(text if prec >= 2 else f"({text})")
+    flush()
+    for rels in independent.values():
+        # Independent paths arise from negating an OR of negated paths; rebuild them so.
+        alternatives = " | ".join("~" + _atom(attrs.evolve(r, independent=False)) for r in rels)
+        pieces.append(f"~({alternatives})")
+    return " & ".join(pieces), (3 if len(pieces) == 1 else 2)
 
 
 def node_repr(node: Node) -> str:

@@ -392,9 +392,8 @@ def transposed(word: str, candidates: Iterable[str]) -> str | None:
     for cand in candidates:
         if len(cand) == len(word) and cand != word:
             diff = [i for i, (a, b) in enumerate(zip(word, cand, strict=True)) if a != b]
-            if len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == cand[diff[1]]:
-                if word[diff[1]] == cand[diff[0]]:
-                    return cand
+            if len(diff) == 2 and diff[1] == diff[0] + 1 and sorted(word) == sorted(cand):
+                return cand
     return None
 
 

@@ -25,11 +25,16 @@ Semantics modelled:
   on SQLite): LIKE ignores case for ASCII letters only and ``LOWER()`` lowers ASCII only.
   ``dialect="postgres"``: LIKE is case-sensitive and ``LOWER()`` lowers everything;
 - a plain path into a one-to-many field means "some related row matches"; ``_some`` /
-  ``_none`` are explicit. Under one ``_and`` Directus folds plain one-to-many conditions
-  on the same field into a single EXISTS, so they must hold for the *same* related row
-  (``merge_o2m=True``, the default, models that);
+  ``_none`` are explicit and independent. In one scope (a filter object, or all the
+  objects of one ``_and``; ``_some``/``_none`` open a new one) plain conditions on the
+  same relational field are checked against the *same* related row: Directus folds them
+  into one EXISTS per one-to-many field and joins a many-to-one field once
+  (``merge_o2m=False`` checks each condition on its own instead);
 - a multi-key object is the AND of its keys (Directus itself reads only the first key
   of a nested object; the query builder never sends more than one);
+- not modelled either: Directus joins a many-to-one-then-one-to-many path once for the
+  whole filter, so such conditions share a related row even across ``_or`` branches;
+  here they are merged per scope only.
 - ``_or`` holding ``{}`` (or empty) matches every row;
 - functions: ``year`` ... ``second`` of an ISO date/time string (``weekday``: 0 = Sunday,
   ``week``: SQLite's ``%W``), ``count`` of a list (NULL for a NULL field).
@@ -72,89 +77,77 @@ class _Evaluator:
     # ---------------------------------------------------------------- structure
 
     def group(self, flt: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
-        if not isinstance(flt, Mapping):
-            raise TypeError(f"expected a filter object, got {flt!r}")
-        return all(self.entry(key, spec, row) for key, spec in flt.items())
+        """Evaluate one filter object as its own scope."""
+        return self.scope([flt], row)
 
-    def entry(self, key: str, spec: Any, row: Mapping[str, Any]) -> bool:
+    def scope(self, filters: Sequence[Mapping[str, Any]], row: Mapping[str, Any]) -> bool:
+        """Evaluate filter objects ANDed in one scope (a filter, or the items of an _and).
+
+        Plain relational conditions on the same field are checked against the same
+        related row: Directus folds them into one EXISTS (one-to-many) or one join.
+        """
+        entries: list[tuple[str, Any]] = []
+        for flt in filters:
+            if not isinstance(flt, Mapping):
+                raise TypeError(f"expected a filter object, got {flt!r}")
+            entries.extend(flt.items())
+        if not self.merge:
+            return all(
+                self.field_specs(k, [v], row) if not k.startswith("_") else self.logical(k, v, row)
+                for k, v in entries
+            )
+        by_field: dict[str, list[Any]] = {}
+        for key, spec in entries:
+            if key.startswith("_"):
+                if not self.logical(key, spec, row):
+                    return False
+            else:
+                by_field.setdefault(key, []).append(spec)
+        return all(self.field_specs(key, specs, row) for key, specs in by_field.items())
+
+    def logical(self, key: str, spec: Any, row: Mapping[str, Any]) -> bool:
         if key == "_and":
-            return self.and_list(spec, row)
+            return self.scope(list(spec), row)
         if key == "_or":
             if not spec or any(sub == {} for sub in spec):
                 return True
             return any(self.group(sub, row) for sub in spec)
-        if key.startswith("_"):
-            raise ValueError(f"operator {key!r} without a field")
-        return self.field(key, spec, row)
+        raise ValueError(f"operator {key!r} without a field")
 
-    def and_list(self, subs: Sequence[Mapping[str, Any]], row: Mapping[str, Any]) -> bool:
-        if not self.merge:
-            return all(self.group(sub, row) for sub in subs)
-        merged: dict[str, list[Mapping[str, Any]]] = {}
-        rest: list[tuple[str, Any]] = []
-        for sub in subs:
-            for key, spec in sub.items():
-                if self._plain_o2m(key, spec, row):
-                    merged.setdefault(key, []).append(spec)
-                else:
-                    rest.append((key, spec))
-        for key, specs in merged.items():
-            if not any(all(self.group(s, child) for s in specs) for child in row[key]):
-                return False
-        return all(self.entry(key, spec, row) for key, spec in rest)
-
-    @staticmethod
-    def _plain_o2m(key: str, spec: Any, row: Mapping[str, Any]) -> bool:
-        return (
-            not key.startswith("_")
-            and isinstance(row.get(key), list)
-            and isinstance(spec, Mapping)
-            and bool(spec)
-            and not next(iter(spec)).startswith("_")
-        )
-
-    def field(self, key: str, spec: Any, row: Mapping[str, Any]) -> bool:
+    def field_specs(self, key: str, specs: list[Any], row: Mapping[str, Any]) -> bool:
+        """Evaluate every condition on one field of a scope (nested ones merged)."""
         m = _FUNCTION_KEY.match(key)
-        if m is not None:
-            value = _function(m.group(1), row.get(m.group(2)))
-            return self.operators(key, spec, value)
-        value = row.get(key)
-        if not isinstance(spec, Mapping):
-            return self.operators(key, {"_eq": spec}, _scalar(value))
-        ops = {k: v for k, v in spec.items() if k.startswith("_")}
-        nested = {k: v for k, v in spec.items() if not k.startswith("_")}
-        result = True
-        if isinstance(value, list) or (value is None and any(q in ops for q in _QUANTIFIERS)):
-            children = value or []
-            for q in _QUANTIFIERS:
-                if q in ops:
-                    hit = any(self.group(ops.pop(q), child) for child in children)
-                    result = result and (hit if q == "_some" else not hit)
-            if ops:
-                raise NotImplementedError(f"operators on a one-to-many field: {key}")
-            if nested:
-                result = result and any(self.group(nested, child) for child in children)
-            return result
-        if nested:
-            if any(q in ops for q in _QUANTIFIERS):
-                raise ValueError(f"_some/_none on a many-to-one field: {key}")
-            related = value if isinstance(value, Mapping) else {}
-            result = self.group(nested, related)
-        if ops:
-            result = result and self.operators(key, ops, _scalar(value))
-        return result
+        value = _function(m.group(1), row.get(m.group(2))) if m else row.get(key)
+        nested: list[tuple[str, Any]] = []
+        for spec in specs:
+            if not isinstance(spec, Mapping):
+                spec = {"_eq": spec}
+            for k, v in spec.items():
+                if k in _QUANTIFIERS:
+                    if m is not None or isinstance(value, Mapping):
+                        raise ValueError(f"{k} needs a one-to-many field: {key}")
+                    hit = any(self.group(v, child) for child in value or [])
+                    if hit != (k == "_some"):
+                        return False
+                elif k in ("_and", "_or"):
+                    raise ValueError(f"{key}: Directus ignores {k} below a field")
+                elif k.startswith("_"):
+                    if isinstance(value, list):
+                        raise NotImplementedError(f"operators on a one-to-many field: {key}")
+                    if not self.operator(k, v, _scalar(value)):
+                        return False
+                elif m is not None:
+                    raise ValueError(f"{key}: a function result has no fields")
+                else:
+                    nested.append((k, v))
+        if not nested:
+            return True
+        if isinstance(value, list):
+            return any(self.scope([dict([e]) for e in nested], child) for child in value)
+        related = value if isinstance(value, Mapping) else {}
+        return self.scope([dict([e]) for e in nested], related)
 
     # ---------------------------------------------------------------- operators
-
-    def operators(self, key: str, ops: Any, value: Any) -> bool:
-        if not isinstance(ops, Mapping):
-            ops = {"_eq": ops}
-        for op, arg in ops.items():
-            if op in ("_and", "_or", "_some", "_none") or not op.startswith("_"):
-                raise ValueError(f"{key}: {op!r} cannot follow a plain field")
-            if not self.operator(op, arg, value):
-                return False
-        return True
 
     def operator(self, op: str, arg: Any, v: Any) -> bool:
         _check_arg(arg)

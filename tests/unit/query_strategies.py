@@ -32,6 +32,7 @@ __all__ = [
     "leaf_conditions",
     "queries",
     "rows",
+    "shared_paths",
     "values",
 ]
 
@@ -170,10 +171,15 @@ def leaf_conditions(
 
 
 def conditions(
-    collection: str = "articles", *, schema_free: bool = False, max_leaves: int = 6
+    collection: str = "articles",
+    *,
+    schema_free: bool = False,
+    max_leaves: int = 6,
+    leaves: st.SearchStrategy[Q] | None = None,
 ) -> st.SearchStrategy[Q]:
     """Return ``Q`` trees of leaf conditions joined by ``&``, ``|`` and ``~``."""
-    leaves = leaf_conditions(collection, schema_free=schema_free)
+    if leaves is None:
+        leaves = leaf_conditions(collection, schema_free=schema_free)
 
     def extend(children: st.SearchStrategy[Q]) -> st.SearchStrategy[Q]:
         return st.one_of(
@@ -199,6 +205,31 @@ def rows(collection: str = "articles", depth: int = 2) -> st.SearchStrategy[dict
         else:
             fields[field] = st.none()
     return st.fixed_dictionaries(fields)
+
+
+def shared_paths() -> st.SearchStrategy[Q]:
+    """Return conditions crowding a few relational fields of ``articles``.
+
+    Trees of these stress how conditions on one relation combine: merged into one
+    related item by ``&``, independent after negating an ``|``.
+    """
+    return st.sampled_from(
+        [
+            ("comments__text", "str"),
+            ("comments__score", "int"),
+            ("comments__author__name", "str"),
+            ("comments__some__text", "str"),
+            ("author__name", "str"),
+            ("author__age", "int"),
+            ("author__publisher__name", "str"),
+        ]
+    ).flatmap(
+        lambda path: st.sampled_from(
+            ["eq", "neq", "null", "in", "gt"]
+            if path[1] == "int"
+            else ["eq", "neq", "null", "icontains", "nicontains", "empty"]
+        ).flatmap(lambda op: values(path[1], op).map(lambda v: Q(**{f"{path[0]}__{op}": v})))
+    )
 
 
 _NAMES = ["id", "title", "date", "author.name", "*", "comments.*", "year(date)"]
