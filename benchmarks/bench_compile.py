@@ -57,7 +57,7 @@ def measure(label: str, compile_once: Callable[[], object], number: int) -> None
     runs = timeit.repeat(compile_once, number=number, repeat=REPEATS)
     per_call = [run / number * 1e6 for run in runs]
     print(
-        f"{label:<44} median {statistics.median(per_call):8.2f} µs"
+        f"{label:<50} median {statistics.median(per_call):8.2f} µs"
         f"   min {min(per_call):8.2f} µs   ({REPEATS} x {number} calls)"
     )
 

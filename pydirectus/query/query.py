@@ -279,7 +279,7 @@ class Query:
         return attrs.evolve(self, backlink=flag)
 
     def __getitem__(self, item: slice) -> Self:
-        """Set offset and limit from a slice: ``q[20:30]``, ``q[5:]``, ``q[:10]``."""
+        """REPLACE offset and/or limit from a slice: ``q[20:30]``, ``q[5:]``, ``q[:10]``."""
         if not isinstance(item, slice):
             raise InvalidQuery(f"Query supports slices only (q[5:6]), not [{item!r}]")
         start, stop = item.start, item.stop
@@ -410,6 +410,11 @@ class Query:
                     raise InvalidQuery(f"{key}: not valid JSON: {value[:80]!r}") from None
             if key in _LIST_PARAMS and isinstance(value, str):
                 value = _split(value)
+            elif key in _LIST_PARAMS and isinstance(value, list | tuple):
+                # Directus also reads `fields[]=id,title`: items may hold several names.
+                value = [
+                    n for item in value for n in (_split(item) if isinstance(item, str) else [item])
+                ]
             q = q._apply(key, value)
         if deep:
             q = q.deep(**deep)

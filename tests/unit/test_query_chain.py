@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
+import attrs
 import pytest
 
 from pydirectus.errors import InvalidQuery
@@ -50,6 +52,19 @@ def test_chain_methods_return_new_queries() -> None:
         assert q is not base and q != base
     assert base == Query() and base.to_dict() == {}
     assert hash(steps[0]) == hash(Query().filter(a=1))
+
+
+def test_queries_and_qs_are_frozen_hashable_and_picklable() -> None:
+    q = Query().filter(Q(a=1) | ~Q(author__name="x")).deep(c=Query().limit(1)).limit(3)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        q._limit = 4  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        Q(a=1).node = Q(b=2).node  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(q)) == q
+    assert (
+        len({q, Query().filter(Q(a=1) | ~Q(author__name="x")).deep(c=Query().limit(1)).limit(3)})
+        == 1
+    )
 
 
 def test_filter_and_exclude_add() -> None:
@@ -327,6 +342,12 @@ def test_from_params_splits_fields_outside_parentheses() -> None:
     q = Query.from_params({"fields": "id,json(data,a.b),x", "groupBy": "year(date)"})
     assert q == Query().fields("id", "json(data,a.b)", "x").group_by("year(date)")
     assert Query.from_params(q.to_params()) == q
+
+
+def test_from_dict_splits_comma_joined_list_items() -> None:
+    assert Query.from_dict({"fields": ["id,title", "author.name"]}) == Query().fields(
+        "id", "title", "author.name"
+    )
 
 
 def test_meta_star() -> None:
