@@ -45,9 +45,9 @@ def check_data(data: Any, what: str = "data") -> Mapping[str, Any]:
 
 
 def check_key(key: Any, what: str = "pk") -> str | int:
-    """Return a primary key if it is a non-empty str or an int, else raise."""
+    """Return a primary key if it is a non-empty str or an int (and not '.' or '..')."""
     if key is None or isinstance(key, bool) or not isinstance(key, str | int) or (
-            isinstance(key, str) and not key.strip()):
+            isinstance(key, str) and key.strip() in ("", ".", "..")):
         raise InvalidQuery(f"{what}: expected a non-empty str or int primary key, got {key!r}")
     return key
 

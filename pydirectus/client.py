@@ -24,6 +24,7 @@ from .transport import (
     RetryPolicy,
     TimeoutSpec,
     Transport,
+    redact_url,
     validate_base_url,
 )
 
@@ -132,7 +133,7 @@ class DirectusClient:
         return self.transport.auth
 
     def __repr__(self) -> str:
-        return f"DirectusClient({self.url!r}, auth={self.auth!r})"
+        return f"DirectusClient({redact_url(self.url)!r}, auth={self.auth!r})"
 
     def close(self) -> None:
         """Log out a password session and close the HTTP session."""

@@ -37,6 +37,7 @@ __all__ = [
     "Transport",
     "decode_json",
     "encode_segment",
+    "redact_url",
     "validate_base_url",
 ]
 
@@ -203,7 +204,7 @@ class Transport:
             auth.bind(self)
 
     def __repr__(self) -> str:
-        return f"<Transport {self.base_url} auth={self.auth!r}>"
+        return f"<Transport {redact_url(self.base_url)} auth={self.auth!r}>"
 
     def url(self, call: Call) -> str:
         """Return the absolute URL of a call (without its query string)."""
@@ -322,6 +323,15 @@ def decode_json(response: requests.Response, call: Call) -> Any:
         raise ServerError(response.status_code, None,
                           f"{call.method} {call.path}: expected JSON, got {excerpt!r}",
                           None, response) from None
+
+
+def redact_url(url: str) -> str:
+    """Return the URL with any password in its user-info part masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
 
 
 def validate_base_url(url: str) -> str:

@@ -146,6 +146,12 @@ def test_user_agent_and_bearer_token() -> None:
     assert sent.headers["Authorization"] == "Bearer tok"
 
 
+def test_url_credentials_stay_out_of_reprs() -> None:
+    client = DirectusClient("https://proxy-user:proxy-pass@cms.example.com", auth=StaticToken("t"))
+    assert "proxy-pass" not in repr(client) and "proxy-pass" not in repr(client.transport)
+    assert "proxy-user:***@cms.example.com" in repr(client)
+
+
 def test_reprs_hold_no_secrets() -> None:
     secret = "s3cr3t-token-value"
     for auth in (StaticToken(secret), Password("a@b.c", secret)):
