@@ -10,6 +10,7 @@ When the server cannot start, tests that need it are skipped, except under ``CI=
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from .collections import CollectionFactory
 from .server import DirectusServer
 
-__all__ = ["directus", "directus_client", "make_collection"]
+__all__ = ["directus", "directus_client", "make_collection", "running"]
 
 
 def _server_required() -> bool:
@@ -29,10 +30,9 @@ def _server_required() -> bool:
     )
 
 
-@pytest.fixture(scope="session")
-def directus() -> Iterator[DirectusServer]:
-    """Start one local Directus for the test session."""
-    server = DirectusServer()
+@contextlib.contextmanager
+def running(server: DirectusServer) -> Iterator[DirectusServer]:
+    """Start a server for a fixture: skip its tests if it cannot start (fail them in CI)."""
     try:
         server.start()
     except Exception as exc:
@@ -44,6 +44,13 @@ def directus() -> Iterator[DirectusServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def directus() -> Iterator[DirectusServer]:
+    """Start one local Directus for the test session."""
+    with running(DirectusServer()) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

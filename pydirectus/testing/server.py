@@ -22,6 +22,7 @@ from .install import NodeRuntime, directus_cli, ensure_installed
 __all__ = ["DirectusServer", "ServerStartError"]
 
 LOG_TAIL_CHARS = 4000
+PORT_ATTEMPTS = 3
 
 
 class ServerStartError(RuntimeError):
@@ -60,6 +61,7 @@ class DirectusServer:
         self.host = host
         self.port = port
         self.startup_timeout = startup_timeout
+        self._secret = secrets.token_urlsafe(32)
         self.workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -94,10 +96,10 @@ class DirectusServer:
         runtime = NodeRuntime.find()
         install_dir = ensure_installed(runtime)
         self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-directus-"))
+        choose_port = self.port is None
         self.port = self.port or _free_port(self.host)
-        env_file = self._write_env_file()
         process_env = runtime.environ()
-        process_env["CONFIG_PATH"] = str(env_file)
+        process_env["CONFIG_PATH"] = str(self._write_env_file())
         cli = [str(runtime.node), str(directus_cli(install_dir))]
         try:
             with self.log_path.open("ab") as log:
@@ -107,18 +109,37 @@ class DirectusServer:
                 )
             if bootstrap.returncode != 0:
                 self._fail(f"directus bootstrap exited with {bootstrap.returncode}")
-            with self.log_path.open("ab") as log:
-                self._process = subprocess.Popen(
-                    [*cli, "start"], cwd=self.workdir, env=process_env, stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True,
-                )
-            self._wait_ready()
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                if choose_port and attempt > 1:
+                    # Another process took the free port between our check and the listen.
+                    self.port = _free_port(self.host)
+                    self._write_env_file(rewrite=True)
+                log_start = self.log_path.stat().st_size
+                with self.log_path.open("ab") as log:
+                    self._process = subprocess.Popen(
+                        [*cli, "start"], cwd=self.workdir, env=process_env, stdout=log,
+                        stderr=subprocess.STDOUT, start_new_session=True,
+                    )
+                try:
+                    self._wait_ready()
+                    break
+                except ServerStartError:
+                    stolen = self._port_was_taken(since=log_start)
+                    if not (choose_port and attempt < PORT_ATTEMPTS and stolen):
+                        raise
+                    _kill_group(self._process)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _write_env_file(self) -> Path:
+    def _port_was_taken(self, since: int) -> bool:
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        return "EADDRINUSE" in text or "already in use" in text
+
+    def _write_env_file(self, rewrite: bool = False) -> Path:
         assert self.workdir is not None
         settings = {
             "HOST": self.host,
@@ -126,7 +147,7 @@ class DirectusServer:
             "PUBLIC_URL": self.url,
             "DB_CLIENT": "sqlite3",
             "DB_FILENAME": str(self.workdir / "data.db"),
-            "SECRET": secrets.token_urlsafe(32),
+            "SECRET": self._secret,
             "ADMIN_EMAIL": self.admin_email,
             "ADMIN_PASSWORD": self.admin_password,
             "ADMIN_TOKEN": self.admin_token,
@@ -140,8 +161,8 @@ class DirectusServer:
             "WEBSOCKETS_ENABLED": "false",
             **self.extra_env,
         }
-        (self.workdir / "uploads").mkdir()
-        (self.workdir / "extensions").mkdir()
+        (self.workdir / "uploads").mkdir(exist_ok=rewrite)
+        (self.workdir / "extensions").mkdir(exist_ok=rewrite)
         path = self.workdir / ".env"
         path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         return path
@@ -152,14 +173,17 @@ class DirectusServer:
             if self._process is None or self._process.poll() is not None:
                 code = self._process.returncode if self._process else None
                 self._fail(f"directus start exited with {code}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/server/ping", timeout=2) as response:
-                    if response.read().strip() == b"pong":
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
+            # Ask with our admin token: a pong alone could come from another server that
+            # took the port, while ours is failing to listen.
+            request = urllib.request.Request(
+                f"{self.url}/users/me?fields=id",
+                headers={"Authorization": f"Bearer {self.admin_token}"})
+            with contextlib.suppress(urllib.error.URLError, OSError), \
+                    urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
             time.sleep(0.2)
-        self._fail(f"Directus did not answer /server/ping within {self.startup_timeout:.0f} s")
+        self._fail(f"Directus did not answer within {self.startup_timeout:.0f} s")
 
     def _fail(self, what: str) -> None:
         tail = ""

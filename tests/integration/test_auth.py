@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import threading
 import time
@@ -18,6 +17,7 @@ from pydirectus import DirectusClient, Password, RetryPolicy, StaticToken
 from pydirectus.errors import APIError, AuthenticationError, DirectusError, NotFound
 from pydirectus.testing import DirectusServer
 from pydirectus.testing.collections import CollectionFactory
+from pydirectus.testing.pytest_plugin import running
 from tests.faults import Fault, FaultProxy
 
 ACCESS_TTL = 2.0
@@ -25,27 +25,12 @@ REFRESH_TTL = 3.0
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, total=10.0)
 
 
-def _server_required() -> bool:
-    return any(os.environ.get(name, "").lower() in ("1", "true", "yes")
-               for name in ("CI", "PYDIRECTUS_REQUIRE_SERVER"))
-
-
 @pytest.fixture(scope="module")
 def short_ttl() -> Iterator[DirectusServer]:
     """One Directus for this module whose tokens expire fast."""
-    server = DirectusServer(env={"ACCESS_TOKEN_TTL": f"{ACCESS_TTL:.0f}s",
-                                 "REFRESH_TOKEN_TTL": f"{REFRESH_TTL:.0f}s"})
-    try:
-        server.start()
-    except Exception as exc:
-        message = f"the short-TTL Directus could not start: {exc}"
-        if _server_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    try:
+    with running(DirectusServer(env={"ACCESS_TOKEN_TTL": f"{ACCESS_TTL:.0f}s",
+                                     "REFRESH_TOKEN_TTL": f"{REFRESH_TTL:.0f}s"})) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

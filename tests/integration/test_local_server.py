@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -34,6 +35,23 @@ def test_stop_leaves_no_process_and_no_files(directus: DirectusServer) -> None:
     assert not _group_alive(pgid)
     assert not workdir.exists()
     assert not server.running
+
+
+def test_a_stolen_port_is_replaced(directus: DirectusServer,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another process listens on the port we picked (here another Directus, the worst
+    # case: it answers /server/ping too); the server must move on to a new port.
+    from pydirectus.testing import server as server_module
+
+    taken = iter([urlsplit(directus.url).port])
+    real_free_port = server_module._free_port
+    monkeypatch.setattr(server_module, "_free_port",
+                        lambda host: next(taken, None) or real_free_port(host))
+    with DirectusServer() as server:
+        assert server.url != directus.url
+        me = requests.get(f"{server.url}/users/me", timeout=5,
+                          headers={"Authorization": f"Bearer {server.admin_token}"})
+        assert me.ok
 
 
 def test_a_failed_start_quotes_the_log(directus: DirectusServer) -> None:
