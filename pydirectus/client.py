@@ -15,6 +15,7 @@ from .auth import DirectusAuth, Password, StaticToken
 from .checks import check_data, check_key
 from .collection import DEFAULT_PAGE_SIZE, Collection, Singleton
 from .errors import InvalidQuery
+from .files import Files, Folders
 from .models import File
 from .query import Query, query_to_params
 from .schema_cache import SchemaCache
@@ -121,6 +122,8 @@ class DirectusClient:
         self.server = Server(self.transport)
         self.page_size = page_size
         self._schema = SchemaCache(self.transport)
+        self.files = Files(self.transport, self._schema, page_size=page_size)
+        self.folders = Folders(self.transport, self._schema, page_size=page_size)
 
     @property
     def url(self) -> str:

@@ -218,7 +218,7 @@ class _Reads(Generic[T]):
                                   if k in ("fields", "deep", "alias", "version", "backlink")})
         try:
             item: T = self._handle._transport.data(
-                "GET", "items", self._handle.name, key, params=params or None)
+                "GET", *self._handle.route, key, params=params or None)
         except PermissionDenied as denied:
             raise self._handle._missing_or_denied(key, denied) from None
         return item
@@ -252,7 +252,7 @@ class ItemQuery(_Reads[T]):
         """Update every match with PATCH /items/{collection} {query, data}; return them."""
         body = {"query": self._mutation_query(), "data": dict(check_data(data))}
         updated: list[T] = self._handle._transport.data(
-            "PATCH", "items", self._handle.name, params=fields_params(fields), json=body)
+            "PATCH", *self._handle.route, params=fields_params(fields), json=body)
         return updated
 
     def delete(self) -> int:
@@ -284,11 +284,14 @@ class Collection(_Reads[T]):
     """A handle on /items/{name}: chain a query, iterate it, and write items."""
 
     def __init__(self, name: str, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+                 page_size: int = DEFAULT_PAGE_SIZE,
+                 route: tuple[str, ...] | None = None) -> None:
         encode_segment(check_name(name))
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise InvalidQuery(f"page_size: expected a positive int, got {page_size!r}")
         self.name = name
+        # System collections live at their own routes: directus_files at /files, ...
+        self.route = route or ("items", name)
         self.page_size = page_size
         self._transport = transport
         self._schema = schema
@@ -316,9 +319,9 @@ class Collection(_Reads[T]):
     def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         params = query_to_params(compiled)
         if len(urlencode(params)) > MAX_QUERY_STRING:
-            call = Call("SEARCH", ("items", self.name), json={"query": dict(compiled)})
+            call = Call("SEARCH", self.route, json={"query": dict(compiled)})
         else:
-            call = Call("GET", ("items", self.name), params=params)
+            call = Call("GET", self.route, params=params)
         body = self._transport.send_json(call)
         if not isinstance(body, dict):
             return body, {}
@@ -360,7 +363,7 @@ class Collection(_Reads[T]):
         # Directus answers FORBIDDEN for a missing item too; if the collection itself is
         # readable, the item is simply not there.
         try:
-            self._transport.data("GET", "items", self.name, params={"limit": "0"})
+            self._transport.data("GET", *self.route, params={"limit": "0"})
         except PermissionDenied:
             return denied
         return NotFound(404, "ITEM_NOT_FOUND", f"no item {key!r} in collection {self.name!r}",
@@ -369,7 +372,7 @@ class Collection(_Reads[T]):
     # Writing.
 
     def _refuse_singleton(self, action: str) -> None:
-        if self._info().singleton:
+        if self.route[0] == "items" and self._info().singleton:
             raise InvalidQuery(f"collection {self.name!r} is a singleton: {action} it with "
                                f"client.singleton({self.name!r})")
 
@@ -377,7 +380,7 @@ class Collection(_Reads[T]):
         """Create one item with POST /items/{collection}; return it."""
         body = dict(check_data(data))
         self._refuse_singleton("create")
-        created: T = self._transport.data("POST", "items", self.name,
+        created: T = self._transport.data("POST", *self.route,
                                           params=fields_params(fields), json=body)
         return created
 
@@ -398,7 +401,7 @@ class Collection(_Reads[T]):
         written: list[T] = []
         for start, batch in zip(itertools.count(0, size), _chunks(payload, size), strict=False):
             try:
-                data = self._transport.data(method, "items", self.name, params=params,
+                data = self._transport.data(method, *self.route, params=params,
                                             json=list(batch))
             except APIError as exc:
                 raise BatchWriteError(
@@ -413,7 +416,7 @@ class Collection(_Reads[T]):
         """Update one item with PATCH /items/{collection}/{pk}; return it."""
         key, body = check_key(pk), dict(check_data(data))
         self._refuse_singleton("update")
-        updated: T = self._transport.data("PATCH", "items", self.name, key,
+        updated: T = self._transport.data("PATCH", *self.route, key,
                                           params=fields_params(fields), json=body)
         return updated
 
@@ -425,7 +428,7 @@ class Collection(_Reads[T]):
             return []
         self._refuse_singleton("update")
         updated: list[T] = self._transport.data(
-            "PATCH", "items", self.name, params=fields_params(fields),
+            "PATCH", *self.route, params=fields_params(fields),
             json={"keys": checked, "data": body})
         return updated
 
@@ -448,7 +451,7 @@ class Collection(_Reads[T]):
         """Delete one item with DELETE /items/{collection}/{pk}."""
         key = check_key(pk)
         self._refuse_singleton("delete")
-        self._transport.data("DELETE", "items", self.name, key, idempotent=True)
+        self._transport.data("DELETE", *self.route, key, idempotent=True)
 
     def delete_many(self, keys: Iterable[str | int], *,
                     batch_size: int = DEFAULT_BATCH_SIZE * 10) -> int:
@@ -460,7 +463,7 @@ class Collection(_Reads[T]):
         self._refuse_singleton("delete")
         for batch in _chunks(checked, size):
             # Deleting the same keys twice is harmless, so a retry is safe.
-            self._transport.data("DELETE", "items", self.name, json=list(batch), idempotent=True)
+            self._transport.data("DELETE", *self.route, json=list(batch), idempotent=True)
         return len(checked)
 
 
@@ -470,6 +473,7 @@ class Singleton(Generic[T]):
     def __init__(self, name: str, transport: Transport) -> None:
         encode_segment(check_name(name, "singleton"))
         self.name = name
+        self.route = ("items", name)
         self._transport = transport
 
     def __repr__(self) -> str:
@@ -478,13 +482,13 @@ class Singleton(Generic[T]):
     def get(self, query: Query | Mapping[str, Any] | None = None) -> T:
         """Return the singleton's item from GET /items/{name}."""
         params = query_to_params(query) if query is not None else None
-        item: T = self._transport.data("GET", "items", self.name, params=params)
+        item: T = self._transport.data("GET", *self.route, params=params)
         return item
 
     def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> T:
         """Update the singleton's item with PATCH /items/{name}; return it."""
         body = dict(check_data(data))
-        item: T = self._transport.data("PATCH", "items", self.name,
+        item: T = self._transport.data("PATCH", *self.route,
                                        params=fields_params(fields), json=body)
         return item
 
