@@ -1,0 +1,64 @@
+"""``python -m benchmarks``: start a local Directus, seed it, run every workload, report.
+
+Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance section.
+``--quick`` does a small smoke run into benchmarks/.peers/quick/ and leaves README alone.
+Never run by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+
+from benchmarks import compile_times, peers, report, workloads
+from benchmarks.dataset import seed
+from pydirectus.testing import DIRECTUS_VERSION, DirectusServer
+
+log = logging.getLogger("benchmarks")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole suite; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="a small smoke run (into benchmarks/.peers/quick/, README untouched)")
+    options = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stderr)
+    began = time.monotonic()
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    sizes = workloads.QUICK if options.quick else workloads.Sizes()
+    out = report.RESULTS
+    if options.quick:
+        out = peers.PEERS_DIR / "quick" / "results.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+
+    log.info("installing peers into %s", peers.PEERS_DIR)
+    installed = peers.install()
+    for name, problem in installed.problems.items():
+        log.warning("peer %s: %s", name, problem)
+    runner = workloads.Runner(installed, peers.PEERS_DIR / "logs", sizes)
+
+    log.info("starting Directus %s", DIRECTUS_VERSION)
+    # The pressure limiter answers 503 when the event loop lags, which on two shared cores
+    # happens under the bulk workloads; a retried 503 would silently distort a timing.
+    with DirectusServer(env={"PRESSURE_LIMITER_ENABLED": "false"}) as server:
+        log.info("seeding %s", server.url)
+        data = seed(server.url, server.admin_token)
+        rows = workloads.directus_rows(runner, data)
+    rows.extend(workloads.canned_rows(runner))
+    log.info("query compile times (benchmarks.bench_compile)")
+    compiled = compile_times.measure()
+
+    run = report.Run(rows=rows, compile=compiled, peers=installed, sizes=sizes, started=started,
+                     seconds=time.monotonic() - began, directus=DIRECTUS_VERSION)
+    written = report.write(run, readme=not options.quick, out=out)
+    log.info("done in %.0f s; wrote %s", run.seconds, ", ".join(str(p) for p in written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

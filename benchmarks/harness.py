@@ -1,0 +1,116 @@
+"""Interleaving and statistics: variants run A B A B ..., medians, spreads, paired ratios.
+
+The machine is shared and noisy, so absolute times drift between repetitions; a ratio of
+two variants measured side by side in the same round holds much better. Ratios here are
+therefore the median of per-round ratios, not the ratio of medians.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+METRICS: dict[str, Callable[[Sample], float]] = {
+    "wall": lambda s: s.wall / s.calls,
+    "cpu": lambda s: s.cpu / s.calls,
+    "rss": lambda s: float(s.rss_peak_kb),
+    "rss_growth": lambda s: float(s.rss_peak_kb - s.rss_before_kb),
+}
+
+
+class Unsupported(Exception):
+    """The variant has no API for the workload; the message says what is missing."""
+
+
+class VerificationError(Exception):
+    """A variant's result differs from the oracle's, so its timings mean nothing."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed block: `calls` calls of one variant in round `rep`."""
+
+    rep: int
+    calls: int
+    wall: float
+    cpu: float
+    rss_before_kb: int
+    rss_peak_kb: int
+
+
+@dataclass
+class Series:
+    """Every sample of one variant on one workload, or the reason there are none."""
+
+    variant: str
+    samples: list[Sample] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Return whether there is anything to report."""
+        return bool(self.samples) and self.note is None
+
+    def values(self, metric: str) -> list[float]:
+        """Return the metric of every sample (per call for wall and cpu)."""
+        return [METRICS[metric](sample) for sample in self.samples]
+
+    def median(self, metric: str) -> float:
+        """Return the median of a metric."""
+        return statistics.median(self.values(metric))
+
+    def spread(self, metric: str) -> float:
+        """Return (max - min) / median of a metric: 0.1 means the runs span 10 %."""
+        values = self.values(metric)
+        middle = statistics.median(values)
+        return (max(values) - min(values)) / middle if middle else 0.0
+
+
+def paired_ratio(a: Series, b: Series, metric: str) -> float | None:
+    """Return the median over rounds of a/b, using rounds where both ran."""
+    if not (a.ok and b.ok):
+        return None
+    by_rep = {sample.rep: METRICS[metric](sample) for sample in b.samples}
+    ratios = [METRICS[metric](sample) / by_rep[sample.rep] for sample in a.samples
+              if by_rep.get(sample.rep)]
+    return statistics.median(ratios) if ratios else None
+
+
+def interleave(
+    variants: Sequence[str],
+    rounds: int,
+    run_one: Callable[[str, int], Sample],
+    rounds_of: Mapping[str, int] | None = None,
+) -> dict[str, Series]:
+    """Run every variant once per round for `rounds` rounds: A B C, C B A, A B C, ...
+
+    Alternating the order cancels a drift within a round and any position effect.
+
+    `rounds_of` caps some variants at fewer rounds (the slow peers on the bulk workloads).
+    A variant that is unsupported, fails or returns a wrong result drops out with a note.
+    """
+    series = {name: Series(name) for name in variants}
+    caps = rounds_of or {}
+    for rep in range(rounds):
+        for name in (variants if rep % 2 == 0 else list(reversed(variants))):
+            current = series[name]
+            if current.note is not None or rep >= caps.get(name, rounds):
+                continue
+            try:
+                current.samples.append(run_one(name, rep))
+            except Unsupported as exc:
+                current.note = str(exc)
+            except VerificationError as exc:
+                current.note = f"wrong result, not timed: {exc}"
+                current.samples.clear()
+            except Exception as exc:
+                current.note = f"failed: {_short(exc)}"
+                current.samples.clear()
+    return series
+
+
+def _short(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines else type(exc).__name__
+    return text[:240]
