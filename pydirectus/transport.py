@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -199,6 +199,13 @@ class Transport:
         self.session.verify = verify
         self.session.headers["User-Agent"] = (
             f"pydirectus/{__version__} {requests.utils.default_user_agent()}")
+        # Session.request reads proxy and CA-bundle settings from the environment on every
+        # call, scanning os.environ each time; every call here goes to one host, so read
+        # them once (later changes to the environment or session.proxies are not seen).
+        settings = self.session.merge_environment_settings(self.base_url, {}, None, verify, None)
+        self._proxies: MutableMapping[str, str] = settings["proxies"]
+        self._verify: bool | str | None = settings["verify"]
+        self._cert: Any = settings["cert"]
         self.auth = auth
         if auth is not None:
             auth.bind(self)
@@ -251,7 +258,8 @@ class Transport:
             prepared.headers.pop("Authorization", None)
         begun = time.perf_counter()
         response = self.session.send(prepared, timeout=self.timeout, stream=call.stream,
-                                     allow_redirects=True)
+                                     allow_redirects=True, proxies=self._proxies,
+                                     verify=self._verify, cert=self._cert)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d in %.1f ms", call.method, call.path, response.status_code,
                       (time.perf_counter() - begun) * 1000)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
@@ -209,74 +210,79 @@ class Query:
     _version: str | None = None
     _backlink: bool | None = None
 
+    def _evolve(self, **changes: Any) -> Self:
+        # attrs.evolve, minus its per-call introspection: chains run on hot paths.
+        values = _ALL_FIELDS(self)
+        return type(self)(*[changes.get(name, value) for name, value in zip(_INIT_NAMES, values,
+                                                                           strict=True)])
+
     # ----------------------------------------------------------------- chain methods
 
     def filter(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> Self:
         """ADD conditions (Q objects, raw filter dicts, lookups), ANDed with the current ones."""
-        return attrs.evolve(self, filter=make_and((self._filter, _collect("filter", qs, lookups))))
+        return self._evolve(filter=make_and((self._filter, _collect("filter", qs, lookups))))
 
     def exclude(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> Self:
         """ADD the complement of the given conditions (together), ANDed with the current ones."""
-        return attrs.evolve(
-            self, filter=make_and((self._filter, negate(_collect("exclude", qs, lookups))))
-        )
+        negated = negate(_collect("exclude", qs, lookups))
+        return self._evolve(filter=make_and((self._filter, negated)))
 
     def fields(self, *names: str) -> Self:
         """REPLACE the fields to return (``"*"``, ``"author.*"``, ...); none clears."""
-        return attrs.evolve(self, fields=_names("fields", names))
+        return self._evolve(fields=_names("fields", names))
 
     def sort(self, *keys: str) -> Self:
         """REPLACE the sort keys (``"-date"`` sorts descending); none clears."""
-        return attrs.evolve(self, sort=_names("sort", keys))
+        return self._evolve(sort=_names("sort", keys))
 
     def limit(self, n: int | None) -> Self:
         """REPLACE the page size (``-1`` means all items, None clears)."""
-        return attrs.evolve(self, limit=_count("limit", n, 0))
+        return self._evolve(limit=_count("limit", n, 0))
 
     def offset(self, n: int | None) -> Self:
         """REPLACE the number of items to skip."""
-        return attrs.evolve(self, offset=_count("offset", n, 0))
+        return self._evolve(offset=_count("offset", n, 0))
 
     def page(self, n: int | None) -> Self:
         """REPLACE the page number (1-based; Directus uses it with limit)."""
-        return attrs.evolve(self, page=_count("page", n, 1))
+        return self._evolve(page=_count("page", n, 1))
 
     def search(self, text: str | None) -> Self:
         """REPLACE the full-text search term."""
-        return attrs.evolve(self, search=_text("search", text))
+        return self._evolve(search=_text("search", text))
 
     def meta(self, *kinds: str) -> Self:
         """REPLACE the metadata to ask for: ``"total_count"``, ``"filter_count"`` or ``"*"``."""
         for kind in kinds:
             if kind not in _META:
                 raise InvalidQuery(f"meta: unknown {kind!r} (known: *, filter_count, total_count)")
-        return attrs.evolve(self, meta=tuple(kinds))
+        return self._evolve(meta=tuple(kinds))
 
     def aggregate(self, **functions: str | Iterable[str]) -> Self:
         """ADD aggregate functions: ``aggregate(count="*", sum=["price", "qty"])``."""
-        return attrs.evolve(self, aggregate=_merge(self._aggregate, _aggregates(functions)))
+        return self._evolve(aggregate=_merge(self._aggregate, _aggregates(functions)))
 
     def group_by(self, *fields: str) -> Self:
         """REPLACE the grouping fields (functions allowed: ``"year(date)"``); none clears."""
-        return attrs.evolve(self, group_by=_names("group_by", fields))
+        return self._evolve(group_by=_names("group_by", fields))
 
     def deep(self, **relations: Query) -> Self:
         """ADD nested queries for relational fields: ``deep(comments=Query().limit(5))``."""
-        return attrs.evolve(self, deep=_merge(self._deep, _deeps(relations)))
+        return self._evolve(deep=_merge(self._deep, _deeps(relations)))
 
     def alias(self, **names: str) -> Self:
         """ADD field aliases: ``alias(writer="author")``."""
-        return attrs.evolve(self, alias=_merge(self._alias, _aliases(names)))
+        return self._evolve(alias=_merge(self._alias, _aliases(names)))
 
     def version(self, name: str | None) -> Self:
         """REPLACE the content version to read."""
-        return attrs.evolve(self, version=_text("version", name))
+        return self._evolve(version=_text("version", name))
 
     def backlink(self, flag: bool | None) -> Self:
         """REPLACE whether ``*.*`` field expansion follows relations back to the parent."""
         if flag is not None and type(flag) is not bool:
             raise InvalidQuery(f"backlink: expected True or False, got {flag!r}")
-        return attrs.evolve(self, backlink=flag)
+        return self._evolve(backlink=flag)
 
     def __getitem__(self, item: slice) -> Self:
         """REPLACE offset and/or limit from a slice: ``q[20:30]``, ``q[5:]``, ``q[:10]``."""
@@ -290,7 +296,7 @@ class Query:
                 raise InvalidQuery(f"Query slices need ints >= 0, got [{start!r}:{stop!r}]")
         offset = self._offset if start is None else start
         limit = self._limit if stop is None else max(stop - (start or 0), 0)
-        return attrs.evolve(self, offset=offset, limit=limit)
+        return self._evolve(offset=offset, limit=limit)
 
     # ------------------------------------------------------------------- compiling
 
@@ -422,9 +428,7 @@ class Query:
 
     def _apply(self, key: str, value: Any) -> Query:
         if key == "filter":
-            return attrs.evolve(
-                self, filter=make_and((self._filter, parse_filter(value, "filter")))
-            )
+            return self._evolve(filter=make_and((self._filter, parse_filter(value, "filter"))))
         if key in ("fields", "sort", "groupBy", "meta"):
             if not isinstance(value, list | tuple):
                 raise InvalidQuery(f"{key}: expected a list or a comma-joined str")
@@ -508,6 +512,10 @@ class Query:
         if self._backlink is not None:
             out.append(f".backlink({self._backlink!r})")
         return "".join(out)
+
+
+_INIT_NAMES: tuple[str, ...] = tuple(str(field.alias) for field in attrs.fields(Query))
+_ALL_FIELDS = operator.attrgetter(*(field.name for field in attrs.fields(Query)))
 
 
 def _object(key: str, value: Any) -> Mapping[str, Any]:

@@ -454,13 +454,28 @@ def test_paths_are_percent_encoded_on_the_wire() -> None:
     assert adapter.sent[0].path_url == "/items/a%20b/..%2F..%2Fusers%2Fme"
 
 
-def test_user_agent_timeout_and_tls_defaults() -> None:
+def test_user_agent_timeout_and_tls_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
     transport, adapter = make_transport()
     transport.data("GET", "server", "info")
     agent = adapter.sent[0].headers["User-Agent"]
     assert agent.startswith(f"pydirectus/{__version__} ") and "python-requests/" in agent
     assert adapter.options[0]["timeout"] == DEFAULT_TIMEOUT
     assert adapter.options[0]["verify"] is True
+
+
+def test_environment_settings_are_honoured_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As requests.Session.request does: a CA bundle and proxies from the environment.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/env/ca.pem")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    transport, adapter = make_transport()
+    transport.data("GET", "server", "info")
+    transport.data("GET", "server", "info")
+    assert [o["verify"] for o in adapter.options] == ["/env/ca.pem"] * 2
+    assert [o["proxies"].get("http") for o in adapter.options] == ["http://proxy.invalid:3128"] * 2
 
 
 def test_client_timeout_and_verify_reach_the_wire() -> None:
