@@ -1,7 +1,8 @@
 """``python -m benchmarks``: start a local Directus, seed it, run every workload, report.
 
 Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance section.
-``--quick`` does a small smoke run into benchmarks/.peers/quick/ and leaves README alone.
+``--quick`` does a small smoke run into benchmarks/.peers/quick/ and leaves README alone;
+``--render results.json`` rewrites the outputs from a run's samples without measuring.
 Never run by the test suite.
 """
 
@@ -12,6 +13,7 @@ import logging
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from benchmarks import compile_times, peers, report, workloads
 from benchmarks.dataset import seed
@@ -25,9 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="a small smoke run (into benchmarks/.peers/quick/, README untouched)")
+    parser.add_argument("--render", metavar="RESULTS_JSON", type=Path,
+                        help="measure nothing: rewrite results.md, the chart and README's "
+                             "section from a run's results.json")
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
+    if options.render is not None:
+        loaded = report.load(options.render)
+        written = report.write(loaded, out=report.RESULTS)
+        log.info("rendered %s into %s", options.render, ", ".join(str(p) for p in written))
+        return 0
     began = time.monotonic()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     sizes = workloads.QUICK if options.quick else workloads.Sizes()

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from benchmarks.workers import ROOT
 
-LINE = re.compile(r"^(?P<label>.+?)\s+median\s+(?P<median>[\d.]+)\s*(?P<unit>µs|us|ns|ms)",
-                  re.MULTILINE)
+LINE = re.compile(r"^(?P<label>.+?)\s+median\s+(?P<median>[\d.]+)\s*(?P<unit>µs|us|ns|ms)"
+                  r"(?:\s+min\s+(?P<min>[\d.]+)\s*(?P<min_unit>µs|us|ns|ms))?", re.MULTILINE)
 TO_MICRO = {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3}
 
 
@@ -28,6 +28,7 @@ class CompileTimes:
     """Median µs per compile by bench_compile's label; `typical` and `large` picked out."""
 
     by_label: dict[str, float] = field(default_factory=dict)
+    min_by_label: dict[str, float] = field(default_factory=dict)
     typical: float | None = None
     large: float | None = None
     typical_label: str = ""
@@ -39,6 +40,12 @@ def parse(output: str) -> dict[str, float]:
     """Return {label: median µs} from bench_compile's printed lines."""
     return {m["label"].strip(): float(m["median"]) * TO_MICRO[m["unit"]]
             for m in LINE.finditer(output)}
+
+
+def parse_min(output: str) -> dict[str, float]:
+    """Return {label: best µs} where bench_compile prints a min too."""
+    return {m["label"].strip(): float(m["min"]) * TO_MICRO[m["min_unit"]]
+            for m in LINE.finditer(output) if m["min"]}
 
 
 def _pick(times: CompileTimes) -> None:
@@ -80,5 +87,6 @@ def measure() -> CompileTimes:
             return times
         found = result.stdout
     times.by_label = parse(found) if isinstance(found, str) else dict(found)
+    times.min_by_label = parse_min(found) if isinstance(found, str) else {}
     _pick(times)
     return times

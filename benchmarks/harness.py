@@ -67,13 +67,18 @@ class Series:
         return (max(values) - min(values)) / middle if middle else 0.0
 
 
+def paired_ratios(a: Series, b: Series, metric: str) -> list[float]:
+    """Return a/b for every round where both ran."""
+    if not (a.ok and b.ok):
+        return []
+    by_rep = {sample.rep: METRICS[metric](sample) for sample in b.samples}
+    return [METRICS[metric](sample) / by_rep[sample.rep] for sample in a.samples
+            if by_rep.get(sample.rep)]
+
+
 def paired_ratio(a: Series, b: Series, metric: str) -> float | None:
     """Return the median over rounds of a/b, using rounds where both ran."""
-    if not (a.ok and b.ok):
-        return None
-    by_rep = {sample.rep: METRICS[metric](sample) for sample in b.samples}
-    ratios = [METRICS[metric](sample) / by_rep[sample.rep] for sample in a.samples
-              if by_rep.get(sample.rep)]
+    ratios = paired_ratios(a, b, metric)
     return statistics.median(ratios) if ratios else None
 
 

@@ -37,17 +37,17 @@ class Sizes:
     read_rounds: int = 15
     read_calls: Mapping[str, int] = field(default_factory=lambda: {
         "read_one": 10, "list_100": 8, "count": 8, "fetch_set": 1})
-    iterate_rounds: int = 7
+    iterate_rounds: int = 11
     bulk_items: int = 10_000
-    bulk_rounds: int = 3
-    single_items: int = 500
+    bulk_rounds: int = 4
+    single_items: int = 200
     single_rounds: int = 2
     peer_write_rounds: int = 1
     file_mib: int = 32
     file_rounds: int = 3
     canned_rounds: int = 15
     canned_calls: Mapping[str, int] = field(default_factory=lambda: {
-        "read_one": 100, "list_100": 60, "list_prebuilt": 60})
+        "read_one": 50, "list_100": 40, "list_prebuilt": 40})
 
 
 QUICK = replace(Sizes(), read_rounds=2, read_calls={"read_one": 5, "list_100": 5, "count": 5,
