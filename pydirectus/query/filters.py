@@ -8,14 +8,19 @@ A filter is a tree of frozen nodes:
 ``Not``    the complement of a ``Cond`` (``<complement> OR _null``) or of a ``Rel``;
 ``And`` / ``Or``  flattened, without duplicates, never empty or single.
 
-**Plain relational paths follow Directus.** Through a many-to-one field a condition
-reads the joined row (all NULL when there is no related item). Through a one-to-many
-field it means "some related item matches", and Directus checks the plain conditions
-ANDed under one ``_and`` that start with the same one-to-many field against the *same*
-related item (one EXISTS per field). The tree mirrors that: ``&`` merges ``Rel`` nodes
-on the same field into one (``Q(comments__a=1) & Q(comments__b=2)`` means one comment
-with both), as Django does inside one ``filter()`` call. For independent matches say
-``__some__``: ``Q(comments__some__a=1) & Q(comments__some__b=2)``.
+**Plain relational paths.** Through a many-to-one field a condition reads the related
+row (all NULL when there is no related item). Through a one-to-many field it means
+"some related item matches". ``&`` merges ``Rel`` nodes on the same field into one
+(``Q(comments__a=1) & Q(comments__b=2)`` means one comment with both), as Django does
+inside one ``filter()`` call. For independent matches say ``__some__``:
+``Q(comments__some__a=1) & Q(comments__some__b=2)``.
+
+Directus 12 runs plain paths as LEFT JOINs, one per path for the whole filter, so the
+compiler (``_Compiler``) only emits a plain one-to-many path where that means the same:
+it uses ``_some`` (or ANDs in ``count(field) > 0``) where a condition holds on the row of
+NULLs joined when nothing is related, or where conditions on one path sit in different
+operands of an ``&``; it refuses (``InvalidQuery``) what Directus cannot say, such as
+``_none`` of several ANDed conditions, which Directus 12 silently skips.
 
 **Negation is exact complement.** ``~`` is pushed through ``&``/``|`` (De Morgan) and
 quantifiers (``_some`` <-> ``_none``) as it is applied; a ``Cond`` becomes its
@@ -23,9 +28,10 @@ complement (``_null`` <-> ``_nnull``, ``_empty`` <-> ``_nempty``) or a ``Not`` c
 to ``<complement> OR _null``, since Directus's negative operators skip NULL. A negated
 ``Rel`` stays a ``Not`` until compile time, because only a ``Schema`` tells a
 many-to-one field (complement the condition under the path) from a one-to-many one
-(``_none`` of the condition); compiling it without one raises ``SchemaRequired``. The
-complement of an ``Or`` of negated paths on one field needs independent matches, so
-those ``Rel`` nodes are marked ``independent`` and compile to ``_some`` with a schema.
+(``_none`` of the condition); compiling it without one raises ``SchemaRequired``, as
+does any path whose compiled form depends on the kind. The complement of an ``Or`` of
+negated paths on one field needs independent matches, so those ``Rel`` nodes are
+marked ``independent`` (not merged) and compile to ``_some`` with a schema.
 
 Canonical forms, so that equal meaning built the same way compares equal and
 ``parse_filter(compile_filter(node)) == node``: ``eq None`` is ``null True``; flags are
@@ -262,7 +268,33 @@ def negate(node: Node) -> Node:
             for p in parts
         )
     assert isinstance(node, Quant)
-    return Quant(node.field, "none" if node.kind == "some" else "some", node.child)
+    return make_quant(node.field, "none" if node.kind == "some" else "some", node.child)
+
+
+def make_quant(field: str, kind: str, child: Node) -> Node:
+    """Return ``_some``/``_none`` (``kind``) of ``child`` over ``field``, in a form Directus runs.
+
+    Directus 12 *skips* a ``_some``/``_none`` whose filter is empty or starts with
+    ``_and``/``_or`` (the condition then matches every row), so such quantifiers are
+    rewritten into ones it applies: nothing inside means ``count(field)`` above 0 (or
+    equal to 0); an OR inside becomes one quantifier per alternative (``_some`` of an OR is the
+    OR of the ``_some``, ``_none`` of it the AND of the ``_none``); a negated condition is
+    its complement OR ``_null``, treated the same way.
+    """
+    if child == EMPTY:
+        return Cond(field, "count", "gt" if kind == "some" else "eq", 0)
+    alternatives: tuple[Node, ...] | None = None
+    if type(child) is Or:
+        alternatives = child.children
+    elif type(child) is Not and type(child.child) is Cond:
+        c = child.child
+        comp = OPERATORS[c.op].complement
+        assert comp is not None
+        alternatives = (Cond(c.field, c.func, comp, c.value), Cond(c.field, c.func, "null", True))
+    if alternatives is not None:
+        parts = [make_quant(field, kind, a) for a in alternatives]
+        return make_or(parts) if kind == "some" else make_and(parts)
+    return Quant(field, kind, child)
 
 
 # -------------------------------------------------------------------------- parsing
@@ -341,7 +373,7 @@ def parse_lookup(key: Any, value: Any) -> Node:
             )
         node = _nest(scope, _cond(field, func, op, value, where))
     for quant_scope, kind in reversed(frames):
-        node = Quant(quant_scope[0], kind, node)
+        node = make_quant(quant_scope[0], kind, node)
     return node
 
 
@@ -411,7 +443,7 @@ def _parse_field(key: str, value: Any, path: tuple[str, ...], where: str) -> Nod
                     f"{here}: Directus accepts {k} only on a one-to-many field of the "
                     "collection being filtered"
                 )
-            parts.append(Quant(field, k[1:], parse_filter(v, f"{here}.{k}")))
+            parts.append(make_quant(field, k[1:], parse_filter(v, f"{here}.{k}")))
         elif k == "_and" or k == "_or":
             raise InvalidQuery(
                 f"{here}: Directus ignores {k} inside a field; put it at the top of the "
@@ -484,43 +516,29 @@ def _needs_schema(rel: Rel) -> SchemaRequired:
     )
 
 
-def _check_independent(children: tuple[Node, ...]) -> None:
-    fields = [c.field for c in children if type(c) is Rel]
-    for c in children:
-        if type(c) is Rel and c.independent and fields.count(c.field) > 1:
-            raise SchemaRequired(
-                f"filter {_rel_text(c)!r}: conditions through {c.field!r} came from "
-                "different alternatives of a negated OR and must match independently, "
-                "but Directus checks plain conditions on one one-to-many field against "
-                "the same item. Use __some__ for one-to-many paths, or compile with a "
-                "schema: to_dict(schema=...) / to_params(schema=...)"
-            )
-
-
-def _conjuncts(node: Node, out: list[Any]) -> None:
-    t = type(node)
-    if t is And:
+def _raw_conjuncts(node: Node, out: list[Any]) -> None:
+    if type(node) is And:
         assert isinstance(node, And)
-        _check_independent(node.children)
         for c in node.children:
-            _conjuncts(c, out)
-    elif t is Rel:
+            _raw_conjuncts(c, out)
+    elif type(node) is Rel:
         assert isinstance(node, Rel)
         inner: list[Any] = []
-        _conjuncts(node.child, inner)
+        _raw_conjuncts(node.child, inner)
         out.extend({node.field: part} for part in inner)
     else:
         out.append(_json(node))
 
 
 def _json(node: Node) -> Any:
+    """Return a node's filter JSON as written, unchecked (``repr`` spells nodes with it)."""
     t = type(node)
     if t is Cond:
         assert isinstance(node, Cond)
         return _cond_json(node.key, node.op, node.value)
     if t is And or t is Rel:
         parts: list[Any] = []
-        _conjuncts(node, parts)
+        _raw_conjuncts(node, parts)
         if len(parts) == 1:
             return parts[0]
         return {"_and": parts} if parts else {}
@@ -537,35 +555,237 @@ def _json(node: Node) -> Any:
     return {node.field: {"_" + node.kind: _json(node.child)}}
 
 
+def honoured(quantified: Any) -> bool:
+    """Return whether Directus 12 applies a ``_some``/``_none`` holding this filter.
+
+    Its query runner (``getOperation``) follows the first key of each object down to an
+    operator and skips the whole condition when there is none: an empty filter, one that
+    starts with ``_and``/``_or``, or one with several keys (made an ``_and`` first).
+    """
+    if not isinstance(quantified, Mapping) or len(quantified) != 1:
+        return False
+    ((key, value),) = quantified.items()
+    if key in ("_and", "_or"):
+        return False
+    if key in ("_some", "_none"):
+        return honoured(value)
+    if key.startswith("_") or not isinstance(value, Mapping):
+        return True
+    return honoured(value)
+
+
+def _nullable(node: Node) -> bool:
+    """Return whether a node may hold on a row of NULLs (erring towards True)."""
+    t = type(node)
+    if t is Cond:
+        assert isinstance(node, Cond)
+        # count() of a one-to-many field is 0 there, which may well match.
+        return node.op in ("null", "empty") or node.func == "count"
+    if t is And:
+        assert isinstance(node, And)
+        return all(_nullable(c) for c in node.children)
+    if t is Or:
+        assert isinstance(node, Or)
+        return any(_nullable(c) for c in node.children)
+    if t is Rel:
+        assert isinstance(node, Rel)
+        return _nullable(node.child)
+    return True  # Not: the complement OR _null; Quant: not inside a path
+
+
+def _has_paths(node: Node) -> bool:
+    """Return whether a node holds relational paths (outside quantifiers)."""
+    t = type(node)
+    if t is And or t is Or:
+        assert isinstance(node, And | Or)
+        return any(_has_paths(c) for c in node.children)
+    return t is Rel or (t is Not and type(node.child) is Rel)  # type: ignore[union-attr]
+
+
 _KIND_NAMES = {"m2o": "many-to-one", "o2m": "one-to-many", "m2a": "many-to-any"}
+_SCHEMA_HINT = "compile with a schema: to_dict(schema=...) / to_params(schema=...)"
+_Path: TypeAlias = tuple[str, ...]
 
 
-class _SchemaCompiler:
-    """Compile with relation kinds known: negated paths resolved, independence kept."""
+class _Compiler:
+    """Compile a node for Directus, with the relation kinds when a schema is given.
 
-    def __init__(self, schema: Schema) -> None:
+    Directus runs a filter as one query, a *scope* (``_some``/``_none`` open their own, as
+    subqueries over the real related items). In a scope it LEFT JOINs each plain
+    relational path once and keeps a row when *some* combination of joined rows passes
+    the whole WHERE clause. Through many-to-one fields that is exactly the Q semantics (a
+    missing item reads as NULLs). Through a one-to-many field it is "some related item
+    matches" only when
+
+    - the path's conditions cannot hold on the row of NULLs joined when nothing is
+      related: otherwise ``count(field) > 0`` is ANDed in, or ``_some`` used; and
+    - no ``&`` has conditions on the path in two of its operands (they would read the
+      same joined item, as ``Rel`` nodes merged by ``make_and`` mean to, but these were
+      not merged): those go to ``_some``, one subquery each.
+
+    Directus skips a ``_some``/``_none`` holding several conditions, so a quantifier
+    over anything that does not compile to one condition chain (or an ``_or`` of them,
+    distributed) is refused. Without a schema every relational field may be one-to-many,
+    so a case the two kinds compile differently raises ``SchemaRequired``.
+    """
+
+    def __init__(self, schema: Schema | None) -> None:
         self.schema = schema
+        #: scope-root Rel nodes compiled as a quantifier -> their JSON
+        self.decisions: dict[Node, Any] = {}
+        #: how many count() guards were added
+        self.guards = 0
 
     def relation(self, field: str, coll: str | None) -> Relation | None:
-        return self.schema.relation(field, coll) if coll is not None else None
+        if self.schema is None or coll is None:
+            return None
+        return self.schema.relation(field, coll)
 
-    def json(self, node: Node, coll: str | None, root: bool) -> Any:
+    # ------------------------------------------------------------------ planning
+
+    def scope(self, node: Node, coll: str | None) -> Any:
+        """Compile a node as a filter of its own (the whole filter, or a quantifier's)."""
+        saved, self.decisions = self.decisions, {}
+        try:
+            self.plan(node, coll)
+            return self.json(node, coll, ())
+        finally:
+            self.decisions = saved
+
+    def plan(self, node: Node, coll: str | None) -> None:
+        """Pick the scope-root one-to-many paths to compile as _some; refuse the rest."""
+        if not _has_paths(node):
+            return
+        conflicts: dict[_Path, tuple[Rel, str | None]] = {}
+        self.occurrences(node, coll, (), conflicts)
+        roots: list[tuple[Rel, Relation]] = []
+        self._roots(node, coll, roots)
+        for rel, r in roots:
+            if rel not in self.decisions and (
+                (rel.field,) in conflicts or _nullable(rel.child)
+            ):
+                try:
+                    form = self.quantified(rel.field, "some", rel.child, r.related)
+                except InvalidQuery:
+                    form = None
+                if form is not None:
+                    self.decisions[rel] = form
+        if self.decisions and conflicts:
+            conflicts.clear()
+            self.occurrences(node, coll, (), conflicts)
+        for path, (rel, where) in conflicts.items():
+            raise self._shared(path, rel, where)
+
+    def _roots(self, node: Node, coll: str | None, out: list[tuple[Rel, Relation]]) -> None:
+        t = type(node)
+        if t is And or t is Or:
+            assert isinstance(node, And | Or)
+            for c in node.children:
+                self._roots(c, coll, out)
+        elif t is Rel:
+            assert isinstance(node, Rel)
+            r = self.relation(node.field, coll)
+            if r is not None and r.kind == "o2m":
+                out.append((node, r))
+
+    def occurrences(
+        self,
+        node: Node,
+        coll: str | None,
+        path: _Path,
+        conflicts: dict[_Path, tuple[Rel, str | None]],
+    ) -> dict[_Path, tuple[Rel, str | None]]:
+        """Return the plain joins of paths that may be one-to-many; note shared ones."""
+        t = type(node)
+        if t is And or t is Or:
+            assert isinstance(node, And | Or)
+            seen: dict[_Path, tuple[Rel, str | None]] = {}
+            for c in node.children:
+                if type(c) is Cond:
+                    continue
+                for p, info in self.occurrences(c, coll, path, conflicts).items():
+                    if p in seen and t is And:
+                        conflicts.setdefault(p, info)
+                    seen.setdefault(p, info)
+            return seen
+        if t is Rel:
+            assert isinstance(node, Rel)
+            if not path and node in self.decisions:
+                return {}
+            r = self.relation(node.field, coll)
+            key = (*path, node.field)
+            inner = self.occurrences(node.child, r.related if r else None, key, conflicts)
+            if r is None or r.kind == "o2m":
+                inner[key] = (node, coll)
+            return inner
+        if t is Not and type(node.child) is Rel:  # type: ignore[union-attr]
+            assert isinstance(node, Not) and isinstance(node.child, Rel)
+            r = self.relation(node.child.field, coll)
+            if r is not None and r.kind == "m2o":
+                key = (*path, node.child.field)
+                return self.occurrences(negate(node.child.child), r.related, key, conflicts)
+        return {}  # conditions; quantifiers and _none run as subqueries
+
+    def _shared(self, path: _Path, rel: Rel, coll: str | None) -> InvalidQuery:
+        text = _rel_text(rel)
+        r = self.relation(rel.field, coll)
+        if self.schema is None:
+            return SchemaRequired(
+                f"filter {text!r}: several conditions through {rel.field!r} sit in "
+                f"different operands of an AND (as after negating an OR), so each must "
+                f"match on its own; through a one-to-many field Directus would check them "
+                f"against the same item. Use __some__ for one-to-many paths, or "
+                f"{_SCHEMA_HINT}"
+            )
+        where = f"{coll}.{rel.field}"
+        if r is None:
+            why = f"{where} is unknown to the schema"
+        elif len(path) > 1:
+            why = f"{where} is one-to-many behind a many-to-one path"
+        else:
+            why = f"Directus skips a _some holding several conditions ({text!r})"
+        return InvalidQuery(
+            f"filter {text!r}: conditions through {rel.field!r} in different operands of "
+            "an AND must match independently, which needs _some on a one-to-many field of "
+            f"the collection being filtered, but {why}"
+        )
+
+    # ----------------------------------------------------------------- compiling
+
+    def quantified(self, field: str, kind: str, child: Node, related: str | None) -> Any:
+        """Return ``{field: {_some|_none: ...}}`` in a form Directus applies, or None."""
+        inner = self.scope(child, related)
+        if not inner:
+            return {f"count({field})": {"_gt": 0} if kind == "some" else {"_eq": 0}}
+        if honoured(inner):
+            return {field: {"_" + kind: inner}}
+        alternatives = inner.get("_or") if len(inner) == 1 else None
+        if alternatives and all(honoured(a) for a in alternatives):
+            parts = [{field: {"_" + kind: a}} for a in alternatives]
+            return {"_or": parts} if kind == "some" else {"_and": parts}
+        return None
+
+    def json(self, node: Node, coll: str | None, path: _Path) -> Any:
         t = type(node)
         if t is Cond:
             assert isinstance(node, Cond)
             return _cond_json(node.key, node.op, node.value)
         if t is And or t is Rel:
             parts: list[Any] = []
-            self.conjuncts(node, coll, root, parts)
+            guards = self.guards
+            self.conjuncts(node, coll, path, parts)
+            if self.guards != guards:
+                # A count() guard may repeat a condition already there.
+                parts = [p for i, p in enumerate(parts) if p not in parts[:i]]
             if len(parts) == 1:
                 return parts[0]
             return {"_and": parts} if parts else {}
         if t is Or:
             assert isinstance(node, Or)
-            return {"_or": [self.json(c, coll, root) for c in node.children]}
+            return {"_or": [self.json(c, coll, path) for c in node.children]}
         if t is Not:
             assert isinstance(node, Not)
-            return self.negative(node.child, coll, root)
+            return self.negative(node.child, coll, path)
         assert isinstance(node, Quant)
         rel = self.relation(node.field, coll)
         if rel is not None and rel.kind != "o2m":
@@ -573,42 +793,63 @@ class _SchemaCompiler:
                 f"filter: {coll}.{node.field} is {_KIND_NAMES[rel.kind]}, but _{node.kind} "
                 "needs a one-to-many field"
             )
-        related = rel.related if rel is not None else None
-        return {node.field: {"_" + node.kind: self.json(node.child, related, True)}}
+        form = self.quantified(node.field, node.kind, node.child, rel.related if rel else None)
+        if form is None or path:
+            raise InvalidQuery(
+                f"filter {node.field}__{node.kind}: Directus 12 applies _{node.kind} only "
+                "to one condition (or an OR of single conditions) on a one-to-many field "
+                "of the collection being filtered, and skips it otherwise; these "
+                f"conditions are ANDed: {Q._wrap(node.child)!r}. Write them as plain "
+                f"paths in one Q ({node.field}__a=..., {node.field}__b=...), which Directus "
+                "checks against one related item"
+            )
+        return form
 
-    def conjuncts(
-        self, node: Node, coll: str | None, root: bool, out: list[Any], independent: bool = False
-    ) -> None:
+    def conjuncts(self, node: Node, coll: str | None, path: _Path, out: list[Any]) -> None:
         t = type(node)
         if t is And:
             assert isinstance(node, And)
             for c in node.children:
-                self.conjuncts(c, coll, root, out, independent)
+                self.conjuncts(c, coll, path, out)
         elif t is Rel:
             assert isinstance(node, Rel)
-            rel = self.relation(node.field, coll)
-            related = rel.related if rel is not None else None
-            # Behind a many-to-one field an independent path stays independent: Directus
-            # joins a path once, so a one-to-many field further on would be shared.
-            independent = independent or node.independent
-            if independent and (rel is None or rel.kind == "o2m"):
-                if rel is None or not root:
-                    where = "unknown to the schema" if rel is None else "one-to-many behind a"
-                    raise InvalidQuery(
-                        f"filter {_rel_text(node)!r}: conditions through {node.field!r} "
-                        "must match independently, which needs _some on a one-to-many "
-                        f"field of the collection being filtered ({coll}.{node.field} is "
-                        f"{where}{'' if rel is None else ' many-to-one path'})"
-                    )
-                out.append({node.field: {"_some": self.json(node.child, related, True)}})
+            form = None if path else self.decisions.get(node)
+            if form is not None:
+                out.append(form)
                 return
+            rel = self.relation(node.field, coll)
+            guard = None
+            if (rel is None or rel.kind == "o2m") and _nullable(node.child):
+                if rel is None:
+                    raise self._nullable_unknown(node, coll)
+                # Nothing related joins a row of NULLs; the condition must not see it.
+                guard = {f"count({node.field})": {"_gt": 0}}
+                self.guards += 1
             inner: list[Any] = []
-            self.conjuncts(node.child, related, False, inner, independent)
+            self.conjuncts(node.child, rel.related if rel else None, (*path, node.field), inner)
             out.extend({node.field: part} for part in inner)
+            if guard is not None:
+                out.append(guard)
         else:
-            out.append(self.json(node, coll, root))
+            out.append(self.json(node, coll, path))
 
-    def negative(self, child: Cond | Rel, coll: str | None, root: bool) -> Any:
+    def _nullable_unknown(self, rel: Rel, coll: str | None) -> InvalidQuery:
+        text = _rel_text(rel)
+        if self.schema is None:
+            rest = text[len(rel.field) + 2 :]
+            return SchemaRequired(
+                f"filter {text!r}: the condition behind relation {rel.field!r} also holds "
+                "for NULL, which means a missing item through a many-to-one field but not "
+                "through a one-to-many one (where Directus would match items with nothing "
+                f"related). Say it is one-to-many with '{rel.field}__some__{rest}', or "
+                f"{_SCHEMA_HINT} (the client passes it for you)"
+            )
+        return InvalidQuery(
+            f"filter {text!r}: the condition behind {rel.field!r} also holds for NULL, and "
+            f"{coll}.{rel.field} is unknown to the schema, so it cannot be compiled exactly"
+        )
+
+    def negative(self, child: Cond | Rel, coll: str | None, path: _Path) -> Any:
         if type(child) is Cond:
             assert isinstance(child, Cond)
             rel = self.relation(child.field, coll)
@@ -616,6 +857,8 @@ class _SchemaCompiler:
             counted = child.func == "count" and rel is not None and rel.kind == "o2m"
             return _complement_json(child, not counted)
         assert isinstance(child, Rel)
+        if self.schema is None:
+            raise _needs_schema(child)
         text = _rel_text(child)
         rel = self.relation(child.field, coll)
         if rel is None:
@@ -623,25 +866,33 @@ class _SchemaCompiler:
                 f"filter {text!r}: cannot negate: the schema has no relation {coll}.{child.field}"
             )
         if rel.kind == "o2m":
-            if not root:
+            if path:
                 raise InvalidQuery(
                     f"filter {text!r}: cannot negate: {child.field!r} is one-to-many "
                     "behind a many-to-one path, and Directus accepts _none only on a "
                     "one-to-many field of the collection being filtered"
                 )
-            return {child.field: {"_none": self.json(child.child, rel.related, True)}}
+            form = self.quantified(child.field, "none", child.child, rel.related)
+            if form is None:
+                raise InvalidQuery(
+                    f"filter {text!r}: cannot negate: the complement is _none of several "
+                    f"conditions ANDed on one {child.field!r} item, and Directus 12 skips "
+                    "a _none holding more than one condition. Negate them one by one "
+                    f"(~Q({child.field}__a=...) | ~Q({child.field}__b=...)) if that is meant"
+                )
+            return form
         if rel.kind == "m2a":
             raise InvalidQuery(
                 f"filter {text!r}: cannot negate through the many-to-any field {child.field!r}"
             )
         # Many-to-one: a missing related item reads as a row of NULLs, so the
         # complement of the condition under the same path is exact.
-        inner = self.json(negate(child.child), rel.related, False)
+        inner = self.json(negate(child.child), rel.related, (*path, child.field))
         return _prefix(child.field, inner)
 
 
 def _prefix(seg: str, obj: dict[str, Any]) -> dict[str, Any]:
-    # Directus ignores `_and`/`_or` below a field, so the path goes inside them.
+    # Keep every condition its own object, joined by _and/_or at the top.
     if "_or" in obj:
         alternatives: list[Any] = []
         for o in obj["_or"]:
@@ -655,11 +906,9 @@ def _prefix(seg: str, obj: dict[str, Any]) -> dict[str, Any]:
 
 def compile_filter(node: Node, schema: Schema | None = None) -> dict[str, Any]:
     """Return the Directus filter object for a node (``{}`` for the empty filter)."""
-    if schema is None:
-        out: dict[str, Any] = _json(node)
-        return out
-    compiled: dict[str, Any] = _SchemaCompiler(schema).json(node, schema.collection, True)
-    return compiled
+    coll = schema.collection if schema is not None else None
+    out: dict[str, Any] = _Compiler(schema).scope(node, coll)
+    return out
 
 
 # ---------------------------------------------------------------------------- repr

@@ -35,6 +35,10 @@ Operator facts below were read from Directus 12's source:
 - LIKE wildcards in values (``%``, ``_``) reach SQL unescaped; ``contains="a_b"``
   also matches ``"axb"``. Complements use the same pattern, so they stay exact.
 
+Directus 12 also refuses ``""`` as the value of any operator outside a list
+(``validate-query.ts``: "use _empty or _nempty"), so ``eq ""`` is stored as ``in [""]``,
+``neq ""`` as ``nin [""]``, and a LIKE operator's ``""`` as ``"%"`` (the same pattern).
+
 ``nicontains`` is compiled around the gap: ``_nistarts_with: "%" + value`` produces the
 very SQL ``_nicontains`` would (``LOWER(col) NOT LIKE '%value%'``), and the string field
 types accept ``_nistarts_with``. For the same reason ``istarts_with``/``nistarts_with``
@@ -423,6 +427,23 @@ def make_condition_value(key: str, operator: str, value: Any) -> tuple[str, Any]
         return ("null" if operator == "eq" else "nnull"), True
     if entry.boolean and value is False and entry.complement is not None:
         return entry.complement, True
+    if operator in _LIKE_OPERATORS and value == "" and type(value) is str:
+        value = "%"
     if operator in ("istarts_with", "nistarts_with") and type(value) is str and value[:1] == "%":
-        return ("icontains" if operator == "istarts_with" else "nicontains"), value[1:]
+        operator, value = ("icontains" if operator == "istarts_with" else "nicontains"), value[1:]
+    if value == "" and type(value) is str:
+        # Directus 12 refuses "" as an operator's value (400, "use _empty"), but not in
+        # a list, and a LIKE pattern of "%" is the same as one of "".
+        if operator in ("eq", "neq"):
+            return ("in" if operator == "eq" else "nin"), ("",)
+        if operator in _LIKE_OPERATORS:
+            return operator, "%"
     return operator, value
+
+
+_LIKE_OPERATORS = frozenset(
+    f"{n}{i}{op}"
+    for n in ("", "n")
+    for i in ("", "i")
+    for op in ("contains", "starts_with", "ends_with")
+)

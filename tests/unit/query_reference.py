@@ -1,15 +1,16 @@
 """A reference evaluator: which rows a Directus filter object selects, in memory.
 
-``evaluate(filter_json, row)`` follows Directus 12's query runner
-(``api/src/database/run-ast/lib/apply-query/filter``), SQL semantics included, so the
-query builder's property tests and the differential tests against a real Directus can
-share one model of the server.
+``evaluate(filter_json, row)`` follows Directus 12.4's query runner
+(``api/src/database/run-ast/lib/apply-query``, and ``parseFilter`` in ``@directus/utils``),
+SQL semantics included, so the query builder's property tests and the differential tests
+against a real Directus (``tests/integration/test_query_differential.py``) share one model
+of the server. The relational rules below were read from that source and confirmed
+against a running 12.4.0 on SQLite.
 
 Rows are plain dicts:
 
 - a scalar field holds str / int / float / bool / None (dates as ISO strings);
-- a many-to-one field holds the related row (a dict) or None; a condition behind a
-  None relation sees every related column as NULL, as Directus's LEFT JOIN does;
+- a many-to-one field holds the related row (a dict) or None;
 - a one-to-many field holds a list of related rows.
 
 Semantics modelled:
@@ -22,130 +23,187 @@ Semantics modelled:
   ``_empty`` is ``IS NULL OR = ''``; ``_eq: null`` is ``IS NULL``, ``_neq: null`` ``IS NOT NULL``;
 - LIKE operators build ``%value%``-style patterns without escaping, so ``%`` and ``_`` in
   values are wildcards. ``dialect="sqlite"`` (the default; the local test server runs
-  on SQLite): LIKE ignores case for ASCII letters only and ``LOWER()`` lowers ASCII only.
-  ``dialect="postgres"``: LIKE is case-sensitive and ``LOWER()`` lowers everything;
-- a plain path into a one-to-many field means "some related row matches"; ``_some`` /
-  ``_none`` are explicit and independent. In one scope (a filter object, or all the
-  objects of one ``_and``; ``_some``/``_none`` open a new one) plain conditions on the
-  same relational field are checked against the *same* related row: Directus folds them
-  into one EXISTS per one-to-many field and joins a many-to-one field once
-  (``merge_o2m=False`` checks each condition on its own instead);
-- a multi-key object is the AND of its keys (Directus itself reads only the first key
-  of a nested object; the query builder never sends more than one);
-- not modelled either: Directus joins a many-to-one-then-one-to-many path once for the
-  whole filter, so such conditions share a related row even across ``_or`` branches;
-  here they are merged per scope only.
+  on SQLite): LIKE ignores case for ASCII letters only (so ``_contains`` and friends are
+  case-insensitive for ASCII on SQLite, unlike on PostgreSQL) and ``LOWER()`` lowers
+  ASCII only. ``dialect="postgres"``: LIKE is case-sensitive and ``LOWER()`` lowers
+  everything;
+- **plain relational paths are joins**: in one scope (the filter, or the filter of one
+  ``_some``/``_none``, which runs as its own subquery) Directus LEFT JOINs each distinct
+  path once (``add-join.ts``, keyed by the path) and keeps a row when *some* combination
+  of joined rows passes the whole WHERE clause. So every plain condition through the same
+  one-to-many path, wherever it sits in the filter (across ``_or`` branches and separate
+  ``_and`` items too), reads the same related row; and a row with no related items (or a
+  missing many-to-one item) joins one row of NULLs, on which ``_null``/``_empty`` hold;
+- ``_some``/``_none`` on a one-to-many field of the scope's collection are ``pk IN`` /
+  ``NOT IN`` a subquery over the real related items. Directus 12.4 *ignores* one (it
+  matches every row) when its filter is empty, holds several keys or starts with
+  ``_and``/``_or``: ``getOperation`` follows first keys only and finds no operator;
+- ``count(field)`` of a one-to-many field is a COUNT subquery: the list's length, and 0
+  behind a missing (NULL) related row; of a NULL non-relational field it is NULL;
+- a multi-key object is the AND of its keys (``parseFilter`` turns it into ``_and``);
 - ``_or`` holding ``{}`` (or empty) matches every row;
 - functions: ``year`` ... ``second`` of an ISO date/time string (``weekday``: 0 = Sunday,
-  ``week``: SQLite's ``%W``), ``count`` of a list (NULL for a NULL field).
+  ``week``: SQLite's ``%W``), ``count`` as above.
 
 Not modelled (raise NotImplementedError): geometry operators, dynamic variables
-(``$NOW``, ``$CURRENT_USER``), operators applied to a one-to-many field itself.
+(``$NOW``, ``$CURRENT_USER``), operators applied to a one-to-many field itself. Date
+values compare as strings, so write them in the form the server returns
+(``YYYY-MM-DDTHH:MM:SS`` for dateTime): Directus compares instants, and ``"2024-01-01"``
+equals ``"2024-01-01T00:00:00"`` on the server but not here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["evaluate"]
+__all__ = ["NULL_ROW", "evaluate", "honoured"]
 
 _FUNCTION_KEY = re.compile(r"^(\w+)\((.*)\)$", re.DOTALL)
 _QUANTIFIERS = ("_some", "_none")
 
+Path = tuple[str, ...]
+
+
+class _NullRow(dict[str, Any]):
+    """The all-NULL row a LEFT JOIN yields when nothing is related."""
+
+    def __repr__(self) -> str:
+        return "NULL_ROW"
+
+
+#: The row a condition behind a missing related item reads: every column NULL.
+NULL_ROW: Mapping[str, Any] = _NullRow()
+
 
 def evaluate(
-    filter_json: Mapping[str, Any],
-    row: Mapping[str, Any],
-    *,
-    dialect: str = "sqlite",
-    merge_o2m: bool = True,
+    filter_json: Mapping[str, Any], row: Mapping[str, Any], *, dialect: str = "sqlite"
 ) -> bool:
     """Return whether Directus would select ``row`` with this filter object."""
     if dialect not in ("sqlite", "postgres"):
         raise ValueError(f"unknown dialect {dialect!r}")
-    return _Evaluator(dialect, merge_o2m).group(filter_json, row)
+    return _Evaluator(dialect).scope(filter_json, row)
+
+
+def honoured(quantified: Any) -> bool:
+    """Return whether Directus 12.4 applies ``_some``/``_none`` holding this filter.
+
+    Its ``getOperation`` follows the first key of each object down to an operator; when
+    there is none (an empty object, ``_and``/``_or``, several keys), the whole
+    ``{field: {_some: ...}}`` condition is skipped.
+    """
+    if not isinstance(quantified, Mapping) or len(quantified) != 1:
+        return False
+    ((key, value),) = quantified.items()
+    if key in ("_and", "_or"):
+        return False
+    if key in _QUANTIFIERS:
+        return honoured(value)
+    if key.startswith("_") or not isinstance(value, Mapping):
+        return True
+    return honoured(value)
 
 
 class _Evaluator:
-    def __init__(self, dialect: str, merge_o2m: bool) -> None:
+    def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
-        self.merge = merge_o2m
 
     # ---------------------------------------------------------------- structure
 
-    def group(self, flt: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
-        """Evaluate one filter object as its own scope."""
-        return self.scope([flt], row)
+    def scope(self, flt: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+        """Evaluate a filter as one query: join each plain path once, keep the row if any
+        combination of joined rows passes."""
+        if not isinstance(flt, Mapping):
+            raise TypeError(f"expected a filter object, got {flt!r}")
+        paths: set[Path] = set()
+        self.collect(flt, (), paths)
+        return any(self.group(flt, (), row, joined) for joined in _joins(row, paths))
 
-    def scope(self, filters: Sequence[Mapping[str, Any]], row: Mapping[str, Any]) -> bool:
-        """Evaluate filter objects ANDed in one scope (a filter, or the items of an _and).
+    def collect(self, flt: Mapping[str, Any], prefix: Path, paths: set[Path]) -> None:
+        """Add the relational paths a filter object joins (not those inside _some/_none)."""
+        for key, spec in flt.items():
+            if key in ("_and", "_or"):
+                for sub in spec:
+                    self.collect(sub, prefix, paths)
+            elif not key.startswith("_") and isinstance(spec, Mapping):
+                if _FUNCTION_KEY.match(key):
+                    continue
+                for k, v in spec.items():
+                    if not k.startswith("_"):
+                        paths.add((*prefix, key))
+                        self.collect({k: v}, (*prefix, key), paths)
 
-        Plain relational conditions on the same field are checked against the same
-        related row: Directus folds them into one EXISTS (one-to-many) or one join.
-        """
-        entries: list[tuple[str, Any]] = []
-        for flt in filters:
-            if not isinstance(flt, Mapping):
-                raise TypeError(f"expected a filter object, got {flt!r}")
-            entries.extend(flt.items())
-        if not self.merge:
-            return all(
-                self.field_specs(k, [v], row) if not k.startswith("_") else self.logical(k, v, row)
-                for k, v in entries
-            )
-        by_field: dict[str, list[Any]] = {}
-        for key, spec in entries:
-            if key.startswith("_"):
-                if not self.logical(key, spec, row):
-                    return False
+    def group(
+        self,
+        flt: Mapping[str, Any],
+        prefix: Path,
+        here: Mapping[str, Any],
+        joined: Mapping[Path, Mapping[str, Any]],
+    ) -> bool:
+        """Evaluate a filter object at ``prefix`` (row ``here``) for one combination of joins."""
+        if not isinstance(flt, Mapping):
+            raise TypeError(f"expected a filter object, got {flt!r}")
+        for key, spec in flt.items():
+            if key == "_and":
+                ok = all(self.group(sub, prefix, here, joined) for sub in spec)
+            elif key == "_or":
+                ok = (
+                    not spec
+                    or any(sub == {} for sub in spec)
+                    or any(self.group(sub, prefix, here, joined) for sub in spec)
+                )
+            elif key.startswith("_"):
+                raise ValueError(f"operator {key!r} without a field")
             else:
-                by_field.setdefault(key, []).append(spec)
-        return all(self.field_specs(key, specs, row) for key, specs in by_field.items())
+                ok = self.field(key, spec, prefix, here, joined)
+            if not ok:
+                return False
+        return True
 
-    def logical(self, key: str, spec: Any, row: Mapping[str, Any]) -> bool:
-        if key == "_and":
-            return self.scope(list(spec), row)
-        if key == "_or":
-            if not spec or any(sub == {} for sub in spec):
-                return True
-            return any(self.group(sub, row) for sub in spec)
-        raise ValueError(f"operator {key!r} without a field")
-
-    def field_specs(self, key: str, specs: list[Any], row: Mapping[str, Any]) -> bool:
-        """Evaluate every condition on one field of a scope (nested ones merged)."""
+    def field(
+        self,
+        key: str,
+        spec: Any,
+        prefix: Path,
+        here: Mapping[str, Any],
+        joined: Mapping[Path, Mapping[str, Any]],
+    ) -> bool:
+        """Evaluate the conditions on one field (or function of a field) of ``here``."""
         m = _FUNCTION_KEY.match(key)
-        value = _function(m.group(1), row.get(m.group(2))) if m else row.get(key)
-        nested: list[tuple[str, Any]] = []
-        for spec in specs:
-            if not isinstance(spec, Mapping):
-                spec = {"_eq": spec}
-            for k, v in spec.items():
-                if k in _QUANTIFIERS:
-                    if m is not None or isinstance(value, Mapping):
-                        raise ValueError(f"{k} needs a one-to-many field: {key}")
-                    hit = any(self.group(v, child) for child in value or [])
-                    if hit != (k == "_some"):
-                        return False
-                elif k in ("_and", "_or"):
-                    raise ValueError(f"{key}: Directus ignores {k} below a field")
-                elif k.startswith("_"):
-                    if isinstance(value, list):
-                        raise NotImplementedError(f"operators on a one-to-many field: {key}")
-                    if not self.operator(k, v, _scalar(value)):
-                        return False
-                elif m is not None:
-                    raise ValueError(f"{key}: a function result has no fields")
-                else:
-                    nested.append((k, v))
-        if not nested:
-            return True
-        if isinstance(value, list):
-            return any(self.scope([dict([e]) for e in nested], child) for child in value)
-        related = value if isinstance(value, Mapping) else {}
-        return self.scope([dict([e]) for e in nested], related)
+        if m:
+            value = _function(m.group(1), here.get(m.group(2)), here is NULL_ROW)
+        else:
+            value = here.get(key)
+        if not isinstance(spec, Mapping):
+            spec = {"_eq": spec}
+        for k, v in spec.items():
+            if k in _QUANTIFIERS:
+                if prefix or m is not None or isinstance(value, Mapping):
+                    raise ValueError(
+                        f"{k} needs a one-to-many field of the collection filtered: {key}"
+                    )
+                if not honoured(v):
+                    continue  # Directus skips the condition: every row passes it
+                hit = any(self.scope(v, item) for item in value or [])
+                if hit != (k == "_some"):
+                    return False
+            elif k in ("_and", "_or"):
+                # parseFilter moves these above the field; the compiler never sends them.
+                raise NotImplementedError(f"{key}: {k} below a field")
+            elif k.startswith("_"):
+                if isinstance(value, list):
+                    raise NotImplementedError(f"operators on a one-to-many field: {key}")
+                if not self.operator(k, v, _scalar(value)):
+                    return False
+            elif m is not None:
+                raise ValueError(f"{key}: a function result has no fields")
+            else:
+                path = (*prefix, key)
+                if not self.field(k, v, path, joined[path], joined):
+                    return False
+        return True
 
     # ---------------------------------------------------------------- operators
 
@@ -271,8 +329,10 @@ def _equal(v: Any, arg: Any) -> bool:
     return _compare(v, arg) == 0
 
 
-def _function(name: str, value: Any) -> Any:
+def _function(name: str, value: Any, null_row: bool = False) -> Any:
     if name == "count":
+        if null_row:
+            return 0  # COUNT(*) of the items related to a missing row
         if value is None:
             return None
         if isinstance(value, list):
@@ -307,3 +367,27 @@ def _parse_when(value: Any) -> dt.datetime:
     except ValueError:
         t = dt.time.fromisoformat(text)
         return dt.datetime(1970, 1, 1, t.hour, t.minute, t.second)
+
+
+def _joins(row: Mapping[str, Any], paths: set[Path]) -> Iterator[dict[Path, Mapping[str, Any]]]:
+    """Yield every combination of LEFT-JOINed rows for the paths (parents first)."""
+    ordered = sorted(paths, key=lambda p: (len(p), p))
+
+    def options(parent: Mapping[str, Any], field: str) -> Sequence[Mapping[str, Any]]:
+        value = parent.get(field)
+        if isinstance(value, list):
+            return value or [NULL_ROW]
+        return [value] if isinstance(value, Mapping) else [NULL_ROW]
+
+    def walk(
+        i: int, joined: dict[Path, Mapping[str, Any]]
+    ) -> Iterator[dict[Path, Mapping[str, Any]]]:
+        if i == len(ordered):
+            yield joined
+            return
+        path = ordered[i]
+        parent = joined[path[:-1]] if len(path) > 1 else row
+        for option in options(parent, path[-1]):
+            yield from walk(i + 1, {**joined, path: option})
+
+    yield from walk(0, {})

@@ -132,8 +132,9 @@ def leaf_conditions(
 ) -> st.SearchStrategy[Q]:
     """Return single-lookup conditions on ``collection``.
 
-    ``schema_free`` keeps to conditions whose negation needs no schema: plain fields,
-    functions, and one-to-many paths made explicit with ``__some__``/``__none__``.
+    ``schema_free`` keeps to conditions that compile and negate without a schema: plain
+    fields, functions, and one-to-many paths made explicit with ``__some__``/``__none__``
+    (with no relational path inside: one holding for NULL needs the relation kind).
     """
     paths = [p for p in _paths(collection) if not (schema_free and p[2])]
 
@@ -161,7 +162,8 @@ def leaf_conditions(
                     )
                 )
                 return Q(**{f"{field}__{quantifier}": inner})
-            prefix, kind, _ = draw(st.sampled_from(_paths(related, 1)))
+            inner = [p for p in _paths(related, 1) if not (schema_free and p[2])]
+            prefix, kind, _ = draw(st.sampled_from(inner))
             op = draw(st.sampled_from(_OPERATORS[kind]))
             value = draw(values(kind, op))
             return Q(**{f"{field}__{quantifier}__{prefix}__{op}": value})

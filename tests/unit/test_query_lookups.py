@@ -105,12 +105,30 @@ LOOKUP_TABLE: list[tuple[str, Any, dict[str, Any]]] = [
         {"comments": {"_some": {"replies": {"_none": {"text": {"_eq": "x"}}}}}},
     ),
     ("comments__some", Q(text="x"), {"comments": {"_some": {"text": {"_eq": "x"}}}}),
-    ("comments__none", Q(), {"comments": {"_none": {}}}),
+    # Directus 12 skips `_some`/`_none` holding {} or an _or: count() and one
+    # quantifier per alternative say the same
+    ("comments__none", Q(), {"count(comments)": {"_eq": 0}}),
+    ("comments__some", Q(), {"count(comments)": {"_gt": 0}}),
     ("comments__none", {"text": "x"}, {"comments": {"_none": {"text": {"_eq": "x"}}}}),
     (
         "comments__some",
-        Q(text="x", score__gt=1),
-        {"comments": {"_some": {"_and": [{"text": {"_eq": "x"}}, {"score": {"_gt": 1}}]}}},
+        Q(text="x") | Q(score__gt=1),
+        {
+            "_or": [
+                {"comments": {"_some": {"text": {"_eq": "x"}}}},
+                {"comments": {"_some": {"score": {"_gt": 1}}}},
+            ]
+        },
+    ),
+    (
+        "comments__none",
+        ~Q(text="x"),
+        {
+            "_and": [
+                {"comments": {"_none": {"text": {"_neq": "x"}}}},
+                {"comments": {"_none": {"text": {"_null": True}}}},
+            ]
+        },
     ),
     # dynamic variables
     ("published_on__lte", Now(), {"published_on": {"_lte": "$NOW"}}),

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pydirectus.errors import InvalidQuery, SchemaRequired
 from pydirectus.query import Q, Query, Relation, Schema
 
-from .query_reference import evaluate
+from .query_reference import evaluate, honoured
+from .query_strategies import SCHEMA as STRATEGY_SCHEMA
+from .query_strategies import conditions
 
 
 def _or_null(field: str, op: str, value: Any) -> dict[str, Any]:
@@ -59,7 +63,7 @@ COMPLEMENTS: list[tuple[str, Any, dict[str, Any]]] = [
     # explicit quantifiers flip, their condition stays
     ("comments__some__text", "x", {"comments": {"_none": {"text": {"_eq": "x"}}}}),
     ("comments__none__text", "x", {"comments": {"_some": {"text": {"_eq": "x"}}}}),
-    ("comments__some", Q(), {"comments": {"_none": {}}}),
+    ("comments__some", Q(), _or_null("count(comments)", "_lte", 0)),
 ]
 
 
@@ -152,10 +156,16 @@ RELATIONAL: list[tuple[Q, dict[str, Any]]] = [
     ),
     # many-to-many: one-to-many to the junction, then many-to-one
     (~Q(tags__tags_id__name="news"), {"tags": {"_none": {"tags_id": {"name": {"_eq": "news"}}}}}),
-    # conditions through one one-to-many field in one & concern the same item
+    # conditions through one one-to-many field in one & concern the same item; their
+    # complement is _none of an OR when it distributes
     (
-        ~Q(comments__text="x", comments__score__gt=1),
-        {"comments": {"_none": {"_and": [{"text": {"_eq": "x"}}, {"score": {"_gt": 1}}]}}},
+        ~(Q(comments__text="x") | Q(comments__score__gt=1)),
+        {
+            "_and": [
+                {"comments": {"_none": {"text": {"_eq": "x"}}}},
+                {"comments": {"_none": {"score": {"_gt": 1}}}},
+            ]
+        },
     ),
     (
         ~Q(author__name="x", author__age=3),
@@ -196,6 +206,41 @@ RELATIONAL: list[tuple[Q, dict[str, Any]]] = [
             ]
         },
     ),
+    # one of them may keep the plain join when it is the only one left
+    (
+        ~(~Q(comments__text="x", comments__score=1) | ~Q(comments__text="y")),
+        {
+            "_and": [
+                {"comments": {"text": {"_eq": "x"}}},
+                {"comments": {"score": {"_eq": 1}}},
+                {"comments": {"_some": {"text": {"_eq": "y"}}}},
+            ]
+        },
+    ),
+    # a condition that holds on NULL must not see the row of NULLs Directus joins when
+    # nothing is related: _some for one condition, count() > 0 for several
+    (Q(comments__text=None), {"comments": {"_some": {"text": {"_null": True}}}}),
+    (
+        Q(comments__text=None, comments__score__nnull=False),
+        {
+            "_and": [
+                {"comments": {"text": {"_null": True}}},
+                {"comments": {"score": {"_null": True}}},
+                {"count(comments)": {"_gt": 0}},
+            ]
+        },
+    ),
+    # plain paths through one one-to-many field in two operands of an & would share
+    # Directus's one join: _some keeps them apart
+    (
+        (Q(comments__text="x") | Q(title="t")) & Q(comments__score=1),
+        {
+            "_and": [
+                {"_or": [{"comments": {"_some": {"text": {"_eq": "x"}}}}, {"title": {"_eq": "t"}}]},
+                {"comments": {"_some": {"score": {"_eq": 1}}}},
+            ]
+        },
+    ),
     # and for many-to-one paths independence does not matter
     (
         ~(~Q(author__name="x") | ~Q(author__age=1)),
@@ -209,7 +254,7 @@ def test_relational_negation_with_schema(q: Q, expected: dict[str, Any]) -> None
     assert q.to_dict(schema=SCHEMA) == expected
     assert (
         Query().filter(q).to_params(schema=SCHEMA)["filter"]
-        == Query().filter(Q.from_dict(expected)).to_params()["filter"]
+        == Query().filter(Q.from_dict(expected)).to_params(schema=SCHEMA)["filter"]
     )
 
 
@@ -264,6 +309,23 @@ def test_no_schema_message_names_the_path_and_the_fix() -> None:
             ~(~Q(nothing__a=1) | ~Q(nothing__b=2)),
             "articles",
             "articles.nothing is unknown to the schema",
+        ),
+        # Directus 12 skips a _some/_none holding several ANDed conditions
+        (
+            ~Q(comments__text="x", comments__score__gt=1),
+            "articles",
+            "skips a _none holding more than one condition",
+        ),
+        (Q(comments__some=Q(text="x", score=1)), "articles", "skips it otherwise"),
+        (
+            ~(~Q(comments__text="x", comments__score=1) | ~Q(comments__text="y", comments__a=2)),
+            "articles",
+            "skips a _some holding several conditions",
+        ),
+        (
+            Q(author__books__title=None) & (Q(author__books__a=1) | Q(a=2)),
+            "articles",
+            "authors.books is one-to-many behind a many-to-one path",
         ),
     ],
     ids=repr,
@@ -324,11 +386,13 @@ ROWS: list[dict[str, Any]] = [
         Q(title="Ab") | Q(views__gt=4),
         Q(author__name__istarts_with="an"),
         Q(comments__text="x"),
-        Q(comments__text="x", comments__text__neq="y"),
+        Q(comments__text="x") | Q(comments__text__neq="y"),
         Q(comments__some=Q()),
         Q(views__between=[1, 9]) & ~Q(title__in=["Ab"]),
         ~(~Q(comments__text="x") | ~Q(comments__text="y")),
-        Q(comments__text="x") & Q(comments__text="y"),
+        Q(comments__text=None),
+        Q(comments__text__empty=True, comments__text__nempty=False),
+        (Q(comments__text="x") | Q(title="Ab")) & Q(comments__text="y"),
     ],
     ids=repr,
 )
@@ -337,3 +401,83 @@ def test_complement_row_by_row(q: Q) -> None:
     excluded = Query().exclude(q).to_dict(schema=SCHEMA)["filter"]
     for row in ROWS:
         assert evaluate(filter_json, row) != evaluate(excluded, row), row
+
+
+# ------------------------------------- forms Directus 12 runs (found against the server)
+
+
+def _walk(obj: Any) -> Any:
+    """Yield every (key, value) pair of a filter object, nested ones included."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield k, v
+            yield from _walk(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _walk(v)
+
+
+@settings(max_examples=200, deadline=None)
+@given(conditions(), st.booleans())
+def test_compiled_filters_use_only_forms_directus_runs(a: Q, negated: bool) -> None:
+    q = Query().exclude(a) if negated else Query().filter(a)
+    for schema in (None, STRATEGY_SCHEMA):
+        try:
+            filter_json = q.to_dict(schema=schema).get("filter", {})
+        except InvalidQuery:
+            continue  # refused: Directus cannot run it exactly
+        for key, value in _walk(filter_json):
+            # Directus skips a quantifier holding {} / _and / _or / several keys ...
+            if key in ("_some", "_none"):
+                assert honoured(value), filter_json
+            # ... and answers 400 to "" outside a list.
+            if key.startswith("_") and key not in ("_and", "_or", "_some", "_none"):
+                assert value != "", filter_json
+
+
+def test_empty_strings_compile_to_forms_directus_accepts() -> None:
+    assert Q(title="").to_dict() == {"title": {"_in": [""]}}
+    assert Q(title__neq="").to_dict() == {"title": {"_nin": [""]}}
+    assert Q(title__contains="").to_dict() == {"title": {"_contains": "%"}}
+    assert Q(title__nicontains="").to_dict() == {"title": {"_nistarts_with": "%%"}}
+    assert (~Q(title="")).to_dict() == _or_null("title", "_nin", [""])
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        # one-to-many behind many-to-one: no _some there, so count() keeps NULLs out
+        (
+            Q(author__books__title=None),
+            {
+                "_and": [
+                    {"author": {"books": {"title": {"_null": True}}}},
+                    {"author": {"count(books)": {"_gt": 0}}},
+                ]
+            },
+        ),
+        # a negated condition inside a quantifier is its complement OR _null
+        (
+            Q(comments__some=~Q(text="x")),
+            {
+                "_or": [
+                    {"comments": {"_some": {"text": {"_neq": "x"}}}},
+                    {"comments": {"_some": {"text": {"_null": True}}}},
+                ]
+            },
+        ),
+    ],
+    ids=repr,
+)
+def test_paths_compile_to_what_directus_runs(q: Q, expected: dict[str, Any]) -> None:
+    assert q.to_dict(schema=SCHEMA) == expected
+
+
+def test_ambiguous_paths_need_the_schema() -> None:
+    # Holds on NULL: a missing author (many-to-one), but not "no comments" (one-to-many).
+    with pytest.raises(SchemaRequired, match="author__some__name__null"):
+        Q(author__name=None).to_dict()
+    # Conditions on one path in two operands of an &: one join (m2o) or two (o2m)?
+    with pytest.raises(SchemaRequired, match="__some__"):
+        ((Q(comments__text="x") | Q(a=1)) & Q(comments__score=1)).to_dict()
+    assert Q(author__name=None).to_dict(schema=SCHEMA) == {"author": {"name": {"_null": True}}}
