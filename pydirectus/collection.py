@@ -224,6 +224,12 @@ class _Reads(Generic[T]):
         return item
 
 
+def _query_string_may_exceed(params: Mapping[str, str], limit: int) -> bool:
+    # A character percent-encodes to at most 12 bytes (4 UTF-8 bytes, %XX each): a cheap
+    # bound spares most reads the cost of encoding the query string only to measure it.
+    return sum(12 * (len(key) + len(value)) + 2 for key, value in params.items()) > limit
+
+
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -318,7 +324,8 @@ class Collection(_Reads[T]):
 
     def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         params = query_to_params(compiled)
-        if len(urlencode(params)) > MAX_QUERY_STRING:
+        if _query_string_may_exceed(params, MAX_QUERY_STRING) and (
+                len(urlencode(params)) > MAX_QUERY_STRING):
             call = Call("SEARCH", self.route, json={"query": dict(compiled)})
         else:
             call = Call("GET", self.route, params=params)
