@@ -1048,6 +1048,22 @@ def node_repr(node: Node) -> str:
 # ------------------------------------------------------------------------------- Q
 
 
+def combine(where: str, qs: Iterable[Any], lookups: Mapping[str, Any]) -> Node:
+    """AND together Q objects, raw Directus filter dicts and lookups into one node."""
+    nodes: list[Node] = []
+    for q in qs:
+        if isinstance(q, Q):
+            nodes.append(q.node)
+        elif isinstance(q, Mapping):
+            nodes.append(parse_filter(q))
+        else:
+            raise InvalidQuery(
+                f"{where}(): expected Q objects or filter dicts, got {type(q).__name__}"
+            )
+    nodes.extend(parse_lookup(key, value) for key, value in lookups.items())
+    return make_and(nodes)
+
+
 @attrs.frozen(init=False, repr=False)
 class Q:
     """A filter condition: ``Q(field__op=value, ...)``, combined with ``&``, ``|``, ``~``.
@@ -1060,19 +1076,7 @@ class Q:
     node: Node
 
     def __init__(self, *args: Q | Mapping[str, Any], **lookups: Any) -> None:
-        parts: list[Node] = []
-        for arg in args:
-            if isinstance(arg, Q):
-                parts.append(arg.node)
-            elif isinstance(arg, Mapping):
-                parts.append(parse_filter(arg))
-            else:
-                raise InvalidQuery(
-                    f"Q(): expected Q objects or filter dicts, got {type(arg).__name__}"
-                )
-        for key, value in lookups.items():
-            parts.append(parse_lookup(key, value))
-        self.__attrs_init__(make_and(parts))
+        self.__attrs_init__(combine("Q", args, lookups))
 
     @classmethod
     def _wrap(cls, node: Node) -> Q:

@@ -24,12 +24,12 @@ from pydirectus.query.filters import (
     And,
     Node,
     Q,
+    combine,
     compile_filter,
     make_and,
     negate,
     node_repr,
     parse_filter,
-    parse_lookup,
 )
 from pydirectus.query.lookups import AGGREGATES
 
@@ -127,21 +127,6 @@ def _merge(
     return tuple(merged.items())
 
 
-def _collect(part: str, qs: tuple[Any, ...], lookups: Mapping[str, Any]) -> Node:
-    nodes: list[Node] = []
-    for q in qs:
-        if isinstance(q, Q):
-            nodes.append(q.node)
-        elif isinstance(q, Mapping):
-            nodes.append(parse_filter(q))
-        else:
-            raise InvalidQuery(
-                f"{part}(): expected Q objects or filter dicts, got {type(q).__name__}"
-            )
-    nodes.extend(parse_lookup(key, value) for key, value in lookups.items())
-    return make_and(nodes)
-
-
 def _aggregates(funcs: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
     out = []
     for name, fields in funcs.items():
@@ -220,11 +205,11 @@ class Query:
 
     def filter(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> Self:
         """ADD conditions (Q objects, raw filter dicts, lookups), ANDed with the current ones."""
-        return self._evolve(filter=make_and((self._filter, _collect("filter", qs, lookups))))
+        return self._evolve(filter=make_and((self._filter, combine("filter", qs, lookups))))
 
     def exclude(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> Self:
         """ADD the complement of the given conditions (together), ANDed with the current ones."""
-        negated = negate(_collect("exclude", qs, lookups))
+        negated = negate(combine("exclude", qs, lookups))
         return self._evolve(filter=make_and((self._filter, negated)))
 
     def fields(self, *names: str) -> Self:
