@@ -315,9 +315,13 @@ class Collection(_Reads[T]):
     def _compile(self, query: Query) -> dict[str, Any]:
         try:
             compiled: dict[str, Any] = query.to_dict()
-        except SchemaRequired:
+        except SchemaRequired as needed:
             # Only negated relational paths need the relations: fetch them (once) then.
-            compiled = query.to_dict(schema=self._schema.relations_from(self.name))
+            try:
+                schema = self._schema.relations_from(self.name)
+            except PermissionDenied:
+                raise needed from None  # its message says how to do without the schema
+            compiled = query.to_dict(schema=schema)
         if "page" in compiled and "offset" in compiled:
             raise InvalidQuery("a query with both page and offset is ambiguous: use one")
         return compiled
@@ -344,7 +348,9 @@ class Collection(_Reads[T]):
         page = compiled.pop("page", None)
         offset = int(compiled.pop("offset", 0))
         if page is not None:
-            offset = (int(page) - 1) * (limit if limit not in (None, -1) else 0)
+            if limit in (None, -1):
+                raise InvalidQuery("page(n) needs limit(size) to say where page n starts")
+            offset = (int(page) - 1) * int(limit)
         remaining = None if limit in (None, -1) else int(limit)
         compiled = self._stable(compiled)
         while remaining is None or remaining > 0:

@@ -224,6 +224,7 @@ def test_singleton(directus_client: DirectusClient, make_collection: Callable[..
         lambda h: h.delete_many([1, None]),
         lambda h: h.filter(title="x").update("title"),
         lambda h: h.page(2).offset(3).all(),
+        lambda h: h.page(2).all(),
         lambda h: h.create({"title": "x"}, fields=[]),
     ],
 )
