@@ -211,16 +211,17 @@ class _Reads(Generic[T]):
                     _int_or_none(meta.get("filter_count")))
 
     def get(self, pk: str | int) -> T:
-        """Return one item from GET /items/{collection}/{pk}; raise NotFound if it is missing."""
+        """Return one matching item from GET /items/{collection}/{pk}, else raise NotFound."""
         key = check_key(pk)
         compiled = self._compiled()
-        params = query_to_params({k: v for k, v in compiled.items()
-                                  if k in ("fields", "deep", "alias", "version", "backlink")})
+        # Directus ANDs a filter with the key on single-item reads, as Django's get() does.
+        params = query_to_params({k: v for k, v in compiled.items() if k in (
+            "filter", "fields", "deep", "alias", "version", "backlink")})
         try:
             item: T = self._handle._transport.data(
                 "GET", *self._handle.route, key, params=params or None)
         except PermissionDenied as denied:
-            raise self._handle._missing_or_denied(key, denied) from None
+            raise self._handle._missing_or_denied(key, denied, "filter" in params) from None
         return item
 
 
@@ -372,14 +373,20 @@ class Collection(_Reads[T]):
             sort.append(pk)
         return {**compiled, "sort": sort}
 
-    def _missing_or_denied(self, key: str | int, denied: PermissionDenied) -> APIError:
-        # Directus answers FORBIDDEN for a missing item too; if the collection itself is
-        # readable, the item is simply not there.
+    def _missing_or_denied(self, key: str | int, denied: PermissionDenied,
+                           filtered: bool) -> APIError:
+        # Directus answers a bare FORBIDDEN for a missing item too. One with a reason names
+        # what is forbidden (a field, the collection); without one, if the collection
+        # itself is readable, the item is simply not there.
+        if denied.reason is not None:
+            return denied
         try:
             self._transport.data("GET", *self.route, params={"limit": "0"})
         except PermissionDenied:
             return denied
-        return NotFound(404, "ITEM_NOT_FOUND", f"no item {key!r} in collection {self.name!r}",
+        what = " matching the query" if filtered else ""
+        return NotFound(404, "ITEM_NOT_FOUND",
+                        f"no item {key!r}{what} in collection {self.name!r}",
                         {"collection": self.name, "pk": key}, denied.response)
 
     # Writing.

@@ -103,6 +103,9 @@ def test_terminals(directus_client: DirectusClient, articles: str) -> None:
     assert some is not None
     assert handle.get(some["id"])["title"] == "a"
     assert handle.fields("title").get(some["id"]) == {"title": "a"}
+    assert handle.filter(status="published").get(some["id"])["title"] == "a"
+    with pytest.raises(NotFound):
+        handle.filter(status="draft").get(some["id"])  # exists, but does not match
     page = handle.sort("title").limit(2).with_meta()
     assert isinstance(page, Page)
     assert titles(page.items) == ["a", "b"]
@@ -115,6 +118,9 @@ def test_get_missing_item_is_not_found(directus_client: DirectusClient, articles
         directus_client.collection(articles).get(999999)
     with pytest.raises(PermissionDenied, match="no_such_collection"):
         directus_client.collection("no_such_collection").get(1)
+    # A forbidden (here: unknown) field is not a missing item.
+    with pytest.raises(PermissionDenied, match="no_such_field"):
+        directus_client.collection(articles).fields("no_such_field").get(1)
 
 
 def test_unknown_collection_is_named(directus_client: DirectusClient) -> None:
