@@ -45,6 +45,7 @@ from pydirectus.query.lookups import to_json
 from pydirectus.testing import CollectionFactory
 
 from ..unit.query_reference import NULL_ROW, evaluate
+from ..unit.query_strategies import values
 
 T = TypeVar("T")
 
@@ -306,16 +307,7 @@ HOT: dict[str, list[tuple[str, str]]] = {
 
 
 def _value(kind: str, op: str) -> st.SearchStrategy[Any]:
-    pool = st.sampled_from(_POOLS[kind])
-    if op in ("null", "nnull", "isnull", "empty", "nempty"):
-        return st.booleans()
-    if op in ("in", "nin"):
-        return st.lists(pool, min_size=1, max_size=3)
-    if op in ("between", "nbetween", "range"):
-        return st.lists(pool, min_size=2, max_size=2)
-    if op in ("eq", "neq", "exact") and kind in ("str", "int", "float", "date", "fk"):
-        return st.one_of(pool, st.none())
-    return pool
+    return values(kind, op, _POOLS, nullable=("str", "int", "float", "date", "fk"))
 
 
 def _lookup(paths: list[tuple[str, str]], prefix: str = "") -> st.SearchStrategy[Q]:

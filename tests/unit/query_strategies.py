@@ -17,7 +17,7 @@ pools so that conditions and rows often meet.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -98,17 +98,22 @@ _OPERATORS: dict[str, list[str]] = {
 }
 
 
-def values(kind: str, op: str) -> st.SearchStrategy[Any]:
-    """Return values an operator takes for a field type (``kind``)."""
-    pool = st.sampled_from(_POOLS[kind])
+def values(
+    kind: str,
+    op: str,
+    pools: Mapping[str, Sequence[Any]] = _POOLS,
+    nullable: Collection[str] = ("str", "int", "date"),
+) -> st.SearchStrategy[Any]:
+    """Return values an operator takes for a field type (``kind``), None where it may be."""
+    pool = st.sampled_from(pools[kind])
     if op in ("null", "nnull", "isnull", "empty", "nempty"):
         return st.booleans()
     if op in ("in", "nin"):
         return st.lists(pool, min_size=1, max_size=3)
     if op in ("between", "nbetween", "range"):
         return st.lists(pool, min_size=2, max_size=2)
-    if op in ("eq", "neq", "exact") and kind in ("str", "int", "bool", "date"):
-        return st.one_of(pool, st.none()) if kind != "bool" else pool
+    if op in ("eq", "neq", "exact") and kind in nullable:
+        return st.one_of(pool, st.none())
     return pool
 
 
