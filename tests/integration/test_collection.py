@@ -268,15 +268,14 @@ def test_schema_aware_exclude(directus_client: DirectusClient,
     factory.session.close()
 
 
-def test_iteration_memory_is_bounded(directus_client: DirectusClient,
+def test_iteration_memory_is_bounded(directus_client: DirectusClient, directus: Any,
                                      make_collection: Callable[..., str]) -> None:
     name = make_collection({"title": "string", "body": "text"}, prefix="big")
     handle = directus_client.collection(name)
     body = "x" * 200
     handle.create_many([{"title": f"t{i:05d}", "body": body} for i in range(5000)],
                        batch_size=1000)
-    paged = DirectusClient(directus_client.url, auth=directus_client.auth, page_size=250)
-    paged.transport.session = directus_client.transport.session
+    paged = DirectusClient(directus.url, static_token=directus.admin_token, page_size=250)
 
     def peak(run: Callable[[], int]) -> tuple[int, int]:
         gc.collect()
@@ -307,6 +306,7 @@ def test_iteration_memory_is_bounded(directus_client: DirectusClient,
     everything, whole_peak = peak(read_all)
     assert everything == 5000
     assert paged_peak < whole_peak / 4, (paged_peak, whole_peak)
+    paged.close()
 
 
 def test_query_presets_bind(directus_client: DirectusClient, articles: str) -> None:
