@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -39,6 +39,7 @@ __all__ = [
     "encode_segment",
     "redact_url",
     "validate_base_url",
+    "wrap_error",
 ]
 
 log = logging.getLogger("pydirectus")
@@ -105,6 +106,9 @@ class Call:
     json: Any = attrs.field(default=None, repr=_masked)
     data: Any = attrs.field(default=None, repr=_masked)
     files: Any = attrs.field(default=None, repr=False)
+    # A zero-argument callable that builds a fresh body for each attempt (a replayable
+    # upload); when set it replaces `data`. A plain one-shot stream in `data` is not replayable.
+    body_factory: Callable[[], Any] | None = attrs.field(default=None, repr=False)
     headers: Mapping[str, str] | None = attrs.field(default=None, repr=_masked)
     stream: bool = False
     authenticate: bool = True
@@ -156,7 +160,8 @@ def _read_timed_out(exc: requests.RequestException) -> bool:
         isinstance(cause, urllib3.exceptions.ReadTimeoutError) for cause in _causes(exc))
 
 
-def _wrap(exc: requests.RequestException, call: Call) -> TransportError:
+def wrap_error(exc: requests.RequestException, call: Call) -> TransportError:
+    """Return the pydirectus TransportError for a requests failure of a call."""
     where = f"{call.method} {call.path}"
     if isinstance(exc, requests.exceptions.SSLError):
         return TLSError(f"{where}: TLS failed: {type(exc).__name__}")
@@ -228,7 +233,7 @@ class Transport:
             try:
                 response = self._send_once(call, url)
             except requests.RequestException as exc:
-                error = _wrap(exc, call)
+                error = wrap_error(exc, call)
                 safe = call.retryable and not _read_timed_out(exc)
                 if (safe or _never_reached_server(exc)) and self._may_retry(attempt, started, None):
                     log.debug("%s %s failed (%s); retrying", call.method, call.path, error)
@@ -249,7 +254,8 @@ class Transport:
 
     def _send_once(self, call: Call, url: str) -> requests.Response:
         request = requests.Request(
-            call.method, url, params=call.params, json=call.json, data=call.data,
+            call.method, url, params=call.params, json=call.json,
+            data=call.body_factory() if call.body_factory is not None else call.data,
             files=call.files, headers=dict(call.headers or {}),
             auth=self.auth if call.authenticate else None,
         )

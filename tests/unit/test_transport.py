@@ -38,9 +38,9 @@ from pydirectus.transport import (
     Transport,
     _never_reached_server,
     _read_timed_out,
-    _wrap,
     encode_segment,
     validate_base_url,
+    wrap_error,
 )
 from tests.faults import Fault, FaultProxy, closed_port
 
@@ -322,7 +322,7 @@ def test_classification_of_real_failures_on_loopback() -> None:
         with pytest.raises(requests.ConnectionError) as refused_for_real:
             session.get(f"http://127.0.0.1:{closed_port()}/x", timeout=2)
         assert _never_reached_server(refused_for_real.value)
-        assert isinstance(_wrap(refused_for_real.value, Call("GET", ("x",))), ConnectError)
+        assert isinstance(wrap_error(refused_for_real.value, Call("GET", ("x",))), ConnectError)
         with FaultProxy("http://127.0.0.1:9", lifetime=20) as proxy:
             proxy.add(Fault.reset(path="/reset"), Fault.stall_body(5, path="/stall"))
             with pytest.raises(requests.ConnectionError) as reset_for_real:
@@ -332,7 +332,7 @@ def test_classification_of_real_failures_on_loopback() -> None:
                 session.get(f"{proxy.url}/stall", timeout=0.3)
             assert _read_timed_out(stalled.value)
             assert not _never_reached_server(stalled.value)
-            assert isinstance(_wrap(stalled.value, Call("GET", ("stall",))), Timeout)
+            assert isinstance(wrap_error(stalled.value, Call("GET", ("stall",))), Timeout)
 
 
 # Errors from answers.
