@@ -3,6 +3,10 @@
 - ``directus``: one DirectusServer for the whole test session (started on first use).
 - ``directus_client``: an admin DirectusClient (static token) on that server.
 - ``make_collection``: creates uniquely named collections for one test, dropped afterwards.
+- ``make_token_clients``: a factory of :class:`~pydirectus.testing.access.TokenClients` (admin,
+  an API-only user with CRUD, Public with read) on a fresh collection; ``token_clients`` is
+  one of them on a collection with ``title`` (string), ``views`` (integer) and ``status``.
+  The users, policies and permission rows they make are removed after the test.
 
 When the server cannot start, tests that need it are skipped, except under ``CI=true``
 (or ``PYDIRECTUS_REQUIRE_SERVER=1``), where they fail: CI must never go green by skipping.
@@ -20,7 +24,16 @@ import pytest
 from .collections import CollectionFactory
 from .server import DirectusServer
 
-__all__ = ["directus", "directus_client", "make_collection", "running"]
+__all__ = [
+    "directus",
+    "directus_client",
+    "make_collection",
+    "make_token_clients",
+    "running",
+    "token_clients",
+]
+
+TOKEN_CLIENTS_FIELDS = {"title": "string", "views": "integer", "status": "string"}
 
 
 def _server_required() -> bool:
@@ -70,3 +83,29 @@ def make_collection(directus: DirectusServer) -> Iterator[Callable[..., str]]:
         yield factory
     finally:
         factory.drop_all()
+
+
+@pytest.fixture
+def make_token_clients(directus_client: Any, make_collection: Callable[..., str]
+                       ) -> Iterator[Callable[..., Any]]:
+    """Return a factory: fields (and make_collection's options) -> TokenClients."""
+    from .access import ACTIONS, AccessGrants, TokenClients
+
+    grants = AccessGrants(directus_client)
+
+    def make(fields: Any = None, *, api_actions: Any = ACTIONS,
+             public_actions: Any = ("read",), **options: Any) -> TokenClients:
+        name = make_collection(TOKEN_CLIENTS_FIELDS if fields is None else fields, **options)
+        return TokenClients(name, directus_client, grants.api_client({name: api_actions}),
+                            grants.public_client({name: public_actions}))
+
+    try:
+        yield make
+    finally:
+        grants.revoke()
+
+
+@pytest.fixture
+def token_clients(make_token_clients: Callable[..., Any]) -> Any:
+    """Return TokenClients (admin, API-only CRUD, Public read) on one fresh collection."""
+    return make_token_clients()
