@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import warnings
 from collections.abc import Mapping
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
@@ -16,9 +17,42 @@ from .checks import check_data, check_key
 from .collection import DEFAULT_PAGE_SIZE, Collection, Singleton
 from .errors import InvalidQuery
 from .files import Files, Folders
-from .models import File
+from .models import (
+    Access,
+    Activity,
+    Comment,
+    Dashboard,
+    File,
+    Notification,
+    Operation,
+    Panel,
+    Revision,
+    Settings,
+    Translation,
+)
 from .query import Query, query_to_params
 from .schema_cache import SchemaCache
+from .system import (
+    Authentication,
+    Collections,
+    Extensions,
+    Fields,
+    Flows,
+    Permissions,
+    Policies,
+    Presets,
+    ReadOnlyCollection,
+    Relations,
+    Roles,
+    SchemaAPI,
+    SettingsHandle,
+    Shares,
+    SystemCollection,
+    Users,
+    Utils,
+    Versions,
+)
+from .system.custom import SharedPoolSession, send_custom
 from .transport import (
     DEFAULT_TIMEOUT,
     Call,
@@ -80,6 +114,18 @@ class Server:
         """Return GET /server/health's report (status and checks; details need admin)."""
         body: dict[str, Any] = self._transport.request("GET", "server", "health")
         return body
+
+    def specs_openapi(self) -> dict[str, Any]:
+        """Return the OpenAPI document (as this token may see it) from GET /server/specs/oas."""
+        spec: dict[str, Any] = self._transport.request("GET", "server", "specs", "oas")
+        return spec
+
+    def specs_graphql(self, scope: str = "items") -> str:
+        """Return the GraphQL SDL of the "items" or "system" schema from
+        GET /server/specs/graphql/{scope}."""
+        if scope not in ("items", "system"):
+            raise InvalidQuery(f"scope: expected 'items' or 'system', got {scope!r}")
+        return self._transport.send(Call("GET", ("server", "specs", "graphql", scope))).text
 
 
 class DirectusClient:
@@ -223,6 +269,172 @@ class DirectusClient:
     def delete_file(self, id: str) -> None:
         """Delete a file (record and stored bytes) with DELETE /files/{id}."""
         self.transport.data("DELETE", "files", check_key(id), idempotent=True)
+
+    # System routes (issue 12): one Collection machinery over each system route.
+
+    @cached_property
+    def users(self) -> Users:
+        """Return the /users handle (with me(), invite(), register(), 2FA)."""
+        return Users(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def roles(self) -> Roles:
+        """Return the /roles handle (with me())."""
+        return Roles(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def policies(self) -> Policies:
+        """Return the /policies handle (with me_globals())."""
+        return Policies(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def permissions(self) -> Permissions:
+        """Return the /permissions handle (with me() and item())."""
+        return Permissions(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def access(self) -> SystemCollection[Access]:
+        """Return the /access handle (which policies apply to which roles and users)."""
+        return self._system("directus_access", "access")
+
+    @cached_property
+    def presets(self) -> Presets:
+        """Return the /presets handle (with to_query() and from_query())."""
+        return Presets(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def comments(self) -> SystemCollection[Comment]:
+        """Return the /comments handle."""
+        return self._system("directus_comments", "comments")
+
+    @cached_property
+    def versions(self) -> Versions:
+        """Return the /versions handle (with save(), compare(), promote(), item())."""
+        return Versions(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def shares(self) -> Shares:
+        """Return the /shares handle (with info())."""
+        return Shares(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def notifications(self) -> SystemCollection[Notification]:
+        """Return the /notifications handle."""
+        return self._system("directus_notifications", "notifications")
+
+    @cached_property
+    def flows(self) -> Flows:
+        """Return the /flows handle (with trigger())."""
+        return Flows(self.transport, self._schema, page_size=self.page_size)
+
+    @cached_property
+    def operations(self) -> SystemCollection[Operation]:
+        """Return the /operations handle (the steps of flows)."""
+        return self._system("directus_operations", "operations")
+
+    @cached_property
+    def dashboards(self) -> SystemCollection[Dashboard]:
+        """Return the /dashboards handle."""
+        return self._system("directus_dashboards", "dashboards")
+
+    @cached_property
+    def panels(self) -> SystemCollection[Panel]:
+        """Return the /panels handle."""
+        return self._system("directus_panels", "panels")
+
+    @cached_property
+    def translations(self) -> SystemCollection[Translation]:
+        """Return the /translations handle (custom translation strings)."""
+        return self._system("directus_translations", "translations")
+
+    @cached_property
+    def activity(self) -> ReadOnlyCollection[Activity]:
+        """Return the read-only /activity handle."""
+        return ReadOnlyCollection("directus_activity", self.transport, self._schema,
+                                  route=("activity",), page_size=self.page_size)
+
+    @cached_property
+    def revisions(self) -> ReadOnlyCollection[Revision]:
+        """Return the read-only /revisions handle."""
+        return ReadOnlyCollection("directus_revisions", self.transport, self._schema,
+                                  route=("revisions",), page_size=self.page_size)
+
+    @cached_property
+    def settings(self) -> SettingsHandle[Settings]:
+        """Return the /settings singleton handle (get() and update())."""
+        return SettingsHandle(self.transport)
+
+    @cached_property
+    def extensions(self) -> Extensions:
+        """Return the /extensions handle (list(), get(), update(), enable(), disable())."""
+        return Extensions(self.transport)
+
+    @cached_property
+    def collections(self) -> Collections:
+        """Return the /collections handle (schema as code)."""
+        return Collections(self.transport, self._schema)
+
+    @cached_property
+    def fields(self) -> Fields:
+        """Return the /fields handle (schema as code)."""
+        return Fields(self.transport, self._schema)
+
+    @cached_property
+    def relations(self) -> Relations:
+        """Return the /relations handle (schema as code)."""
+        return Relations(self.transport, self._schema)
+
+    @cached_property
+    def schema(self) -> SchemaAPI:
+        """Return schema as code: define(), snapshot(), diff(), apply(), copy_to()."""
+        return SchemaAPI(self.transport, self._schema, self.collections, self.fields,
+                         self.relations)
+
+    @cached_property
+    def utils(self) -> Utils:
+        """Return the /utils routes (random_string, sort, clear_cache, revert, import, export)."""
+        return Utils(self.transport, self._schema)
+
+    @cached_property
+    def authentication(self) -> Authentication:
+        """Return the /auth routes beyond login (providers, password reset)."""
+        return Authentication(self.transport)
+
+    def _system(self, name: str, route: str) -> SystemCollection[Any]:
+        return SystemCollection(name, self.transport, self._schema, route=(route,),
+                                page_size=self.page_size)
+
+    # Custom endpoints and per-call credentials.
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
+        """Call any route (an extension's endpoint, say) as {method} {path}; return the
+        decoded JSON body, the text of a non-JSON one, or None for an empty answer.
+
+        `path` is relative to the base URL, e.g. "my-endpoint/items/42": each segment is
+        percent-encoded here (pass it unencoded) and query strings go in `params`. Errors
+        map to the pydirectus tree; GET-like calls are retried as elsewhere.
+        """
+        return send_custom(self.transport, method, path, params=params, json=json,
+                           headers=headers)
+
+    def with_auth(self, auth: DirectusAuth) -> DirectusClient:
+        """Return a client that acts through `auth` but shares this client's connection pool."""
+        if not isinstance(auth, DirectusAuth):
+            raise InvalidQuery(f"auth: expected StaticToken, Password or another DirectusAuth, "
+                               f"got {type(auth).__name__}")
+        return DirectusClient(self.url, auth=auth, timeout=self.transport.timeout,
+                              verify=_verify(self.transport.session), retry=self.transport.retry,
+                              session=SharedPoolSession(self.transport.session),
+                              page_size=self.page_size)
+
+    def with_token(self, token: str) -> DirectusClient:
+        """Return a client that sends `token` (an end user's, say) over this client's pool."""
+        return self.with_auth(StaticToken(token))
+
+
+def _verify(session: requests.Session) -> bool | str:
+    return True if session.verify is None else session.verify
 
 
 def _seed_auth(

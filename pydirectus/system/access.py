@@ -1,0 +1,178 @@
+"""Users, roles, policies and permissions: the handles and their extra routes (me, invite, 2FA)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..checks import check_data, check_key, check_name, fields_params
+from ..collection import DEFAULT_PAGE_SIZE
+from ..errors import InvalidQuery
+from ..models import Permission as PermissionRecord
+from ..models import Policy, Role, User
+from .handles import SystemCollection, check_uuid
+
+if TYPE_CHECKING:
+    from ..schema_cache import SchemaCache
+    from ..transport import Transport
+
+__all__ = ["Permissions", "Policies", "Roles", "Users", "check_email", "check_text"]
+
+
+def check_text(value: Any, what: str) -> str:
+    """Return a non-empty string, else raise InvalidQuery naming the argument."""
+    if not isinstance(value, str) or not value:
+        raise InvalidQuery(f"{what}: expected a non-empty string, got {type(value).__name__}")
+    return value
+
+
+def check_email(value: Any, what: str = "email") -> str:
+    """Return an email address (something@host), else raise InvalidQuery naming the argument."""
+    text = check_text(value, what)
+    local, _, host = text.partition("@")
+    if not local or not host or " " in text:
+        raise InvalidQuery(f"{what}: expected an email address, got {text!r}")
+    return text
+
+
+def check_url(value: Any, what: str) -> str:
+    """Return an http(s) URL, else raise InvalidQuery naming the argument."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise InvalidQuery(f"{what}: expected an http(s) URL, got {value!r}")
+    return value
+
+
+class Users(SystemCollection[User]):
+    """The /users handle, with /users/me, invitations, registration and two-factor auth."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_users", transport, schema, route=("users",),
+                         page_size=page_size)
+
+    def me(self, *, fields: Sequence[str] | None = None) -> User:
+        """Return the current user from GET /users/me ({id} only if it may not read itself)."""
+        user: User = self._transport.data("GET", "users", "me", params=fields_params(fields))
+        return user
+
+    def update_me(self, data: Mapping[str, Any], *,
+                  fields: Sequence[str] | None = None) -> User:
+        """Update the current user with PATCH /users/me; return it."""
+        body = dict(check_data(data))
+        user: User = self._transport.data("PATCH", "users", "me", params=fields_params(fields),
+                                          json=body)
+        return user
+
+    def invite(self, email: str | Sequence[str], role: str,
+               invite_url: str | None = None) -> None:
+        """Invite one or more people by email into a role with POST /users/invite.
+
+        Directus answers 204 without inviting when the token may not create users.
+        """
+        emails: str | list[str]
+        if isinstance(email, str):
+            emails = check_email(email)
+        elif isinstance(email, Sequence) and email:
+            emails = [check_email(e, f"email[{i}]") for i, e in enumerate(email)]
+        else:
+            raise InvalidQuery(f"email: expected an address or a list of them, got {email!r}")
+        body: dict[str, Any] = {"email": emails, "role": check_uuid(role, "role")}
+        if invite_url is not None:
+            body["invite_url"] = check_url(invite_url, "invite_url")
+        self._transport.data("POST", "users", "invite", json=body)
+
+    def accept_invite(self, token: str, password: str) -> None:
+        """Accept an invitation (set the password, activate) with POST /users/invite/accept."""
+        body = {"token": check_text(token, "token"), "password": check_text(password, "password")}
+        self._transport.data("POST", "users", "invite", "accept", json=body, authenticate=False)
+
+    def register(self, email: str, password: str, *, verification_url: str | None = None,
+                 first_name: str | None = None, last_name: str | None = None) -> None:
+        """Register a new user (public registration must be on) with POST /users/register."""
+        body: dict[str, Any] = {"email": check_email(email),
+                                "password": check_text(password, "password")}
+        if verification_url is not None:
+            body["verification_url"] = check_url(verification_url, "verification_url")
+        for name, value in (("first_name", first_name), ("last_name", last_name)):
+            if value is not None:
+                body[name] = check_text(value, name)
+        self._transport.data("POST", "users", "register", json=body, authenticate=False)
+
+    def generate_tfa(self, password: str | None = None) -> dict[str, str]:
+        """Start two-factor setup with POST /users/me/tfa/generate: {secret, otpauth_url}.
+
+        Users of the default (password) provider must give their password.
+        """
+        body = {} if password is None else {"password": check_text(password, "password")}
+        data: dict[str, str] = self._transport.data("POST", "users", "me", "tfa", "generate",
+                                                    json=body)
+        return data
+
+    def enable_tfa(self, secret: str, otp: str) -> None:
+        """Turn two-factor auth on with POST /users/me/tfa/enable (secret from generate_tfa)."""
+        body = {"secret": check_text(secret, "secret"), "otp": check_text(otp, "otp")}
+        self._transport.data("POST", "users", "me", "tfa", "enable", json=body)
+
+    def disable_tfa(self, otp: str | None = None, *, user: str | None = None) -> None:
+        """Turn two-factor auth off: yours with POST /users/me/tfa/disable {otp}, or (admin)
+        another user's with POST /users/{user}/tfa/disable."""
+        if user is not None:
+            if otp is not None:
+                raise InvalidQuery("otp: not needed to disable another user's 2FA (pass user=)")
+            self._transport.data("POST", "users", check_uuid(user, "user"), "tfa", "disable")
+            return
+        body = {"otp": check_text(otp, "otp")}
+        self._transport.data("POST", "users", "me", "tfa", "disable", json=body)
+
+
+class Roles(SystemCollection[Role]):
+    """The /roles handle, with /roles/me."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_roles", transport, schema, route=("roles",),
+                         page_size=page_size)
+
+    def me(self, *, fields: Sequence[str] | None = None) -> list[Role]:
+        """Return the current user's roles (its role and the parents) from GET /roles/me."""
+        roles: list[Role] = self._transport.data("GET", "roles", "me",
+                                                 params=fields_params(fields)) or []
+        return roles
+
+
+class Policies(SystemCollection[Policy]):
+    """The /policies handle, with /policies/me/globals."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_policies", transport, schema, route=("policies",),
+                         page_size=page_size)
+
+    def me_globals(self) -> dict[str, bool]:
+        """Return the current user's app_access, admin_access and enforce_tfa from
+        GET /policies/me/globals."""
+        flags: dict[str, bool] = self._transport.data("GET", "policies", "me", "globals")
+        return flags
+
+
+class Permissions(SystemCollection[PermissionRecord]):
+    """The /permissions handle, with what the current user may do (/permissions/me)."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_permissions", transport, schema, route=("permissions",),
+                         page_size=page_size)
+
+    def me(self) -> dict[str, dict[str, Any]]:
+        """Return collection -> action -> {access, fields, ...} from GET /permissions/me."""
+        found: dict[str, dict[str, Any]] = self._transport.data("GET", "permissions", "me")
+        return found
+
+    def item(self, collection: str, pk: str | int | None = None) -> dict[str, Any]:
+        """Return what the current user may do to one item (or a singleton) from
+        GET /permissions/me/{collection}/{pk}: {update: {access, presets, fields}, ...}."""
+        segments: list[str | int] = ["permissions", "me", check_name(collection)]
+        if pk is not None:
+            segments.append(check_key(pk))
+        found: dict[str, Any] = self._transport.data("GET", *segments)
+        return found

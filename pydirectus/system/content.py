@@ -1,0 +1,160 @@
+"""Versions, shares and flows: the handles and their extra routes (save, promote, trigger, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..checks import check_data, check_keys, check_name, fields_params
+from ..collection import DEFAULT_PAGE_SIZE
+from ..errors import InvalidQuery, PermissionDenied
+from ..models import Flow, Share, Version
+from ..transport import Call
+from .handles import SystemCollection, check_uuid
+
+if TYPE_CHECKING:
+    from ..schema_cache import SchemaCache
+    from ..transport import Transport
+
+__all__ = ["Flows", "Shares", "Versions"]
+
+R = TypeVar("R")
+
+
+class Versions(SystemCollection[Version]):
+    """The /versions handle (content versions of items), with save, compare and promote."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_versions", transport, schema, route=("versions",),
+                         page_size=page_size)
+
+    def _call(self, id: str, send: Callable[[str], R]) -> R:
+        key = check_uuid(id, "id")
+        try:
+            return send(key)
+        except PermissionDenied as denied:
+            # Directus says FORBIDDEN for a version that does not exist.
+            raise self._missing_or_denied(key, denied, False) from None
+
+    def save(self, id: str, delta: Mapping[str, Any]) -> dict[str, Any]:
+        """Add changes to a version with POST /versions/{id}/save; return the item as the
+        version now has it (main item with the version's delta applied)."""
+        body = dict(check_data(delta, "delta"))
+        item: dict[str, Any] = self._call(id, lambda key: self._transport.data(
+            "POST", "versions", key, "save", json=body))
+        return item
+
+    def compare(self, id: str) -> dict[str, Any]:
+        """Return {outdated, mainHash, current, main} from GET /versions/{id}/compare."""
+        result: dict[str, Any] = self._call(id, lambda key: self._transport.data(
+            "GET", "versions", key, "compare"))
+        return result
+
+    def promote(self, id: str, main_hash: str, fields: Sequence[str] | None = None) -> Any:
+        """Apply a version (all its fields, or `fields`) to the main item with
+        POST /versions/{id}/promote; `main_hash` is compare()'s mainHash. Return the item key."""
+        if not isinstance(main_hash, str) or not main_hash:
+            raise InvalidQuery(f"main_hash: expected compare(id)['mainHash'], got {main_hash!r}")
+        body: dict[str, Any] = {"mainHash": main_hash}
+        if fields is not None:
+            if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
+                raise InvalidQuery(f"fields: expected a list of field names, got {fields!r}")
+            body["fields"] = list(fields)
+        return self._call(id, lambda key: self._transport.data(
+            "POST", "versions", key, "promote", json=body))
+
+    def item(self, id: str, *, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """Return the item as a version has it: GET /versions/{id} for its collection, item and
+        key, then GET /items/{collection}/{item}?version={key}."""
+        version: Version = self._call(id, lambda key: self._transport.data(
+            "GET", "versions", key, params={"fields": "collection,item,key"}))
+        params = {"version": version["key"], **(fields_params(fields) or {})}
+        item: dict[str, Any] = self._transport.data(
+            "GET", "items", version["collection"], version["item"], params=params)
+        return item
+
+
+class Shares(SystemCollection[Share]):
+    """The /shares handle, with the public share info."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_shares", transport, schema, route=("shares",),
+                         page_size=page_size)
+
+    def info(self, id: str) -> Share:
+        """Return a live share's public facts (collection, item, limits) from
+        GET /shares/info/{id}; needs no permissions."""
+        key = check_uuid(id, "id")
+        try:
+            share: Share = self._transport.data("GET", "shares", "info", key)
+        except PermissionDenied as denied:
+            # Expired, used up or missing: Directus does not say which.
+            raise PermissionDenied(denied.status, denied.code,
+                                   f"share {key!r} does not exist, has expired or is used up",
+                                   {**denied.extensions, "share": key}, denied.response) from None
+        return share
+
+
+class Flows(SystemCollection[Flow]):
+    """The /flows handle, with trigger() for webhook and manual flows."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_flows", transport, schema, route=("flows",),
+                         page_size=page_size)
+
+    def trigger(self, flow_id: str, data: Mapping[str, Any] | None = None, *,
+                method: str | None = None, params: Mapping[str, Any] | None = None,
+                collection: str | None = None, keys: Sequence[str | int] | None = None) -> Any:
+        """Run a webhook or manual flow with GET or POST /flows/trigger/{flow_id}; return what
+        the flow returns (None for an async flow).
+
+        The method is the flow's own (read from GET /flows/{flow_id}) unless given; a token
+        that may not read flows sends POST when there is a body, else GET. A manual flow
+        takes the `collection` and `keys` it runs on.
+        """
+        key = check_uuid(flow_id, "flow_id")
+        body = dict(check_data(data, "data")) if data is not None else None
+        if collection is not None or keys is not None:
+            body = {**(body or {}), "collection": check_name(collection, "collection")}
+            if keys is not None:
+                body["keys"] = check_keys(keys)
+        if method is not None and method.upper() not in ("GET", "POST"):
+            raise InvalidQuery(f"method: expected 'GET' or 'POST', got {method!r}")
+        query = _check_params(params) if params else None
+        verb = method.upper() if method is not None else self._method_of(key, body)
+        if verb == "GET" and body is not None:
+            raise InvalidQuery(f"data: flow {key!r} is triggered with GET, which takes no body; "
+                               "pass params= instead")
+        # A flow run is not idempotent: never retried once it may have reached the server.
+        call = Call(verb, ("flows", "trigger", key), params=query, json=body, idempotent=False)
+        result = self._transport.send_json(call)
+        return result
+
+    def _method_of(self, key: str, body: dict[str, Any] | None) -> str:
+        try:
+            flow = self._transport.data("GET", "flows", key,
+                                        params={"fields": "trigger,options"})
+        except PermissionDenied:
+            return "POST" if body is not None else "GET"
+        if not flow:
+            return "POST" if body is not None else "GET"
+        if flow.get("trigger") == "manual":
+            return "POST"
+        if flow.get("trigger") != "webhook":
+            raise InvalidQuery(f"flow_id: flow {key!r} has a {flow.get('trigger')!r} trigger; "
+                               "only webhook and manual flows can be triggered")
+        return str((flow.get("options") or {}).get("method") or "GET").upper()
+
+
+def _check_params(params: Mapping[str, Any]) -> dict[str, str]:
+    if not isinstance(params, Mapping):
+        raise InvalidQuery(f"params: expected a dict, got {type(params).__name__}")
+    out: dict[str, str] = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not isinstance(value, str | int | float):
+            raise InvalidQuery(f"params[{name!r}]: expected a str or number, got {value!r}")
+        out[name] = str(value)
+    return out

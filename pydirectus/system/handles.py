@@ -1,0 +1,162 @@
+"""The collection handle over system routes: /users, /roles, ..., read-only and singleton forms.
+
+Directus refuses ``/items/directus_*``: every system collection has its own route. These
+handles are :class:`~pydirectus.collection.Collection` (query chain, paging, batched writes)
+bound to that route, with the primary key known up front, so that a token that may not read
+``/fields/directus_*`` (an API-only user) still gets a working handle.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from ..checks import check_data
+from ..collection import DEFAULT_PAGE_SIZE, Collection, CollectionInfo, Singleton
+from ..errors import InvalidQuery, NotFound
+from ..models import Extension
+
+if TYPE_CHECKING:
+    from ..schema_cache import SchemaCache
+    from ..transport import Transport
+
+__all__ = [
+    "Extensions",
+    "ReadOnlyCollection",
+    "ReadOnlyError",
+    "SettingsHandle",
+    "SystemCollection",
+    "check_uuid",
+]
+
+T = TypeVar("T", bound=Mapping[str, Any])
+
+UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+def check_uuid(value: Any, what: str) -> str:
+    """Return value if it is a UUID string, else raise InvalidQuery naming the argument."""
+    if not isinstance(value, str) or not UUID_PATTERN.match(value):
+        raise InvalidQuery(f"{what}: expected a UUID, got {value!r}")
+    return value
+
+
+class ReadOnlyError(InvalidQuery):
+    """A write was asked of a read-only handle (activity, revisions); nothing was sent."""
+
+
+class SystemCollection(Collection[T]):
+    """A handle on a system collection's own route (e.g. directus_users at /users)."""
+
+    def __init__(self, name: str, transport: Transport, schema: SchemaCache, *,
+                 route: tuple[str, ...], primary_key: str = "id",
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__(name, transport, schema, page_size=page_size, route=route)
+        # Known, not looked up: API-only tokens may not read /fields/directus_*.
+        self._known = CollectionInfo(name, primary_key, False)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} /{'/'.join(self.route)}>"
+
+    def _info(self) -> CollectionInfo:
+        return self._known
+
+
+class ReadOnlyCollection(SystemCollection[T]):
+    """A system handle that only reads (/activity, /revisions): writes raise before sending."""
+
+    def _refuse(self, action: str) -> NoReturn:
+        raise ReadOnlyError(f"{self.name} is read-only (Directus writes it itself): "
+                            f"{action} is not possible through /{'/'.join(self.route)}")
+
+    # Every write of Collection and of its bound queries passes this check before sending.
+    def _refuse_singleton(self, action: str) -> None:
+        self._refuse(action)
+
+    def create(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse: the collection is read-only."""
+        self._refuse("create")
+
+    def create_many(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse: the collection is read-only."""
+        self._refuse("create")
+
+    def update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse: the collection is read-only."""
+        self._refuse("update")
+
+    def update_many(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse: the collection is read-only."""
+        self._refuse("update")
+
+    def update_batch(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse: the collection is read-only."""
+        self._refuse("update")
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse: the collection is read-only."""
+        self._refuse("delete")
+
+    def delete_many(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse: the collection is read-only."""
+        self._refuse("delete")
+
+
+class SettingsHandle(Singleton[T]):
+    """The project settings singleton at /settings: get() and update(data)."""
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__("directus_settings", transport)
+        # Singleton types its route as /items/{name}; settings has a route of its own.
+        self.route = ("settings",)  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "<SettingsHandle /settings>"
+
+
+class Extensions:
+    """The installed extensions at /extensions: list them, enable or disable one."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return "<Extensions /extensions>"
+
+    def list(self) -> list[Extension]:
+        """Return the installed extensions from GET /extensions."""
+        found: list[Extension] = self._transport.data("GET", "extensions") or []
+        return found
+
+    def get(self, extension: str) -> Extension:
+        """Return one extension by id or name (from GET /extensions), else raise NotFound."""
+        if not isinstance(extension, str) or not extension.strip():
+            raise InvalidQuery(f"extension: expected an extension id or name, got {extension!r}")
+        installed = self.list()
+        for record in installed:
+            name = (record.get("schema") or {}).get("name")
+            if extension in (record.get("id"), name, (record.get("meta") or {}).get("folder")):
+                return record
+        names = sorted(str((r.get("schema") or {}).get("name") or r.get("id")) for r in installed)
+        raise NotFound(404, "EXTENSION_NOT_FOUND",
+                       f"extension: no installed extension {extension!r} "
+                       f"(installed: {', '.join(names) or 'none'})",
+                       {"extension": extension})
+
+    def update(self, extension: str, meta: Mapping[str, Any]) -> Extension:
+        """Change an extension's meta (e.g. {"enabled": False}) with PATCH /extensions/{id}."""
+        body = dict(check_data(meta, "meta"))
+        # Resolved first: Directus answers a PATCH of an unknown id with an empty 204.
+        key = self.get(extension)["id"]
+        updated: Extension = self._transport.data("PATCH", "extensions", key,
+                                                  json={"meta": body})
+        return updated
+
+    def enable(self, extension: str) -> Extension:
+        """Enable an extension (PATCH /extensions/{id} with meta.enabled true)."""
+        return self.update(extension, {"enabled": True})
+
+    def disable(self, extension: str) -> Extension:
+        """Disable an extension (PATCH /extensions/{id} with meta.enabled false)."""
+        return self.update(extension, {"enabled": False})

@@ -1,0 +1,85 @@
+"""Presets and bookmarks as queries: turn a bookmark saved in the app into a Query, and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..checks import check_key, check_name
+from ..collection import DEFAULT_PAGE_SIZE, Collection
+from ..errors import InvalidQuery
+from ..models import Preset
+from ..query import Query
+from .access import check_text
+from .handles import SystemCollection, check_uuid
+
+if TYPE_CHECKING:
+    from ..schema_cache import SchemaCache
+    from ..transport import Transport
+
+__all__ = ["LAYOUT_QUERY_KEYS", "Presets", "preset_body"]
+
+# What a preset can hold: filter and search at its top, these in layout_query[layout].
+LAYOUT_QUERY_KEYS = ("fields", "sort", "limit", "page")
+PRESET_KEYS = frozenset({"filter", "search", *LAYOUT_QUERY_KEYS})
+ME = "me"
+
+
+def preset_body(collection: str, compiled: Mapping[str, Any], *, bookmark: str | None,
+                layout: str) -> dict[str, Any]:
+    """Return the directus_presets row (without owner) that stores a compiled query."""
+    extra = sorted(set(compiled) - PRESET_KEYS)
+    if extra:
+        raise InvalidQuery(f"query: a preset stores filter, search, fields, sort, limit and page "
+                           f"only; this query also has {', '.join(extra)}")
+    layout_query = {key: compiled[key] for key in LAYOUT_QUERY_KEYS if key in compiled}
+    return {
+        "collection": collection,
+        "bookmark": bookmark,
+        "layout": layout,
+        "filter": compiled.get("filter"),
+        "search": compiled.get("search"),
+        "layout_query": {layout: layout_query} if layout_query else None,
+    }
+
+
+class Presets(SystemCollection[Preset]):
+    """The /presets handle (bookmarks and layout defaults), with Query conversions."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__("directus_presets", transport, schema, route=("presets",),
+                         page_size=page_size)
+
+    def to_query(self, preset: Mapping[str, Any] | int | str) -> Query:
+        """Return the Query a preset describes (filter, search and its layout's fields, sort,
+        limit, page); given an id, read the preset with GET /presets/{id} first."""
+        if isinstance(preset, Mapping):
+            record: Mapping[str, Any] = preset
+        else:
+            record = self.get(check_key(preset, "preset"))
+        return Query.from_preset(record)
+
+    def from_query(self, collection: str, query: Query, bookmark: str, *,
+                   layout: str = "tabular", user: str | None = ME, role: str | None = None,
+                   icon: str | None = None, color: str | None = None) -> Preset:
+        """Save a Query as a bookmark the app lists for `collection`, with POST /presets.
+
+        The bookmark belongs to the current user by default (as when saved in the app); pass
+        ``user=None`` and a ``role`` for a role's bookmark, or neither for everyone's.
+        """
+        name = check_name(collection)
+        if not isinstance(query, Query):
+            raise InvalidQuery(f"query: expected a Query, got {type(query).__name__}")
+        # The handle's compile path fetches relations if a negated path needs them.
+        compiled = Collection(name, self._transport, self._schema)._compile(query)
+        body = preset_body(name, compiled, bookmark=check_text(bookmark, "bookmark"),
+                           layout=check_text(layout, "layout"))
+        if user == ME:
+            user = str(self._transport.data("GET", "users", "me", params={"fields": "id"})["id"])
+        body["user"] = check_uuid(user, "user") if user is not None else None
+        body["role"] = check_uuid(role, "role") if role is not None else None
+        for key, value in (("icon", icon), ("color", color)):
+            if value is not None:
+                body[key] = check_text(value, key)
+        return self.create(body)

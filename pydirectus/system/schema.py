@@ -1,0 +1,464 @@
+"""Schema as code: /collections, /fields and /relations handles, a declarative helper, and
+/schema snapshot, diff and apply to copy a schema from one Directus to another.
+
+Every change through these handles drops the client's schema cache (primary keys,
+singletons, relations), so later reads see the new shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..checks import check_data, check_name
+from ..errors import InvalidQuery, PermissionDenied
+from ..models import CollectionRecord, FieldRecord, Relation
+
+if TYPE_CHECKING:
+    from ..schema_cache import SchemaCache
+    from ..transport import Transport
+
+__all__ = [
+    "FIELD_TYPES",
+    "Collections",
+    "Field",
+    "Fields",
+    "ManyToMany",
+    "ManyToOne",
+    "OneToMany",
+    "Relations",
+    "SchemaAPI",
+]
+
+# Directus's field types (the `type` of /fields); "alias" is for fields with no column.
+FIELD_TYPES = frozenset({
+    "bigInteger", "binary", "boolean", "csv", "date", "dateTime", "decimal", "float",
+    "geometry", "geometry.LineString", "geometry.MultiLineString", "geometry.MultiPoint",
+    "geometry.MultiPolygon", "geometry.Point", "geometry.Polygon", "hash", "integer", "json",
+    "string", "text", "time", "timestamp", "uuid",
+})
+# The "special" flags the app sets so values come back cast (JSON parsed, booleans true/false).
+TYPE_SPECIALS = {"json": ["cast-json"], "csv": ["cast-csv"], "boolean": ["cast-boolean"],
+                 "hash": ["hash"]}
+PRIMARY_KEYS = ("integer", "uuid", "string")
+ON_DELETE = ("SET NULL", "CASCADE", "NO ACTION", "RESTRICT", "SET DEFAULT")
+
+
+class _Handle:
+    def __init__(self, transport: Transport, schema: SchemaCache) -> None:
+        self._transport = transport
+        self._schema = schema
+
+    def _write(self, method: str, *segments: str | int, json: Any = None) -> Any:
+        try:
+            return self._transport.data(method, *segments, json=json,
+                                        idempotent=method == "DELETE" or None)
+        finally:
+            # Even a failed change may have half-happened: forget what we knew.
+            self._schema.clear()
+
+
+class Collections(_Handle):
+    """The /collections handle: list, read, create, update and delete collections."""
+
+    def __repr__(self) -> str:
+        return "<Collections /collections>"
+
+    def all(self, *, system: bool = False) -> list[CollectionRecord]:
+        """Return the collections from GET /collections (directus_* ones only if asked)."""
+        found: list[CollectionRecord] = self._transport.data("GET", "collections") or []
+        return [c for c in found if system or not c["collection"].startswith("directus_")]
+
+    def get(self, name: str) -> CollectionRecord:
+        """Return one collection from GET /collections/{name}."""
+        found: CollectionRecord = self._transport.data("GET", "collections", check_name(name))
+        return found
+
+    def create(self, spec: Mapping[str, Any]) -> CollectionRecord:
+        """Create a collection (with its fields) from a raw spec with POST /collections."""
+        body = dict(check_data(spec, "spec"))
+        check_name(body.get("collection"), "spec['collection']")
+        created: CollectionRecord = self._write("POST", "collections", json=body)
+        return created
+
+    def update(self, name: str, meta: Mapping[str, Any]) -> CollectionRecord:
+        """Change a collection's meta (note, icon, sort field, ...) with
+        PATCH /collections/{name}."""
+        body = {"meta": dict(check_data(meta, "meta"))}
+        updated: CollectionRecord = self._write("PATCH", "collections", check_name(name),
+                                                json=body)
+        return updated
+
+    def delete(self, name: str) -> None:
+        """Drop a collection, its table and its items with DELETE /collections/{name}."""
+        self._write("DELETE", "collections", check_name(name))
+
+
+class Fields(_Handle):
+    """The /fields handle: the fields of every collection or of one."""
+
+    def __repr__(self) -> str:
+        return "<Fields /fields>"
+
+    def all(self, collection: str | None = None) -> list[FieldRecord]:
+        """Return every field from GET /fields, or one collection's from GET /fields/{name}."""
+        segments = ("fields",) if collection is None else ("fields", check_name(collection))
+        found: list[FieldRecord] = self._transport.data("GET", *segments) or []
+        return found
+
+    def get(self, collection: str, field: str) -> FieldRecord:
+        """Return one field from GET /fields/{collection}/{field}."""
+        found: FieldRecord = self._transport.data("GET", "fields", check_name(collection),
+                                                  check_name(field, "field"))
+        return found
+
+    def create(self, collection: str, spec: Mapping[str, Any] | Field, *,
+               name: str | None = None) -> FieldRecord:
+        """Add a field (a raw spec, or a Field with `name`) with POST /fields/{collection}."""
+        if isinstance(spec, Field):
+            body = spec.to_dict(check_name(name, "name"))
+        else:
+            body = dict(check_data(spec, "spec"))
+            check_name(body.get("field"), "spec['field']")
+        created: FieldRecord = self._write("POST", "fields", check_name(collection), json=body)
+        return created
+
+    def update(self, collection: str, field: str, data: Mapping[str, Any]) -> FieldRecord:
+        """Change a field's type, schema or meta with PATCH /fields/{collection}/{field}."""
+        updated: FieldRecord = self._write("PATCH", "fields", check_name(collection),
+                                           check_name(field, "field"),
+                                           json=dict(check_data(data)))
+        return updated
+
+    def delete(self, collection: str, field: str) -> None:
+        """Drop a field (and its column) with DELETE /fields/{collection}/{field}."""
+        self._write("DELETE", "fields", check_name(collection), check_name(field, "field"))
+
+
+class Relations(_Handle):
+    """The /relations handle: relations keyed by the many side's collection and field."""
+
+    def __repr__(self) -> str:
+        return "<Relations /relations>"
+
+    def all(self, collection: str | None = None) -> list[Relation]:
+        """Return every relation from GET /relations, or one collection's from
+        GET /relations/{collection}."""
+        segments = ("relations",) if collection is None else ("relations", check_name(collection))
+        found: list[Relation] = self._transport.data("GET", *segments) or []
+        return found
+
+    def get(self, collection: str, field: str) -> Relation:
+        """Return one relation from GET /relations/{collection}/{field}."""
+        found: Relation = self._transport.data("GET", "relations", check_name(collection),
+                                               check_name(field, "field"))
+        return found
+
+    def create(self, spec: Mapping[str, Any]) -> Relation:
+        """Create a relation (collection, field, related_collection, meta, schema) with
+        POST /relations."""
+        body = dict(check_data(spec, "spec"))
+        check_name(body.get("collection"), "spec['collection']")
+        check_name(body.get("field"), "spec['field']")
+        created: Relation = self._write("POST", "relations", json=body)
+        return created
+
+    def update(self, collection: str, field: str, data: Mapping[str, Any]) -> Relation:
+        """Change a relation's meta or schema with PATCH /relations/{collection}/{field}."""
+        updated: Relation = self._write("PATCH", "relations", check_name(collection),
+                                        check_name(field, "field"), json=dict(check_data(data)))
+        return updated
+
+    def delete(self, collection: str, field: str) -> None:
+        """Delete a relation (the fields stay) with DELETE /relations/{collection}/{field}."""
+        self._write("DELETE", "relations", check_name(collection), check_name(field, "field"))
+
+
+# The declarative helper's vocabulary: frozen values that compile to /fields and /relations bodies.
+
+
+def _optional_text(value: Any, what: str) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise InvalidQuery(f"{what}: expected a non-empty string or None, got {value!r}")
+
+
+@attrs.frozen
+class Field:
+    """A field with a column: ``Field("string", required=True, length=100)``."""
+
+    type: str
+    required: bool = False
+    nullable: bool = True
+    unique: bool = False
+    default: Any = None
+    length: int | None = None
+    note: str | None = None
+    interface: str | None = None
+    options: Mapping[str, Any] | None = None
+    special: tuple[str, ...] | None = None
+    hidden: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.type not in FIELD_TYPES:
+            raise InvalidQuery(f"Field type {self.type!r} is not a Directus type "
+                               f"(known: {', '.join(sorted(FIELD_TYPES))})")
+        if self.length is not None and (isinstance(self.length, bool) or
+                                        not isinstance(self.length, int) or self.length < 1):
+            raise InvalidQuery(f"Field length: expected a positive int, got {self.length!r}")
+
+    def to_dict(self, name: str) -> dict[str, Any]:
+        """Return the POST /fields body for this field named `name`."""
+        schema: dict[str, Any] = {"is_nullable": self.nullable, "is_unique": self.unique}
+        if self.default is not None:
+            schema["default_value"] = self.default
+        if self.length is not None:
+            schema["max_length"] = self.length
+        meta: dict[str, Any] = {"required": self.required, "hidden": self.hidden}
+        special = list(self.special) if self.special is not None else TYPE_SPECIALS.get(self.type)
+        for key, value in (("note", self.note), ("interface", self.interface),
+                           ("options", dict(self.options) if self.options else None),
+                           ("special", special)):
+            if value is not None:
+                meta[key] = value
+        return {"field": name, "type": self.type, "schema": schema, "meta": meta}
+
+
+@attrs.frozen
+class ManyToOne:
+    """A foreign key to `related`; with `reverse`, the one-to-many alias on the other side."""
+
+    related: str
+    reverse: str | None = None
+    on_delete: str = "SET NULL"
+    required: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        check_name(self.related, "ManyToOne related")
+        _optional_text(self.reverse, "ManyToOne reverse")
+        if self.on_delete not in ON_DELETE:
+            raise InvalidQuery(f"ManyToOne on_delete: expected one of {', '.join(ON_DELETE)}, "
+                               f"got {self.on_delete!r}")
+
+
+@attrs.frozen
+class OneToMany:
+    """The items of `related` whose foreign key `field` points here (an alias field).
+
+    The foreign key is created on `related` when it does not exist yet.
+    """
+
+    related: str
+    field: str
+    on_delete: str = "SET NULL"
+
+    def __attrs_post_init__(self) -> None:
+        check_name(self.related, "OneToMany related")
+        check_name(self.field, "OneToMany field")
+        if self.on_delete not in ON_DELETE:
+            raise InvalidQuery(f"OneToMany on_delete: expected one of {', '.join(ON_DELETE)}, "
+                               f"got {self.on_delete!r}")
+
+
+@attrs.frozen
+class ManyToMany:
+    """Items of `related` through a junction collection (created, named
+    ``{collection}_{related}`` unless given); with `reverse`, the alias on the other side."""
+
+    related: str
+    junction: str | None = None
+    reverse: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_name(self.related, "ManyToMany related")
+        _optional_text(self.junction, "ManyToMany junction")
+        _optional_text(self.reverse, "ManyToMany reverse")
+
+
+FieldSpec = str | Field | ManyToOne | OneToMany | ManyToMany
+
+
+def _key_field(pk: str) -> dict[str, Any]:
+    if pk == "integer":
+        return {"field": "id", "type": "integer", "meta": {"hidden": True, "readonly": True},
+                "schema": {"is_primary_key": True, "has_auto_increment": True}}
+    if pk == "uuid":
+        return {"field": "id", "type": "uuid",
+                "meta": {"hidden": True, "readonly": True, "special": ["uuid"]},
+                "schema": {"is_primary_key": True, "length": 36}}
+    return {"field": "id", "type": "string", "meta": {},
+            "schema": {"is_primary_key": True, "length": 255}}
+
+
+def _foreign_key(name: str, key_type: str, *, hidden: bool = False,
+                 required: bool = False) -> dict[str, Any]:
+    return {"field": name, "type": key_type, "schema": {},
+            "meta": {"special": ["m2o"], "interface": "select-dropdown-m2o", "hidden": hidden,
+                     "required": required}}
+
+
+def _alias(name: str, kind: str) -> dict[str, Any]:
+    interface = {"o2m": "list-o2m", "m2m": "list-m2m"}[kind]
+    return {"field": name, "type": "alias", "meta": {"special": [kind], "interface": interface}}
+
+
+class SchemaAPI(_Handle):
+    """Schema as code: ``define()`` collections with relations; snapshot, diff and apply."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache, collections: Collections,
+                 fields: Fields, relations: Relations) -> None:
+        super().__init__(transport, schema)
+        self.collections = collections
+        self.fields = fields
+        self.relations = relations
+
+    def __repr__(self) -> str:
+        return "<SchemaAPI /schema>"
+
+    # Snapshot, diff and apply (admin only).
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the schema (collections, fields, relations) from GET /schema/snapshot."""
+        snapshot: dict[str, Any] = self._transport.data("GET", "schema", "snapshot")
+        return snapshot
+
+    def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> dict[str, Any] | None:
+        """Return {hash, diff} that would turn this schema into `snapshot`, from
+        POST /schema/diff, or None when they already match. `force` skips the check that
+        both sides run the same Directus version and database vendor."""
+        body = dict(check_data(snapshot, "snapshot"))
+        for key in ("version", "directus", "collections", "fields", "relations"):
+            if key not in body:
+                raise InvalidQuery(f"snapshot: missing {key!r}; pass what snapshot() returns")
+        params = {"force": "true"} if force else None
+        result: dict[str, Any] | None = self._transport.data("POST", "schema", "diff",
+                                                             params=params, json=body)
+        return result
+
+    def apply(self, diff: Mapping[str, Any]) -> None:
+        """Apply what diff() returned with POST /schema/apply; Directus refuses it if the
+        schema changed since (its hash no longer matches)."""
+        body = dict(check_data(diff, "diff"))
+        if "hash" not in body or "diff" not in body:
+            raise InvalidQuery("diff: expected what diff() returned ({hash, diff})")
+        self._write("POST", "schema", "apply", json=body)
+
+    def copy_to(self, target: SchemaAPI, *, force: bool = False) -> dict[str, Any] | None:
+        """Make `target`'s schema match this one (snapshot here, diff and apply there);
+        return the applied diff, or None when nothing differed."""
+        diff = target.diff(self.snapshot(), force=force)
+        if diff is not None:
+            target.apply(diff)
+        return diff
+
+    # The declarative helper.
+
+    def define(self, collection: str, fields: Mapping[str, FieldSpec] | None = None, *,
+               pk: str = "integer", singleton: bool = False,
+               meta: Mapping[str, Any] | None = None) -> CollectionRecord:
+        """Create a collection with typed fields and its relations in one call.
+
+        Fields map names to a type name (``"string"``), a :class:`Field`, or a relation:
+        :class:`ManyToOne`, :class:`OneToMany`, :class:`ManyToMany`. Related collections
+        must exist already (define them first). Sends POST /collections, then POST /fields
+        and POST /relations for each relation.
+        """
+        name = check_name(collection)
+        if pk not in PRIMARY_KEYS:
+            raise InvalidQuery(f"pk: expected one of {', '.join(PRIMARY_KEYS)}, got {pk!r}")
+        specs = dict(check_data(fields if fields is not None else {}, "fields"))
+        plain: list[dict[str, Any]] = []
+        relational: list[tuple[str, ManyToOne | OneToMany | ManyToMany]] = []
+        for field_name, spec in specs.items():
+            check_name(field_name, "fields key")
+            if field_name == "id":
+                raise InvalidQuery("fields['id']: the primary key is made from pk=")
+            if isinstance(spec, str):
+                plain.append(Field(spec).to_dict(field_name))
+            elif isinstance(spec, Field):
+                plain.append(spec.to_dict(field_name))
+            elif isinstance(spec, ManyToOne | OneToMany | ManyToMany):
+                relational.append((field_name, spec))
+            else:
+                raise InvalidQuery(f"fields[{field_name!r}]: expected a type name, Field, "
+                                   f"ManyToOne, OneToMany or ManyToMany, got {spec!r}")
+        # Check every related collection before creating anything.
+        key_types = {related: self._key_type(related, f"fields[{field_name!r}]")
+                     for field_name, spec in relational
+                     if (related := spec.related) != name}
+        key_types[name] = pk
+        for field_name, spec in relational:
+            if isinstance(spec, ManyToOne):
+                plain.append({**_foreign_key(field_name, key_types[spec.related],
+                                             required=spec.required)})
+        body: dict[str, Any] = {
+            "collection": name, "schema": {},
+            "meta": {**dict(check_data(meta or {}, "meta")), "singleton": singleton},
+            "fields": [_key_field(pk), *plain],
+        }
+        created = self.collections.create(body)
+        for field_name, spec in relational:
+            if isinstance(spec, ManyToOne):
+                self._many_to_one(name, field_name, spec)
+            elif isinstance(spec, OneToMany):
+                self._one_to_many(name, field_name, spec, key_types[name])
+            else:
+                self._many_to_many(name, field_name, spec, key_types)
+        return created
+
+    def _key_type(self, collection: str, what: str) -> str:
+        try:
+            rows = self.fields.all(collection)
+        except PermissionDenied as denied:
+            raise InvalidQuery(f"{what}: related collection {collection!r} does not exist "
+                               f"or this token may not read its fields ({denied})") from None
+        for row in rows:
+            if (row.get("schema") or {}).get("is_primary_key"):
+                return str(row["type"])
+        raise InvalidQuery(f"{what}: related collection {collection!r} has no primary key")
+
+    def _many_to_one(self, collection: str, field: str, spec: ManyToOne) -> None:
+        if spec.reverse is not None:
+            self.fields.create(spec.related, _alias(spec.reverse, "o2m"))
+        self.relations.create({
+            "collection": collection, "field": field, "related_collection": spec.related,
+            "meta": {"one_field": spec.reverse}, "schema": {"on_delete": spec.on_delete}})
+
+    def _one_to_many(self, collection: str, field: str, spec: OneToMany, key_type: str) -> None:
+        existing = {row["field"] for row in self.fields.all(spec.related)}
+        if spec.field not in existing:
+            self.fields.create(spec.related, _foreign_key(spec.field, key_type))
+        self.fields.create(collection, _alias(field, "o2m"))
+        self.relations.create({
+            "collection": spec.related, "field": spec.field, "related_collection": collection,
+            "meta": {"one_field": field}, "schema": {"on_delete": spec.on_delete}})
+
+    def _many_to_many(self, collection: str, field: str, spec: ManyToMany,
+                      key_types: Mapping[str, str]) -> None:
+        junction = spec.junction or f"{collection}_{spec.related}"
+        here = f"{collection}_id"
+        there = f"{spec.related}_id" if spec.related != collection else f"related_{collection}_id"
+        self.collections.create({
+            "collection": junction, "schema": {}, "meta": {"hidden": True, "icon": "import_export"},
+            "fields": [_key_field("integer"),
+                       _foreign_key(here, key_types[collection], hidden=True),
+                       _foreign_key(there, key_types[spec.related], hidden=True)]})
+        self.fields.create(collection, _alias(field, "m2m"))
+        if spec.reverse is not None:
+            self.fields.create(spec.related, _alias(spec.reverse, "m2m"))
+        self.relations.create({
+            "collection": junction, "field": here, "related_collection": collection,
+            "meta": {"one_field": field, "junction_field": there},
+            "schema": {"on_delete": "CASCADE"}})
+        self.relations.create({
+            "collection": junction, "field": there, "related_collection": spec.related,
+            "meta": {"one_field": spec.reverse, "junction_field": here},
+            "schema": {"on_delete": "CASCADE"}})
+
+    def drop(self, *collections: str) -> None:
+        """Delete collections (DELETE /collections/{name} each), in the order given."""
+        for name in collections:
+            self.collections.delete(name)
+
+

@@ -1,0 +1,149 @@
+"""Utility routes (/utils/*) and the auth routes beyond login (/auth/*)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..checks import check_data, check_items, check_key, check_name
+from ..errors import InvalidQuery
+from ..files import MultipartStream, Source, _open_source
+from ..query import Query
+from ..transport import Call
+from .access import check_email, check_text, check_url
+
+if TYPE_CHECKING:
+    from ..schema_cache import SchemaCache
+    from ..transport import Transport
+
+__all__ = ["EXPORT_FORMATS", "IMPORT_TYPES", "Authentication", "Utils"]
+
+EXPORT_FORMATS = ("csv", "csv_utf8", "json", "xml", "yaml")
+IMPORT_TYPES = {".json": "application/json", ".csv": "text/csv"}
+
+
+class Utils:
+    """The /utils routes: random strings, manual sorting, cache, revert, import and export."""
+
+    def __init__(self, transport: Transport, schema: SchemaCache) -> None:
+        self._transport = transport
+        self._schema = schema
+
+    def __repr__(self) -> str:
+        return "<Utils /utils>"
+
+    def random_string(self, length: int = 32) -> str:
+        """Return a random URL-safe string from GET /utils/random/string (length 1-500)."""
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 500:
+            raise InvalidQuery(f"length: expected an int from 1 to 500, got {length!r}")
+        value: str = self._transport.data("GET", "utils", "random", "string",
+                                          params={"length": str(length)})
+        return value
+
+    def sort(self, collection: str, item: str | int, to: str | int) -> None:
+        """Move `item` to where `to` is in a manually sorted collection (its sort field
+        renumbered) with POST /utils/sort/{collection}."""
+        body = {"item": check_key(item, "item"), "to": check_key(to, "to")}
+        self._transport.send(Call("POST", ("utils", "sort", check_name(collection)), json=body))
+
+    def clear_cache(self, *, system: bool = False) -> None:
+        """Clear the data cache (and the system cache if asked) with POST /utils/cache/clear
+        (admin only)."""
+        params = {"system": "true"} if system else None
+        self._transport.send(Call("POST", ("utils", "cache", "clear"), params=params))
+
+    def revert(self, revision: int) -> None:
+        """Put an item back to how a revision has it with POST /utils/revert/{revision}."""
+        self._transport.data("POST", "utils", "revert", check_key(revision, "revision"))
+
+    def import_file(self, collection: str, source: Source, *, filename: str | None = None,
+                    content_type: str | None = None) -> None:
+        """Create items from a JSON or CSV file (streamed multipart) with
+        POST /utils/import/{collection}; the type comes from `content_type` or the file name."""
+        name = check_name(collection)
+        handle, upload_name, size, owned = _open_source(source, filename)
+        try:
+            kind = content_type or IMPORT_TYPES.get(_suffix(upload_name))
+            if kind is None or kind not in IMPORT_TYPES.values():
+                raise InvalidQuery(f"source: import takes JSON or CSV; name the file *.json or "
+                                   f"*.csv or pass content_type= (got {upload_name!r})")
+            body = MultipartStream({}, handle, upload_name, kind, size)
+            call = Call("POST", ("utils", "import", name),
+                        data=body if size is not None else iter(body),
+                        headers={"Content-Type": body.content_type})
+            self._transport.send(call)
+        finally:
+            if owned:
+                handle.close()
+
+    def import_items(self, batches: Mapping[str, Iterable[Mapping[str, Any]]], *,
+                     mode: str = "add", dry_run: bool = False) -> Any:
+        """Import items into several collections at once with POST /utils/import
+        (`mode` "add" or "merge"); return Directus's report."""
+        if not isinstance(batches, Mapping) or not batches:
+            raise InvalidQuery("batches: expected {collection: [items]} with at least one entry")
+        if mode not in ("add", "merge"):
+            raise InvalidQuery(f"mode: expected 'add' or 'merge', got {mode!r}")
+        body = [{"collection": check_name(name),
+                 "items": [dict(item) for item in check_items(items, f"batches[{name!r}]")]}
+                for name, items in batches.items()]
+        params = {"mode": mode, **({"dryRun": "true"} if dry_run else {})}
+        return self._transport.data("POST", "utils", "import", params=params, json=body)
+
+    def export(self, collection: str, query: Query | Mapping[str, Any] | None = None,
+               format: str = "csv", file_data: Mapping[str, Any] | None = None) -> None:
+        """Start an export of a collection's items to a new file in the file library with
+        POST /utils/export/{collection}; Directus writes the file in the background."""
+        name = check_name(collection)
+        if format not in EXPORT_FORMATS:
+            raise InvalidQuery(f"format: expected one of {', '.join(EXPORT_FORMATS)}, "
+                               f"got {format!r}")
+        if query is None:
+            compiled: dict[str, Any] = {"limit": -1}
+        elif isinstance(query, Query):
+            from ..collection import Collection  # the handle's compile path knows relations
+
+            compiled = Collection(name, self._transport, self._schema)._compile(query)
+        elif isinstance(query, Mapping):
+            compiled = Query.from_dict(query).to_dict()
+        else:
+            raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
+        body: dict[str, Any] = {"query": compiled, "format": format}
+        if file_data is not None:
+            body["file"] = dict(check_data(file_data, "file_data"))
+        self._transport.data("POST", "utils", "export", name, json=body)
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot >= 0 else ""
+
+
+class Authentication:
+    """The /auth routes beyond login: providers and password reset."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return "<Authentication /auth>"
+
+    def providers(self) -> list[dict[str, Any]]:
+        """Return the configured SSO providers from GET /auth (empty without SSO)."""
+        found: list[dict[str, Any]] = self._transport.data("GET", "auth",
+                                                           authenticate=False) or []
+        return found
+
+    def password_request(self, email: str, reset_url: str | None = None) -> None:
+        """Ask Directus to email a password-reset link with POST /auth/password/request
+        (it answers the same whether or not the address is known)."""
+        body: dict[str, Any] = {"email": check_email(email)}
+        if reset_url is not None:
+            body["reset_url"] = check_url(reset_url, "reset_url")
+        self._transport.data("POST", "auth", "password", "request", json=body,
+                             authenticate=False)
+
+    def password_reset(self, token: str, password: str) -> None:
+        """Set a new password with the emailed token: POST /auth/password/reset."""
+        body = {"token": check_text(token, "token"), "password": check_text(password, "password")}
+        self._transport.data("POST", "auth", "password", "reset", json=body, authenticate=False)
