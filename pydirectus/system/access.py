@@ -156,12 +156,33 @@ class Policies(SystemCollection[Policy]):
 
 
 class Permissions(SystemCollection[PermissionRecord]):
-    """The /permissions handle, with what the current user may do (/permissions/me)."""
+    """The /permissions handle, with what the current user may do (/permissions/me).
+
+    Reads return stored rows only: for a token with app access Directus 12 appends the
+    app's built-in minimal permissions (``"system": true``, no id) to every page, which
+    would repeat on each page and break paging; and it drops aggregates, so count() counts
+    the keys instead.
+    """
 
     def __init__(self, transport: Transport, schema: SchemaCache, *,
                  page_size: int = DEFAULT_PAGE_SIZE) -> None:
         super().__init__("directus_permissions", transport, schema, route=("permissions",),
                          page_size=page_size)
+
+    def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+        aggregate = compiled.get("aggregate")
+        if aggregate is not None:
+            if aggregate != {"count": ["*"]} or "groupBy" in compiled:
+                raise InvalidQuery("Directus does not aggregate /permissions; count() is the "
+                                   "one aggregate this handle supports")
+            plain = {k: v for k, v in compiled.items() if k in ("filter", "search")}
+            keys = list(self._iterate({**plain, "fields": ["id"]}))
+            return [{"count": len(keys)}], {}
+        data, meta = super()._read(compiled)
+        if isinstance(data, list):
+            data = [row for row in data if not (isinstance(row, Mapping) and row.get("system")
+                                                is True and "id" not in row)]
+        return data, meta
 
     def me(self) -> dict[str, dict[str, Any]]:
         """Return collection -> action -> {access, fields, ...} from GET /permissions/me."""
