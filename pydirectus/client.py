@@ -295,7 +295,7 @@ class DirectusClient:
     @cached_property
     def access(self) -> SystemCollection[Access]:
         """Return the /access handle (which policies apply to which roles and users)."""
-        return self._system("directus_access", "access")
+        return self._system("directus_access")
 
     @cached_property
     def presets(self) -> Presets:
@@ -305,7 +305,7 @@ class DirectusClient:
     @cached_property
     def comments(self) -> SystemCollection[Comment]:
         """Return the /comments handle."""
-        return self._system("directus_comments", "comments")
+        return self._system("directus_comments")
 
     @cached_property
     def versions(self) -> Versions:
@@ -320,7 +320,7 @@ class DirectusClient:
     @cached_property
     def notifications(self) -> SystemCollection[Notification]:
         """Return the /notifications handle."""
-        return self._system("directus_notifications", "notifications")
+        return self._system("directus_notifications")
 
     @cached_property
     def flows(self) -> Flows:
@@ -330,34 +330,34 @@ class DirectusClient:
     @cached_property
     def operations(self) -> SystemCollection[Operation]:
         """Return the /operations handle (the steps of flows)."""
-        return self._system("directus_operations", "operations")
+        return self._system("directus_operations")
 
     @cached_property
     def dashboards(self) -> SystemCollection[Dashboard]:
         """Return the /dashboards handle."""
-        return self._system("directus_dashboards", "dashboards")
+        return self._system("directus_dashboards")
 
     @cached_property
     def panels(self) -> SystemCollection[Panel]:
         """Return the /panels handle."""
-        return self._system("directus_panels", "panels")
+        return self._system("directus_panels")
 
     @cached_property
     def translations(self) -> SystemCollection[Translation]:
         """Return the /translations handle (custom translation strings)."""
-        return self._system("directus_translations", "translations")
+        return self._system("directus_translations")
 
     @cached_property
     def activity(self) -> ReadOnlyCollection[Activity]:
         """Return the read-only /activity handle."""
-        return ReadOnlyCollection("directus_activity", self.transport, self._schema,
-                                  route=("activity",), page_size=self.page_size)
+        return ReadOnlyCollection(self.transport, self._schema, name="directus_activity",
+                                  page_size=self.page_size)
 
     @cached_property
     def revisions(self) -> ReadOnlyCollection[Revision]:
         """Return the read-only /revisions handle."""
-        return ReadOnlyCollection("directus_revisions", self.transport, self._schema,
-                                  route=("revisions",), page_size=self.page_size)
+        return ReadOnlyCollection(self.transport, self._schema, name="directus_revisions",
+                                  page_size=self.page_size)
 
     @cached_property
     def settings(self) -> SettingsHandle[Settings]:
@@ -400,8 +400,8 @@ class DirectusClient:
         """Return the /auth routes beyond login (providers, password reset)."""
         return Authentication(self.transport)
 
-    def _system(self, name: str, route: str) -> SystemCollection[Any]:
-        return SystemCollection(name, self.transport, self._schema, route=(route,),
+    def _system(self, name: str) -> SystemCollection[Any]:
+        return SystemCollection(self.transport, self._schema, name=name,
                                 page_size=self.page_size)
 
     # Custom endpoints and per-call credentials.

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..checks import check_data, check_key, check_name, fields_params
-from ..collection import DEFAULT_PAGE_SIZE
 from ..errors import InvalidQuery
 from ..models import Permission as PermissionRecord
 from ..models import Policy, Role, User
 from .handles import SystemCollection, check_uuid
-
-if TYPE_CHECKING:
-    from ..schema_cache import SchemaCache
-    from ..transport import Transport
 
 __all__ = ["Permissions", "Policies", "Roles", "Users", "check_email", "check_text"]
 
@@ -45,10 +40,7 @@ def check_url(value: Any, what: str) -> str:
 class Users(SystemCollection[User]):
     """The /users handle, with /users/me, invitations, registration and two-factor auth."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_users", transport, schema, route=("users",),
-                         page_size=page_size)
+    NAME = "directus_users"
 
     def me(self, *, fields: Sequence[str] | None = None) -> User:
         """Return the current user from GET /users/me ({id} only if it may not read itself)."""
@@ -128,10 +120,7 @@ class Users(SystemCollection[User]):
 class Roles(SystemCollection[Role]):
     """The /roles handle, with /roles/me."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_roles", transport, schema, route=("roles",),
-                         page_size=page_size)
+    NAME = "directus_roles"
 
     def me(self, *, fields: Sequence[str] | None = None) -> list[Role]:
         """Return the current user's roles (its role and the parents) from GET /roles/me."""
@@ -143,10 +132,7 @@ class Roles(SystemCollection[Role]):
 class Policies(SystemCollection[Policy]):
     """The /policies handle, with /policies/me/globals."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_policies", transport, schema, route=("policies",),
-                         page_size=page_size)
+    NAME = "directus_policies"
 
     def me_globals(self) -> dict[str, bool]:
         """Return the current user's app_access, admin_access and enforce_tfa from
@@ -164,10 +150,7 @@ class Permissions(SystemCollection[PermissionRecord]):
     the keys instead.
     """
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_permissions", transport, schema, route=("permissions",),
-                         page_size=page_size)
+    NAME = "directus_permissions"
 
     def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         aggregate = compiled.get("aggregate")

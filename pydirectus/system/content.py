@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..checks import check_data, check_keys, check_name, fields_params
-from ..collection import DEFAULT_PAGE_SIZE
 from ..errors import InvalidQuery, PermissionDenied
 from ..models import Flow, Share, Version
 from ..transport import Call
 from .handles import SystemCollection, check_uuid
-
-if TYPE_CHECKING:
-    from ..schema_cache import SchemaCache
-    from ..transport import Transport
 
 __all__ = ["Flows", "Shares", "Versions"]
 
@@ -24,10 +19,7 @@ R = TypeVar("R")
 class Versions(SystemCollection[Version]):
     """The /versions handle (content versions of items), with save, compare and promote."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_versions", transport, schema, route=("versions",),
-                         page_size=page_size)
+    NAME = "directus_versions"
 
     def _call(self, id: str, send: Callable[[str], R]) -> R:
         key = check_uuid(id, "id")
@@ -78,10 +70,7 @@ class Versions(SystemCollection[Version]):
 class Shares(SystemCollection[Share]):
     """The /shares handle, with the public share info."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_shares", transport, schema, route=("shares",),
-                         page_size=page_size)
+    NAME = "directus_shares"
 
     def info(self, id: str) -> Share:
         """Return a live share's public facts (collection, item, limits) from
@@ -100,10 +89,7 @@ class Shares(SystemCollection[Share]):
 class Flows(SystemCollection[Flow]):
     """The /flows handle, with trigger() for webhook and manual flows."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_flows", transport, schema, route=("flows",),
-                         page_size=page_size)
+    NAME = "directus_flows"
 
     def trigger(self, flow_id: str, data: Mapping[str, Any] | None = None, *,
                 method: str | None = None, params: Mapping[str, Any] | None = None,

@@ -9,7 +9,7 @@ bound to that route, with the primary key known up front, so that a token that m
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..checks import check_data
@@ -47,12 +47,21 @@ class ReadOnlyError(InvalidQuery):
 
 
 class SystemCollection(Collection[T]):
-    """A handle on a system collection's own route (e.g. directus_users at /users)."""
+    """A handle on a system collection's own route (e.g. directus_users at /users).
 
-    def __init__(self, name: str, transport: Transport, schema: SchemaCache, *,
-                 route: tuple[str, ...], primary_key: str = "id",
+    Subclasses name their collection and route in ``NAME`` and ``ROUTE``; the generic
+    handles pass ``name=`` and ``route=``.
+    """
+
+    NAME: str = ""
+    ROUTE: tuple[str, ...] = ()
+
+    def __init__(self, transport: Transport, schema: SchemaCache, *, name: str | None = None,
+                 route: tuple[str, ...] | None = None, primary_key: str = "id",
                  page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__(name, transport, schema, page_size=page_size, route=route)
+        name = name or self.NAME
+        super().__init__(name, transport, schema, page_size=page_size,
+                         route=route or self.ROUTE or (name.removeprefix("directus_"),))
         # Known, not looked up: API-only tokens may not read /fields/directus_*.
         self._known = CollectionInfo(name, primary_key, False)
 
@@ -61,6 +70,14 @@ class SystemCollection(Collection[T]):
 
     def _info(self) -> CollectionInfo:
         return self._known
+
+
+def _refusing(action: str) -> Callable[..., NoReturn]:
+    def refuse(self: ReadOnlyCollection[Any], *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse(action)
+
+    refuse.__doc__ = f"Refuse to {action}: the collection is read-only (nothing is sent)."
+    return refuse
 
 
 class ReadOnlyCollection(SystemCollection[T]):
@@ -74,33 +91,13 @@ class ReadOnlyCollection(SystemCollection[T]):
     def _refuse_singleton(self, action: str) -> None:
         self._refuse(action)
 
-    def create(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refuse: the collection is read-only."""
-        self._refuse("create")
-
-    def create_many(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refuse: the collection is read-only."""
-        self._refuse("create")
-
-    def update(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refuse: the collection is read-only."""
-        self._refuse("update")
-
-    def update_many(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refuse: the collection is read-only."""
-        self._refuse("update")
-
-    def update_batch(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refuse: the collection is read-only."""
-        self._refuse("update")
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refuse: the collection is read-only."""
-        self._refuse("delete")
-
-    def delete_many(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refuse: the collection is read-only."""
-        self._refuse("delete")
+    create = _refusing("create")
+    create_many = _refusing("create")
+    update = _refusing("update")
+    update_many = _refusing("update")
+    update_batch = _refusing("update")
+    delete = _refusing("delete")
+    delete_many = _refusing("delete")
 
 
 class SettingsHandle(Singleton[T]):

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..checks import check_key, check_name
-from ..collection import DEFAULT_PAGE_SIZE, Collection
+from ..collection import Collection
 from ..errors import InvalidQuery
 from ..models import Preset
 from ..query import Query
 from .access import check_text
 from .handles import SystemCollection, check_uuid
-
-if TYPE_CHECKING:
-    from ..schema_cache import SchemaCache
-    from ..transport import Transport
 
 __all__ = ["LAYOUT_QUERY_KEYS", "Presets", "preset_body"]
 
@@ -46,10 +42,7 @@ def preset_body(collection: str, compiled: Mapping[str, Any], *, bookmark: str |
 class Presets(SystemCollection[Preset]):
     """The /presets handle (bookmarks and layout defaults), with Query conversions."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        super().__init__("directus_presets", transport, schema, route=("presets",),
-                         page_size=page_size)
+    NAME = "directus_presets"
 
     def to_query(self, preset: Mapping[str, Any] | int | str) -> Query:
         """Return the Query a preset describes (filter, search and its layout's fields, sort,

@@ -13,13 +13,19 @@ import pytest
 from pydirectus import DirectusClient, InvalidQuery, NotFound, PermissionDenied
 from pydirectus.collection import Collection
 from pydirectus.system import ReadOnlyError
-from pydirectus.testing.access import api_client, public_client, public_policy
+from pydirectus.testing.access import AccessGrants
 
 _n = itertools.count(1)
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{next(_n)}"
+
+
+@pytest.fixture
+def grants(directus_client: DirectusClient) -> Iterator[AccessGrants]:
+    with AccessGrants(directus_client) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
@@ -155,10 +161,10 @@ def test_extensions_list_and_unknown_extension(directus_client: DirectusClient) 
 
 
 def test_limited_user_sees_its_permissions_and_permission_denied(
-        directus_client: DirectusClient, world: dict[str, Any]) -> None:
+        directus_client: DirectusClient, world: dict[str, Any], grants: AccessGrants) -> None:
     admin = directus_client
     preset = admin.presets.create({"collection": world["collection"], "bookmark": "shared"})
-    with api_client(admin, {"directus_presets": ["read"]}) as limited:
+    with grants.api_client({"directus_presets": ["read"]}) as limited:
         me = limited.users.me()
         assert set(me) == {"id"}  # it may not read directus_users, so /users/me says only who
         assert limited.users.me()["id"] == admin.users.filter(id=me["id"]).first()["id"]
@@ -185,35 +191,33 @@ def test_limited_user_sees_its_permissions_and_permission_denied(
     admin.presets.delete(preset["id"])
 
 
-def test_user_allowed_to_read_users_gets_its_record(directus_client: DirectusClient) -> None:
-    with api_client(directus_client, {"directus_users": ["read"]}) as reader:
+def test_user_allowed_to_read_users_gets_its_record(grants: AccessGrants) -> None:
+    with grants.api_client({"directus_users": ["read"]}, name=unique("reader")) as reader:
         me = reader.users.me(fields=["id", "email"])
-        assert me["email"].startswith("api_")
+        assert me["email"].startswith("reader_")
         assert reader.users.get(me["id"])["email"] == me["email"]
 
 
-def test_public_policy_reads_translations(directus_client: DirectusClient) -> None:
+def test_public_policy_reads_translations(directus_client: DirectusClient,
+                                         grants: AccessGrants) -> None:
     key = unique("public")
     row = directus_client.translations.create({"language": "en-US", "key": key, "value": "p"})
     anonymous = DirectusClient(directus_client.url)
     with pytest.raises(PermissionDenied):
         anonymous.translations.filter(key=key).fetch()
-    public = public_client(directus_client, {"directus_translations": ["read"]})
+    public = grants.public_client({"directus_translations": ["read"]})
     try:
         assert public.translations.filter(key=key).fields("value").fetch() == [{"value": "p"}]
         with pytest.raises(PermissionDenied):
             public.translations.update(row["id"], {"value": "q"})
     finally:
-        directus_client.permissions.filter(policy=public_policy(directus_client),
-                                           collection="directus_translations").delete()
         directus_client.translations.delete(row["id"])
-        public.close()
         anonymous.close()
 
 
 def test_with_token_acts_as_the_limited_user_over_the_same_pool(
-        directus_client: DirectusClient) -> None:
-    with api_client(directus_client, {"directus_presets": ["read"]}) as limited:
+        directus_client: DirectusClient, grants: AccessGrants) -> None:
+    with grants.api_client({"directus_presets": ["read"]}) as limited:
         token = limited.auth._token  # type: ignore[union-attr]
         user_id = limited.users.me()["id"]
     as_user = directus_client.with_token(token)
