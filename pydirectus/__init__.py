@@ -12,6 +12,7 @@ from .errors import (
     PermissionDenied,
     TransportError,
 )
+from .files import Upload
 from .query import Q, Query
 from .transport import RetryPolicy
 
@@ -30,5 +31,6 @@ __all__ = [
     "RetryPolicy",
     "StaticToken",
     "TransportError",
+    "Upload",
     "__version__",
 ]

@@ -1,124 +1,70 @@
-"""Files and folders: streaming upload and download, URL imports, and the /files, /folders handles.
+"""Files and folders: the /files and /folders handles, uploads, downloads, assets and zips.
 
-Uploads stream from disk (or any binary file object) in a multipart body built on the fly,
-and downloads stream to disk in chunks, so neither holds the file in memory.
+Uploads stream from disk (or any binary file object) in a multipart body built on the fly
+(``multipart``); downloads stream to disk in chunks, all or nothing (``download``); image
+transforms are checked before sending (``transforms``). Nothing holds a file in memory
+except ``read_bytes()``, which is for small files.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import mimetypes
-import os
-import secrets
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, overload
+from urllib.parse import urlencode
+
+import attrs
 
 from .checks import check_data, check_key
 from .collection import Collection
+from .download import CHUNK_SIZE, Destination, check_chunk_size, check_destination, save, stream
 from .errors import InvalidQuery
 from .models import File, Folder
-from .transport import Call
+from .multipart import MultipartStream, Source, Upload, UploadBody, file_parts
+from .progress import ProgressArg, reporter
+from .transforms import transform_params
+from .transport import Call, encode_segment
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .schema_cache import SchemaCache
     from .transport import Transport
 
-__all__ = ["Files", "Folders", "MultipartStream", "Source"]
-
-Source = str | os.PathLike[str] | bytes | IO[bytes]
-CHUNK_SIZE = 1 << 20
+__all__ = ["Files", "Folders", "MultipartStream", "Source", "Transforms", "Upload"]
 
 
-class MultipartStream:
-    """A multipart/form-data body that reads its file part lazily.
+class Transforms(TypedDict, total=False):
+    """The /assets/{id} transform arguments, as keyword arguments (Directus's names in snake_case).
 
-    It has a length when the file's size is known (so requests sends Content-Length) and
-    reads in whatever block size the HTTP layer asks for.
+    width, height: pixels (positive ints); fit: cover, contain, inside, outside or fill;
+    quality: 1-100; format: auto, jpg, jpeg, png, webp, tiff or avif; without_enlargement:
+    never scale up; focal_point_x/y: the pixel to keep in view when cropping; key: a storage
+    asset preset's key; transforms: Sharp operations, e.g. ``[["blur", 5], ["rotate", 90]]``;
+    download: ask for ``Content-Disposition: attachment``.
     """
 
-    def __init__(self, fields: Mapping[str, str], file: IO[bytes], filename: str,
-                 content_type: str, size: int | None) -> None:
-        self.boundary = f"pydirectus-{secrets.token_hex(16)}"
-        # No tell()/seek(): requests would take a failing tell() for "all read" and send
-        # Content-Length 0. Directus reads the fields before the file: the file part must come last.
-        head = b"".join(
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"'
-            f"\r\n\r\n".encode() + value.encode() + b"\r\n"
-            for name, value in fields.items()
-        )
-        head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="{_quote(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
-                 ).encode()
-        tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self._parts: list[IO[bytes]] = [io.BytesIO(head), file, io.BytesIO(tail)]
-        self._length = None if size is None else len(head) + size + len(tail)
-
-    @property
-    def content_type(self) -> str:
-        """Return the Content-Type header value, boundary included."""
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __len__(self) -> int:
-        if self._length is None:
-            raise TypeError("the file's size is unknown; the body is sent chunked")
-        return self._length
-
-    def read(self, size: int | None = -1) -> bytes:
-        """Return up to `size` bytes of the body (all that is left for -1)."""
-        wanted = -1 if size is None else size
-        out = bytearray()
-        while self._parts and (wanted < 0 or len(out) < wanted):
-            chunk = self._parts[0].read(-1 if wanted < 0 else wanted - len(out))
-            if chunk:
-                out += chunk
-            else:
-                self._parts.pop(0)
-        return bytes(out)
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(CHUNK_SIZE):
-            yield chunk
+    width: int
+    height: int
+    fit: str
+    quality: int
+    format: str
+    without_enlargement: bool
+    focal_point_x: int
+    focal_point_y: int
+    key: str
+    transforms: Sequence[Sequence[Any]]
+    download: bool
 
 
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
-
-
-def _field_text(name: str, value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, bool | int | float | dict | list):
-        return json.dumps(value)
-    raise InvalidQuery(f"data[{name!r}]: expected a str, number, bool, list or dict, "
-                       f"got {type(value).__name__}")
-
-
-def _open_source(source: Source, filename: str | None) -> tuple[IO[bytes], str, int | None, bool]:
-    """Return (binary file, filename, size or None, whether we opened it)."""
-    if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidQuery(f"source: {str(path)!r} is not a file")
-        handle = path.open("rb")
-        return handle, filename or path.name, os.fstat(handle.fileno()).st_size, True
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        return io.BytesIO(data), filename or "upload.bin", len(data), True
-    if not hasattr(source, "read"):
-        raise InvalidQuery(f"source: expected a path, bytes or a binary file object, got "
-                           f"{type(source).__name__}")
-    name = filename or Path(str(getattr(source, "name", "") or "upload.bin")).name
-    size: int | None = None
+def _check_uuid(value: Any, what: str) -> str:
+    """Return a file or folder id (Directus refuses anything but a UUID on these routes)."""
     try:
-        if source.seekable():
-            position = source.tell()
-            size = source.seek(0, io.SEEK_END) - position
-            source.seek(position)
-    except (AttributeError, OSError, ValueError):
-        size = None
-    return source, name, size, False
+        if isinstance(value, str):
+            return str(uuid.UUID(value))
+    except ValueError:
+        pass
+    raise InvalidQuery(f"{what}: expected a file or folder id (a UUID), got {value!r}")
 
 
 class Files(Collection[File]):
@@ -132,36 +78,77 @@ class Files(Collection[File]):
     def __repr__(self) -> str:
         return "<Files /files>"
 
-    def upload(self, source: Source, *, filename: str | None = None,
-               content_type: str | None = None,
-               data: Mapping[str, Any] | None = None) -> File:
-        """Upload a file (streamed) with POST /files; `data` sets fields such as title, folder."""
-        return self._send_file("POST", ("files",), source, filename, content_type, data)
+    # A str or bytes is one source, though it is a Sequence too: this overload comes first.
+    @overload
+    def upload(  # type: ignore[overload-overlap]
+            self, source: Source | Upload, *, filename: str | None = None,
+               content_type: str | None = None, data: Mapping[str, Any] | None = None,
+               progress: ProgressArg = None) -> File: ...
+
+    @overload
+    def upload(self, source: Sequence[Source | Upload], *, filename: None = None,
+               content_type: None = None, data: Mapping[str, Any] | None = None,
+               progress: ProgressArg = None) -> list[File]: ...
+
+    def upload(self, source: Source | Upload | Sequence[Source | Upload], *,
+               filename: str | None = None, content_type: str | None = None,
+               data: Mapping[str, Any] | None = None,
+               progress: ProgressArg = None) -> File | list[File]:
+        """Upload one file, or a list of files in one request, with POST /files (streamed).
+
+        `data` sets fields (title, folder, ...) on every file; an :class:`Upload` in the list
+        carries a file's own filename, content type and fields (which win over `data`).
+        `progress` is a callable ``(done_bytes, total_bytes_or_None)`` or True for a tqdm
+        bar. A list returns the records in the order of the sources; each file of a list
+        gets an id made here (``uuid4``, unless its data has one), so the token's policy must
+        let it set ``id`` on directus_files.
+        """
+        if isinstance(source, list | tuple):
+            if filename is not None or content_type is not None:
+                raise InvalidQuery("filename/content_type: give them per file with Upload(...) "
+                                   "when uploading a list")
+            if not source:
+                raise InvalidQuery("source: expected at least one file, got an empty list")
+            uploads = [_with_id(item if isinstance(item, Upload) else Upload(item))
+                       for item in source]
+            parts = file_parts(uploads, data, listed=True)
+            answer = self._send_files("POST", ("files",), parts, progress, "upload")
+            records = answer if isinstance(answer, list) else [answer] if answer else []
+            by_id = {str(record.get("id")): record for record in records}
+            # A token that may create files but not read them gets only the ids back.
+            return [by_id.get(part.fields["id"], File(id=part.fields["id"])) for part in parts]
+        upload = source if isinstance(source, Upload) else Upload(
+            source, filename, content_type, None)  # type: ignore[arg-type]
+        parts = file_parts([upload], data, listed=False)
+        record: File = self._send_files("POST", ("files",), parts, progress, "upload")
+        return record
 
     def replace(self, id: str, source: Source, *, filename: str | None = None,
-                content_type: str | None = None,
-                data: Mapping[str, Any] | None = None) -> File:
+                content_type: str | None = None, data: Mapping[str, Any] | None = None,
+                progress: ProgressArg = None) -> File:
         """Replace a file's bytes (streamed) with PATCH /files/{id}; return the record."""
-        return self._send_file("PATCH", ("files", check_key(id, "id")), source, filename,
-                               content_type, data)
+        key = check_key(id, "id")
+        parts = file_parts([Upload(source, filename, content_type, data)], None, listed=False)
+        record: File = self._send_files("PATCH", ("files", key), parts, progress, "replace")
+        return record
 
-    def _send_file(self, method: str, route: tuple[str | int, ...], source: Source,
-                   filename: str | None, content_type: str | None,
-                   data: Mapping[str, Any] | None) -> File:
-        fields = {name: _field_text(name, value)
-                  for name, value in check_data(data if data is not None else {}).items()}
-        handle, name, size, owned = _open_source(source, filename)
+    def _send_files(self, method: str, route: tuple[str | int, ...],
+                    parts: Sequence[Any], progress: ProgressArg, what: str) -> Any:
+        report = reporter(progress, what)
+        body = UploadBody(parts, report)
+        headers = {"Content-Type": body.content_type}
         try:
-            guessed = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-            body = MultipartStream(fields, handle, name, guessed, size)
-            headers = {"Content-Type": body.content_type}
-            call = Call(method, route, data=body if size is not None else iter(body),
-                        headers=headers)
-            record: File = self._transport.send_json(call)["data"]
-            return record
+            # A body that can be built again is, for each attempt (a refresh, a retry); a
+            # one-shot stream goes once.
+            call = (Call(method, route, body_factory=body.build, headers=headers)
+                    if body.replayable else Call(method, route, data=body.build(),
+                                                 headers=headers))
+            answer = self._transport.send_json(call)
+            report.finish()
         finally:
-            if owned:
-                handle.close()
+            body.close()
+            report.close()
+        return answer.get("data") if isinstance(answer, dict) else None
 
     def import_url(self, url: str, *, data: Mapping[str, Any] | None = None) -> File:
         """Have Directus fetch a file from a URL with POST /files/import; return the record."""
@@ -173,34 +160,79 @@ class Files(Collection[File]):
         record: File = self._transport.data("POST", "files", "import", json=body)
         return record
 
-    def iter_bytes(self, id: str, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """Stream a file's bytes from GET /assets/{id} in chunks."""
-        call = Call("GET", ("assets", check_key(id, "id")), stream=True)
-        response = self._transport.send(call)
-        try:
-            yield from response.iter_content(chunk_size)
-        finally:
-            response.close()
+    def _asset_call(self, id: str, transforms: Mapping[str, Any]) -> Call:
+        return Call("GET", ("assets", check_key(id, "id")),
+                    params=transform_params(transforms) or None, stream=True)
 
-    def download(self, id: str, destination: str | os.PathLike[str] | IO[bytes], *,
-                 chunk_size: int = CHUNK_SIZE) -> int:
-        """Stream a file from GET /assets/{id} to a path or binary file; return the bytes."""
-        chunks = self.iter_bytes(id, chunk_size=chunk_size)
-        if isinstance(destination, str | os.PathLike):
-            with Path(destination).open("wb") as out:
-                return _copy(chunks, out)
-        if not hasattr(destination, "write"):
-            raise InvalidQuery(f"destination: expected a path or a binary file object, got "
-                               f"{type(destination).__name__}")
-        return _copy(chunks, destination)
+    def iter_bytes(self, id: str, *, chunk_size: int = CHUNK_SIZE, progress: ProgressArg = None,
+                   **transforms: Unpack[Transforms]) -> Iterator[bytes]:
+        """Stream a file's bytes (transformed, if asked) from GET /assets/{id} in chunks.
+
+        Arguments are checked now; the request goes out on the first ``next()``.
+        """
+        call = self._asset_call(id, transforms)
+        return stream(self._transport, call, check_chunk_size(chunk_size),
+                      reporter(progress, "download"))
+
+    def read_bytes(self, id: str, *, progress: ProgressArg = None,
+                   **transforms: Unpack[Transforms]) -> bytes:
+        """Return a (small) file's bytes from GET /assets/{id}, transformed if asked."""
+        return b"".join(self.iter_bytes(id, progress=progress, **transforms))
+
+    def download(self, id: str, destination: Destination, *, chunk_size: int = CHUNK_SIZE,
+                 progress: ProgressArg = None, **transforms: Unpack[Transforms]) -> int:
+        """Stream a file from GET /assets/{id} to a path or binary file; return the bytes.
+
+        A path is written all or nothing: to a temporary file beside it, renamed over it
+        once every byte has arrived.
+        """
+        target = check_destination(destination)
+        return save(self.iter_bytes(id, chunk_size=chunk_size, progress=progress, **transforms),
+                    target)
+
+    def download_zip(self, ids: Sequence[str], destination: Destination, *,
+                     chunk_size: int = CHUNK_SIZE, progress: ProgressArg = None) -> int:
+        """Stream a zip of several files from POST /assets/files to a path; return the bytes."""
+        if isinstance(ids, str) or not isinstance(ids, Sequence) or not ids:
+            raise InvalidQuery(f"ids: expected a non-empty list of file ids, got {ids!r}")
+        checked = [_check_uuid(value, f"ids[{index}]") for index, value in enumerate(ids)]
+        target = check_destination(destination)
+        # It only reads, so a re-send is harmless.
+        call = Call("POST", ("assets", "files"), json={"ids": checked}, stream=True,
+                    idempotent=True)
+        return save(stream(self._transport, call, check_chunk_size(chunk_size),
+                           reporter(progress, "zip")), target)
+
+    def asset_url(self, id: str, *, filename: str | None = None,
+                  access_token: str | None = None, **transforms: Unpack[Transforms]) -> str:
+        """Return the URL of GET /assets/{id} (with transforms) for a page or template.
+
+        The URL carries no credentials, so it works for files the Public policy may read.
+        Pass `access_token` to put a token in the query string, and know that such a URL
+        is a credential: it ends up in browser history, server and proxy logs and Referer
+        headers, and anyone holding it acts as that token until it expires or is revoked.
+        """
+        segments = ["assets", encode_segment(check_key(id, "id"))]
+        if filename is not None:
+            if not isinstance(filename, str):
+                raise InvalidQuery(f"filename: expected a str, got {filename!r}")
+            segments.append(encode_segment(filename))
+        params = transform_params(transforms)
+        if access_token is not None:
+            if not isinstance(access_token, str) or not access_token:
+                raise InvalidQuery("access_token: expected a non-empty str")
+            params["access_token"] = access_token
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{self._transport.base_url}/{'/'.join(segments)}{query}"
 
 
-def _copy(chunks: Iterator[bytes], out: IO[bytes]) -> int:
-    written = 0
-    for chunk in chunks:
-        out.write(chunk)
-        written += len(chunk)
-    return written
+def _with_id(upload: Upload) -> Upload:
+    # Directus answers a multi-file upload in its own order, and files alike in name, size
+    # and fields cannot be told apart afterwards: an id chosen here names each one.
+    data = dict(upload.data) if isinstance(upload.data, Mapping) else upload.data
+    if data is None or (isinstance(data, dict) and data.get("id") is None):
+        data = {**(data or {}), "id": str(uuid.uuid4())}
+    return attrs.evolve(upload, data=data)
 
 
 class Folders(Collection[Folder]):
@@ -213,3 +245,37 @@ class Folders(Collection[Folder]):
 
     def __repr__(self) -> str:
         return "<Folders /folders>"
+
+    def ensure(self, path: str, *, parent: str | None = None) -> Folder:
+        """Find or create each folder of a path like "media/2026/november"; return the last.
+
+        Reads and creates through GET and POST /folders, one level at a time, under
+        `parent` (a folder id) or the root. Two clients racing on the same new path may
+        both create a level (Directus does not keep folder names unique); later calls then
+        all take the match with the lowest id.
+        """
+        if not isinstance(path, str) or not path.strip("/ "):
+            raise InvalidQuery(f"path: expected folder names separated by '/', got {path!r}")
+        names = path.strip("/").split("/")
+        for index, name in enumerate(names):
+            if not name.strip():
+                raise InvalidQuery(f"path: folder name {index} of {path!r} is empty")
+        current: Folder | None = None
+        parent_id = None if parent is None else _check_uuid(parent, "parent")
+        for name in names:
+            found = (self.filter(name=name, parent=parent_id) if parent_id is not None
+                     else self.filter(name=name, parent__null=True)).sort("id").first()
+            current = found if found is not None else self.create(
+                {"name": name, "parent": parent_id})
+            parent_id = str(current["id"])
+        assert current is not None
+        return current
+
+    def download_zip(self, id: str, destination: Destination, *, chunk_size: int = CHUNK_SIZE,
+                     progress: ProgressArg = None) -> int:
+        """Stream a zip of a folder and its subfolders from POST /assets/folder/{id}."""
+        folder = _check_uuid(id, "id")
+        target = check_destination(destination)
+        call = Call("POST", ("assets", "folder", folder), stream=True, idempotent=True)
+        return save(stream(self._transport, call, check_chunk_size(chunk_size),
+                           reporter(progress, "zip")), target)

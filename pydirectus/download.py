@@ -1,0 +1,139 @@
+"""Downloads: stream a response body in chunks, and write it to disk all or nothing.
+
+A body cut short (a reset, a stall past the read timeout, fewer bytes than Content-Length)
+raises ConnectError or Timeout, never a raw requests/urllib3 exception. A download to a
+path writes to a temporary file beside the destination and renames it over the destination
+only when every byte has arrived, so a failed download leaves an existing file untouched
+and no partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import requests
+import urllib3.exceptions
+
+from .errors import InvalidQuery
+from .progress import Reporter
+from .transport import Call, wrap_error
+
+if TYPE_CHECKING:
+    from .transport import Transport
+
+__all__ = ["CHUNK_SIZE", "Destination", "body_chunks", "check_chunk_size", "check_destination",
+           "save", "stream"]
+
+Destination = str | os.PathLike[str] | IO[bytes]
+CHUNK_SIZE = 1 << 20
+
+# What reading a streamed body can raise: requests' wrappers (iter_content) and urllib3's own
+# errors (reading response.raw), mapped to ConnectError or Timeout by wrap_error.
+STREAM_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+
+
+def check_chunk_size(chunk_size: int) -> int:
+    """Return chunk_size if it is a positive int, else raise naming it."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidQuery(f"chunk_size: expected a positive int, got {chunk_size!r}")
+    return chunk_size
+
+
+def check_destination(destination: Destination) -> Path | IO[bytes]:
+    """Return the destination as a Path or a writable binary file; raise before any request."""
+    if isinstance(destination, str | os.PathLike):
+        path = Path(destination)
+        if path.is_dir():
+            raise InvalidQuery(f"destination: {str(path)!r} is a directory; name the file")
+        if not path.parent.is_dir():
+            raise InvalidQuery(f"destination: the folder {str(path.parent)!r} does not exist")
+        return path
+    if not hasattr(destination, "write"):
+        raise InvalidQuery(f"destination: expected a path or a binary file object, got "
+                           f"{type(destination).__name__}")
+    return destination
+
+
+def _content_length(response: requests.Response) -> int | None:
+    if response.headers.get("Content-Encoding", "identity") != "identity":
+        return None  # the length on the wire, not of the decoded bytes
+    try:
+        length = int(response.headers["Content-Length"])
+    except (KeyError, ValueError):
+        return None
+    return length if length >= 0 else None
+
+
+def _stream_error(exc: BaseException, call: Call) -> Exception:
+    if isinstance(exc, requests.RequestException):
+        return wrap_error(exc, call)
+    # urllib3 (or the socket) raised while reading response.raw: wrap it as requests would.
+    return wrap_error(requests.exceptions.ChunkedEncodingError(exc), call)
+
+
+def body_chunks(response: requests.Response, call: Call, chunk_size: int,
+                progress: Reporter) -> Iterator[bytes]:
+    """Yield a streamed response's body in chunks, then close it; map read errors."""
+    try:
+        progress.start(_content_length(response))
+        try:
+            for chunk in response.iter_content(chunk_size):
+                progress.advance(len(chunk))
+                yield chunk
+        except STREAM_ERRORS as exc:
+            raise _stream_error(exc, call) from exc
+        progress.finish()
+    finally:
+        response.close()
+
+
+def stream(transport: Transport, call: Call, chunk_size: int,
+           progress: Reporter) -> Iterator[bytes]:
+    """Send a streamed call and yield its body in chunks; close the reporter either way."""
+    try:
+        response = transport.send(call)
+        yield from body_chunks(response, call, chunk_size, progress)
+    finally:
+        progress.close()
+
+
+def save(chunks: Iterator[bytes], destination: Path | IO[bytes]) -> int:
+    """Write chunks to a file object, or to a path all or nothing; return the bytes written."""
+    try:
+        if isinstance(destination, Path):
+            return _replace(chunks, destination)
+        return _copy(chunks, destination)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # a generator left early still closes its response
+
+
+def _replace(chunks: Iterator[bytes], destination: Path) -> int:
+    partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.part")
+    # O_EXCL: never write through a file (or link) that someone else put there; 0o666 less
+    # the umask, as open() would give the destination itself.
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                 0o666)
+    try:
+        with open(fd, "wb") as out:
+            written = _copy(chunks, out)
+        os.replace(partial, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    return written
+
+
+def _copy(chunks: Iterator[bytes], out: IO[bytes]) -> int:
+    written = 0
+    for chunk in chunks:
+        out.write(chunk)
+        written += len(chunk)
+    return written

@@ -1,0 +1,239 @@
+"""Multipart upload bodies built on the fly: one or more files, each after its own fields.
+
+Directus reads a multipart body in order and applies the fields read so far to the next
+file, then starts afresh (``multipartHandler`` in its files controller): so each file's
+fields come right before it. File parts are read lazily in blocks, so no file is held in
+memory. A body made from paths, bytes or seekable files can be built again for a re-send
+(after a token refresh or a retry); one from a one-shot stream cannot.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import os
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from .checks import check_data
+from .errors import InvalidQuery
+from .progress import Reporter
+
+__all__ = ["FilePart", "MultipartStream", "Source", "Upload", "UploadBody", "file_parts"]
+
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+BLOCK = 1 << 20
+
+
+@attrs.frozen
+class Upload:
+    """One file of a multi-file upload: its source and, optionally, its own name, type, fields."""
+
+    source: Source
+    filename: str | None = None
+    content_type: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+@attrs.frozen
+class FilePart:
+    """A checked file part: its fields, how to open its bytes, and what is known about them."""
+
+    fields: Mapping[str, str]
+    filename: str
+    content_type: str
+    size: int | None
+    open: Callable[[], IO[bytes]]
+    owned: bool  # open() returns a handle we must close
+    replayable: bool
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+
+
+def _field_text(where: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool | int | float | dict | list):
+        return json.dumps(value)
+    raise InvalidQuery(f"{where}: expected a str, number, bool, list or dict, "
+                       f"got {type(value).__name__}")
+
+
+def _reopener(handle: IO[bytes], start: int) -> Callable[[], IO[bytes]]:
+    def rewind() -> IO[bytes]:
+        handle.seek(start)
+        return handle
+    return rewind
+
+
+def _source(source: Any, where: str
+            ) -> tuple[Callable[[], IO[bytes]], str | None, int | None, bool, bool]:
+    """Return (opener, name or None, size or None, owned, replayable) for a source."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidQuery(f"{where}: {str(path)!r} is not a file")
+        return (lambda: path.open("rb")), path.name, path.stat().st_size, True, True
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        return (lambda: io.BytesIO(data)), None, len(data), False, True
+    if not callable(getattr(source, "read", None)):
+        raise InvalidQuery(f"{where}: expected a path, bytes or a binary file object, got "
+                           f"{type(source).__name__}")
+    name = Path(str(getattr(source, "name", "") or "")).name or None
+    try:
+        if source.seekable():
+            start = source.tell()
+            size = source.seek(0, io.SEEK_END) - start
+            source.seek(start)
+            return _reopener(source, start), name, size, False, True
+    except (AttributeError, OSError, ValueError):
+        pass
+    return (lambda: source), name, None, False, False
+
+
+def file_parts(uploads: Sequence[Upload], common: Mapping[str, Any] | None, *,
+               listed: bool) -> list[FilePart]:
+    """Check every upload (sources, names, fields) and return its parts, before any request.
+
+    `listed`: the caller passed a list, so errors name the file's index in it.
+    """
+    shared = dict(check_data(common)) if common is not None else {}
+    parts: list[FilePart] = []
+    for index, upload in enumerate(uploads):
+        at = f"[{index}]" if listed else ""
+        opener, name, size, owned, replayable = _source(upload.source, f"source{at}")
+        data = {**shared, **check_data(upload.data if upload.data is not None else {},
+                                       f"data{at}")}
+        fields = {key: _field_text(f"data{at}[{key!r}]", value) for key, value in data.items()}
+        filename = upload.filename or name or "upload.bin"
+        if not isinstance(filename, str) or not filename.strip():
+            raise InvalidQuery(f"filename{at}: expected a non-empty str, got {filename!r}")
+        content_type = (upload.content_type or mimetypes.guess_type(filename)[0]
+                        or "application/octet-stream")
+        parts.append(FilePart(fields, filename, content_type, size, opener, owned, replayable))
+    return parts
+
+
+class MultipartStream:
+    """A multipart/form-data body that opens and reads its file parts lazily, in order.
+
+    It has a length when every file's size is known (so requests sends Content-Length), and
+    reads in whatever block size the HTTP layer asks for.
+    """
+
+    def __init__(self, parts: Sequence[FilePart], boundary: str, progress: Reporter) -> None:
+        self._progress = progress
+        # No tell()/seek(): requests would take a failing tell() for "all read" and send
+        # Content-Length 0.
+        self._pending: list[bytes | FilePart] = []
+        length: int | None = 0
+        for part in parts:
+            head = b"".join(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"'
+                f"\r\n\r\n".encode() + value.encode() + b"\r\n"
+                for name, value in part.fields.items())
+            head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                     f'filename="{_quote(part.filename)}"\r\nContent-Type: {part.content_type}'
+                     f"\r\n\r\n").encode()
+            self._pending += [head, part, b"\r\n"]
+            length = None if length is None or part.size is None else (
+                length + len(head) + part.size + 2)
+        tail = f"--{boundary}--\r\n".encode()
+        self._pending.append(tail)
+        self._length = None if length is None else length + len(tail)
+        self._open: IO[bytes] | None = None
+        self._owned = False
+        self._buffer = b""
+
+    @property
+    def length(self) -> int | None:
+        """Return the body's length in bytes, or None when a file's size is unknown."""
+        return self._length
+
+    def __len__(self) -> int:
+        if self._length is None:
+            raise TypeError("a file's size is unknown; the body is sent chunked")
+        return self._length
+
+    def _next_block(self, wanted: int) -> bytes:
+        while True:
+            if self._open is not None:
+                block = self._open.read(wanted)
+                if block:
+                    self._progress.advance(len(block))
+                    return block
+                self._close_part()
+            if not self._pending:
+                return b""
+            item = self._pending.pop(0)
+            if isinstance(item, bytes):
+                return item
+            self._open, self._owned = item.open(), item.owned
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Return up to `size` bytes of the body (all that is left for -1 or None)."""
+        wanted = BLOCK if size is None or size < 0 else size
+        out = bytearray(self._buffer)
+        self._buffer = b""
+        while size is None or size < 0 or len(out) < wanted:
+            block = self._next_block(wanted)
+            if not block:
+                break
+            out += block
+        if size is not None and size >= 0 and len(out) > size:
+            self._buffer = bytes(out[size:])
+            del out[size:]
+        return bytes(out)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(BLOCK):
+            yield chunk
+
+    def _close_part(self) -> None:
+        if self._open is not None and self._owned:
+            self._open.close()
+        self._open, self._owned = None, False
+
+    def close(self) -> None:
+        """Close a file this body opened (a path); leave the caller's file objects open."""
+        self._close_part()
+        self._pending.clear()
+
+
+class UploadBody:
+    """Builds the multipart body of an upload, afresh for each attempt when it can."""
+
+    def __init__(self, parts: Sequence[FilePart], progress: Reporter) -> None:
+        self.parts = tuple(parts)
+        self.boundary = f"pydirectus-{secrets.token_hex(16)}"
+        self.replayable = all(part.replayable for part in self.parts)
+        sizes = [part.size for part in self.parts]
+        self.total: int | None = None if None in sizes else sum(s or 0 for s in sizes)
+        self._progress = progress
+        self._current: MultipartStream | None = None
+
+    @property
+    def content_type(self) -> str:
+        """Return the Content-Type header value, boundary included."""
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def build(self) -> MultipartStream | Iterator[bytes]:
+        """Return a fresh body (files reopened or rewound); chunked when a size is unknown."""
+        self.close()
+        self._current = MultipartStream(self.parts, self.boundary, self._progress)
+        self._progress.start(self.total)
+        return self._current if self._current.length is not None else iter(self._current)
+
+    def close(self) -> None:
+        """Close what the last body opened."""
+        if self._current is not None:
+            self._current.close()
+            self._current = None
