@@ -249,7 +249,7 @@ class Folders(Collection[Folder]):
     def ensure(self, path: str, *, parent: str | None = None) -> Folder:
         """Find or create each folder of a path like "media/2026/november"; return the last.
 
-        Reads and creates through GET and POST /folders, one level at a time, under
+        Reads and creates through SEARCH and POST /folders, one level at a time, under
         `parent` (a folder id) or the root. Two clients racing on the same new path may
         both create a level (Directus does not keep folder names unique); later calls then
         all take the match with the lowest id.
@@ -263,13 +263,21 @@ class Folders(Collection[Folder]):
         current: Folder | None = None
         parent_id = None if parent is None else _check_uuid(parent, "parent")
         for name in names:
-            found = (self.filter(name=name, parent=parent_id) if parent_id is not None
-                     else self.filter(name=name, parent__null=True)).sort("id").first()
+            found = self._child(name, parent_id)
             current = found if found is not None else self.create(
                 {"name": name, "parent": parent_id})
             parent_id = str(current["id"])
         assert current is not None
         return current
+
+    def _child(self, name: str, parent: str | None) -> Folder | None:
+        # SEARCH, not GET: Directus 12.4.0 answers a non-admin GET /folders with a 500
+        # (FoldersService.readByQuery writes to the frozen query object GET hands it).
+        where = {"_null": True} if parent is None else {"_eq": parent}
+        query = {"filter": {"_and": [{"name": {"_eq": name}}, {"parent": where}]},
+                 "sort": ["id"], "limit": 1}
+        rows = self._transport.data("SEARCH", "folders", json={"query": query})
+        return rows[0] if isinstance(rows, list) and rows else None
 
     def download_zip(self, id: str, destination: Destination, *, chunk_size: int = CHUNK_SIZE,
                      progress: ProgressArg = None) -> int:

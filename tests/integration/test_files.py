@@ -6,12 +6,13 @@ import hashlib
 import io
 import os
 import tracemalloc
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery
+from pydirectus import DirectusClient, InvalidQuery, Upload
 from pydirectus.errors import NotFound, PermissionDenied
 
 BIG = 32 * 1024 * 1024
@@ -106,14 +107,33 @@ def test_large_upload_and_download_stream_in_bounded_memory(
         target = tmp_path / "back.bin"
         written = directus_client.files.download(record["id"], target)
         download_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        pair = directus_client.files.upload([path, Upload(path, filename="again.bin")])
+        pair_peak = tracemalloc.get_traced_memory()[1]
+        uploaded.extend(r["id"] for r in pair)
+        tracemalloc.reset_peak()
+        zipped = directus_client.files.download_zip([r["id"] for r in pair], tmp_path / "p.zip")
+        zip_peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert int(record["filesize"] or 0) == BIG
     assert written == BIG
     assert hashlib.sha256(target.read_bytes()).hexdigest() == digest
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
     # A 32 MiB file moves through a few MiB of buffers at most.
     assert upload_peak < 8 * 1024 * 1024, upload_peak
     assert download_peak < 8 * 1024 * 1024, download_peak
+    # Two of them in one request, and a zip of both back.
+    assert [int(r["filesize"] or 0) for r in pair] == [BIG, BIG]
+    assert pair_peak < 8 * 1024 * 1024, pair_peak
+    assert zipped > BIG and zip_peak < 8 * 1024 * 1024, zip_peak
+    with zipfile.ZipFile(tmp_path / "p.zip") as archive:
+        for name in ("big.bin", "again.bin"):
+            with archive.open(name) as member:
+                digest_of = hashlib.sha256()
+                while block := member.read(1 << 20):
+                    digest_of.update(block)
+                assert digest_of.hexdigest() == digest
 
 
 def test_missing_file_and_bad_input(directus_client: DirectusClient, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from pydirectus import DirectusClient, InvalidQuery, Password, RetryPolicy, StaticToken, Upload
 from pydirectus.errors import ConnectError, InvalidRequest, PermissionDenied, Timeout
 from pydirectus.testing import DirectusServer
+from pydirectus.testing.access import AccessGrants
 from tests.faults import Fault, FaultProxy
 
 TOKEN_EXPIRED = (b'{"errors":[{"message":"Token expired.",'
@@ -311,3 +312,55 @@ def test_an_upload_is_sent_again_whole_after_a_token_refresh(
         assert int(record["filesize"] or 0) == len(payload)
         assert directus_client.files.read_bytes(record["id"]) == payload
 
+
+
+def test_api_only_and_public_tokens(directus_client: DirectusClient,
+                                    cleanup: dict[str, list[str]], tmp_path: Path) -> None:
+    with AccessGrants(directus_client) as grants:
+        try:
+            _as_users(grants, directus_client, cleanup, tmp_path)
+        finally:
+            # Files point at the users who uploaded them: delete them before the users.
+            directus_client.files.delete_many(cleanup["files"])
+            cleanup["files"].clear()
+
+
+def _as_users(grants: AccessGrants, directus_client: DirectusClient, cleanup: dict[str, list[str]],
+              tmp_path: Path) -> None:
+    crud = ("create", "read", "update", "delete")
+    api = grants.api_client({"directus_files": crud, "directus_folders": crud})
+    folder = api.folders.ensure("api-only/uploads")
+    parent = api.folders.get(folder["parent"])
+    cleanup["folders"] += [parent["id"], folder["id"]]
+    assert api.folders.ensure("api-only/uploads")["id"] == folder["id"]
+    seen = Calls()
+    records = api.files.upload([Upload(b"api one", filename="one.txt"),
+                                Upload(b"api two", filename="two.txt",
+                                       data={"title": "Second"})],
+                               data={"folder": folder["id"]}, progress=seen)
+    cleanup["files"].extend(r["id"] for r in records)
+    seen.check(14)
+    assert [r["title"] for r in records] == ["One", "Second"]
+    assert api.files.download(records[1]["id"], tmp_path / "two.txt") == 7
+    assert (tmp_path / "two.txt").read_bytes() == b"api two"
+    api.folders.download_zip(parent["id"], tmp_path / "api.zip")
+    with zipfile.ZipFile(tmp_path / "api.zip") as archive:
+        assert archive.read("api-only/uploads/two.txt") == b"api two"
+
+    # A token that may create files but not read them still learns the ids.
+    writer = grants.api_client({"directus_files": ["create"]})
+    blind = writer.files.upload([b"w1", b"w2"])
+    cleanup["files"].extend(r["id"] for r in blind)
+    assert [directus_client.files.read_bytes(r["id"]) for r in blind] == [b"w1", b"w2"]
+    with pytest.raises(PermissionDenied):
+        writer.files.read_bytes(blind[0]["id"])
+
+    public = grants.public_client({"directus_files": ["read"]})
+    assert public.files.read_bytes(records[0]["id"]) == b"api one"
+    public.files.download_zip([r["id"] for r in records], tmp_path / "public.zip")
+    with zipfile.ZipFile(tmp_path / "public.zip") as archive:
+        assert sorted(archive.namelist()) == ["one.txt", "two.txt"]
+    with pytest.raises(PermissionDenied):
+        public.files.upload(b"nope")
+    with pytest.raises(PermissionDenied):
+        public.folders.ensure("public-cannot")
