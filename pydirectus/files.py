@@ -20,7 +20,7 @@ from .collection import Collection
 from .download import CHUNK_SIZE, Destination, check_chunk_size, check_destination, save, stream
 from .errors import InvalidQuery
 from .models import File, Folder
-from .multipart import MultipartStream, Source, Upload, UploadBody, file_parts
+from .multipart import FilePart, MultipartStream, Source, Upload, file_parts, send_parts
 from .progress import ProgressArg, reporter
 from .transforms import transform_params
 from .transport import Call, encode_segment
@@ -133,21 +133,8 @@ class Files(Collection[File]):
         return record
 
     def _send_files(self, method: str, route: tuple[str | int, ...],
-                    parts: Sequence[Any], progress: ProgressArg, what: str) -> Any:
-        report = reporter(progress, what)
-        body = UploadBody(parts, report)
-        headers = {"Content-Type": body.content_type}
-        try:
-            # A body that can be built again is, for each attempt (a refresh, a retry); a
-            # one-shot stream goes once.
-            call = (Call(method, route, body_factory=body.build, headers=headers)
-                    if body.replayable else Call(method, route, data=body.build(),
-                                                 headers=headers))
-            answer = self._transport.send_json(call)
-            report.finish()
-        finally:
-            body.close()
-            report.close()
+                    parts: Sequence[FilePart], progress: ProgressArg, what: str) -> Any:
+        answer = send_parts(self._transport, method, route, parts, progress, what)
         return answer.get("data") if isinstance(answer, dict) else None
 
     def import_url(self, url: str, *, data: Mapping[str, Any] | None = None) -> File:

@@ -16,15 +16,20 @@ import os
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
 from .checks import check_data
 from .errors import InvalidQuery
-from .progress import Reporter
+from .progress import ProgressArg, Reporter, reporter
+from .transport import Call
 
-__all__ = ["FilePart", "MultipartStream", "Source", "Upload", "UploadBody", "file_parts"]
+if TYPE_CHECKING:
+    from .transport import Transport
+
+__all__ = ["FilePart", "MultipartStream", "Source", "Upload", "UploadBody", "file_parts",
+           "send_parts"]
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 BLOCK = 1 << 20
@@ -237,3 +242,23 @@ class UploadBody:
         if self._current is not None:
             self._current.close()
             self._current = None
+
+
+def send_parts(transport: Transport, method: str, route: tuple[str | int, ...],
+               parts: Sequence[FilePart], progress: ProgressArg = None, what: str = "upload"
+               ) -> Any:
+    """Send file parts as one multipart request; return the decoded JSON answer (or None)."""
+    report = reporter(progress, what)
+    body = UploadBody(parts, report)
+    headers = {"Content-Type": body.content_type}
+    try:
+        # A body that can be built again is, for each attempt (after a token refresh, a
+        # retry); a one-shot stream goes once, and the transport refuses to re-send it.
+        call = (Call(method, route, body_factory=body.build, headers=headers)
+                if body.replayable else Call(method, route, data=body.build(), headers=headers))
+        answer = transport.send_json(call)
+        report.finish()
+    finally:
+        body.close()
+        report.close()
+    return answer

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ..checks import check_data, check_items, check_key, check_name
 from ..errors import InvalidQuery
-from ..files import MultipartStream, Source, _open_source
+from ..multipart import Source, Upload, file_parts, send_parts
 from ..query import Query
 from ..transport import Call
 from .access import check_email, check_text, check_url
@@ -61,20 +63,13 @@ class Utils:
         """Create items from a JSON or CSV file (streamed multipart) with
         POST /utils/import/{collection}; the type comes from `content_type` or the file name."""
         name = check_name(collection)
-        handle, upload_name, size, owned = _open_source(source, filename)
-        try:
-            kind = content_type or IMPORT_TYPES.get(_suffix(upload_name))
-            if kind is None or kind not in IMPORT_TYPES.values():
-                raise InvalidQuery(f"source: import takes JSON or CSV; name the file *.json or "
-                                   f"*.csv or pass content_type= (got {upload_name!r})")
-            body = MultipartStream({}, handle, upload_name, kind, size)
-            call = Call("POST", ("utils", "import", name),
-                        data=body if size is not None else iter(body),
-                        headers={"Content-Type": body.content_type})
-            self._transport.send(call)
-        finally:
-            if owned:
-                handle.close()
+        part = file_parts([Upload(source, filename, content_type)], None, listed=False)[0]
+        kind = content_type or IMPORT_TYPES.get(_suffix(part.filename))
+        if kind is None or kind not in IMPORT_TYPES.values():
+            raise InvalidQuery(f"source: import takes JSON or CSV; name the file *.json or "
+                               f"*.csv or pass content_type= (got {part.filename!r})")
+        send_parts(self._transport, "POST", ("utils", "import", name),
+                   [attrs.evolve(part, content_type=kind)])
 
     def import_items(self, batches: Mapping[str, Iterable[Mapping[str, Any]]], *,
                      mode: str = "add", dry_run: bool = False) -> Any:
