@@ -1,20 +1,50 @@
-"""pydirectus: a Python client for the Directus REST API, built around an immutable Query."""
+"""pydirectus: a Python client for the Directus REST API, built around an immutable Query.
+
+The client half (``DirectusClient``, auth, transport) loads on first use, so that
+``import pydirectus.query`` (pure query building) loads neither it nor ``requests``.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .auth import DirectusAuth, Password, StaticToken
-from .client import DirectusClient
 from .errors import (
     APIError,
     AuthenticationError,
     DirectusError,
     InvalidQuery,
+    MultipleItemsFound,
     NotFound,
     PermissionDenied,
     TransportError,
 )
 from .files import Upload
 from .query import Q, Query
-from .transport import RetryPolicy
+
+if TYPE_CHECKING:
+    from .auth import DirectusAuth, Password, StaticToken
+    from .client import DirectusClient
+    from .transport import RetryPolicy
+
+#: public name -> the module that defines it, imported on first access
+_LAZY = {
+    "DirectusAuth": "auth",
+    "Password": "auth",
+    "StaticToken": "auth",
+    "DirectusClient": "client",
+    "RetryPolicy": "transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pydirectus' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "APIError",
@@ -23,6 +53,7 @@ __all__ = [
     "DirectusClient",
     "DirectusError",
     "InvalidQuery",
+    "MultipleItemsFound",
     "NotFound",
     "Password",
     "PermissionDenied",

@@ -16,6 +16,7 @@
         InvalidRequest                      INVALID_PAYLOAD, INVALID_QUERY, ..., other 4xx
         RateLimited                         REQUESTS_EXCEEDED, 429 (carries retry_after)
         ServerError                         5xx, and any body that is not Directus JSON
+      MultipleItemsFound                  get(**lookups) matched more than one item
 
 Errors map on Directus's ``errors[0].extensions.code`` first and fall back on the
 HTTP status. Messages never carry a token, a password or a refresh token.
@@ -40,6 +41,7 @@ __all__ = [
     "DirectusError",
     "InvalidQuery",
     "InvalidRequest",
+    "MultipleItemsFound",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
@@ -80,6 +82,17 @@ class TLSError(TransportError):
 
 class Timeout(TransportError):
     """Connecting or reading took longer than the timeout."""
+
+
+class MultipleItemsFound(DirectusError):
+    """``get(**lookups)`` matched more than one item (Django's MultipleObjectsReturned).
+
+    ``keys`` holds the primary keys of the first matches read (at least two).
+    """
+
+    def __init__(self, message: str, keys: list[Any]) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 class APIError(DirectusError):

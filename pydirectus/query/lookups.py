@@ -163,6 +163,10 @@ def normalize(value: Any) -> Any:
         return value
     if isinstance(value, list | tuple):
         return tuple(normalize(v) for v in value)
+    if isinstance(value, set | frozenset):
+        # Sorted, so that the same set always gives the same URL.
+        items = [normalize(v) for v in value]
+        return tuple(sorted(items, key=lambda v: (type(v).__name__, str(v))))
     if isinstance(value, Mapping):
         pairs = []
         for k, v in value.items():
@@ -179,6 +183,9 @@ def normalize(value: Any) -> Any:
         return normalize(float(value))
     if isinstance(value, str):
         return value[:]
+    if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
+        # ranges, generators, dict views, numpy arrays: the values they yield
+        return tuple(normalize(v) for v in value)
     raise ValueError(f"unsupported value type {t.__name__}")
 
 
@@ -230,11 +237,9 @@ def validate_text(key: str, value: Any) -> Any:
 
 
 def validate_list(key: str, value: Any) -> Any:
-    """Accept a non-empty list of values, none of them None."""
+    """Accept a list (any iterable) of values, none of them None; empty is allowed."""
     if type(value) is not tuple:
-        raise _fail(key, f"expected a non-empty list, got {to_json(value)!r}")
-    if not value:
-        raise _fail(key, "expected a non-empty list, got []")
+        raise _fail(key, f"expected a list of values, got {to_json(value)!r}")
     for v in value:
         if v is None:
             # SQL's `x NOT IN (.., NULL)` is never true, so a None would break the

@@ -10,10 +10,8 @@ again replaces that key); every other method REPLACES its part. Passing ``None``
 from __future__ import annotations
 
 import json
-import keyword
 import operator
-from collections.abc import Callable, Iterable, Mapping
-from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -32,6 +30,7 @@ from pydirectus.query.filters import (
     parse_filter,
 )
 from pydirectus.query.lookups import AGGREGATES
+from pydirectus.query.parts import BY_KEY, PARTS, encode, field_path, kwargs_repr, names
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -40,66 +39,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Query", "query_to_params"]
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _no_default(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _make_encode() -> Callable[[Any], str]:
-    # JSONEncoder.encode sets up a new C encoder on every call (a few µs, most of a
-    # compile); one built once, without the circular-reference check (compiled
-    # queries are trees), does the same work in a fraction of the time.
-    if c_make_encoder is None or c_encode_basestring is None:  # pragma: no cover
-        return _ENCODER.encode
-    iterencode = c_make_encoder(
-        None, _no_default, c_encode_basestring, None, ":", ",", False, False, False
-    )
-
-    def encode(value: Any) -> str:
-        return "".join(iterencode(value, 0))
-
-    return encode
-
-
-_encode = _make_encode()
+_encode = encode
 _META = frozenset({"total_count", "filter_count", "*"})
-#: the parts GET parameters carry as JSON, as comma-joined lists, as integers
-_JSON_PARAMS = frozenset({"filter", "deep", "alias", "aggregate"})
 _LIST_PARAMS = frozenset({"fields", "sort", "groupBy", "meta"})
 _INT_PARAMS = frozenset({"limit", "offset", "page"})
+_WRITTEN = tuple(p for p in PARTS if p.kind is not None)
 
 
 def _is_empty(node: Node) -> bool:
     return type(node) is And and not node.children
-
-
-def _split(text: str) -> list[str]:
-    """Split a comma-joined list, leaving commas inside parentheses (``json(a,b)``) alone."""
-    if "(" not in text:
-        return text.split(",")
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return out
-
-
-def _names(part: str, names: Iterable[Any]) -> tuple[str, ...]:
-    out = tuple(names)
-    for name in out:
-        if not isinstance(name, str):
-            raise InvalidQuery(f"{part}: names must be str, got {name!r}")
-        if not name or len(_split(name)) != 1:
-            raise InvalidQuery(f"{part}: {name!r} is not one name (empty, or has a comma)")
-    return out
 
 
 def _count(part: str, value: Any, low: int) -> int | None:
@@ -137,38 +85,50 @@ def _aggregates(funcs: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
         items = (fields,) if isinstance(fields, str) else fields
         if not isinstance(items, list | tuple) or not items:
             raise InvalidQuery(f"aggregate {name!r}: expected a field name or a list of them")
-        out.append((func, _names(f"aggregate {name!r}", items)))
+        out.append((func, names(f"aggregate {name!r}", items)))
     return out
 
 
-def _aliases(names: Mapping[str, Any]) -> list[tuple[str, str]]:
-    for name, field in names.items():
+def _aliases(entries: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for name, field in entries.items():
         if not name or "." in name:
             raise InvalidQuery(f"alias {name!r}: an alias name cannot be empty or contain '.'")
         if not isinstance(field, str) or not field:
             raise InvalidQuery(f"alias {name!r}: expected a field name, got {field!r}")
-    return list(names.items())
+        out.append((name, field_path(field)))
+    return out
 
 
 def _deeps(entries: Mapping[str, Any]) -> list[tuple[str, Query]]:
+    out: dict[str, Query] = {}
     for name, sub in entries.items():
-        if not name or name.startswith("_"):
+        if not isinstance(name, str) or not name or name.startswith("_"):
             raise InvalidQuery(f"deep {name!r}: expected a relational field name")
+        if isinstance(sub, Mapping):
+            # Directus's own form ({"_limit": 5}) or a query object ({"limit": 5}).
+            underscored = bool(sub) and all(str(k).startswith("_") for k in sub)
+            sub = Query._parse(sub, "_") if underscored else Query.from_dict(sub)
         if not isinstance(sub, Query):
-            raise InvalidQuery(f"deep {name!r}: expected a Query, got {type(sub).__name__}")
-    return list(entries.items())
+            raise InvalidQuery(
+                f"deep {name!r}: expected a Query or a dict, got {type(sub).__name__}"
+            )
+        head, _, rest = field_path(name).partition(".")
+        if rest:
+            # author__comments=q is author -> comments -> q, as Directus nests deep.
+            prev = out.get(head) or Query()
+            sub = prev.deep(**{rest.replace(".", "__"): sub})
+        out[head] = sub
+    return list(out.items())
 
 
-def _kwargs_repr(items: Iterable[tuple[str, Any]]) -> str:
-    plain, odd = [], []
-    for k, v in items:
-        if k.isidentifier() and not keyword.iskeyword(k):
-            plain.append(f"{k}={v!r}")
-        else:
-            odd.append(f"{k!r}: {v!r}")
-    if odd:
-        plain.append("**{" + ", ".join(odd) + "}")
-    return ", ".join(plain)
+def _window_start(part: str, offset: int | None, limit: int | None, page: int | None) -> int:
+    if page is None:
+        return offset or 0
+    if limit in (None, -1):
+        raise InvalidQuery(f"{part}: page(n) needs limit(size) to say where page n starts")
+    assert limit is not None
+    return (page - 1) * limit
 
 
 @attrs.frozen(repr=False)
@@ -212,13 +172,13 @@ class Query:
         negated = negate(combine("exclude", qs, lookups))
         return self._evolve(filter=make_and((self._filter, negated)))
 
-    def fields(self, *names: str) -> Self:
-        """REPLACE the fields to return (``"*"``, ``"author.*"``, ...); none clears."""
-        return self._evolve(fields=_names("fields", names))
+    def fields(self, *names_: str | Iterable[str]) -> Self:
+        """REPLACE the fields to return (``"*"``, ``"author.*"``, ``"author__name"``, or a list)."""
+        return self._evolve(fields=names("fields", names_))
 
-    def sort(self, *keys: str) -> Self:
-        """REPLACE the sort keys (``"-date"`` sorts descending); none clears."""
-        return self._evolve(sort=_names("sort", keys))
+    def sort(self, *keys: str | Iterable[str]) -> Self:
+        """REPLACE the sort keys (``"-date"`` descending, ``"author__name"``, or a list)."""
+        return self._evolve(sort=names("sort", keys))
 
     def limit(self, n: int | None) -> Self:
         """REPLACE the page size (``-1`` means all items, None clears)."""
@@ -247,17 +207,21 @@ class Query:
         """ADD aggregate functions: ``aggregate(count="*", sum=["price", "qty"])``."""
         return self._evolve(aggregate=_merge(self._aggregate, _aggregates(functions)))
 
-    def group_by(self, *fields: str) -> Self:
-        """REPLACE the grouping fields (functions allowed: ``"year(date)"``); none clears."""
-        return self._evolve(group_by=_names("group_by", fields))
+    def group_by(self, *fields: str | Iterable[str]) -> Self:
+        """REPLACE the grouping fields (``"date__year"``/``"year(date)"``, or a list)."""
+        return self._evolve(group_by=names("group_by", fields))
 
-    def deep(self, **relations: Query) -> Self:
-        """ADD nested queries for relational fields: ``deep(comments=Query().limit(5))``."""
+    def deep(self, **relations: Query | Mapping[str, Any]) -> Self:
+        """ADD nested queries for relational fields: ``deep(comments=Query().limit(5))``.
+
+        A dict works too (``{"_limit": 5}`` or ``{"limit": 5}``); ``author__comments=...``
+        nests through ``author``.
+        """
         return self._evolve(deep=_merge(self._deep, _deeps(relations)))
 
-    def alias(self, **names: str) -> Self:
+    def alias(self, **names_: str) -> Self:
         """ADD field aliases: ``alias(writer="author")``."""
-        return self._evolve(alias=_merge(self._alias, _aliases(names)))
+        return self._evolve(alias=_merge(self._alias, _aliases(names_)))
 
     def version(self, name: str | None) -> Self:
         """REPLACE the content version to read."""
@@ -269,19 +233,58 @@ class Query:
             raise InvalidQuery(f"backlink: expected True or False, got {flag!r}")
         return self._evolve(backlink=flag)
 
+    def merge(self, other: Query | Mapping[str, Any]) -> Self:
+        """Return this query combined with another: filters AND, deep/alias/aggregate ADD
+        (the other's keys win), every other part the other SETS replaces this one's."""
+        if isinstance(other, Mapping):
+            other = Query.from_dict(other)
+        if not isinstance(other, Query):
+            raise InvalidQuery(f"merge: expected a Query or a dict, got {type(other).__name__}")
+        changes: dict[str, Any] = {"filter": make_and((self._filter, other._filter))}
+        for part in PARTS[1:]:
+            value = getattr(other, part.attr)
+            if part.method in ("deep", "alias", "aggregate"):
+                changes[part.method] = _merge(getattr(self, part.attr), value)
+            elif value != part.empty:
+                changes[part.method] = value
+        if "page" in changes or "offset" in changes:
+            # The other's window replaces this one's whole.
+            for key in ("offset", "page"):
+                changes.setdefault(key, getattr(other, "_" + key))
+        return self._evolve(**changes)
+
     def __getitem__(self, item: slice) -> Self:
-        """REPLACE offset and/or limit from a slice: ``q[20:30]``, ``q[5:]``, ``q[:10]``."""
+        """Narrow the window as Python slices a list: ``q[10:20][2:4]`` is items 12-13.
+
+        Offset, limit and page describe the current window (no limit: up to the end);
+        the slice picks from it. Steps and negative bounds are refused.
+        """
         if not isinstance(item, slice):
-            raise InvalidQuery(f"Query supports slices only (q[5:6]), not [{item!r}]")
+            raise InvalidQuery(
+                f"Query supports slices only (q[5:6]), not [{item!r}]; a bound query's "
+                "q[i] returns one item"
+            )
         start, stop = item.start, item.stop
         if item.step not in (None, 1):
             raise InvalidQuery(f"Query slices cannot have a step, got {item.step!r}")
         for bound in (start, stop):
             if bound is not None and (type(bound) is not int or bound < 0):
-                raise InvalidQuery(f"Query slices need ints >= 0, got [{start!r}:{stop!r}]")
-        offset = self._offset if start is None else start
-        limit = self._limit if stop is None else max(stop - (start or 0), 0)
-        return self._evolve(offset=offset, limit=limit)
+                raise InvalidQuery(
+                    f"Query slices need ints >= 0, got [{start!r}:{stop!r}] (negative "
+                    "indexes would need the count first: use sort('-...') to read from the end)"
+                )
+        limit = self._limit
+        base = _window_start("slice", self._offset, limit, self._page)
+        size = None if limit in (None, -1) else limit
+        a = start or 0
+        b = stop
+        if size is not None:
+            a = min(a, size)
+            b = size if b is None else min(b, size)
+        new_limit = (limit if size is None else None) if b is None else max(b - a, 0)
+        offset = base + a
+        keep_none = offset == 0 and start is None and self._offset is None and self._page is None
+        return self._evolve(offset=None if keep_none else offset, limit=new_limit, page=None)
 
     # ------------------------------------------------------------------- compiling
 
@@ -292,71 +295,32 @@ class Query:
     def to_params(self, schema: Schema | None = None) -> dict[str, str]:
         """Return GET query parameters: JSON for filter/deep/alias/aggregate, CSV lists."""
         p: dict[str, str] = {}
-        encode = _encode
         if not _is_empty(self._filter):
-            p["filter"] = encode(compile_filter(self._filter, schema))
-        if self._fields:
-            p["fields"] = ",".join(self._fields)
-        if self._sort:
-            p["sort"] = ",".join(self._sort)
-        if self._limit is not None:
-            p["limit"] = str(self._limit)
-        if self._offset is not None:
-            p["offset"] = str(self._offset)
-        if self._page is not None:
-            p["page"] = str(self._page)
-        if self._search is not None:
-            p["search"] = self._search
-        if self._meta:
-            p["meta"] = ",".join(self._meta)
-        if self._deep:
-            p["deep"] = encode(self._deep_dict(schema))
-        if self._alias:
-            p["alias"] = encode(dict(self._alias))
-        if self._aggregate:
-            p["aggregate"] = encode({k: list(v) for k, v in self._aggregate})
-        if self._group_by:
-            p["groupBy"] = ",".join(self._group_by)
-        if self._version is not None:
-            p["version"] = self._version
-        if self._backlink is not None:
-            p["backlink"] = "true" if self._backlink else "false"
+            p["filter"] = _encode(compile_filter(self._filter, schema))
+        for part in _WRITTEN:
+            value = getattr(self, part.attr)
+            if value != part.empty:
+                assert part.kind is not None
+                p[part.key] = part.kind.to_param(value)
+            if part.key == "meta" and self._deep:
+                p["deep"] = _encode(self._deep_dict(schema))
         return p
 
     def _compile(self, schema: Schema | None, prefix: str) -> dict[str, Any]:
         d: dict[str, Any] = {}
         if not _is_empty(self._filter):
             d[prefix + "filter"] = compile_filter(self._filter, schema)
-        if self._fields:
-            d[prefix + "fields"] = list(self._fields)
-        if self._sort:
-            d[prefix + "sort"] = list(self._sort)
-        if self._limit is not None:
-            d[prefix + "limit"] = self._limit
-        if self._offset is not None:
-            d[prefix + "offset"] = self._offset
-        if self._page is not None:
-            d[prefix + "page"] = self._page
-        if self._search is not None:
-            d[prefix + "search"] = self._search
-        if self._meta:
-            d[prefix + "meta"] = list(self._meta)
-        if self._deep:
-            deep = self._deep_dict(schema)
-            if prefix:
-                d.update(deep)  # nested deep entries sit beside the `_` options
-            else:
-                d["deep"] = deep
-        if self._alias:
-            d[prefix + "alias"] = dict(self._alias)
-        if self._aggregate:
-            d[prefix + "aggregate"] = {k: list(v) for k, v in self._aggregate}
-        if self._group_by:
-            d[prefix + "groupBy"] = list(self._group_by)
-        if self._version is not None:
-            d[prefix + "version"] = self._version
-        if self._backlink is not None:
-            d[prefix + "backlink"] = self._backlink
+        for part in _WRITTEN:
+            value = getattr(self, part.attr)
+            if value != part.empty:
+                assert part.kind is not None
+                d[prefix + part.key] = part.kind.to_json(value)
+            if part.key == "meta" and self._deep:
+                deep = self._deep_dict(schema)
+                if prefix:
+                    d.update(deep)  # nested deep entries sit beside the `_` options
+                else:
+                    d["deep"] = deep
         return d
 
     def _deep_dict(self, schema: Schema | None) -> dict[str, Any]:
@@ -394,61 +358,38 @@ class Query:
             key = raw_key[len(prefix) :]
             if value is None:
                 continue  # presets store unset parts as null
-            if key in _JSON_PARAMS and isinstance(value, str):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    raise InvalidQuery(f"{key}: not valid JSON: {value[:80]!r}") from None
-            if key in _LIST_PARAMS and isinstance(value, str):
-                value = _split(value)
-            elif key in _LIST_PARAMS and isinstance(value, list | tuple):
-                # Directus also reads `fields[]=id,title`: items may hold several names.
-                value = [
-                    n for item in value for n in (_split(item) if isinstance(item, str) else [item])
-                ]
             q = q._apply(key, value)
         if deep:
             q = q.deep(**deep)
         return q
 
     def _apply(self, key: str, value: Any) -> Query:
+        part = BY_KEY.get(key)
+        if part is None:
+            raise InvalidQuery(f"query: unknown key {key!r}")
         if key == "filter":
+            if isinstance(value, str):
+                value = _json_object(key, value)
             return self._evolve(filter=make_and((self._filter, parse_filter(value, "filter"))))
-        if key in ("fields", "sort", "groupBy", "meta"):
-            if not isinstance(value, list | tuple):
-                raise InvalidQuery(f"{key}: expected a list or a comma-joined str")
-            method = {"fields": self.fields, "sort": self.sort, "groupBy": self.group_by}
-            return method[key](*value) if key in method else self.meta(*value)
-        if key in ("limit", "offset", "page"):
-            return {"limit": self.limit, "offset": self.offset, "page": self.page}[key](value)
-        if key in ("search", "version"):
-            return self.search(value) if key == "search" else self.version(value)
-        if key == "backlink":
-            return self.backlink(value)
-        if key in ("deep", "alias", "aggregate"):
+        if key == "deep":
+            value = _json_object(key, value) if isinstance(value, str) else value
             if not isinstance(value, Mapping):
-                raise InvalidQuery(f"{key}: expected an object")
-            if key == "alias":
-                return self.alias(**value)
-            if key == "aggregate":
-                return self.aggregate(**value)
-            return self.deep(**{k: Query._parse(_object(k, v), "_") for k, v in value.items()})
-        raise InvalidQuery(f"query: unknown key {key!r}")
+                raise InvalidQuery("deep: expected an object")
+            return self.deep(**{k: Query._parse(_deep_object(k, v), "_") for k, v in value.items()})
+        assert part.kind is not None
+        args, kwargs = part.kind.arguments(key, value)
+        method = getattr(self, part.method)
+        result: Query = method(*args, **kwargs)
+        return result
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Query:
         """Parse GET query parameters (the inverse of ``to_params``)."""
         data: dict[str, Any] = {}
         for key, value in params.items():
-            if key in _INT_PARAMS:
-                try:
-                    data[key] = int(value)
-                except (TypeError, ValueError):
-                    raise InvalidQuery(f"{key}: expected an integer, got {value!r}") from None
-            elif key == "backlink":
-                if value not in ("true", "false"):
-                    raise InvalidQuery(f"backlink: expected 'true' or 'false', got {value!r}")
-                data[key] = value == "true"
+            part = BY_KEY.get(key)
+            if part is not None and part.kind is not None:
+                data[key] = part.kind.from_param(key, value)
             else:
                 data[key] = value
         return cls.from_dict(data)
@@ -470,32 +411,13 @@ class Query:
         out = ["Query()"]
         if not _is_empty(self._filter):
             out.append(f".filter({node_repr(self._filter)})")
-        for name, names in (("fields", self._fields), ("sort", self._sort)):
-            if names:
-                out.append(f".{name}({', '.join(map(repr, names))})")
-        scalars = (
-            ("limit", self._limit),
-            ("offset", self._offset),
-            ("page", self._page),
-            ("search", self._search),
-        )
-        for name, value in scalars:
-            if value is not None:
-                out.append(f".{name}({value!r})")
-        if self._meta:
-            out.append(f".meta({', '.join(map(repr, self._meta))})")
-        if self._deep:
-            out.append(f".deep({_kwargs_repr(self._deep)})")
-        if self._alias:
-            out.append(f".alias({_kwargs_repr(self._alias)})")
-        if self._aggregate:
-            out.append(f".aggregate({_kwargs_repr((k, list(v)) for k, v in self._aggregate)})")
-        if self._group_by:
-            out.append(f".group_by({', '.join(map(repr, self._group_by))})")
-        if self._version is not None:
-            out.append(f".version({self._version!r})")
-        if self._backlink is not None:
-            out.append(f".backlink({self._backlink!r})")
+        for part in _WRITTEN:
+            value = getattr(self, part.attr)
+            if value != part.empty:
+                assert part.kind is not None
+                out.append(f".{part.method}({part.kind.show(value)})")
+            if part.key == "meta" and self._deep:
+                out.append(f".deep({kwargs_repr(self._deep)})")
         return "".join(out)
 
 
@@ -503,10 +425,17 @@ _INIT_NAMES: tuple[str, ...] = tuple(str(field.alias) for field in attrs.fields(
 _ALL_FIELDS = operator.attrgetter(*(field.name for field in attrs.fields(Query)))
 
 
-def _object(key: str, value: Any) -> Mapping[str, Any]:
+def _deep_object(key: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidQuery(f"deep {key!r}: expected an object")
     return value
+
+
+def _json_object(key: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise InvalidQuery(f"{key}: not valid JSON: {text[:80]!r}") from None
 
 
 def query_to_params(query: Query | Mapping[str, Any]) -> dict[str, str]:

@@ -225,7 +225,7 @@ def test_slicing() -> None:
     assert Query()[5:].to_dict() == {"offset": 5}
     assert Query()[:10].to_dict() == {"limit": 10}
     assert Query()[10:5].to_dict() == {"offset": 10, "limit": 0}
-    assert Query().limit(7)[5:].to_dict() == {"offset": 5, "limit": 7}
+    assert Query().limit(7)[5:].to_dict() == {"offset": 5, "limit": 2}
     assert Query()[:] == Query()
     assert Query()[0:1:1].to_dict() == {"offset": 0, "limit": 1}
 
@@ -410,10 +410,8 @@ BAD_LOOKUPS: list[tuple[dict[str, Any], str]] = [
     ({"a____b": 1}, "lookup 'a____b': empty path segment"),
     ({"a__": 1}, "lookup 'a__': empty path segment"),
     ({"__a": 1}, "lookup '__a': empty path segment"),
-    ({"id__in": 1}, "lookup 'id__in': expected a non-empty list"),
-    ({"id__in": "1,2"}, "lookup 'id__in': expected a non-empty list"),
-    ({"id__in": []}, "lookup 'id__in': expected a non-empty list, got []"),
-    ({"id__nin": []}, "lookup 'id__nin'"),
+    ({"id__in": 1}, "lookup 'id__in': expected a list of values"),
+    ({"id__in": "1,2"}, "lookup 'id__in': expected a list of values"),
     ({"id__in": [1, None]}, "lookup 'id__in': None cannot be in the list"),
     ({"id__in": [[1]]}, "lookup 'id__in'"),
     ({"v__between": [1]}, "lookup 'v__between': expected exactly two values"),
@@ -464,7 +462,6 @@ BAD_FILTERS: list[tuple[Any, str]] = [
     ({"a": {"_gtt": 1}}, "filter 'a': unknown operator '_gtt'"),
     ({"_eq": 1}, "filter: operator '_eq' needs a field"),
     ({"": {"_eq": 1}}, "empty or non-str field name"),
-    ({"a": {"b": {"_in": []}}}, "filter 'a.b'._in: expected a non-empty list"),
     ({"_and": {"a": 1}}, "filter: _and needs a list"),
     ({"_or": [1]}, "filter._or[0]: expected a filter object"),
     ({"a": {"_and": [{"b": 1}]}}, "filter 'a': Directus ignores _and inside a field"),
@@ -505,7 +502,7 @@ BAD_PARTS: list[tuple[Any, str]] = [
     (lambda: Query().sort(None), "sort: names must be str"),
     (lambda: Query().group_by(1), "group_by: names must be str"),
     (lambda: Query().meta("count"), "meta: unknown 'count'"),
-    (lambda: Query().deep(comments={"_limit": 1}), "deep 'comments': expected a Query, got dict"),
+    (lambda: Query().deep(comments=3), "deep 'comments': expected a Query or a dict, got int"),
     (lambda: Query().deep(_x=Query()), "deep '_x'"),
     (lambda: Query().filter(1), "filter(): expected Q objects or filter dicts, got int"),
     (lambda: Query().exclude("a=1"), "exclude(): expected Q objects or filter dicts, got str"),
@@ -535,6 +532,6 @@ def test_bad_parts(build: Any, message: str) -> None:
 
 def test_q_operators_refuse_other_types() -> None:
     with pytest.raises(TypeError):
-        Q(a=1) & {"b": 2}  # type: ignore[operator]
+        Q(a=1) & 3  # type: ignore[operator]
     with pytest.raises(TypeError):
         Q(a=1) | 3  # type: ignore[operator]

@@ -1,0 +1,242 @@
+"""Filter trees: the frozen nodes a ``Q`` holds, and how they combine.
+
+``Cond``   a condition on a field of the current collection, maybe under a function;
+``Rel``    a plain relational path segment: ``child`` holds for the related item(s);
+``Quant``  ``_some`` / ``_none`` over a one-to-many field, with a filter for its items;
+``Not``    the complement of a ``Cond`` (``<complement> OR _null``) or of a ``Rel``;
+``And`` / ``Or``  flattened, without duplicates, never empty or single.
+
+Through a many-to-one field a ``Rel`` reads the related row (all NULL when there is no
+related item); through a one-to-many field it means "some related item matches". Each
+``Rel`` node has a related item of its own: ``Q(comments__a=1) & Q(comments__b=2)`` (like
+two ``filter()`` calls) asks for some comment with ``a=1`` and some comment, maybe another,
+with ``b=2``. The lookups of one ``Q(...)`` or ``filter()`` call merge into one ``Rel`` per
+field (``make_and(..., same_item=True)``): ``Q(comments__a=1, comments__b=2)`` asks for
+one comment with both, as Django does within one ``filter()`` call. A raw filter object
+is read as Directus reads it, one related item per path.
+
+Canonical forms, so that equal meaning built the same way compares equal: ``eq None`` is
+``null True``; flags are stored as True (``null False`` is ``nnull True``); ``f <op> v OR
+f _null`` for a NULL-skipping operator is stored as ``Not(f <complement> v)``; ``Q()`` is
+neutral to both ``&`` and ``|`` (Django's convention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeAlias
+
+import attrs
+
+from pydirectus.query.lookups import OPERATORS, JSONObject
+
+__all__ = [
+    "EMPTY",
+    "And",
+    "Cond",
+    "Filter",
+    "Node",
+    "Not",
+    "Or",
+    "Quant",
+    "Rel",
+    "cond_text",
+    "make_and",
+    "make_or",
+    "rel_text",
+]
+
+
+class Filter:
+    """Anything holding a filter tree in ``node`` (``Q``): lookups accept it as a value."""
+
+    __slots__ = ()
+    node: Node
+
+
+def _strict(value: Any) -> Any:
+    # 1 == 1.0 == True in Python, but they are different JSON values (and differ on
+    # PostgreSQL), so conditions compare their values together with the types.
+    t = type(value)
+    if t is tuple or t is JSONObject:
+        return (t, tuple(_strict(v) for v in value))
+    return (t, value)
+
+
+@attrs.frozen
+class Cond:
+    """``func(field) <op> value`` on the current collection (``func`` may be None)."""
+
+    field: str
+    func: str | None
+    op: str
+    value: Any = attrs.field(eq=_strict)
+
+    @property
+    def key(self) -> str:
+        """Return the Directus key of the field, e.g. ``year(date)``."""
+        return f"{self.func}({self.field})" if self.func else self.field
+
+
+@attrs.frozen
+class Rel:
+    """``child`` holds for the item(s) related through ``field`` (a plain path)."""
+
+    field: str
+    child: Node
+
+
+@attrs.frozen
+class And:
+    """All children match."""
+
+    children: tuple[Node, ...]
+
+
+@attrs.frozen
+class Or:
+    """At least one child matches."""
+
+    children: tuple[Node, ...]
+
+
+@attrs.frozen
+class Not:
+    """The rows the child does not match (rows with NULLs included)."""
+
+    child: Cond | Rel
+
+
+@attrs.frozen
+class Quant:
+    """Some (``kind="some"``) or no (``"none"``) item related through ``field`` matches."""
+
+    field: str
+    kind: str
+    child: Node
+
+
+Node: TypeAlias = Cond | Rel | And | Or | Not | Quant
+
+#: The empty filter: matches everything, neutral to ``&`` and ``|``.
+EMPTY = And(())
+
+
+# ---------------------------------------------------------------------- combination
+
+
+def make_and(nodes: Iterable[Node], *, same_item: bool = False) -> Node:
+    """Return the conjunction of nodes, flattened and deduplicated.
+
+    With ``same_item`` the ``Rel`` nodes on one field merge into one, so that their
+    conditions hold for the same related item (the lookups of one ``filter()`` call, or
+    the keys of one raw filter object); otherwise each keeps its own related item.
+    """
+    out: list[Node] = []
+    merge_at: dict[str, int] = {}
+
+    def add(n: Node) -> None:
+        if type(n) is And:
+            for c in n.children:
+                add(c)
+            return
+        if same_item and type(n) is Rel:
+            i = merge_at.get(n.field)
+            if i is not None:
+                prev = out[i]
+                assert isinstance(prev, Rel)
+                out[i] = Rel(n.field, make_and((prev.child, n.child), same_item=True))
+                return
+            merge_at[n.field] = len(out)
+        out.append(n)
+
+    for n in nodes:
+        add(n)
+    unique = _fold_not_nulls(list(dict.fromkeys(out)))
+    if len(unique) == 1:
+        return unique[0]
+    return And(tuple(unique)) if unique else EMPTY
+
+
+def make_or(nodes: Iterable[Node]) -> Node:
+    """Return the disjunction of nodes, flattened; empty nodes are dropped (Django's way)."""
+    out: dict[Node, None] = {}
+    for n in nodes:
+        if type(n) is Or:
+            out.update(dict.fromkeys(n.children))
+        elif n != EMPTY:
+            out[n] = None
+    children = _fold_nulls(list(out))
+    if len(children) == 1:
+        return children[0]
+    return Or(tuple(children)) if children else EMPTY
+
+
+def _fold_not_nulls(children: list[Node]) -> list[Node]:
+    """Rewrite ``f _nnull AND Not(f <op> v)`` as ``f <complement op> v``: same rows, one form.
+
+    ``Not(f <op> v)`` is ``f <complement> v OR f _null``; ``_nnull`` removes the NULLs,
+    which the complement skips anyway.
+    """
+    nnulls = {
+        (c.field, c.func): i for i, c in enumerate(children) if type(c) is Cond and c.op == "nnull"
+    }
+    if not nnulls:
+        return children
+    out: list[Node | None] = list(children)
+    for i, n in enumerate(children):
+        if type(n) is not Not or type(n.child) is not Cond:
+            continue
+        c = n.child
+        j = nnulls.get((c.field, c.func))
+        comp = OPERATORS[c.op].complement
+        if j is None or out[j] is None or comp is None:
+            continue
+        out[min(i, j)] = Cond(c.field, c.func, comp, c.value)
+        out[max(i, j)] = None
+    return [n for n in out if n is not None]
+
+
+def _fold_nulls(children: list[Node]) -> list[Node]:
+    """Rewrite ``f <op> v OR f _null`` as ``Not(f <complement op> v)``: same rows, one form."""
+    nulls = {
+        (c.field, c.func): i for i, c in enumerate(children) if type(c) is Cond and c.op == "null"
+    }
+    if not nulls:
+        return children
+    out: list[Node | None] = list(children)
+    for i, c in enumerate(children):
+        if type(c) is not Cond or c.op == "null":
+            continue
+        j = nulls.get((c.field, c.func))
+        entry = OPERATORS[c.op]
+        comp = entry.complement
+        if j is None or out[j] is None or comp is None or not entry.complement_needs_null:
+            continue
+        back = OPERATORS.get(comp)
+        if back is None or back.complement != c.op or not back.complement_needs_null:
+            continue
+        # The pair takes the place of its first member.
+        out[min(i, j)] = Not(Cond(c.field, c.func, comp, c.value))
+        out[max(i, j)] = None
+    return [n for n in out if n is not None]
+
+
+
+# ------------------------------------------------------------------------ text
+
+
+def cond_text(c: Cond) -> str:
+    return "__".join((c.field, *((c.func,) if c.func else ()), c.op))
+
+
+def rel_text(node: Node) -> str:
+    """Return a lookup-like name for error messages."""
+    if type(node) is Rel:
+        assert isinstance(node, Rel)
+        return f"{node.field}__{rel_text(node.child)}"
+    if type(node) is Cond:
+        assert isinstance(node, Cond)
+        return cond_text(node)
+    return "..."
+
