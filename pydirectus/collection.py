@@ -31,6 +31,7 @@ from .errors import (
     PermissionDenied,
     SchemaRequired,
 )
+from .handle_methods import HandleMethods
 from .query import Query, query_to_params
 from .transport import Call, encode_segment
 
@@ -236,7 +237,7 @@ def _int_or_none(value: Any) -> int | None:
 
 
 @attrs.frozen(repr=False)
-class ItemQuery(_Reads[T]):
+class ItemQuery(HandleMethods[T], _Reads[T]):
     """A lazy query bound to a collection; runs when iterated or asked for a result."""
 
     _handle: Collection[T]
@@ -287,7 +288,7 @@ class CollectionInfo:
     singleton: bool
 
 
-class Collection(_Reads[T]):
+class Collection(HandleMethods[T], _Reads[T]):
     """A handle on /items/{name}: chain a query, iterate it, and write items."""
 
     def __init__(self, name: str, transport: Transport, schema: SchemaCache, *,

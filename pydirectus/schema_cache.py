@@ -6,6 +6,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from .collection import CollectionInfo
 from .errors import PermissionDenied
 from .query import Schema
@@ -45,8 +47,11 @@ class SchemaCache:
             return self._relations
 
     def relations_from(self, collection: str) -> Schema:
-        """Return the relation Schema rooted at a collection."""
-        return Schema.from_directus(collection, self.relations())
+        """Return the relation Schema rooted at a collection (with the primary keys known)."""
+        schema = Schema.from_directus(collection, self.relations())
+        with self._lock:
+            keys = {name: info.primary_key for name, info in self._collections.items()}
+        return attrs.evolve(schema, primary_keys=keys) if keys else schema
 
     def collection(self, name: str) -> CollectionInfo:
         """Return a collection's primary key and singleton flag (fetched once per name)."""
