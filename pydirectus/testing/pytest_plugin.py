@@ -7,6 +7,13 @@
   an API-only user with CRUD, Public with read) on a fresh collection; ``token_clients`` is
   one of them on a collection with ``title`` (string), ``views`` (integer) and ``status``.
   The users, policies and permission rows they make are removed after the test.
+- ``directus_database``: the database local servers of this run use ("sqlite" or
+  "postgresql"), for tests that start a server of their own with special settings.
+
+The database is chosen for the whole run by ``--directus-db=postgresql`` (or the
+environment variable ``PYDIRECTUS_TEST_DB``); SQLite by default. With
+``PYDIRECTUS_TEST_URL`` and ``PYDIRECTUS_TEST_TOKEN`` set, ``directus`` is that existing
+server instead (see ``pydirectus.testing.existing``).
 
 When the server cannot start, tests that need it are skipped, except under ``CI=true``
 (or ``PYDIRECTUS_REQUIRE_SERVER=1``), where they fail: CI must never go green by skipping.
@@ -22,11 +29,13 @@ from typing import Any
 import pytest
 
 from .collections import CollectionFactory
-from .server import DirectusServer
+from .existing import ExistingDirectus
+from .server import DATABASES, DirectusServer
 
 __all__ = [
     "directus",
     "directus_client",
+    "directus_database",
     "make_collection",
     "make_token_clients",
     "running",
@@ -34,6 +43,33 @@ __all__ = [
 ]
 
 TOKEN_CLIENTS_FIELDS = {"title": "string", "views": "integer", "status": "string"}
+
+DB_VAR = "PYDIRECTUS_TEST_DB"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add --directus-db."""
+    parser.getgroup("pydirectus").addoption(
+        "--directus-db", choices=DATABASES, default=None,
+        help=f"the database of the local Directus for this run (default: ${DB_VAR} or sqlite)",
+    )
+
+
+def chosen_database(config: pytest.Config) -> str:
+    """Return the run's database: --directus-db, else $PYDIRECTUS_TEST_DB, else sqlite."""
+    option: str | None = config.getoption("directus_db", default=None)
+    value = option or os.environ.get(DB_VAR, "").strip().lower() or "sqlite"
+    if value not in DATABASES:
+        raise pytest.UsageError(
+            f"{DB_VAR}={value!r}: choose one of {', '.join(DATABASES)}")
+    return value
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which Directus the run talks to."""
+    if os.environ.get("PYDIRECTUS_TEST_URL"):
+        return f"directus: the existing server at {os.environ['PYDIRECTUS_TEST_URL']}"
+    return f"directus: a local Directus on {chosen_database(config)}"
 
 
 def _server_required() -> bool:
@@ -60,9 +96,19 @@ def running(server: DirectusServer) -> Iterator[DirectusServer]:
 
 
 @pytest.fixture(scope="session")
-def directus() -> Iterator[DirectusServer]:
-    """Start one local Directus for the test session."""
-    with running(DirectusServer()) as server:
+def directus_database(request: pytest.FixtureRequest) -> str:
+    """Return the database local servers of this run use: "sqlite" or "postgresql"."""
+    return chosen_database(request.config)
+
+
+@pytest.fixture(scope="session")
+def directus(directus_database: str) -> Iterator[DirectusServer | ExistingDirectus]:
+    """Start one local Directus for the test session (or use the existing one from the env)."""
+    existing = ExistingDirectus.from_env()
+    if existing is not None:
+        yield existing
+        return
+    with running(DirectusServer(database=directus_database)) as server:
         yield server
 
 

@@ -1,13 +1,10 @@
-"""A real Directus on SQLite, on loopback, for tests, the demo and users' own integration tests."""
+"""A real Directus on SQLite or PostgreSQL, on loopback, for tests, the demo and users' tests."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,26 +15,35 @@ from pathlib import Path
 from types import TracebackType
 
 from .install import NodeRuntime, directus_cli, ensure_installed
+from .postgres import PostgresServer
+from .processes import ServerStartError, free_port, kill_group, log_tail
 
-__all__ = ["DirectusServer", "ServerStartError"]
+__all__ = ["DATABASES", "DirectusServer", "ServerStartError"]
 
-LOG_TAIL_CHARS = 4000
 PORT_ATTEMPTS = 3
-
-
-class ServerStartError(RuntimeError):
-    """The local Directus did not start; the message quotes the end of its log."""
+DATABASES = ("sqlite", "postgresql")
 
 
 def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_port(host)
+
+
+def _check_database(database: object) -> str | PostgresServer:
+    if isinstance(database, PostgresServer) or database in DATABASES:
+        return database
+    raise ValueError(
+        f"database must be one of {', '.join(map(repr, DATABASES))} or a running "
+        f"PostgresServer, not {database!r}"
+    )
 
 
 class DirectusServer:
     """Start a throwaway Directus in a fresh temp dir; stop it with its whole process group.
+
+    ``database="sqlite"`` (the default) keeps the data in a file in the temp dir;
+    ``database="postgresql"`` starts a PostgresServer of its own and stops it afterwards;
+    a running PostgresServer passed in is shared (several instances on one database)
+    and left running.
 
     >>> with DirectusServer(env={"ACCESS_TOKEN_TTL": "2s"}) as server:
     ...     server.url, server.admin_token
@@ -53,7 +59,10 @@ class DirectusServer:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 120.0,
+        database: str | PostgresServer = "sqlite",
+        secret: str | None = None,
     ) -> None:
+        self._database = _check_database(database)
         self.extra_env = dict(env or {})
         self.admin_email = admin_email
         self.admin_password = admin_password or secrets.token_urlsafe(16)
@@ -61,13 +70,22 @@ class DirectusServer:
         self.host = host
         self.port = port
         self.startup_timeout = startup_timeout
-        self._secret = secrets.token_urlsafe(32)
+        # Instances behind one load balancer must share it: it signs their tokens.
+        self._secret = secret or secrets.token_urlsafe(32)
         self.workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self.postgres: PostgresServer | None = (
+            self._database if isinstance(self._database, PostgresServer) else None)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<DirectusServer {self.url if self.port else '(no port)'} {state}>"
+
+    @property
+    def database(self) -> str:
+        """Return the kind of database behind this server: "sqlite" or "postgresql"."""
+        return "postgresql" if self.postgres is not None or self._database == "postgresql" \
+            else "sqlite"
 
     @property
     def url(self) -> str:
@@ -96,48 +114,57 @@ class DirectusServer:
         runtime = NodeRuntime.find()
         install_dir = ensure_installed(runtime)
         self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-directus-"))
-        choose_port = self.port is None
-        self.port = self.port or _free_port(self.host)
-        process_env = runtime.environ()
-        process_env["CONFIG_PATH"] = str(self._write_env_file())
-        cli = [str(runtime.node), str(directus_cli(install_dir))]
         try:
-            with self.log_path.open("ab") as log:
-                bootstrap = subprocess.run(
-                    [*cli, "bootstrap"], cwd=self.workdir, env=process_env, stdout=log,
-                    stderr=subprocess.STDOUT, timeout=self.startup_timeout, check=False,
-                )
-            if bootstrap.returncode != 0:
-                self._fail(f"directus bootstrap exited with {bootstrap.returncode}")
-            for attempt in range(1, PORT_ATTEMPTS + 1):
-                if choose_port and attempt > 1:
-                    # Another process took the free port between our check and the listen.
-                    self.port = _free_port(self.host)
-                    self._write_env_file(rewrite=True)
-                log_start = self.log_path.stat().st_size
-                with self.log_path.open("ab") as log:
-                    self._process = subprocess.Popen(
-                        [*cli, "start"], cwd=self.workdir, env=process_env, stdout=log,
-                        stderr=subprocess.STDOUT, start_new_session=True,
-                    )
-                try:
-                    self._wait_ready()
-                    break
-                except ServerStartError:
-                    stolen = self._port_was_taken(since=log_start)
-                    if not (choose_port and attempt < PORT_ATTEMPTS and stolen):
-                        raise
-                    _kill_group(self._process)
+            if self._database == "postgresql":
+                self.postgres = PostgresServer().start()
+            self._start(runtime, install_dir)
         except BaseException:
             self.stop()
             raise
         return self
 
+    def _start(self, runtime: NodeRuntime, install_dir: Path) -> None:
+        choose_port = self.port is None
+        self.port = self.port or _free_port(self.host)
+        process_env = runtime.environ()
+        process_env["CONFIG_PATH"] = str(self._write_env_file())
+        cli = [str(runtime.node), str(directus_cli(install_dir))]
+        with self.log_path.open("ab") as log:
+            bootstrap = subprocess.run(
+                [*cli, "bootstrap"], cwd=self.workdir, env=process_env, stdout=log,
+                stderr=subprocess.STDOUT, timeout=self.startup_timeout, check=False,
+            )
+        if bootstrap.returncode != 0:
+            self._fail(f"directus bootstrap exited with {bootstrap.returncode}")
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            if choose_port and attempt > 1:
+                # Another process took the free port between our check and the listen.
+                self.port = _free_port(self.host)
+                self._write_env_file(rewrite=True)
+            log_start = self.log_path.stat().st_size
+            with self.log_path.open("ab") as log:
+                self._process = subprocess.Popen(
+                    [*cli, "start"], cwd=self.workdir, env=process_env, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            try:
+                self._wait_ready()
+                break
+            except ServerStartError:
+                stolen = self._port_was_taken(since=log_start)
+                if not (choose_port and attempt < PORT_ATTEMPTS and stolen):
+                    raise
+                kill_group(self._process)
+
     def _port_was_taken(self, since: int) -> bool:
-        with self.log_path.open("rb") as log:
-            log.seek(since)
-            text = log.read().decode(errors="replace")
+        text = log_tail(self.log_path, since)
         return "EADDRINUSE" in text or "already in use" in text
+
+    def _database_env(self) -> dict[str, str]:
+        assert self.workdir is not None
+        if self.postgres is not None:
+            return self.postgres.directus_env()
+        return {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(self.workdir / "data.db")}
 
     def _write_env_file(self, rewrite: bool = False) -> Path:
         assert self.workdir is not None
@@ -145,8 +172,7 @@ class DirectusServer:
             "HOST": self.host,
             "PORT": str(self.port),
             "PUBLIC_URL": self.url,
-            "DB_CLIENT": "sqlite3",
-            "DB_FILENAME": str(self.workdir / "data.db"),
+            **self._database_env(),
             "SECRET": self._secret,
             "ADMIN_EMAIL": self.admin_email,
             "ADMIN_PASSWORD": self.admin_password,
@@ -189,15 +215,21 @@ class DirectusServer:
 
     def _fail(self, what: str) -> None:
         tail = ""
-        with contextlib.suppress(OSError, RuntimeError):
-            tail = self.log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+        with contextlib.suppress(RuntimeError):
+            tail = log_tail(self.log_path)
         raise ServerStartError(f"{what}; the server log ends:\n{tail}")
 
     def stop(self) -> None:
-        """Stop the whole process group (SIGTERM, then SIGKILL) and delete the temp dir."""
+        """Stop the whole process group (SIGTERM, then SIGKILL) and delete the temp dir.
+
+        A PostgreSQL this server started goes too; a shared one passed in stays.
+        """
         process, self._process = self._process, None
         if process is not None:
-            _kill_group(process)
+            kill_group(process)
+        if self._database == "postgresql" and self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -213,23 +245,3 @@ class DirectusServer:
     ) -> None:
         self.stop()
 
-
-def _kill_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    pgid = process.pid  # start_new_session made the server its own group leader
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace)
-    # Children (workers) may outlive the leader: make sure the group is gone.
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace)

@@ -26,10 +26,11 @@ FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, total=10.0)
 
 
 @pytest.fixture(scope="module")
-def short_ttl() -> Iterator[DirectusServer]:
-    """One Directus for this module whose tokens expire fast."""
+def short_ttl(directus_database: str) -> Iterator[DirectusServer]:
+    """One Directus for this module whose tokens expire fast (on the run's database)."""
     with running(DirectusServer(env={"ACCESS_TOKEN_TTL": f"{ACCESS_TTL:.0f}s",
-                                     "REFRESH_TOKEN_TTL": f"{REFRESH_TTL:.0f}s"})) as server:
+                                     "REFRESH_TOKEN_TTL": f"{REFRESH_TTL:.0f}s"},
+                                database=directus_database)) as server:
         yield server
 
 

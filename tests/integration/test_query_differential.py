@@ -124,8 +124,10 @@ class Dataset:
         names: dict[str, str],
         rows: dict[str, dict[Any, dict[str, Any]]],
         relations: list[dict[str, Any]],
+        dialect: str = "sqlite",
     ) -> None:
         self.client = client
+        self.dialect = dialect
         self.names = names
         self.rows = rows
         self.relations = relations
@@ -191,6 +193,7 @@ def dataset(directus: Any, directus_client: DirectusClient) -> Iterator[Dataset]
             {"authors": authors, "posts": posts},
             {"authors": author_rows, "posts": post_rows},
             response.json()["data"],
+            dialect="postgres" if directus.database == "postgresql" else "sqlite",
         )
     finally:
         factory.drop_all()
@@ -200,26 +203,26 @@ def dataset(directus: Any, directus_client: DirectusClient) -> Iterator[Dataset]
 # ------------------------------------------------------------------ the Q semantics
 
 
-def q_matches(node: Node, row: Any, coll: str) -> bool:
+def q_matches(node: Node, row: Any, coll: str, dialect: str = "sqlite") -> bool:
     """Return whether a row matches a filter tree, by the documented Q semantics."""
     if isinstance(node, Cond):
-        # One condition on one field: Directus's own semantics for it.
-        return evaluate({node.key: {"_" + node.op: to_json(node.value)}}, row)
+        # One condition on one field: Directus's own semantics for it, on this database.
+        return evaluate({node.key: {"_" + node.op: to_json(node.value)}}, row, dialect=dialect)
     if isinstance(node, And):
-        return all(q_matches(c, row, coll) for c in node.children)
+        return all(q_matches(c, row, coll, dialect) for c in node.children)
     if isinstance(node, Or):
-        return any(q_matches(c, row, coll) for c in node.children)
+        return any(q_matches(c, row, coll, dialect) for c in node.children)
     if isinstance(node, Not):
-        return not q_matches(node.child, row, coll)
+        return not q_matches(node.child, row, coll, dialect)
     kind, related = RELATIONS[coll][node.field]
     value = row.get(node.field)
     if isinstance(node, Quant):
-        hit = any(q_matches(node.child, item, related) for item in value or [])
+        hit = any(q_matches(node.child, item, related, dialect) for item in value or [])
         return hit if node.kind == "some" else not hit
     assert isinstance(node, Rel)
     if kind == "o2m":
-        return any(q_matches(node.child, item, related) for item in value or [])
-    return q_matches(node.child, NULL_ROW if value is None else value, related)
+        return any(q_matches(node.child, item, related, dialect) for item in value or [])
+    return q_matches(node.child, NULL_ROW if value is None else value, related, dialect)
 
 
 # ------------------------------------------------------------------------ generation
@@ -383,8 +386,8 @@ def check(data: Dataset, coll: str, a: Q) -> None:
     everything = set(rows)
     schema = data.schema(coll)
     handle = data.client.collection(data.names[coll])
-    expected = {pk for pk, row in rows.items() if q_matches(a.node, row, coll)}
-    assert {pk for pk, row in rows.items() if q_matches((~a).node, row, coll)} == (
+    expected = {pk for pk, row in rows.items() if q_matches(a.node, row, coll, data.dialect)}
+    assert {pk for pk, row in rows.items() if q_matches((~a).node, row, coll, data.dialect)} == (
         everything - expected
     )
     got: dict[str, set[Any]] = {}
@@ -403,7 +406,7 @@ def check(data: Dataset, coll: str, a: Q) -> None:
             data.reasons[reason] = data.reasons.get(reason, 0) + 1
             continue
         got[name] = data.ids(coll, query)
-        modelled = {pk for pk, row in rows.items() if evaluate(sent, row)}
+        modelled = {pk for pk, row in rows.items() if evaluate(sent, row, dialect=data.dialect)}
         assert got[name] == modelled, ("the reference evaluator disagrees with Directus", sent)
         assert got[name] == want, ("wrong rows for the Q semantics", sent)
     if len(got) < 2:

@@ -43,7 +43,7 @@ Semantics modelled:
 - a multi-key object is the AND of its keys (``parseFilter`` turns it into ``_and``);
 - ``_or`` holding ``{}`` (or empty) matches every row;
 - functions: ``year`` ... ``second`` of an ISO date/time string (``weekday``: 0 = Sunday,
-  ``week``: SQLite's ``%W``), ``count`` as above.
+  ``week``: SQLite's ``%W``, PostgreSQL's ISO week), ``count`` as above.
 
 Not modelled (raise NotImplementedError): geometry operators, dynamic variables
 (``$NOW``, ``$CURRENT_USER``), operators applied to a one-to-many field itself. Date
@@ -173,7 +173,7 @@ class _Evaluator:
         """Evaluate the conditions on one field (or function of a field) of ``here``."""
         m = _FUNCTION_KEY.match(key)
         if m:
-            value = _function(m.group(1), here.get(m.group(2)), here is NULL_ROW)
+            value = _function(m.group(1), here.get(m.group(2)), here is NULL_ROW, self.sqlite)
         else:
             value = here.get(key)
         if not isinstance(spec, Mapping):
@@ -329,7 +329,7 @@ def _equal(v: Any, arg: Any) -> bool:
     return _compare(v, arg) == 0
 
 
-def _function(name: str, value: Any, null_row: bool = False) -> Any:
+def _function(name: str, value: Any, null_row: bool = False, sqlite: bool = True) -> Any:
     if name == "count":
         if null_row:
             return 0  # COUNT(*) of the items related to a missing row
@@ -350,7 +350,9 @@ def _function(name: str, value: Any, null_row: bool = False) -> Any:
     if name == "weekday":
         return when.isoweekday() % 7
     if name == "week":
-        return int(when.strftime("%W"))
+        # SQLite: strftime('%W') (weeks from the first Monday, 0-53);
+        # PostgreSQL: EXTRACT(WEEK) (the ISO week, 1-53).
+        return int(when.strftime("%W")) if sqlite else when.isocalendar()[1]
     if name in ("hour", "minute", "second"):
         return getattr(when, name)
     raise NotImplementedError(f"function {name!r}")

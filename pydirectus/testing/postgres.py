@@ -1,0 +1,294 @@
+"""A throwaway PostgreSQL server on loopback, for a local Directus on PostgreSQL.
+
+PostgreSQL refuses to run as root, so under root the server runs as an unprivileged
+system user (``postgres`` unless PYDIRECTUS_PG_OS_USER names another) in a fresh data
+directory that user owns. It listens on 127.0.0.1 only (no Unix socket), on a free port,
+with durability switched off (fsync, synchronous_commit): a test database never
+survives a crash anyway. ``stop()`` ends its whole process group and deletes the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+from .processes import ServerStartError, free_port, kill_group, log_tail
+
+__all__ = ["PostgresNotInstalled", "PostgresServer", "find_postgres_bin"]
+
+PORT_ATTEMPTS = 3
+INSTALL_HINT = (
+    "install PostgreSQL (Debian/Ubuntu: `sudo apt-get install postgresql`; "
+    "Fedora: `sudo dnf install postgresql-server`; macOS: `brew install postgresql@15`), "
+    "or set PYDIRECTUS_PG_BIN to the folder that holds its `initdb` and `postgres`"
+)
+
+
+class PostgresNotInstalled(ServerStartError):
+    """PostgreSQL's server programs (initdb, postgres) were not found on this machine."""
+
+
+def _candidates() -> Iterator[Path]:
+    explicit = os.environ.get("PYDIRECTUS_PG_BIN")
+    if explicit:
+        yield Path(explicit)
+        return
+    # Debian and Ubuntu keep the server programs off PATH, one folder per major version.
+    def version(path: Path) -> tuple[int, ...]:
+        return tuple(int(part) for part in re.findall(r"\d+", path.parent.name))
+
+    yield from sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True)
+    for program in ("initdb", "pg_ctl", "postgres"):
+        found = shutil.which(program)
+        if found:
+            yield Path(found).resolve().parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                 timeout=10, check=True)
+            yield Path(out.stdout.strip())
+
+
+def find_postgres_bin() -> Path:
+    """Return the folder holding PostgreSQL's initdb and postgres, or say how to install it."""
+    for folder in _candidates():
+        if all(os.access(folder / name, os.X_OK) for name in ("initdb", "postgres")):
+            return folder
+    where = os.environ.get("PYDIRECTUS_PG_BIN")
+    found = f"PYDIRECTUS_PG_BIN={where} has no initdb and postgres" if where else (
+        "no initdb and postgres under /usr/lib/postgresql/*/bin, on PATH or from pg_config")
+    raise PostgresNotInstalled(f"PostgreSQL is not installed ({found}): {INSTALL_HINT}")
+
+
+def _run_as() -> tuple[int, int] | None:
+    """Return the (uid, gid) to run PostgreSQL as, or None to run as ourselves."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    name = os.environ.get("PYDIRECTUS_PG_OS_USER", "postgres")
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ServerStartError(
+            f"PostgreSQL refuses to run as root and there is no user {name!r} to run it as: "
+            "create one (`useradd --system postgres`) or set PYDIRECTUS_PG_OS_USER"
+        ) from None
+    return entry.pw_uid, entry.pw_gid
+
+
+class PostgresServer:
+    """Start a throwaway PostgreSQL in a fresh temp dir; stop it with its whole process group.
+
+    >>> with PostgresServer() as pg:
+    ...     pg.directus_env()   # DB_CLIENT=pg and the connection settings
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        user: str = "directus",
+        database: str = "postgres",
+        max_connections: int = 100,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.database = database
+        self.max_connections = max_connections
+        self.startup_timeout = startup_timeout
+        self.password = secrets.token_urlsafe(16)
+        self.workdir: Path | None = None
+        self.bin_dir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<PostgresServer {self.host}:{self.port or '(no port)'} {state}>"
+
+    @property
+    def running(self) -> bool:
+        """Return whether the postmaster is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Return the postmaster's process id (also its process group id)."""
+        return self._process.pid if self._process else None
+
+    @property
+    def log_path(self) -> Path:
+        """Return the file that collects initdb's and the server's output."""
+        if self.workdir is None:
+            raise RuntimeError("the server has not been started")
+        return self.workdir / "postgres.log"
+
+    def directus_env(self) -> dict[str, str]:
+        """Return the Directus settings (DB_CLIENT=pg, host, port, ...) for this server."""
+        if self.port is None:
+            raise RuntimeError("the server has not been started")
+        return {
+            "DB_CLIENT": "pg",
+            "DB_HOST": self.host,
+            "DB_PORT": str(self.port),
+            "DB_DATABASE": self.database,
+            "DB_USER": self.user,
+            "DB_PASSWORD": self.password,
+        }
+
+    def start(self) -> PostgresServer:
+        """Create a fresh cluster with initdb and start it; wait until it accepts connections."""
+        self.bin_dir = find_postgres_bin()
+        owner = _run_as()
+        self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-postgres-"))
+        try:
+            if owner is not None:
+                os.chown(self.workdir, *owner)
+            self._initdb(owner)
+            choose_port = self.port is None
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                if choose_port:
+                    self.port = free_port(self.host)
+                log_start = self.log_path.stat().st_size
+                self._launch(owner)
+                try:
+                    self._wait_ready(log_start)
+                    break
+                except ServerStartError:
+                    taken = "already in use" in log_tail(self.log_path, log_start)
+                    if not (choose_port and taken and attempt < PORT_ATTEMPTS):
+                        raise
+                    self._kill()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _subprocess_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.setdefault("LC_ALL", "C.UTF-8")
+        return env
+
+    def _initdb(self, owner: tuple[int, int] | None) -> None:
+        assert self.workdir is not None and self.bin_dir is not None
+        pwfile = self.workdir / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        pwfile.chmod(0o600)
+        if owner is not None:
+            os.chown(pwfile, *owner)
+        # C.UTF-8: code-point order (as SQLite's BINARY collation) and Unicode lower()
+        # (which Directus's _icontains relies on); plain C where that locale is missing.
+        for locale in ("C.UTF-8", "C"):
+            with self.log_path.open("ab") as log:
+                result = subprocess.run(
+                    [str(self.bin_dir / "initdb"), "--pgdata", str(self.workdir / "data"),
+                     "--username", self.user, "--pwfile", str(pwfile),
+                     "--auth-host", "scram-sha-256", "--auth-local", "scram-sha-256",
+                     "--encoding", "UTF8", "--locale", locale, "--no-sync"],
+                    stdout=log, stderr=subprocess.STDOUT, env=self._subprocess_env(),
+                    timeout=self.startup_timeout, check=False,
+                    user=_uid(owner), group=_gid(owner), extra_groups=_groups(owner),
+                )
+            if result.returncode == 0:
+                break
+            shutil.rmtree(self.workdir / "data", ignore_errors=True)
+        else:
+            self._fail(f"initdb exited with {result.returncode}")
+        pwfile.unlink()
+
+    def _launch(self, owner: tuple[int, int] | None) -> None:
+        assert self.workdir is not None and self.bin_dir is not None
+        settings = {
+            "listen_addresses": self.host,
+            "port": str(self.port),
+            "unix_socket_directories": "",
+            "max_connections": str(self.max_connections),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+        }
+        options = [item for key, value in settings.items() for item in ("-c", f"{key}={value}")]
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [str(self.bin_dir / "postgres"), "-D", str(self.workdir / "data"), *options],
+                stdout=log, stderr=subprocess.STDOUT, env=self._subprocess_env(),
+                start_new_session=True,
+                user=_uid(owner), group=_gid(owner), extra_groups=_groups(owner),
+            )
+
+    def _wait_ready(self, log_start: int) -> None:
+        assert self.bin_dir is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                code = self._process.returncode if self._process else None
+                self._fail(f"postgres exited with {code}", log_start)
+            # pg_isready with our port alone could hear another server that took it:
+            # the log line is our own postmaster's.
+            if "ready to accept connections" in log_tail(self.log_path, log_start):
+                ready = subprocess.run(
+                    [str(self.bin_dir / "pg_isready"), "-q", "-h", self.host, "-p",
+                     str(self.port), "-U", self.user, "-d", self.database],
+                    env=self._subprocess_env(), timeout=10, check=False)
+                if ready.returncode == 0:
+                    return
+            time.sleep(0.1)
+        self._fail(f"PostgreSQL did not accept connections within {self.startup_timeout:.0f} s",
+                   log_start)
+
+    def _fail(self, what: str, since: int = 0) -> None:
+        tail = ""
+        with contextlib.suppress(RuntimeError):
+            tail = log_tail(self.log_path, since)
+        raise ServerStartError(f"{what}; the PostgreSQL log ends:\n{tail}")
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to leave.
+            kill_group(process, sig=signal.SIGINT)
+
+    def stop(self) -> None:
+        """Stop the whole process group (SIGINT, then SIGKILL) and delete the temp dir."""
+        self._kill()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _uid(owner: tuple[int, int] | None) -> int | None:
+    return None if owner is None else owner[0]
+
+
+def _gid(owner: tuple[int, int] | None) -> int | None:
+    return None if owner is None else owner[1]
+
+
+def _groups(owner: tuple[int, int] | None) -> list[int] | None:
+    # Drop root's supplementary groups along with its uid.
+    return None if owner is None else []
