@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Reinstall when the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.cfg | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test test-postgresql lint typecheck unit bench clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 ## Lint, type-check and run the whole test suite (unit and integration, real Directus).
 test: lint typecheck
 	$(PY) -m pytest
+
+## The integration tests again, on a local Directus on PostgreSQL (needs PostgreSQL installed).
+test-postgresql: $(STAMP)
+	$(PY) -m pytest tests/integration --directus-db=postgresql
 
 lint: $(STAMP)
 	$(PY) -m ruff check pydirectus tests benchmarks

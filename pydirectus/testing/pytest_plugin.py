@@ -65,6 +65,11 @@ def chosen_database(config: pytest.Config) -> str:
     return value
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a bad database choice before collecting anything."""
+    chosen_database(config)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     """Say which Directus the run talks to."""
     if os.environ.get("PYDIRECTUS_TEST_URL"):

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .install import NodeRuntime, directus_cli, ensure_installed
-from .postgres import PostgresServer
+from .postgres import PostgresServer, find_postgres_bin
 from .processes import ServerStartError, free_port, kill_group, log_tail
 
 __all__ = ["DATABASES", "DirectusServer", "ServerStartError"]
@@ -111,6 +111,8 @@ class DirectusServer:
 
     def start(self) -> DirectusServer:
         """Install if needed, bootstrap a fresh database and start; wait for /server/ping."""
+        if self._database == "postgresql":
+            find_postgres_bin()  # before a long first install: say now if it is missing
         runtime = NodeRuntime.find()
         install_dir = ensure_installed(runtime)
         self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-directus-"))

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from pydirectus.testing import DirectusServer, ServerStartError
+from pydirectus.testing import DirectusServer, ExistingDirectus, ServerStartError
 from pydirectus.testing.examples import readme_examples, run_examples, seed_articles
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,6 +35,40 @@ def test_stop_leaves_no_process_and_no_files(directus: DirectusServer) -> None:
     assert not _group_alive(pgid)
     assert not workdir.exists()
     assert not server.running
+
+
+def test_postgresql_lives_and_dies_with_its_directus(directus: DirectusServer) -> None:
+    server = DirectusServer(database="postgresql").start()
+    try:
+        assert server.database == "postgresql" and server.postgres is not None
+        postgres = server.postgres
+        pg_group, pg_dir = postgres.pid, postgres.workdir
+        assert pg_group is not None and pg_dir is not None and _group_alive(pg_group)
+        assert postgres.host == "127.0.0.1"
+        health = requests.get(f"{server.url}/server/health", timeout=10,
+                              headers={"Authorization": f"Bearer {server.admin_token}"})
+        assert "pg:responseTime" in health.json()["checks"]
+        # What PostgreSQL sends for a count (SQLite sends a number); the client makes it an int.
+        count = requests.get(f"{server.url}/users", params={"aggregate[count]": "*"}, timeout=10,
+                             headers={"Authorization": f"Bearer {server.admin_token}"})
+        assert count.json()["data"] == [{"count": "1"}]
+    finally:
+        server.stop()
+    assert not _group_alive(pg_group)
+    assert not pg_dir.exists()
+    assert not postgres.running
+
+
+def test_an_existing_server_from_the_environment(directus: DirectusServer) -> None:
+    existing = ExistingDirectus.from_env({"PYDIRECTUS_TEST_URL": directus.url + "/",
+                                          "PYDIRECTUS_TEST_TOKEN": directus.admin_token})
+    assert existing is not None
+    assert existing.url == directus.url
+    assert existing.admin_email == directus.admin_email
+    assert existing.database == directus.database
+    with pytest.raises(RuntimeError, match="answered 401"):
+        ExistingDirectus.from_env({"PYDIRECTUS_TEST_URL": directus.url,
+                                   "PYDIRECTUS_TEST_TOKEN": "wrong"})
 
 
 def test_a_stolen_port_is_replaced(directus: DirectusServer,

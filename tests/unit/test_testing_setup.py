@@ -1,0 +1,105 @@
+"""pydirectus.testing's choices, checked without starting a server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pydirectus.testing import DirectusServer, ExistingDirectus, PostgresNotInstalled
+from pydirectus.testing.dialects import nulls_sort_first
+from pydirectus.testing.existing import _database_of
+from pydirectus.testing.postgres import find_postgres_bin
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_sqlite_stays_the_default() -> None:
+    assert DirectusServer().database == "sqlite"
+    assert DirectusServer(database="postgresql").database == "postgresql"
+
+
+@pytest.mark.parametrize("bad", ["postgres", "mysql", "", None, 3])
+def test_an_unknown_database_is_refused_by_name(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"database must be one of 'sqlite', 'postgresql'"):
+        DirectusServer(database=bad)  # type: ignore[arg-type]
+
+
+def test_missing_postgresql_says_how_to_get_it(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYDIRECTUS_PG_BIN", str(tmp_path))
+    with pytest.raises(PostgresNotInstalled, match="apt-get install postgresql") as caught:
+        DirectusServer(database="postgresql").start()
+    assert "PYDIRECTUS_PG_BIN" in str(caught.value)
+    with pytest.raises(PostgresNotInstalled):
+        find_postgres_bin()
+
+
+def test_existing_server_needs_url_and_token() -> None:
+    assert ExistingDirectus.from_env({}) is None
+    with pytest.raises(ValueError, match="PYDIRECTUS_TEST_TOKEN is not set"):
+        ExistingDirectus.from_env({"PYDIRECTUS_TEST_URL": "http://127.0.0.1:1"})
+    with pytest.raises(ValueError, match="PYDIRECTUS_TEST_URL is not set"):
+        ExistingDirectus.from_env({"PYDIRECTUS_TEST_TOKEN": "t"})
+    with pytest.raises(ValueError, match="http:// or https://"):
+        ExistingDirectus.from_env({"PYDIRECTUS_TEST_URL": "cms.example.com",
+                                   "PYDIRECTUS_TEST_TOKEN": "t"})
+
+
+def test_existing_server_keeps_its_secrets_out_of_repr() -> None:
+    server = ExistingDirectus("http://x", "tok-secret", "a@b.c", "postgresql", "pw-secret")
+    assert "secret" not in repr(server)
+    assert server.admin_password == "pw-secret"
+    with pytest.raises(RuntimeError, match="PYDIRECTUS_TEST_PASSWORD"):
+        _ = ExistingDirectus("http://x", "tok", "a@b.c", "sqlite").admin_password
+
+
+def test_the_database_is_read_from_server_health() -> None:
+    checks = {"storage:local:responseTime": [], "pg:responseTime": [], "cache:responseTime": []}
+    assert _database_of({"checks": checks}) == "postgresql"
+    assert _database_of({"checks": {"sqlite3:responseTime": []}}) == "sqlite"
+    assert _database_of({}) == "unknown"
+
+
+def test_null_ordering_per_database() -> None:
+    assert nulls_sort_first("sqlite") and not nulls_sort_first("sqlite", descending=True)
+    assert not nulls_sort_first("postgresql") and nulls_sort_first("postgresql", descending=True)
+    with pytest.raises(ValueError, match="oracle"):
+        nulls_sort_first("oracle")
+
+
+def _pytest(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["pydirectus.testing.pytest_plugin"]\n')
+    (tmp_path / "test_db.py").write_text(
+        "import os\n"
+        "def test_db(directus_database):\n"
+        "    assert directus_database == os.environ['EXPECTED']\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYDIRECTUS_TEST_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path), *args],
+        capture_output=True, text=True, cwd=tmp_path, env={**clean, **env}, timeout=120,
+        check=False)
+
+
+@pytest.mark.parametrize(("args", "env", "expected"), [
+    ((), {}, "sqlite"),
+    (("--directus-db=postgresql",), {}, "postgresql"),
+    ((), {"PYDIRECTUS_TEST_DB": "PostgreSQL"}, "postgresql"),
+    (("--directus-db=sqlite",), {"PYDIRECTUS_TEST_DB": "postgresql"}, "sqlite"),
+])
+def test_the_run_chooses_its_database(tmp_path: Path, args: tuple[str, ...],
+                                      env: dict[str, str], expected: str) -> None:
+    result = _pytest(tmp_path, *args, env={**env, "EXPECTED": expected})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"a local Directus on {expected}" in result.stdout
+
+
+def test_a_bad_database_choice_is_a_usage_error(tmp_path: Path) -> None:
+    result = _pytest(tmp_path, env={"PYDIRECTUS_TEST_DB": "oracle", "EXPECTED": "x"})
+    assert result.returncode == 4
+    assert "PYDIRECTUS_TEST_DB='oracle': choose one of sqlite, postgresql" in result.stderr
+    result = _pytest(tmp_path, "--directus-db=oracle", env={"EXPECTED": "x"})
+    assert result.returncode == 4 and "invalid choice" in result.stderr
