@@ -20,9 +20,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
-from .processes import ServerStartError, free_port, kill_group, log_tail
+from .processes import LocalProcess, ServerStartError, free_port, kill_group, log_tail
 
 __all__ = ["PostgresNotInstalled", "PostgresServer", "find_postgres_bin"]
 
@@ -88,12 +87,14 @@ def _run_as() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-class PostgresServer:
+class PostgresServer(LocalProcess):
     """Start a throwaway PostgreSQL in a fresh temp dir; stop it with its whole process group.
 
     >>> with PostgresServer() as pg:
     ...     pg.directus_env()   # DB_CLIENT=pg and the connection settings
     """
+
+    log_name = "postgres.log"
 
     def __init__(
         self,
@@ -105,6 +106,7 @@ class PostgresServer:
         max_connections: int = 100,
         startup_timeout: float = 60.0,
     ) -> None:
+        super().__init__()
         self.host = host
         self.port = port
         self.user = user
@@ -112,30 +114,11 @@ class PostgresServer:
         self.max_connections = max_connections
         self.startup_timeout = startup_timeout
         self.password = secrets.token_urlsafe(16)
-        self.workdir: Path | None = None
         self.bin_dir: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<PostgresServer {self.host}:{self.port or '(no port)'} {state}>"
-
-    @property
-    def running(self) -> bool:
-        """Return whether the postmaster is alive."""
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """Return the postmaster's process id (also its process group id)."""
-        return self._process.pid if self._process else None
-
-    @property
-    def log_path(self) -> Path:
-        """Return the file that collects initdb's and the server's output."""
-        if self.workdir is None:
-            raise RuntimeError("the server has not been started")
-        return self.workdir / "postgres.log"
 
     def directus_env(self) -> dict[str, str]:
         """Return the Directus settings (DB_CLIENT=pg, host, port, ...) for this server."""
@@ -269,16 +252,6 @@ class PostgresServer:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _uid(owner: tuple[int, int] | None) -> int | None:

@@ -9,8 +9,12 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
-__all__ = ["ServerStartError", "free_port", "kill_group", "log_tail"]
+__all__ = ["LocalProcess", "ServerStartError", "free_port", "kill_group", "log_tail"]
+
+S = TypeVar("S", bound="LocalProcess")
 
 LOG_TAIL_CHARS = 4000
 
@@ -59,3 +63,49 @@ def kill_group(
             os.killpg(pgid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace)
+
+
+class LocalProcess:
+    """A server we start in its own process group, with a temp dir holding its log."""
+
+    log_name = "server.log"
+
+    def __init__(self) -> None:
+        self.workdir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Return whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Return the server's process id (also its process group id)."""
+        return self._process.pid if self._process else None
+
+    @property
+    def log_path(self) -> Path:
+        """Return the file in the temp dir that collects the server's output."""
+        if self.workdir is None:
+            raise RuntimeError("the server has not been started")
+        return self.workdir / self.log_name
+
+    def start(self: S) -> S:
+        """Start the server; subclasses say how."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the server; subclasses say how."""
+        raise NotImplementedError
+
+    def __enter__(self: S) -> S:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -12,11 +12,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from .install import NodeRuntime, directus_cli, ensure_installed
 from .postgres import PostgresServer, find_postgres_bin
-from .processes import ServerStartError, free_port, kill_group, log_tail
+from .processes import LocalProcess, ServerStartError, free_port, kill_group, log_tail
 
 __all__ = ["DATABASES", "DirectusServer", "ServerStartError"]
 
@@ -37,7 +36,7 @@ def _check_database(database: object) -> str | PostgresServer:
     )
 
 
-class DirectusServer:
+class DirectusServer(LocalProcess):
     """Start a throwaway Directus in a fresh temp dir; stop it with its whole process group.
 
     ``database="sqlite"`` (the default) keeps the data in a file in the temp dir;
@@ -48,6 +47,8 @@ class DirectusServer:
     >>> with DirectusServer(env={"ACCESS_TOKEN_TTL": "2s"}) as server:
     ...     server.url, server.admin_token
     """
+
+    log_name = "directus.log"
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class DirectusServer:
         database: str | PostgresServer = "sqlite",
         secret: str | None = None,
     ) -> None:
+        super().__init__()
         self._database = _check_database(database)
         self.extra_env = dict(env or {})
         self.admin_email = admin_email
@@ -72,8 +74,6 @@ class DirectusServer:
         self.startup_timeout = startup_timeout
         # Instances behind one load balancer must share it: it signs their tokens.
         self._secret = secret or secrets.token_urlsafe(32)
-        self.workdir: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
         self.postgres: PostgresServer | None = (
             self._database if isinstance(self._database, PostgresServer) else None)
 
@@ -91,23 +91,6 @@ class DirectusServer:
     def url(self) -> str:
         """Return the base URL, e.g. http://127.0.0.1:41234."""
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        """Return whether the server process is alive."""
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """Return the server's process id (also its process group id)."""
-        return self._process.pid if self._process else None
-
-    @property
-    def log_path(self) -> Path:
-        """Return the file that collects the server's stdout and stderr."""
-        if self.workdir is None:
-            raise RuntimeError("the server has not been started")
-        return self.workdir / "directus.log"
 
     def start(self) -> DirectusServer:
         """Install if needed, bootstrap a fresh database and start; wait for /server/ping."""
@@ -236,14 +219,4 @@ class DirectusServer:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-    def __enter__(self) -> DirectusServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
