@@ -1,0 +1,142 @@
+"""What every command shares: connection options, the client they build, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+if TYPE_CHECKING:
+    from ..client import DirectusClient
+
+__all__ = [
+    "EXIT_ERROR",
+    "CommandError",
+    "add_command",
+    "add_global_options",
+    "connect",
+    "fail",
+    "report_error",
+    "write_atomically",
+]
+
+EXIT_ERROR = 1
+
+
+class CommandError(Exception):
+    """A command cannot go on; its message is the one line the user sees."""
+
+    def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def fail(message: str) -> NoReturn:
+    """Stop the command with a one-line message."""
+    raise CommandError(message)
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = True) -> None:
+    """Add --url/--token/--email/--debug (on the top level and again on each command)."""
+    # On the commands the defaults are suppressed, so `pydirectus --url X query ...` and
+    # `pydirectus query ... --url X` both work without one overwriting the other.
+    default: Any = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("connection")
+    group.add_argument("--url", default=default,
+                       help="the Directus base URL (default: $DIRECTUS_URL)")
+    group.add_argument("--token", default=default,
+                       help="a static token (default: $DIRECTUS_TOKEN, which keeps it out of "
+                            "the process list)")
+    group.add_argument("--email", default=default,
+                       help="log in as this user (default: $DIRECTUS_EMAIL); the password "
+                            "comes from $DIRECTUS_PASSWORD or is asked for")
+    group.add_argument("--debug", action="store_true",
+                       default=argparse.SUPPRESS if suppress else False,
+                       help="show tracebacks and log every request to stderr")
+
+
+def add_command(subparsers: Any, name: str, help: str, examples: str,
+                description: str | None = None) -> argparse.ArgumentParser:
+    """Add a command's parser with its examples in --help and the shared options."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=help, description=description or help,
+        epilog="examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_global_options(parser)
+    return parser
+
+
+def connect(args: argparse.Namespace) -> DirectusClient:
+    """Return a client from --url/--token/--email or the DIRECTUS_* environment."""
+    from ..auth import Password, StaticToken
+    from ..client import DirectusClient
+
+    if getattr(args, "debug", False):
+        import logging
+
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                            format="%(name)s: %(message)s")
+        logging.getLogger("pydirectus").setLevel(logging.DEBUG)
+    url = args.url or os.environ.get("DIRECTUS_URL")
+    if not url:
+        fail("no server: pass --url or set DIRECTUS_URL")
+    token = args.token
+    email = args.email
+    if token and email:
+        fail("pass either --token or --email, not both")
+    if not token and not email:
+        token = os.environ.get("DIRECTUS_TOKEN")
+        email = None if token else os.environ.get("DIRECTUS_EMAIL")
+    auth: StaticToken | Password | None = None
+    if token:
+        auth = StaticToken(token)
+    elif email:
+        password = os.environ.get("DIRECTUS_PASSWORD")
+        if not password:
+            import getpass
+
+            password = getpass.getpass(f"Password for {email}: ")
+        auth = Password(email, password)
+    return DirectusClient(url, auth=auth)
+
+
+def describe(exc: BaseException) -> str:
+    """Return one line saying what went wrong, for the user rather than the developer."""
+    from ..errors import APIError, DirectusError
+
+    if isinstance(exc, CommandError):
+        text = str(exc)
+    elif isinstance(exc, APIError):
+        text = str(exc)
+        if exc.reason and exc.reason not in text:
+            text += f" ({exc.reason})"
+    elif isinstance(exc, DirectusError):
+        text = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def report_error(prog: str, exc: BaseException) -> None:
+    """Print the one-line error on stderr."""
+    print(f"{prog}: error: {describe(exc)}", file=sys.stderr)
+
+
+def write_atomically(path: str, write: Callable[[TextIO], Any]) -> Any:
+    """Call write(file) on PATH.part, then rename it to PATH: a failure leaves no half file."""
+    partial = f"{path}.part"
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as out:
+            result = write(out)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
+    return result

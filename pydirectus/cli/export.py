@@ -1,0 +1,65 @@
+"""`pydirectus export`: write a collection (or a query's matches) to a JSONL, CSV or JSON file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import add_command, connect, write_atomically
+from .querying import add_query_options
+
+EXAMPLES = """
+pydirectus export articles -o articles.jsonl
+pydirectus export articles --filter status=published --fields id,title,views -o published.csv
+pydirectus export articles --sort -date --limit 1000 -o recent.json
+pydirectus export articles --format jsonl -o - | gzip > articles.jsonl.gz
+"""
+
+EXPORT_FORMATS = ("jsonl", "csv", "json")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the `export` command."""
+    parser = add_command(subparsers, "export", "write the items of a collection to a file",
+                         EXAMPLES,
+                         description="Write the items of a collection (all, or a query's "
+                                     "matches) to FILE, streaming page by page. The format "
+                                     "follows the extension (.jsonl, .csv, .json). The file "
+                                     "appears only when the export is complete.")
+    add_query_options(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="where to write ('-' for stdout)")
+    parser.add_argument("--format", choices=EXPORT_FORMATS,
+                        help="jsonl, csv or json (default: from FILE's extension)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Stream the items into the file, then move it into place."""
+    from .output import format_for_path, write_rows
+    from .progress import Progress
+    from .querying import bound_query
+
+    to_stdout = args.output == "-"
+    fmt = format_for_path(args.output, args.format or ("jsonl" if to_stdout else None),
+                          EXPORT_FORMATS)
+    columns = [f for v in args.fields for f in v.split(",") if f]
+    with connect(args) as client:
+        query = bound_query(client, args)
+        shown = not args.quiet and sys.stderr.isatty()
+        total = query.count() if shown else None
+        with Progress(f"export {args.collection}", total, enabled=not args.quiet) as progress:
+            if to_stdout:
+                count = write_rows(query, sys.stdout, fmt, columns, progress.update)
+                sys.stdout.flush()
+            else:
+                count = write_atomically(args.output, lambda out: write_rows(
+                    query, out, fmt, columns, progress.update))
+    if not args.quiet:
+        where = "stdout" if to_stdout else args.output
+        print(f"exported {count} {'item' if count == 1 else 'items'} of {args.collection} "
+              f"to {where}", file=sys.stderr)
+    return 0
+

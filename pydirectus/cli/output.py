@@ -1,0 +1,142 @@
+"""Writers for rows streamed from Directus: table, json, jsonl, csv. Memory stays bounded."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TextIO
+
+from .common import fail
+
+__all__ = ["FORMATS", "format_for_path", "write_rows"]
+
+FORMATS = ("table", "json", "jsonl", "csv")
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+# The table sizes its columns on the first rows only, so it can stream the rest.
+TABLE_SAMPLE = 200
+TABLE_MAX_COLUMN = 40
+TABLE_MIN_COLUMN = 4
+
+
+def format_for_path(path: str, given: str | None, allowed: Iterable[str]) -> str:
+    """Return the format named by --format, else by the file's extension."""
+    allowed = tuple(allowed)
+    if given is not None:
+        return given
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    found = EXTENSIONS.get(suffix)
+    if found is None or found not in allowed:
+        fail(f"{path}: cannot tell the format from the extension; use .jsonl, .csv or "
+             f".json, or pass --format ({'|'.join(allowed)})")
+    return found
+
+
+def cell(value: Any) -> str:
+    """Return a value as CSV/table text: null empty, JSON for lists and objects."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_rows(rows: Iterable[dict[str, Any]], out: TextIO, fmt: str,
+               columns: list[str] | None = None,
+               on_row: Callable[[], None] | None = None) -> int:
+    """Write rows to out in a format as they arrive; return how many were written."""
+    writer = {"jsonl": _jsonl, "json": _json, "csv": _csv, "table": _table}.get(fmt)
+    if writer is None:
+        fail(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    count = 0
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            if on_row is not None:
+                on_row()
+            yield row
+
+    writer(counted(), out, columns)
+    return count
+
+
+def _jsonl(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str] | None) -> None:
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _json(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str] | None) -> None:
+    out.write("[")
+    for index, row in enumerate(rows):
+        out.write(("\n" if index == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+    out.write("\n]\n")
+
+
+def _plain(columns: list[str] | None) -> list[str] | None:
+    # Fields such as "*" or "author.name" do not name the columns Directus answers with.
+    if not columns or any("*" in c or "." in c for c in columns):
+        return None
+    return columns
+
+
+def _csv(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str] | None) -> None:
+    header = _plain(columns)
+    writer = csv.writer(out, lineterminator="\n")
+    for number, row in enumerate(rows, 1):
+        if header is None:
+            header = list(row)
+        if number == 1:
+            writer.writerow(header)
+        extra = [key for key in row if key not in header]
+        if extra:
+            fail(f"row {number} has fields the first row has not ({', '.join(extra)}); "
+                 "pass --fields to fix the columns")
+        writer.writerow([cell(row.get(key)) for key in header])
+
+
+def _table(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str] | None) -> None:
+    sample = list(itertools.islice(rows, TABLE_SAMPLE))
+    header = _plain(columns) or list(dict.fromkeys(k for row in sample for k in row))
+    if not header:
+        return
+    widths = _fit([
+        min(TABLE_MAX_COLUMN, max([len(name)] + [len(_one_line(row.get(name)))
+                                                 for row in sample]))
+        for name in header
+    ], shutil.get_terminal_size().columns)
+    out.write(_line(header, widths) + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in itertools.chain(sample, rows):
+        out.write(_line([_one_line(row.get(name)) for name in header], widths) + "\n")
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(cell(value).split()) if value is not None else ""
+
+
+def _fit(widths: list[int], total: int) -> list[int]:
+    # Narrow the widest column, one character at a time, until the row fits the terminal.
+    widths = list(widths)
+    while sum(widths) + 2 * (len(widths) - 1) > total:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        if widths[widest] <= TABLE_MIN_COLUMN:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def _line(values: list[str], widths: list[int]) -> str:
+    parts = []
+    for value, width in zip(values, widths, strict=True):
+        if len(value) > width:
+            value = value[:width - 1] + "…"
+        parts.append(value.ljust(width))
+    return "  ".join(parts).rstrip()
