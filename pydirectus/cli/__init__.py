@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from .common import EXIT_ERROR, CommandError, add_global_options, report_error
+from .common import EXIT_ERROR, CommandError, Parser, add_global_options, report_error
 
 __all__ = ["main"]
 
@@ -20,14 +20,19 @@ __all__ = ["main"]
 COMMANDS = {
     "query": "query",
     "export": "export",
+    "import": "import_",
     "types": "types",
 }
+
+# Options whose values may begin with "-" (a descending sort key).
+DASH_VALUE_OPTIONS = frozenset({"--sort"})
 
 EPILOG = """\
 examples:
   export DIRECTUS_URL=https://cms.example.com DIRECTUS_TOKEN=...
   pydirectus query articles --filter views__gt=10 --sort -views --limit 5
   pydirectus export articles -o articles.jsonl
+  pydirectus import articles articles.jsonl --upsert-on id --report import.log
   pydirectus types -o models.py
 
 Connection: --url/--token or DIRECTUS_URL/DIRECTUS_TOKEN; --email (or DIRECTUS_EMAIL)
@@ -38,7 +43,7 @@ No token and no email: the request goes out as the Public policy.
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every command (imports each command module, all light)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pydirectus",
         description="Query, export and import Directus data; generate typed models; "
                     "copy a schema between instances.",
@@ -57,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 on success)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     try:
         status: int = args.run(args)
         return status
@@ -73,6 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         report_error(f"{parser.prog} {args.command}", exc)
         return EXIT_ERROR if not isinstance(exc, CommandError) else exc.status
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    # `--sort -views` would read "-views" as an option; pass it as `--sort=-views`.
+    joined: list[str] = []
+    items = iter(argv)
+    for arg in items:
+        if arg in DASH_VALUE_OPTIONS:
+            value = next(items, None)
+            joined.append(arg if value is None else f"{arg}={value}")
+        else:
+            joined.append(arg)
+    return joined
 
 
 def _silence_stdout() -> None:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_ERROR",
     "CommandError",
+    "Parser",
     "add_command",
     "add_global_options",
     "connect",
@@ -32,6 +33,14 @@ class CommandError(Exception):
     def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
         super().__init__(message)
         self.status = status
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (the usage stays in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print a one-line error naming --help and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def fail(message: str) -> NoReturn:

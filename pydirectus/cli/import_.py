@@ -1,0 +1,314 @@
+"""`pydirectus import`: load a JSONL, CSV or JSON file into a collection, in batches.
+
+Rows go out with ``create_many`` (or, with ``--upsert-on``, ``update_batch`` for rows
+whose value of that field exists and ``create_many`` for the rest). Directus writes a
+batch in one transaction, so a batch that fails is split in halves until the failing rows
+stand alone: those are refused, with Directus's reason, and every other row lands.
+
+The report (``--report FILE``, JSON Lines) records each written range of rows and each
+refused row; ``--resume`` skips the rows a report says were written, so an import stopped
+half-way (a lost connection, Ctrl-C) continues where it stopped. At most the batch in flight
+when it stopped is sent twice; with ``--upsert-on`` that is harmless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+import attrs
+
+from .common import add_command, connect, fail
+
+if TYPE_CHECKING:
+    from ..client import DirectusClient
+    from ..collection import Collection
+    from ..errors import APIError
+
+EXAMPLES = """
+pydirectus import articles articles.jsonl
+pydirectus import articles articles.csv --batch-size 200 --report import.log
+pydirectus import articles articles.csv --report import.log --resume   # after a stop
+pydirectus import products products.jsonl --upsert-on sku
+"""
+
+IMPORT_FORMATS = ("jsonl", "csv", "json")
+DEFAULT_BATCH = 500
+# Refusals listed on stderr; the report has all of them.
+SHOWN_REFUSALS = 10
+
+Row = tuple[int, dict[str, Any]]
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the `import` command."""
+    parser = add_command(subparsers, "import", "load rows from a file into a collection",
+                         EXAMPLES, description=__doc__.split("\n\n", 1)[1].strip()
+                         if __doc__ else None)
+    parser.add_argument("collection", help="the collection to write to")
+    parser.add_argument("file", metavar="FILE", help="a .jsonl, .csv or .json file ('-': stdin)")
+    parser.add_argument("--format", choices=IMPORT_FORMATS,
+                        help="jsonl, csv or json (default: from FILE's extension)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
+                        help=f"rows per request (default {DEFAULT_BATCH})")
+    parser.add_argument("--upsert-on", metavar="FIELD",
+                        help="update the item whose FIELD equals the row's, create it if none")
+    parser.add_argument("--report", metavar="FILE",
+                        help="append what was written and refused to FILE (JSON Lines)")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip the rows --report says were written already")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    parser.set_defaults(run=run)
+
+
+@attrs.define
+class Outcome:
+    """What an import did: rows written (created or updated) and refused, with reasons."""
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    refused: list[tuple[int, str]] = attrs.field(factory=list)
+
+
+class Report:
+    """The JSON Lines report: written ranges and refused rows, appended as they happen."""
+
+    def __init__(self, handle: TextIO | None) -> None:
+        self.handle = handle
+
+    def written(self, numbers: Sequence[int], action: str) -> None:
+        """Record rows as written, as ranges of consecutive row numbers."""
+        if self.handle is None:
+            return
+        for _, group in itertools.groupby(enumerate(sorted(numbers)), lambda p: p[1] - p[0]):
+            run = [n for _, n in group]
+            self._write({"status": "written", "action": action, "rows": [run[0], run[-1]]})
+
+    def refused(self, number: int, code: str | None, reason: str) -> None:
+        """Record one refused row and why."""
+        self._write({"status": "refused", "row": number, "code": code, "reason": reason})
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        if self.handle is not None:
+            self.handle.write(json.dumps(entry) + "\n")
+            self.handle.flush()
+
+
+def written_rows(path: str) -> set[int]:
+    """Return the row numbers a report says were written."""
+    done: set[int] = set()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    done.update(_written_range(path, number, line))
+    except FileNotFoundError:
+        pass  # a first run: nothing written yet
+    return done
+
+
+def _written_range(path: str, number: int, line: str) -> range:
+    try:
+        entry = json.loads(line)
+        if entry.get("status") != "written":
+            return range(0)
+        first, last = entry["rows"]
+        return range(int(first), int(last) + 1)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        fail(f"{path}: line {number} is not a report entry; is it an import report?")
+
+
+def _reason(error: APIError) -> str:
+    text = error.message
+    if error.reason and error.reason not in text:
+        text += f" ({error.reason})"
+    return " ".join(text.split())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Stream the file's rows into the collection; summarise on stderr."""
+    from .output import format_for_path
+    from .progress import Progress
+    from .readers import CsvCaster, read_rows
+
+    if args.batch_size < 1:
+        fail(f"--batch-size: expected a positive number, got {args.batch_size}")
+    if args.resume and not args.report:
+        fail("--resume needs --report FILE: the report says which rows were written")
+    fmt = format_for_path(args.file, args.format or ("jsonl" if args.file == "-" else None),
+                          IMPORT_FORMATS)
+    done = written_rows(args.report) if args.resume else set()
+    with contextlib.ExitStack() as stack:
+        source = sys.stdin if args.file == "-" else stack.enter_context(
+            open(args.file, encoding="utf-8", newline=""))
+        report = Report(stack.enter_context(open(args.report, "a", encoding="utf-8"))
+                        if args.report else None)
+        client = stack.enter_context(connect(args))
+        handle = client.collection(args.collection)
+        cast = CsvCaster(_field_types(client, args.collection)) if fmt == "csv" else None
+        rows = read_rows(source, fmt, args.file, cast)
+        writer = _Writer(client, handle, report, args.upsert_on)
+        progress = stack.enter_context(Progress(f"import {args.collection}",
+                                                enabled=not args.quiet))
+        for batch in _batches(rows, done, args.batch_size, args.upsert_on, writer.outcome):
+            writer.write(batch)
+            progress.update(len(batch))
+    return _summary(args, writer.outcome)
+
+
+def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
+    # CSV cells are text; the field types (when this token may read them) say what to send.
+    from ..errors import PermissionDenied
+
+    try:
+        fields = client.transport.data("GET", "fields", collection) or []
+    except PermissionDenied:
+        return {}
+    return {f["field"]: str(f.get("type")) for f in fields if isinstance(f, dict)}
+
+
+def _batches(rows: Iterable[dict[str, Any]], done: set[int], size: int,
+             upsert_on: str | None, outcome: Outcome) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    keys: set[str] = set()
+    for number, row in enumerate(rows, 1):
+        if number in done:
+            outcome.skipped += 1
+            continue
+        key = json.dumps(row.get(upsert_on), sort_keys=True) if upsert_on else ""
+        # Two rows for one key in one batch would both be created: the second waits.
+        if len(batch) >= size or (upsert_on and key in keys):
+            yield batch
+            batch, keys = [], set()
+        batch.append((number, row))
+        keys.add(key)
+    if batch:
+        yield batch
+
+
+class _Writer:
+    def __init__(self, client: DirectusClient, handle: Collection[dict[str, Any]],
+                 report: Report, upsert_on: str | None) -> None:
+        self.client = client
+        self.handle = handle
+        self.report = report
+        self.upsert_on = upsert_on
+        self.outcome = Outcome()
+        self._primary_key: str | None = None
+
+    def write(self, batch: list[Row]) -> None:
+        if self.upsert_on is None:
+            self._send(batch, self._create, "created")
+            return
+        field = self.upsert_on
+        missing = [(n, row) for n, row in batch if row.get(field) is None]
+        for number, _ in missing:
+            self._refuse(number, None, f"no value for --upsert-on {field}")
+        present = [(n, row) for n, row in batch if row.get(field) is not None]
+        if not present:
+            return
+        pk = self.primary_key()
+        existing = self._existing(field, pk, [row[field] for _, row in present])
+        updates = [(n, {**row, pk: existing[_hashable(row[field])]}) for n, row in present
+                   if _hashable(row[field]) in existing]
+        creates = [(n, row) for n, row in present if _hashable(row[field]) not in existing]
+        if updates:
+            self._send(updates, self._update, "updated")
+        if creates:
+            self._send(creates, self._create, "created")
+
+    def primary_key(self) -> str:
+        if self._primary_key is None:
+            from ..errors import PermissionDenied
+
+            try:
+                fields = self.client.transport.data("GET", "fields", self.handle.name) or []
+                keys = [f["field"] for f in fields
+                        if (f.get("schema") or {}).get("is_primary_key")]
+            except PermissionDenied:
+                keys = []
+            # Without schema access, Directus's default is the best guess.
+            self._primary_key = keys[0] if keys else "id"
+        return self._primary_key
+
+    def _existing(self, field: str, pk: str, values: list[Any]) -> dict[Any, Any]:
+        found: dict[Any, Any] = {}
+        query = self.handle.filter(**{f"{field}__in": values}).fields(*dict.fromkeys((pk, field)))
+        for item in query:
+            found[_hashable(item.get(field))] = item.get(pk)
+        return found
+
+    def _create(self, rows: list[dict[str, Any]]) -> None:
+        self.handle.create_many(rows, batch_size=len(rows))
+
+    def _update(self, rows: list[dict[str, Any]]) -> None:
+        # Ask only for the key back: the answer to a big batch stays small.
+        self.handle.update_batch(rows, batch_size=len(rows), fields=[self.primary_key()])
+
+    def _refuse(self, number: int, code: str | None, reason: str) -> None:
+        self.outcome.refused.append((number, f"{code}: {reason}" if code else reason))
+        self.report.refused(number, code, reason)
+
+    def _send(self, rows: list[Row], send: Callable[[list[dict[str, Any]]], None],
+              action: str) -> None:
+        from ..collection import BatchWriteError
+        from ..errors import APIError
+
+        try:
+            send([row for _, row in rows])
+        except BatchWriteError as failed:
+            cause = failed.cause
+            if not _row_level(cause):
+                raise cause from failed
+            if len(rows) == 1:
+                self._refuse(rows[0][0], cause.code or str(cause.status), _reason(cause))
+                return
+            middle = len(rows) // 2
+            self._send(rows[:middle], send, action)
+            self._send(rows[middle:], send, action)
+            return
+        except APIError as error:
+            if len(rows) == 1 and _row_level(error):
+                self._refuse(rows[0][0], error.code or str(error.status), _reason(error))
+                return
+            raise
+        if action == "created":
+            self.outcome.created += len(rows)
+        else:
+            self.outcome.updated += len(rows)
+        self.report.written([n for n, _ in rows], action)
+
+
+def _row_level(error: Any) -> bool:
+    # What one row can cause: a bad value, a broken constraint. Not: no permission at all,
+    # an expired token, a server down; those stop the import (the report says how far).
+    from ..errors import InvalidRequest
+
+    return isinstance(error, InvalidRequest)
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+def _summary(args: argparse.Namespace, outcome: Outcome) -> int:
+    if not args.quiet:
+        parts = [f"created {outcome.created}"]
+        if args.upsert_on:
+            parts.append(f"updated {outcome.updated}")
+        if outcome.skipped:
+            parts.append(f"skipped {outcome.skipped} already written")
+        parts.append(f"refused {len(outcome.refused)}")
+        where = f" (details in {args.report})" if args.report and outcome.refused else ""
+        print(f"import {args.collection}: {', '.join(parts)}{where}", file=sys.stderr)
+    for number, reason in outcome.refused[:SHOWN_REFUSALS]:
+        print(f"  row {number} refused: {reason}", file=sys.stderr)
+    if len(outcome.refused) > SHOWN_REFUSALS:
+        print(f"  ... and {len(outcome.refused) - SHOWN_REFUSALS} more", file=sys.stderr)
+    return 1 if outcome.refused else 0
