@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..checks import check_data, check_keys, check_name, fields_params
-from ..errors import InvalidQuery, PermissionDenied
+from ..errors import InvalidQuery, NotFound, PermissionDenied
 from ..models import Flow, Share, Version
 from ..transport import Call
 from .handles import SystemCollection, check_uuid
@@ -27,7 +27,11 @@ class Versions(SystemCollection[Version]):
             return send(key)
         except PermissionDenied as denied:
             # Directus says FORBIDDEN for a version that does not exist.
-            raise self._missing_or_denied(key, denied, False) from None
+            error = self._missing_or_denied(key, denied, False)
+            if isinstance(error, NotFound):
+                raise NotFound(404, error.code, f"id: no version {key!r}",
+                               {"version": key}, denied.response) from None
+            raise error from None
 
     def save(self, id: str, delta: Mapping[str, Any]) -> dict[str, Any]:
         """Add changes to a version with POST /versions/{id}/save; return the item as the
