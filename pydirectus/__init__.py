@@ -17,12 +17,12 @@ from .errors import (
     PermissionDenied,
     TransportError,
 )
-from .files import Upload
 from .query import Q, Query
 
 if TYPE_CHECKING:
     from .auth import DirectusAuth, Password, StaticToken
     from .client import DirectusClient
+    from .files import Upload
     from .transport import RetryPolicy
 
 #: public name -> the module that defines it, imported on first access
@@ -32,6 +32,7 @@ _LAZY = {
     "StaticToken": "auth",
     "DirectusClient": "client",
     "RetryPolicy": "transport",
+    "Upload": "files",
 }
 
 
