@@ -2,41 +2,63 @@
 
 Write your own by subclassing :class:`DirectusAuth`: set the header in ``__call__``;
 optionally override ``recover`` (called once on a 401 TOKEN_EXPIRED; return True to
-re-send) and ``close`` (called by ``client.close()``).
+re-send), ``ensure_fresh`` (called before a body that cannot be sent twice) and
+``close`` (called by ``client.close()``).
+
+Strategies reach the server only through an :class:`AuthChannel` (``post_auth``), which
+the transport provides: this module imports nothing from the transport.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Final, Protocol
 
 import requests
 import requests.auth
 
-from .errors import APIError, AuthenticationError, DirectusError, InvalidQuery, InvalidRequest
+from .errors import (
+    AuthenticationError,
+    DirectusError,
+    InvalidRequest,
+    ServerError,
+    UsageError,
+)
 
-if TYPE_CHECKING:
-    from .transport import Transport
-
-__all__ = ["DirectusAuth", "Password", "StaticToken"]
+__all__ = ["AuthChannel", "DirectusAuth", "Password", "StaticToken"]
 
 log = logging.getLogger("pydirectus")
 
 # Refresh this long before expiry (capped at a fifth of the token's life for short TTLs).
 REFRESH_MARGIN_SECONDS = 30.0
+#: login refusals that the same credentials will meet again: remembered, not retried
+REMEMBERED_REFUSALS: Final = frozenset({"INVALID_CREDENTIALS", "USER_SUSPENDED", "INVALID_OTP"})
+
+
+class AuthChannel(Protocol):
+    """What an auth strategy may ask of the transport: one unauthenticated auth call."""
+
+    def post_auth(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """POST /auth/{endpoint} (no bearer token, no redirects); return the data or None."""
+        ...
 
 
 class DirectusAuth(requests.auth.AuthBase):
     """Base class of auth strategies; the transport binds itself before first use."""
 
-    def bind(self, transport: Transport) -> None:
-        """Receive the transport that login and refresh calls go through."""
+    def bind(self, channel: AuthChannel) -> None:
+        """Receive the channel that login, refresh and logout calls go through."""
 
     def recover(self, failed: requests.PreparedRequest) -> bool:
         """Make a fresh token after a 401 TOKEN_EXPIRED; return True to re-send once."""
         return False
+
+    def ensure_fresh(self) -> None:
+        """Renew the token now if it may expire soon (before a body that cannot be re-sent)."""
 
     def close(self) -> None:
         """End any server-side session (Password logs out)."""
@@ -55,7 +77,7 @@ class StaticToken(DirectusAuth):
 
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token.strip():
-            raise InvalidQuery("StaticToken: token must be a non-empty string")
+            raise UsageError("StaticToken: token must be a non-empty string")
         self._token = token
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -71,37 +93,60 @@ class StaticToken(DirectusAuth):
         return hash((StaticToken, self._token))
 
 
+def _check_credentials(email: Any, password: Any, otp: Any) -> None:
+    if not isinstance(email, str) or not email.strip():
+        raise UsageError("Password: email must be a non-empty string")
+    if not isinstance(password, str) or not password:
+        raise UsageError("Password: password must be a non-empty string")
+    if otp is not None and (not isinstance(otp, str) or not otp):
+        raise UsageError("Password: otp must be a non-empty string or None")
+
+
 class Password(DirectusAuth):
     """Log in with email and password; refresh before expiry; log in again if refresh fails.
+
+    A login refused for INVALID_CREDENTIALS, USER_SUSPENDED or INVALID_OTP is remembered:
+    later calls raise AuthenticationError at once and send no login (repeated attempts
+    with a wrong password get the account suspended) until :meth:`set_credentials`.
 
     Thread-safe: many threads sharing one client cause one refresh per expiry.
     ``logins`` and ``refreshes`` count what happened, for monitoring and tests.
     """
 
     def __init__(self, email: str, password: str, otp: str | None = None) -> None:
-        if not isinstance(email, str) or not email.strip():
-            raise InvalidQuery("Password: email must be a non-empty string")
-        if not isinstance(password, str) or not password:
-            raise InvalidQuery("Password: password must be a non-empty string")
-        if otp is not None and (not isinstance(otp, str) or not otp):
-            raise InvalidQuery("Password: otp must be a non-empty string or None")
+        _check_credentials(email, password, otp)
         self.email = email
         self._password = password
         self._otp = otp
-        self._transport: Transport | None = None
+        self._channel: AuthChannel | None = None
         self._lock = threading.Lock()
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._refresh_at = 0.0
+        self._fresh_until = 0.0
+        # (status, code, message) of a login refusal the same credentials would meet again.
+        self._refused: tuple[int, str, str] | None = None
         self.logins = 0
         self.refreshes = 0
 
     def __repr__(self) -> str:
         return f"Password(email={self.email!r}, password='***')"
 
-    def bind(self, transport: Transport) -> None:
-        """Receive the transport that login, refresh and logout go through."""
-        self._transport = transport
+    def bind(self, channel: AuthChannel) -> None:
+        """Receive the channel that login, refresh and logout go through."""
+        self._channel = channel
+
+    def set_credentials(self, email: str | None = None, password: str | None = None,
+                        otp: str | None = None) -> None:
+        """Replace the credentials (and OTP); forget a remembered refusal and the tokens."""
+        email = self.email if email is None else email
+        password = self._password if password is None else password
+        _check_credentials(email, password, otp)
+        with self._lock:
+            self.email, self._password, self._otp = email, password, otp
+            self._refused = None
+            self._access_token = self._refresh_token = None
+            self._refresh_at = self._fresh_until = 0.0
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self._access_token
@@ -114,6 +159,12 @@ class Password(DirectusAuth):
         sent = (failed.headers.get("Authorization") or "").removeprefix("Bearer ")
         self._renew(stale=sent or None, force=True)
         return True
+
+    def ensure_fresh(self) -> None:
+        """Renew the token now unless more than half its lifetime is left."""
+        token = self._access_token
+        if token is None or time.monotonic() >= self._fresh_until:
+            self._renew(stale=token, force=True)
 
     def _renew(self, stale: str | None, force: bool = False) -> str:
         with self._lock:
@@ -128,44 +179,63 @@ class Password(DirectusAuth):
                     data = self._post("refresh", {"refresh_token": self._refresh_token})
                 except (AuthenticationError, InvalidRequest) as exc:
                     log.debug("refresh failed (%s); logging in again", exc.code or exc.status)
+                    self._refresh_token = None
                 else:
                     self.refreshes += 1
-                    return self._store(data)
+                    return self._store("refresh", data)
             return self._login()
 
     def _login(self) -> str:
+        if self._refused is not None:
+            status, code, message = self._refused
+            raise AuthenticationError(
+                status, code, f"{message} (the server refused {self.email!r} earlier; no "
+                f"login was sent, so as not to get the account suspended; call "
+                f"set_credentials() with new credentials)", {"code": code, "remembered": True})
         body: dict[str, Any] = {"email": self.email, "password": self._password}
         if self._otp is not None:
             body["otp"] = self._otp
-        data = self._post("login", body)
-        self.logins += 1
-        return self._store(data)
-
-    def _store(self, data: Any) -> str:
+        self._access_token = None
         try:
-            access, refresh = data["access_token"], data["refresh_token"]
-            expires_ms = data["expires"]
-        except (TypeError, KeyError):
-            raise APIError(200, None, "login/refresh answer lacks tokens") from None
-        lifetime = float(expires_ms) / 1000.0
+            data = self._post("login", body)
+        except AuthenticationError as exc:
+            if exc.code in REMEMBERED_REFUSALS:
+                self._refused = (exc.status, exc.code or "", exc.message)
+            raise
+        self.logins += 1
+        return self._store("login", data)
+
+    def _store(self, endpoint: str, data: Any) -> str:
+        access = data.get("access_token") if isinstance(data, dict) else None
+        refresh = data.get("refresh_token") if isinstance(data, dict) else None
+        expires = data.get("expires") if isinstance(data, dict) else None
+        if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh
+                and isinstance(expires, int | float) and not isinstance(expires, bool)
+                and math.isfinite(expires) and expires > 0):
+            keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise ServerError(200, None, f"POST /auth/{endpoint}: expected access_token, "
+                              f"refresh_token and expires (ms) in the answer, got {keys}")
+        lifetime = float(expires) / 1000.0
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 5)
+        now = time.monotonic()
         self._access_token, self._refresh_token = access, refresh
-        self._refresh_at = time.monotonic() + lifetime - margin
+        self._refresh_at = now + lifetime - margin
+        self._fresh_until = now + lifetime / 2
         log.debug("access token renewed for %s; valid %.1f s", self.email, lifetime)
-        return str(access)
+        return access
 
     def _post(self, endpoint: str, body: dict[str, Any]) -> Any:
-        if self._transport is None:
-            raise RuntimeError("Password auth is not bound to a client")
+        if self._channel is None:
+            raise UsageError("Password auth is not bound to a client: pass it as "
+                             "DirectusClient(url, auth=Password(...))")
         # Without the stale bearer token: Directus rejects auth calls that carry one.
-        return self._transport.data("POST", "auth", endpoint, json={**body, "mode": "json"},
-                                    authenticate=False)
+        return self._channel.post_auth(endpoint, body)
 
     def close(self) -> None:
         """Log out (invalidating the refresh token) and forget the tokens."""
         with self._lock:
             refresh, self._refresh_token, self._access_token = self._refresh_token, None, None
-            if refresh is None or self._transport is None:
+            if refresh is None or self._channel is None:
                 return
             # Best effort: close() runs in __exit__ and must not mask the error in flight;
             # an unreachable server raises TransportError, which is not an OSError.

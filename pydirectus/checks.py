@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidQuery
+from .query import Query
 
 __all__ = [
     "check_batch_size",
@@ -14,7 +15,9 @@ __all__ = [
     "check_key",
     "check_keys",
     "check_name",
+    "check_query",
     "fields_params",
+    "query_params",
 ]
 
 
@@ -75,3 +78,25 @@ def fields_params(fields: Sequence[str] | None) -> dict[str, str] | None:
     if not fields or not all(isinstance(f, str) and f for f in fields):
         raise InvalidQuery(f"fields: expected field names, got {fields!r}")
     return {"fields": ",".join(fields)}
+
+
+def check_query(query: Any, what: str = "query") -> Query:
+    """Return a Query from a Query, a Directus query dict or None, checking every key.
+
+    Every entry point that takes a query goes through here, so a dict is held to the
+    same rules as Query.from_dict (unknown keys, bad values, NaN, ...) before sending.
+    """
+    if query is None:
+        return Query()
+    if isinstance(query, Query):
+        return query
+    if isinstance(query, Mapping):
+        return Query.from_dict(query)
+    raise InvalidQuery(f"{what}: expected a dict or a Query, got {type(query).__name__}")
+
+
+def query_params(query: Any, what: str = "query") -> dict[str, str] | None:
+    """Return the GET parameters of a checked query (None when no query was given)."""
+    if query is None:
+        return None
+    return check_query(query, what).to_params() or None

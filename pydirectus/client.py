@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import requests
 
 from .auth import DirectusAuth, Password, StaticToken
-from .checks import check_data, check_key
+from .checks import check_data, check_key, check_query, query_params
 from .collection import DEFAULT_PAGE_SIZE, Collection, Singleton
-from .errors import InvalidQuery
+from .errors import InvalidQuery, UsageError
 from .files import Files, Folders
 from .models import (
     Access,
@@ -30,7 +30,7 @@ from .models import (
     Settings,
     Translation,
 )
-from .query import Query, query_to_params
+from .query import Query
 from .schema_cache import SchemaCache
 from .system import (
     Authentication,
@@ -82,18 +82,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _query(query: QueryLike) -> Query | Mapping[str, Any]:
-    if query is None:
-        return Query()
-    if not isinstance(query, Query | Mapping):
-        raise InvalidQuery(f"query: expected a dict or a Query, got {type(query).__name__}")
-    return query
-
-
-def _params(query: QueryLike) -> dict[str, str] | None:
-    return query_to_params(_query(query)) if query is not None else None
-
-
 class Server:
     """The /server endpoints: ping, info, health."""
 
@@ -107,7 +95,7 @@ class Server:
 
     def info(self) -> dict[str, Any]:
         """Return GET /server/info's data (project settings, and versions for admins)."""
-        data: dict[str, Any] = self._transport.data("GET", "server", "info")
+        data: dict[str, Any] = self._transport.data("GET", "server", "info", expect=dict)
         return data
 
     def health(self) -> dict[str, Any]:
@@ -145,13 +133,13 @@ class DirectusClient:
         username: str | None = None,
         password: str | None = None,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
         session: requests.Session | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         if url is not None and hostname is not None and url != hostname:
-            raise InvalidQuery("pass the base URL once: either url or hostname=")
+            raise UsageError("pass the base URL once: either url or hostname=")
         base_url = validate_base_url(url if url is not None else hostname)  # type: ignore[arg-type]
         auth = _seed_auth(auth, static_token, username, password)
         if isinstance(auth, Password):
@@ -163,6 +151,8 @@ class DirectusClient:
                     InsecureTransportWarning,
                     stacklevel=2,
                 )
+        # verify=None: a session passed in keeps its own setting (a CA bundle, say); the
+        # transport sends verify, timeouts and the User-Agent per request, never changing it.
         self.transport = Transport(base_url, auth=auth, timeout=timeout, verify=verify,
                                    retry=retry, session=session)
         self.server = Server(self.transport)
@@ -185,7 +175,7 @@ class DirectusClient:
         return f"DirectusClient({redact_url(self.url)!r}, auth={self.auth!r})"
 
     def close(self) -> None:
-        """Log out a password session and close the HTTP session."""
+        """Log out a password session and close the HTTP session (only one the client made)."""
         self.transport.close()
 
     def __enter__(self) -> DirectusClient:
@@ -225,12 +215,12 @@ class DirectusClient:
 
     def read_items(self, collection: str, query: QueryLike = None) -> list[dict[str, Any]]:
         """Return the items of GET /items/{collection} matching a query dict or Query."""
-        data: list[dict[str, Any]] = self.collection(collection).query(_query(query)).fetch()
+        data: list[dict[str, Any]] = self.collection(collection).query(check_query(query)).fetch()
         return data
 
     def read_item(self, collection: str, id: str | int, query: QueryLike = None) -> dict[str, Any]:
         """Return one item from GET /items/{collection}/{id}."""
-        return self.collection(collection).query(_query(query)).get(id)
+        return self.collection(collection).query(check_query(query)).get(id)
 
     def create_item(self, collection: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """Create one item with POST /items/{collection}; return it."""
@@ -248,12 +238,14 @@ class DirectusClient:
 
     def read_files(self, query: QueryLike = None) -> list[File]:
         """Return file records from GET /files matching a query dict or Query."""
-        files: list[File] = self.transport.data("GET", "files", params=_params(query))
+        files: list[File] = self.transport.data("GET", "files", params=query_params(query),
+                                                expect=list)
         return files
 
     def read_file(self, id: str, query: QueryLike = None) -> File:
         """Return one file record from GET /files/{id}."""
-        file: File = self.transport.data("GET", "files", check_key(id), params=_params(query))
+        file: File = self.transport.data("GET", "files", check_key(id),
+                                         params=query_params(query), expect=dict)
         return file
 
     def create_file(self, file_data: Mapping[str, Any]) -> File:
@@ -424,17 +416,13 @@ class DirectusClient:
             raise InvalidQuery(f"auth: expected StaticToken, Password or another DirectusAuth, "
                                f"got {type(auth).__name__}")
         return DirectusClient(self.url, auth=auth, timeout=self.transport.timeout,
-                              verify=_verify(self.transport.session), retry=self.transport.retry,
+                              verify=self.transport.verify, retry=self.transport.retry,
                               session=SharedPoolSession(self.transport.session),
                               page_size=self.page_size)
 
     def with_token(self, token: str) -> DirectusClient:
         """Return a client that sends `token` (an end user's, say) over this client's pool."""
         return self.with_auth(StaticToken(token))
-
-
-def _verify(session: requests.Session) -> bool | str:
-    return True if session.verify is None else session.verify
 
 
 def _seed_auth(
@@ -446,15 +434,15 @@ def _seed_auth(
     seed_given = static_token is not None or username is not None or password is not None
     if auth is not None:
         if seed_given:
-            raise InvalidQuery("pass either auth= or static_token=/username=/password=, not both")
+            raise UsageError("pass either auth= or static_token=/username=/password=, not both")
         if not isinstance(auth, DirectusAuth):
-            raise InvalidQuery(f"auth: expected StaticToken, Password or another DirectusAuth, "
+            raise UsageError(f"auth: expected StaticToken, Password or another DirectusAuth, "
                                f"got {type(auth).__name__}")
         return auth
     if static_token is not None:  # the seed's rule: a static token wins over a login
         return StaticToken(static_token)
     if username is not None or password is not None:
         if not username or not password:
-            raise InvalidQuery("username= and password= go together; one of them is missing")
+            raise UsageError("username= and password= go together; one of them is missing")
         return Password(username, password)
     return None

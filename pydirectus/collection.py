@@ -22,6 +22,7 @@ from .checks import (
     check_keys,
     check_name,
     fields_params,
+    query_params,
 )
 from .errors import (
     APIError,
@@ -33,7 +34,7 @@ from .errors import (
 )
 from .handle_methods import HandleMethods
 from .query import Query, query_to_params
-from .transport import Call, encode_segment
+from .transport import Call, encode_segment, unwrap
 
 if TYPE_CHECKING:
     from .query import Q
@@ -220,7 +221,7 @@ class _Reads(Generic[T]):
             "filter", "fields", "deep", "alias", "version", "backlink")})
         try:
             item: T = self._handle._transport.data(
-                "GET", *self._handle.route, key, params=params or None)
+                "GET", *self._handle.route, key, params=params or None, expect=dict)
         except PermissionDenied as denied:
             raise self._handle._missing_or_denied(key, denied, "filter" in params) from None
         return item
@@ -336,10 +337,11 @@ class Collection(HandleMethods[T], _Reads[T]):
         else:
             call = Call("GET", self.route, params=params)
         body = self._transport.send_json(call)
-        if not isinstance(body, dict):
-            return body, {}
+        # A list of items (an object when the collection is a singleton); anything else,
+        # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
+        data = unwrap(body, call, (list, dict))
         meta = body.get("meta")
-        return body.get("data"), meta if isinstance(meta, dict) else {}
+        return data, meta if isinstance(meta, dict) else {}
 
     def _iterate(self, compiled: dict[str, Any]) -> Iterator[T]:
         if "aggregate" in compiled or "groupBy" in compiled:
@@ -502,8 +504,8 @@ class Singleton(Generic[T]):
 
     def get(self, query: Query | Mapping[str, Any] | None = None) -> T:
         """Return the singleton's item from GET /items/{name}."""
-        params = query_to_params(query) if query is not None else None
-        item: T = self._transport.data("GET", *self.route, params=params)
+        item: T = self._transport.data("GET", *self.route, params=query_params(query),
+                                       expect=dict)
         return item
 
     def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> T:

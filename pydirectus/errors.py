@@ -5,21 +5,29 @@
     DirectusError
       InvalidQuery (also ValueError)      raised while building, before any request
         SchemaRequired                      negating a relational path needs the relations
+        UsageError                          a constructor or argument misused (not a query)
       TransportError                      the request never got a usable HTTP answer
         ConnectError                        connection refused or reset, DNS failure
         TLSError                            certificate or handshake failure
         Timeout                             connect or read timed out
+        NotReplayable                       must be re-sent, but its body was a one-shot stream
       APIError                            Directus (or a proxy) answered with an error
         AuthenticationError                 INVALID_CREDENTIALS, TOKEN_EXPIRED, ..., 401
-        PermissionDenied                    FORBIDDEN, 403 (also said for missing items)
+        PermissionDenied                    FORBIDDEN, LIMIT_EXCEEDED, 403 (also missing items)
         NotFound                            ROUTE_NOT_FOUND, 404, a read of one missing item
         InvalidRequest                      INVALID_PAYLOAD, INVALID_QUERY, ..., other 4xx
         RateLimited                         REQUESTS_EXCEEDED, 429 (carries retry_after)
-        ServerError                         5xx, and any body that is not Directus JSON
+        ServerError                         5xx, a body that is not Directus JSON, or a
+                                            2xx body of the wrong shape
+        UnexpectedRedirect                  a 3xx the client must not follow (a write, an
+                                            auth call, another origin): names the Location
       MultipleItemsFound                  get(**lookups) matched more than one item
 
 Errors map on Directus's ``errors[0].extensions.code`` first and fall back on the
-HTTP status. Messages never carry a token, a password or a refresh token.
+HTTP status. Messages never carry a token, a password or a refresh token, and no
+exception holds a live ``requests`` object: ``APIError.response`` is a
+:class:`ResponseInfo` snapshot (status, reason, redacted URL, method, headers without
+cookies, the error body with secret keys masked).
 
 This module is pure: it imports nothing from the rest of the package and no HTTP
 library at run time, so ``pydirectus.query`` can raise ``InvalidQuery`` from here.
@@ -27,12 +35,14 @@ library at run time, so ``pydirectus.query`` can raise ``InvalidQuery`` from her
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    import requests
+from .redact import mask, redact_text, redact_url
 
 __all__ = [
     "APIError",
@@ -43,17 +53,27 @@ __all__ = [
     "InvalidRequest",
     "MultipleItemsFound",
     "NotFound",
+    "NotReplayable",
     "PermissionDenied",
     "RateLimited",
+    "RequestInfo",
+    "ResponseInfo",
     "SchemaRequired",
     "ServerError",
     "TLSError",
     "Timeout",
     "TransportError",
+    "UnexpectedRedirect",
+    "UsageError",
     "error_from_response",
 ]
 
 EXCERPT_CHARS = 200
+#: how much of an error body a ResponseInfo keeps
+KEPT_BODY_BYTES: Final = 64 * 1024
+#: response headers a ResponseInfo drops (session cookies)
+DROPPED_HEADERS: Final = frozenset({"set-cookie", "set-cookie2", "authorization",
+                                    "proxy-authorization", "cookie"})
 
 
 class DirectusError(Exception):
@@ -66,6 +86,14 @@ class InvalidQuery(DirectusError, ValueError):
 
 class SchemaRequired(InvalidQuery):
     """Compiling needs the relation schema (a negated relational path) and none was given."""
+
+
+class UsageError(InvalidQuery):
+    """A constructor or argument was misused (a bad URL, option or credential shape).
+
+    A subclass of InvalidQuery (and so of ValueError) so that code written when these
+    were plain InvalidQuery errors keeps catching them.
+    """
 
 
 class TransportError(DirectusError):
@@ -95,6 +123,115 @@ class MultipleItemsFound(DirectusError):
         self.keys = keys
 
 
+class NotReplayable(TransportError):
+    """The request had to be re-sent (a refreshed token, a retry) but its body was a one-shot
+    stream already consumed; pass bytes, a path or a seekable file to allow re-sending."""
+
+
+class _Headers(Mapping[str, str]):
+    """Read-only, case-insensitive response headers."""
+
+    def __init__(self, pairs: Mapping[str, str]) -> None:
+        self._items = {str(k).lower(): (str(k), str(v)) for k, v in pairs.items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (original for original, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+class RequestInfo:
+    """What an error keeps of the request: its method and redacted URL (no headers, no body)."""
+
+    __slots__ = ("method", "path_url", "url")
+
+    def __init__(self, method: str, url: str, path_url: str) -> None:
+        self.method = method
+        self.url = redact_url(url)
+        self.path_url = redact_url(path_url)
+
+    def __repr__(self) -> str:
+        return f"<RequestInfo {self.method} {self.url}>"
+
+
+class ResponseInfo:
+    """A detached snapshot of an HTTP answer, safe to keep in an exception.
+
+    Shaped like the parts of ``requests.Response`` one reads after an error:
+    ``status_code``, ``reason``, ``url``, ``headers``, ``content``, ``text``, ``json()``
+    and ``request`` (method and URL). URLs are redacted, cookies dropped, and secret keys
+    in a JSON body masked; the body is cut at KEPT_BODY_BYTES.
+    """
+
+    __slots__ = ("content", "headers", "reason", "request", "status_code", "url")
+
+    def __init__(self, status_code: int, reason: str, url: str, headers: Mapping[str, str],
+                 content: bytes, request: RequestInfo | None) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.url = redact_url(url)
+        self.headers: Mapping[str, str] = _Headers(
+            {k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS})
+        self.content = _masked_body(content[:KEPT_BODY_BYTES])
+        self.request = request
+
+    @classmethod
+    def from_response(cls, response: Any) -> ResponseInfo:
+        """Snapshot a requests.Response (or anything shaped like one)."""
+        if isinstance(response, ResponseInfo):
+            return response
+        request = getattr(response, "request", None)
+        request_info = None
+        if request is not None:
+            request_info = RequestInfo(str(request.method or ""), str(request.url or ""),
+                                       str(request.path_url or ""))
+        try:
+            content = bytes(response.content or b"")
+        except Exception:  # a streamed body that broke: keep what is known without it
+            content = b""
+        return cls(int(response.status_code), str(response.reason or ""),
+                   str(response.url or ""), dict(response.headers or {}), content,
+                   request_info)
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the status is below 400, as requests does."""
+        return self.status_code < 400
+
+    @property
+    def text(self) -> str:
+        """Return the (kept part of the) body as text."""
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """Return the body decoded as JSON (raises ValueError if it is not JSON)."""
+        return json.loads(self.content)
+
+    def __repr__(self) -> str:
+        method = f"{self.request.method} " if self.request else ""
+        return f"<ResponseInfo {method}{self.url} -> {self.status_code}>"
+
+
+def _masked_body(body: bytes) -> bytes:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8", "replace")
+        masked = redact_text(text)
+        return body if masked == text else masked.encode()
+    return body if mask(payload) == payload else json.dumps(mask(payload)).encode()
+
+
 class APIError(DirectusError):
     """Directus (or something in front of it) answered with an error status."""
 
@@ -104,14 +241,17 @@ class APIError(DirectusError):
         code: str | None,
         message: str,
         extensions: Mapping[str, Any] | None = None,
-        response: requests.Response | None = None,
+        response: ResponseInfo | Any | None = None,
         errors: list[Mapping[str, Any]] | None = None,
     ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.extensions: dict[str, Any] = dict(extensions or {})
-        self.response = response
+        # A live requests.Response holds the request's headers and body (the password
+        # of a login, the bearer token): only a scrubbed snapshot is kept.
+        self.response: ResponseInfo | None = (
+            None if response is None else ResponseInfo.from_response(response))
         self.errors: list[Mapping[str, Any]] = list(errors or [])
         super().__init__(str(self))
 
@@ -120,6 +260,18 @@ class APIError(DirectusError):
         """Return Directus's ``extensions.reason`` when it gave one."""
         reason = self.extensions.get("reason")
         return reason if isinstance(reason, str) else None
+
+    @property
+    def method(self) -> str | None:
+        """Return the HTTP method of the request that failed, when known."""
+        request = self.response.request if self.response is not None else None
+        return request.method if request is not None else None
+
+    @property
+    def url(self) -> str | None:
+        """Return the (redacted) URL of the request that failed, when known."""
+        request = self.response.request if self.response is not None else None
+        return request.url if request is not None else None
 
     def __str__(self) -> str:
         label = f"{self.status} {self.code}" if self.code else str(self.status)
@@ -161,32 +313,70 @@ class ServerError(APIError):
     """The server failed (5xx) or answered with something that is not Directus JSON."""
 
 
+class UnexpectedRedirect(APIError):
+    """A redirect the client must not follow; ``location`` says where it pointed.
+
+    Writes are not followed (requests would turn a POST into a GET and create nothing),
+    nor are auth calls (they carry the password or a token), nor GETs to another origin
+    with credentials. Point the client at the final URL instead.
+    """
+
+    @property
+    def location(self) -> str | None:
+        """Return the (redacted) Location the server redirected to."""
+        return self.extensions.get("location")
+
+
+# Directus 12's codes (@directus/errors 2.5, shipped with Directus 12.4), with the
+# status each is sent with. Checked against the installed package by the test suite.
 CODE_TO_ERROR: Mapping[str, type[APIError]] = {
-    "INVALID_CREDENTIALS": AuthenticationError,
-    "INVALID_OTP": AuthenticationError,
-    "TOKEN_EXPIRED": AuthenticationError,
-    "INVALID_TOKEN": AuthenticationError,
-    "USER_SUSPENDED": AuthenticationError,
-    "FORBIDDEN": PermissionDenied,
-    "ROUTE_NOT_FOUND": NotFound,
-    "INVALID_PAYLOAD": InvalidRequest,
-    "INVALID_QUERY": InvalidRequest,
-    "FAILED_VALIDATION": InvalidRequest,
-    "RECORD_NOT_UNIQUE": InvalidRequest,
-    "VALUE_TOO_LONG": InvalidRequest,
-    "VALUE_OUT_OF_RANGE": InvalidRequest,
-    "NOT_NULL_VIOLATION": InvalidRequest,
-    "INVALID_FOREIGN_KEY": InvalidRequest,
-    "CONTAINS_NULL_VALUES": InvalidRequest,
-    "CONTENT_TOO_LARGE": InvalidRequest,
-    "UNSUPPORTED_MEDIA_TYPE": InvalidRequest,
-    "RANGE_NOT_SATISFIABLE": InvalidRequest,
-    "INVALID_IP": InvalidRequest,
-    "UNPROCESSABLE_CONTENT": InvalidRequest,
-    "REQUESTS_EXCEEDED": RateLimited,
-    "LIMIT_EXCEEDED": RateLimited,
-    "SERVICE_UNAVAILABLE": ServerError,
-    "INTERNAL_SERVER_ERROR": ServerError,
+    "INVALID_CREDENTIALS": AuthenticationError,     # 401
+    "INVALID_OTP": AuthenticationError,             # 401
+    "TOKEN_EXPIRED": AuthenticationError,           # 401
+    "INVALID_TOKEN": AuthenticationError,           # 403
+    "USER_SUSPENDED": AuthenticationError,          # 401
+    "INVALID_PROVIDER": AuthenticationError,        # 403, an unknown auth provider
+    "INVALID_IP": PermissionDenied,                 # 401, the policy's IP allow-list
+    "FORBIDDEN": PermissionDenied,                  # 403
+    "COLLECTION_INACTIVE": PermissionDenied,        # 403
+    "RESOURCE_RESTRICTED": PermissionDenied,        # 403
+    "LIMIT_EXCEEDED": PermissionDenied,             # 403, a quota ("Users limit exceeded")
+    "ROUTE_NOT_FOUND": NotFound,                    # 404
+    "ADDON_NOT_FOUND": NotFound,                    # 404
+    "INVALID_PAYLOAD": InvalidRequest,              # 400 (also 409 for a locked license)
+    "INVALID_QUERY": InvalidRequest,                # 400
+    "INVALID_PATH_PARAMETER": InvalidRequest,       # 400
+    "INVALID_INVITE": InvalidRequest,               # 400
+    "ILLEGAL_ASSET_TRANSFORMATION": InvalidRequest,  # 400
+    "FAILED_VALIDATION": InvalidRequest,            # 400
+    "RECORD_NOT_UNIQUE": InvalidRequest,            # 400
+    "VALUE_TOO_LONG": InvalidRequest,               # 400
+    "VALUE_OUT_OF_RANGE": InvalidRequest,           # 400
+    "NOT_NULL_VIOLATION": InvalidRequest,           # 400
+    "INVALID_FOREIGN_KEY": InvalidRequest,          # 400
+    "CONTAINS_NULL_VALUES": InvalidRequest,         # 400
+    "LICENSE_INVALID": InvalidRequest,              # 400
+    "METHOD_NOT_ALLOWED": InvalidRequest,           # 405
+    "ADDON_NOT_AVAILABLE": InvalidRequest,          # 409
+    "LICENSE_MANAGED_BY_ENV": InvalidRequest,       # 409
+    "LICENSE_OFFLINE_UNSUPPORTED": InvalidRequest,  # 409
+    "CONTENT_TOO_LARGE": InvalidRequest,            # 413
+    "UNSUPPORTED_MEDIA_TYPE": InvalidRequest,       # 415
+    "RANGE_NOT_SATISFIABLE": InvalidRequest,        # 416
+    "UNPROCESSABLE_CONTENT": InvalidRequest,        # 422
+    "ADDON_QUANTITY_OUT_OF_RANGE": InvalidRequest,  # 422
+    "IMPORT_CYCLICAL_RELATION": InvalidRequest,     # 422
+    "VERSION_HASH_MISMATCH": InvalidRequest,        # 422
+    "LICENSE_RESOLVE_INCOMPLETE": InvalidRequest,   # 422
+    "REQUESTS_EXCEEDED": RateLimited,               # 429, the rate limiter
+    "EMAIL_LIMIT_EXCEEDED": RateLimited,            # 429, the email rate limiter
+    "OUT_OF_TIME": ServerError,                     # 408, the server gave up on the work
+    "INTERNAL_SERVER_ERROR": ServerError,           # 500
+    "SERVICE_UNAVAILABLE": ServerError,             # 503
+    "UNEXPECTED_RESPONSE": ServerError,             # 503, an upstream answered oddly
+    "INVALID_PROVIDER_CONFIG": ServerError,         # 503
+    "OUT_OF_DATE": ServerError,                     # 503
+    "LICENSE_SERVICE_UNAVAILABLE": ServerError,     # 503
 }
 
 
@@ -209,19 +399,35 @@ def error_class_for(status: int, code: str | None) -> type[APIError]:
     return ServerError
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Read a Retry-After header given in seconds (HTTP dates count as absent)."""
-    if not value:
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Return the seconds a Retry-After header asks for (delay-seconds or an HTTP-date).
+
+    A date in the past means 0; anything unreadable, negative or non-finite is ignored
+    (None). ``now`` is the current POSIX time (for tests; the clock by default).
+    """
+    if not value or not isinstance(value, str):
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
+        return _seconds_until(text, now)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _seconds_until(text: str, now: float | None) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(seconds, 0.0)
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        when = when.replace(tzinfo=dt.timezone.utc)
+    current = dt.datetime.now(dt.timezone.utc).timestamp() if now is None else now
+    return max(when.timestamp() - current, 0.0)
 
 
 def error_from_body(
-    status: int, body: bytes, response: requests.Response | None = None
+    status: int, body: bytes, response: ResponseInfo | Any | None = None
 ) -> APIError:
     """Build the APIError for an error status from its raw body."""
     try:
@@ -239,7 +445,8 @@ def error_from_body(
         return error_class_for(status, code)(
             status, code, message, extensions, response, [e for e in errors if isinstance(e, dict)]
         )
-    excerpt = body[:EXCERPT_CHARS].decode("utf-8", "replace").strip()
+    kept = _masked_body(body[:KEPT_BODY_BYTES])
+    excerpt = kept[:EXCERPT_CHARS].decode("utf-8", "replace").strip()
     message = f"not a Directus error body: {excerpt!r}" if excerpt else "empty response body"
     cls = error_class_for(status, None)
     # A non-JSON body is a proxy or a crash talking, not Directus: treat 4xx the same
@@ -247,6 +454,7 @@ def error_from_body(
     return cls(status, None, message, None, response)
 
 
-def error_from_response(response: requests.Response) -> APIError:
+def error_from_response(response: Any) -> APIError:
     """Build the APIError for a requests.Response that carries an error status."""
-    return error_from_body(response.status_code, response.content, response)
+    info = ResponseInfo.from_response(response)
+    return error_from_body(info.status_code, info.content, info)

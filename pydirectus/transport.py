@@ -1,4 +1,22 @@
-"""The one place that speaks HTTP: URLs, timeouts, retries, the envelope, error mapping."""
+"""The one place that speaks HTTP: URLs, timeouts, retries, redirects, the envelope, errors.
+
+What is re-sent, and when:
+
+- A read (GET, HEAD, SEARCH, OPTIONS, or a call marked idempotent) is retried on a
+  dropped connection and on 429/502/503/504, within the RetryPolicy's attempts and total
+  time, honouring Retry-After. Anything else is retried only when it never left this
+  machine (connection refused, DNS failure, connect timeout).
+- After a 401 TOKEN_EXPIRED the auth strategy renews the token and the call is re-sent
+  once.
+- A body is re-sent only when it can be rebuilt: JSON (encoded once, before the first
+  attempt), bytes, a form dict, a seekable file (rewound), or a ``Call.body_factory``.
+  A one-shot stream is never re-sent (that would send a short or empty body): the token
+  is renewed before sending it when it is past half its life, and a call that would need
+  re-sending raises NotReplayable instead.
+- Redirects are followed only for GET and HEAD, never by auth calls, and never to
+  another origin with credentials: anything else raises UnexpectedRedirect naming the
+  Location (a POST answered 301 would otherwise come back as a GET and create nothing).
+"""
 
 from __future__ import annotations
 
@@ -7,29 +25,35 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import attrs
 import requests
 import urllib3.exceptions
 
 from ._version import __version__
+from .encoding import encode_bytes
 from .errors import (
     ConnectError,
     InvalidQuery,
+    NotReplayable,
     ServerError,
     Timeout,
     TLSError,
     TransportError,
+    UnexpectedRedirect,
+    UsageError,
     error_from_response,
     parse_retry_after,
 )
+from .redact import SECRET_PARAMS, mask, redact_text, redact_url
 
 if TYPE_CHECKING:
     from .auth import DirectusAuth
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_REDIRECTS",
     "NO_RETRY",
     "Call",
     "RetryPolicy",
@@ -38,6 +62,7 @@ __all__ = [
     "decode_json",
     "encode_segment",
     "redact_url",
+    "unwrap",
     "validate_base_url",
     "wrap_error",
 ]
@@ -47,8 +72,10 @@ log = logging.getLogger("pydirectus")
 TimeoutSpec = float | tuple[float, float]
 DEFAULT_TIMEOUT: Final[tuple[float, float]] = (10.0, 60.0)
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "SEARCH"})
-SECRET_PARAMS: Final = frozenset({"access_token", "refresh_token", "password", "token", "otp"})
-SECRET_KEYS: Final = SECRET_PARAMS | {"authorization", "tfa_secret", "secret"}
+#: methods whose redirects are followed (a write would be turned into a GET)
+FOLLOWED_METHODS: Final = frozenset({"GET", "HEAD"})
+MAX_REDIRECTS: Final = 5
+READ_METHODS: Final = frozenset({"GET", "HEAD", "SEARCH"})
 
 
 @attrs.frozen
@@ -61,11 +88,25 @@ class RetryPolicy:
     total: float = 60.0
     statuses: frozenset[int] = frozenset({429, 502, 503, 504})
 
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or (
+                self.attempts < 1):
+            raise UsageError(f"RetryPolicy: attempts must be an int >= 1, got {self.attempts!r}")
+        for name in ("backoff", "max_backoff", "total"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    0 <= value < float("inf")):
+                raise UsageError(f"RetryPolicy: {name} must be a finite number >= 0, "
+                                 f"got {value!r}")
+
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Return the wait before retry number `attempt` (1-based), honouring Retry-After."""
-        if retry_after is not None:
-            return retry_after
-        ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        """Return the wait before retry number `attempt` (1-based), honouring Retry-After.
+
+        The wait is never negative and never longer than the policy's total budget.
+        """
+        if retry_after is not None and 0 <= retry_after < float("inf"):
+            return min(retry_after, self.total)
+        ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)), self.total)
         return random.uniform(ceiling / 2, ceiling)
 
 
@@ -82,17 +123,8 @@ def encode_segment(segment: str | int) -> str:
     return quote(text, safe="")
 
 
-def _mask(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: "***" if str(key).lower() in SECRET_KEYS else _mask(item)
-                for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask(item) for item in value]
-    return value
-
-
 def _masked(value: Any) -> str:
-    return repr(_mask(value))
+    return repr(mask(value))
 
 
 @attrs.frozen
@@ -114,6 +146,9 @@ class Call:
     authenticate: bool = True
     # DELETE of one id is idempotent too; the caller says so, as only it knows the path shape.
     idempotent: bool | None = None
+    # None: follow redirects of GET and HEAD (within one origin when credentials go along);
+    # False: never (auth calls, whose bodies hold passwords and tokens).
+    follow_redirects: bool | None = None
 
     @property
     def retryable(self) -> bool:
@@ -181,11 +216,90 @@ def _reason(exc: BaseException) -> str:
     for marker in SECRET_PARAMS:
         if f"{marker}=" in text:
             return type(exc).__name__
-    return text[:300]
+    return redact_text(text[:300])
+
+
+def _detached(exc: requests.RequestException) -> requests.RequestException:
+    """Return a copy of a requests error holding only its message.
+
+    The original holds the PreparedRequest (the login body, the Authorization header)
+    and urllib3's pool; an exception we raise must not reach them.
+    """
+    try:
+        copy = type(exc)(_reason(exc))
+    except Exception:  # an exception type with another constructor
+        copy = requests.RequestException(_reason(exc))
+    copy.request = copy.response = None
+    return copy
+
+
+class _Body:
+    """A call's body, and whether it can be sent again (see the module docstring)."""
+
+    __slots__ = ("_data", "_factory", "_position", "_sent", "files", "replayable")
+
+    def __init__(self, call: Call) -> None:
+        self._factory = call.body_factory
+        self._data: Any = call.data
+        self._position: int | None = None
+        self._sent = False
+        self.files = call.files
+        self.replayable = True
+        if call.json is not None:
+            # Encoded once, here: a value JSON cannot carry is refused before sending.
+            self._data = encode_bytes(call.json)
+        elif self._factory is None and self._data is not None and not isinstance(
+                self._data, bytes | bytearray | str | Mapping | list | tuple):
+            self._position = _tell(self._data)
+            self.replayable = self._position is not None
+        if self.files is not None and any(
+                hasattr(part, "read") or (isinstance(part, tuple) and any(
+                    hasattr(piece, "read") for piece in part))
+                for part in dict(self.files).values()):
+            self.replayable = False
+
+    def data(self) -> Any:
+        """Return the body for the next attempt (fresh from the factory, or rewound)."""
+        if self._factory is not None:
+            return self._factory()
+        if self._sent and self._position is not None:
+            self._data.seek(self._position)
+        self._sent = True
+        return self._data
+
+
+def _tell(stream: Any) -> int | None:
+    # A seekable file can be rewound for a second attempt; anything else is one-shot.
+    try:
+        if hasattr(stream, "read") and stream.seekable():
+            position: int = stream.tell()
+            return position
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
+def _may_carry_credentials(old: str, new: str) -> bool:
+    # Same origin, or the same host moved from http to https on the default ports.
+    before, after = _origin(old), _origin(new)
+    if before == after:
+        return True
+    return (before[1] == after[1] and before[0] == "http" and after[0] == "https"
+            and before[2] == 80 and after[2] == 443)
 
 
 class Transport:
-    """Send Calls over one requests.Session with retries, auth and error mapping."""
+    """Send Calls over one requests.Session with retries, auth, redirects and error mapping.
+
+    A session passed in is used, not changed: verify, proxies, the User-Agent and timeouts
+    go with each request, and ``close()`` closes only a session the transport created.
+    """
 
     def __init__(
         self,
@@ -193,20 +307,25 @@ class Transport:
         *,
         auth: DirectusAuth | None = None,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         retry: RetryPolicy = RetryPolicy(),
         session: requests.Session | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         self.timeout = timeout
         self.retry = retry
-        self.session = session or requests.Session()
-        self.session.verify = verify
-        self.session.headers["User-Agent"] = (
-            f"pydirectus/{__version__} {requests.utils.default_user_agent()}")
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+        # Our User-Agent, unless the user's session names its own.
+        agent = self.session.headers.get("User-Agent")
+        self._headers: dict[str, str] = {}
+        if agent is None or agent == requests.utils.default_user_agent():
+            self._headers["User-Agent"] = (
+                f"pydirectus/{__version__} {requests.utils.default_user_agent()}")
         # Session.request reads proxy and CA-bundle settings from the environment on every
         # call, scanning os.environ each time; every call here goes to one host, so read
         # them once (later changes to the environment or session.proxies are not seen).
+        # verify=None: the session's own setting (True for a session created here).
         settings = self.session.merge_environment_settings(self.base_url, {}, None, verify, None)
         self._proxies: MutableMapping[str, str] = settings["proxies"]
         self._verify: bool | str | None = settings["verify"]
@@ -218,6 +337,11 @@ class Transport:
     def __repr__(self) -> str:
         return f"<Transport {redact_url(self.base_url)} auth={self.auth!r}>"
 
+    @property
+    def verify(self) -> bool | str:
+        """Return the TLS verification each request uses (True, False or a CA bundle path)."""
+        return True if self._verify is None else self._verify
+
     def url(self, call: Call) -> str:
         """Return the absolute URL of a call (without its query string)."""
         return self.base_url + call.path
@@ -225,51 +349,113 @@ class Transport:
     def send(self, call: Call) -> requests.Response:
         """Send a call; retry what is safe; map failures to the pydirectus error tree."""
         url = self.url(call)
+        body = _Body(call)  # JSON the encoder refuses raises here, before anything is sent
+        if not body.replayable and call.authenticate and self.auth is not None:
+            # A one-shot stream cannot be re-sent after a TOKEN_EXPIRED: renew first.
+            self.auth.ensure_fresh()
         started = time.monotonic()
         attempt = 0
         recovered = False
         while True:
             attempt += 1
+            failure: requests.RequestException | None = None
             try:
-                response = self._send_once(call, url)
+                response = self._send_once(call, url, body)
             except requests.RequestException as exc:
-                error = wrap_error(exc, call)
-                safe = call.retryable and not _read_timed_out(exc)
-                if (safe or _never_reached_server(exc)) and self._may_retry(attempt, started, None):
+                failure = exc
+            if failure is not None:
+                # Raised outside the except block: the original (which holds the prepared
+                # request, Authorization header and body included) is not its context.
+                error = wrap_error(failure, call)
+                safe = call.retryable and not _read_timed_out(failure)
+                if (safe or _never_reached_server(failure)) and body.replayable and (
+                        self._may_retry(attempt, started, None)):
                     log.debug("%s %s failed (%s); retrying", call.method, call.path, error)
                     continue
-                raise error from exc
-            if response.ok:
+                raise error from _detached(failure)
+            if response.status_code < 300:
                 return response
             if response.status_code == 401 and not recovered and self._recover(call, response):
+                if not body.replayable:
+                    raise NotReplayable(
+                        f"{call.method} {call.path}: the token had expired (it is renewed now), "
+                        f"but the body was a one-shot stream already sent and cannot be sent "
+                        f"again; pass bytes, a path or a seekable file, or call again"
+                    ) from error_from_response(response)
                 recovered = True
                 attempt -= 1  # a token refresh is not a failed attempt
                 continue
-            if call.retryable and response.status_code in self.retry.statuses:
+            if call.retryable and body.replayable and response.status_code in self.retry.statuses:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if self._may_retry(attempt, started, retry_after):
                     response.close()
                     continue
             raise error_from_response(response)
 
-    def _send_once(self, call: Call, url: str) -> requests.Response:
+    def _send_once(self, call: Call, url: str, body: _Body) -> requests.Response:
+        headers = {**self._headers, **(call.headers or {})}
+        if call.json is not None:
+            headers.setdefault("Content-Type", "application/json")
         request = requests.Request(
-            call.method, url, params=call.params, json=call.json,
-            data=call.body_factory() if call.body_factory is not None else call.data,
-            files=call.files, headers=dict(call.headers or {}),
-            auth=self.auth if call.authenticate else None,
+            call.method, url, params=call.params, data=body.data(), files=body.files,
+            headers=headers, auth=self.auth if call.authenticate else None,
         )
         prepared = self.session.prepare_request(request)
         if not call.authenticate:
             prepared.headers.pop("Authorization", None)
+        response = self._transmit(call, prepared, self._proxies)
+        hops = 0
+        while response.is_redirect:
+            # requests would turn a redirected POST into a GET (creating nothing) and can
+            # re-send a login body to another host on 307/308: redirects are ours to decide.
+            location = urljoin(prepared.url or url, response.headers["Location"])
+            hops += 1
+            refusal = self._refuse_redirect(call, prepared, location, hops)
+            if refusal is not None:
+                error = error_from_response(response)
+                response.close()
+                raise UnexpectedRedirect(response.status_code, None, refusal,
+                                         {"location": redact_url(location)}, error.response)
+            response.close()
+            follow = requests.Request(call.method, location, headers=headers,
+                                      auth=self.auth if call.authenticate else None)
+            prepared = self.session.prepare_request(follow)
+            if not call.authenticate:
+                prepared.headers.pop("Authorization", None)
+            proxies = self.session.merge_environment_settings(
+                location, {}, None, self._verify, None)["proxies"]
+            response = self._transmit(call, prepared, proxies)
+        return response
+
+    def _transmit(self, call: Call, prepared: requests.PreparedRequest,
+                  proxies: MutableMapping[str, str]) -> requests.Response:
         begun = time.perf_counter()
         response = self.session.send(prepared, timeout=self.timeout, stream=call.stream,
-                                     allow_redirects=True, proxies=self._proxies,
+                                     allow_redirects=False, proxies=proxies,
                                      verify=self._verify, cert=self._cert)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d in %.1f ms", call.method, call.path, response.status_code,
                       (time.perf_counter() - begun) * 1000)
         return response
+
+    def _refuse_redirect(self, call: Call, prepared: requests.PreparedRequest, location: str,
+                         hops: int) -> str | None:
+        """Return why a redirect must not be followed, or None to follow it."""
+        where = f"{call.method} {call.path}"
+        shown = redact_url(location)
+        hint = _redirect_hint(prepared.url or "", location)
+        if call.follow_redirects is False or call.method not in FOLLOWED_METHODS:
+            what = ("an auth call (it carries the password or a token)"
+                    if call.follow_redirects is False else
+                    f"a {call.method} (following would turn it into a GET or re-send its body)")
+            return f"{where}: the server redirects to {shown}; not followed for {what}. {hint}"
+        if hops > MAX_REDIRECTS:
+            return f"{where}: more than {MAX_REDIRECTS} redirects (the last to {shown})"
+        if "Authorization" in prepared.headers and not _may_carry_credentials(
+                prepared.url or "", location):
+            return (f"{where}: the server redirects to another origin, {shown}; not followed, "
+                    f"as the credentials would go along. {hint}")
+        return None
 
     def _recover(self, call: Call, response: requests.Response) -> bool:
         if self.auth is None or not call.authenticate:
@@ -281,6 +467,8 @@ class Transport:
         if attempt >= self.retry.attempts:
             return False
         wait = self.retry.delay(attempt, retry_after)
+        if retry_after is not None and retry_after > wait:
+            return False  # the server asks for longer than the whole budget
         if time.monotonic() - started + wait > self.retry.total:
             return False
         time.sleep(wait)
@@ -311,51 +499,120 @@ class Transport:
         json: Any = None,
         idempotent: bool | None = None,
         authenticate: bool = True,
+        expect: type | tuple[type, ...] | None = None,
     ) -> Any:
-        """Send a JSON call and return the envelope's `data` (None for 204 No Content)."""
-        body = self.request(method, *segments, params=params, json=json, idempotent=idempotent,
-                            authenticate=authenticate)
-        return body.get("data") if isinstance(body, dict) else body
+        """Send a JSON call and return the envelope's `data` (None for 204 No Content).
+
+        ``expect`` is the type ``data`` must have; any other shape raises ServerError.
+        """
+        call = Call(method, segments, params=params, json=json, idempotent=idempotent,
+                    authenticate=authenticate)
+        response = self.send(call)
+        body = decode_json(response, call)
+        if body is None:
+            return None
+        return unwrap(body, call, expect, response)
+
+    def post_auth(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """POST /auth/{endpoint} without a bearer token and without following redirects.
+
+        The narrow channel auth strategies use (login, refresh, logout); returns the
+        envelope's data (None for 204).
+        """
+        call = Call("POST", ("auth", endpoint), json={**body, "mode": "json"},
+                    authenticate=False, follow_redirects=False)
+        response = self.send(call)
+        answer = decode_json(response, call)
+        if answer is None:
+            return None
+        data: dict[str, Any] = unwrap(answer, call, dict, response)
+        return data
 
     def close(self) -> None:
-        """Log out the auth strategy (if it holds a session) and close the HTTP session."""
+        """Log out the auth strategy (if it holds a session); close a session made here."""
         try:
             if self.auth is not None:
                 self.auth.close()
         finally:
-            self.session.close()
+            if self._owns_session:
+                self.session.close()
+
+
+def _redirect_hint(url: str, location: str) -> str:
+    old, new = urlsplit(url), urlsplit(location)
+    if old.scheme == "http" and new.scheme == "https" and old.hostname == new.hostname:
+        base = f"https://{new.netloc}"
+        return (f"The server wants https: use a base URL starting {redact_url(base)!r} "
+                f"instead of http://.")
+    return "Point the client at the URL the server redirects to."
 
 
 def decode_json(response: requests.Response, call: Call) -> Any:
-    """Decode a successful JSON body; a non-JSON 2xx body is a server error."""
+    """Decode a successful JSON body; a non-JSON 2xx body is a server error.
+
+    An empty answer (204, or no body) is None for a write, and a server error for a read.
+    """
     if response.status_code == 204 or not response.content:
+        if call.method in READ_METHODS:
+            raise ServerError(response.status_code, None,
+                              f"{call.method} {call.path}: expected a JSON body, got an empty "
+                              f"answer", None, response)
         return None
     try:
         return response.json()
     except ValueError:
-        excerpt = response.content[:200].decode("utf-8", "replace")
+        excerpt = redact_text(response.content[:200].decode("utf-8", "replace"))
         raise ServerError(response.status_code, None,
                           f"{call.method} {call.path}: expected JSON, got {excerpt!r}",
                           None, response) from None
 
 
-def redact_url(url: str) -> str:
-    """Return the URL with any password in its user-info part masked."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+def unwrap(body: Any, call: Call, expect: type | tuple[type, ...] | None = None,
+           response: Any = None) -> Any:
+    """Return the ``data`` of a Directus envelope, or raise ServerError naming the route.
+
+    ``expect`` is the type(s) ``data`` must have (list for a collection read, dict for one
+    item); an answer of another shape is the server's (or a proxy's) fault.
+    """
+    status = response.status_code if response is not None else 200
+    if not isinstance(body, dict) or "data" not in body:
+        raise ServerError(status, None, f"{call.method} {call.path}: expected a JSON object "
+                          f"with 'data', got {_shape(body)}", None, response)
+    data = body["data"]
+    if expect is not None and not isinstance(data, expect):
+        kinds = expect if isinstance(expect, tuple) else (expect,)
+        wanted = " or ".join(_KIND_NAMES.get(kind, kind.__name__) for kind in kinds)
+        raise ServerError(status, None, f"{call.method} {call.path}: expected 'data' to be "
+                          f"{wanted}, got {_shape(data)}", None, response)
+    return data
+
+
+_KIND_NAMES: Final[Mapping[type, str]] = {dict: "an object", list: "a list"}
+
+
+def _shape(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return f"an object with keys {sorted(value)[:5]!r}" if value else "an empty object"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__} ({str(value)[:40]!r})"
 
 
 def validate_base_url(url: str) -> str:
     """Check a Directus base URL has an http(s) scheme and a host; drop a trailing slash."""
     if not isinstance(url, str) or not url.strip():
-        raise InvalidQuery("url: expected the Directus base URL, e.g. 'https://cms.example.com'")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidQuery(f"url {url!r}: needs an http:// or https:// scheme and a host")
+        raise UsageError("url: expected the Directus base URL, e.g. 'https://cms.example.com'")
+    shown = redact_url(url.strip())  # a URL can carry user:password@
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise UsageError(f"url {shown!r}: not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"url {shown!r}: needs an http:// or https:// scheme and a host")
     if parts.query or parts.fragment:
-        raise InvalidQuery(f"url {url!r}: must not carry a query string or fragment")
+        raise UsageError(f"url {shown!r}: must not carry a query string or fragment")
     return url.strip().rstrip("/")
 

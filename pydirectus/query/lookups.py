@@ -47,17 +47,15 @@ values starting with ``%`` are stored as ``icontains``/``nicontains``.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import math
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from pydirectus.encoding import CONVERTED, convert
 from pydirectus.errors import InvalidQuery
 from pydirectus.query.variables import Now, Variable
 
@@ -151,14 +149,6 @@ def normalize(value: Any) -> Any:
         return value
     if isinstance(value, (Variable, Now)):
         return str(value)
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value!r} is not a JSON number")
-        return str(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
     if isinstance(value, JSONObject):
         return value
     if isinstance(value, list | tuple):
@@ -183,6 +173,9 @@ def normalize(value: Any) -> Any:
         return normalize(float(value))
     if isinstance(value, str):
         return value[:]
+    if isinstance(value, CONVERTED):
+        # datetime, Decimal, UUID, Enum, set: converted as write data is (pydirectus.encoding)
+        return normalize(convert(value))
     if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
         # ranges, generators, dict views, numpy arrays: the values they yield
         return tuple(normalize(v) for v in value)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import keyword
 from collections.abc import Callable, Iterable, Mapping
-from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any
 
 import attrs
 
+from pydirectus.encoding import dumps
 from pydirectus.errors import InvalidQuery
 from pydirectus.query.lookups import FUNCTIONS
 
@@ -30,31 +30,8 @@ __all__ = [
     "split_names",
 ]
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _no_default(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _make_encode() -> Callable[[Any], str]:
-    # JSONEncoder.encode sets up a new C encoder on every call (a few µs, most of a
-    # compile); one built once, without the circular-reference check (compiled
-    # queries are trees), does the same work in a fraction of the time.
-    if c_make_encoder is None or c_encode_basestring is None:  # pragma: no cover
-        return _ENCODER.encode
-    iterencode = c_make_encoder(
-        None, _no_default, c_encode_basestring, None, ":", ",", False, False, False
-    )
-
-    def encode(value: Any) -> str:
-        return "".join(iterencode(value, 0))
-
-    return encode
-
-
-#: compact JSON, as Directus reads it in GET parameters
-encode = _make_encode()
+#: compact JSON, as Directus reads it in GET parameters (the one encoder write data uses too)
+encode = dumps
 
 
 def split_names(text: str) -> list[str]:

@@ -271,9 +271,9 @@ def test_no_secret_in_logs_reprs_or_errors(
     tokens: list[str] = []
     store = Password._store
 
-    def spy(self: Password, data: Any) -> str:
+    def spy(self: Password, endpoint: str, data: Any) -> str:
         tokens.extend((data["access_token"], data["refresh_token"]))
-        return store(self, data)
+        return store(self, endpoint, data)
 
     monkeypatch.setattr(Password, "_store", spy)
     caplog.set_level(logging.DEBUG)

@@ -94,7 +94,30 @@ def test_invalid_query_is_a_value_error() -> None:
     assert issubclass(InvalidQuery, errors.DirectusError)
 
 
-@pytest.mark.parametrize(("header", "seconds"), [("3", 3.0), ("0.5", 0.5), ("-2", 0.0),
-                                                 (None, None), ("soon", None)])
+# 2015-10-21 07:28:00 GMT as a POSIX time: the "now" of the HTTP-date rows.
+NOW = 1445412480.0
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("3", 3.0), ("0.5", 0.5), (" 7 ", 7.0), ("0", 0.0),
+    ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),       # an HTTP-date 30 s ahead
+    ("Wednesday, 21-Oct-15 07:29:00 GMT", 60.0),   # the obsolete RFC 850 form
+    ("Wed Oct 21 07:28:05 2015", 5.0),             # asctime, read as GMT
+    ("Wed, 21 Oct 2015 07:00:00 GMT", 0.0),        # a date in the past: now
+    ("-2", None), ("nan", None), ("inf", None), ("-inf", None), ("1e999", None),
+    (None, None), ("", None), ("soon", None), ("Wed, 99 Foo 2015", None),
+])
 def test_retry_after(header: str | None, seconds: float | None) -> None:
-    assert errors.parse_retry_after(header) == seconds
+    assert errors.parse_retry_after(header, now=NOW) == seconds
+
+
+def test_retry_after_dates_are_read_against_the_clock() -> None:
+    import email.utils
+    import time
+    ahead = email.utils.formatdate(time.time() + 100, usegmt=True)
+    assert 97 <= (errors.parse_retry_after(ahead) or 0) <= 100
+
+
+def test_limit_exceeded_is_a_quota_refusal_not_rate_limiting() -> None:
+    error = error_from_body(403, body("LIMIT_EXCEEDED", "Users limit exceeded.", category="Users"))
+    assert type(error) is PermissionDenied and not isinstance(error, RateLimited)

@@ -175,6 +175,10 @@ class Color(enum.Enum):
     RED = "red"
 
 
+class Odd(enum.Enum):
+    THING = object()
+
+
 class Level(enum.IntEnum):
     HIGH = 3
 
@@ -186,8 +190,10 @@ class Tag(str, enum.Enum):
 def test_enum_subclasses_are_stored_as_their_plain_value() -> None:
     assert Q(level=Level.HIGH).to_dict() == {"level": {"_eq": 3}}
     assert Q(tag=Tag.NEW).to_dict() == {"tag": {"_eq": "new"}}
-    with pytest.raises(InvalidQuery, match="'color'"):
-        Q(color=Color.RED)
+    # A plain Enum is sent as its value, as in write data (pydirectus.encoding).
+    assert Q(color=Color.RED).to_dict() == {"color": {"_eq": "red"}}
+    with pytest.raises(InvalidQuery, match=r"'color'.*unsupported value type object"):
+        Q(color=Odd.THING)
 
 
 def test_several_kwargs_and_together() -> None:

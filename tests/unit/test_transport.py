@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import threading
 import time
@@ -276,12 +277,45 @@ def test_retry_after_beyond_the_budget_gives_up_at_once(clock: FakeClock) -> Non
     assert clock.sleeps == [] and len(adapter.sent) == 1
 
 
-def test_an_http_date_retry_after_falls_back_on_backoff(clock: FakeClock) -> None:
-    transport, _ = make_transport(
-        answer(503, b"", Retry_After="Wed, 21 Oct 2015 07:28:00 GMT"), answer(200),
-        retry=RetryPolicy(backoff=0.1, max_backoff=1))
+def _http_date(offset: float) -> str:
+    return email.utils.formatdate(time.time() + offset, usegmt=True)
+
+
+@pytest.mark.parametrize(("header", "slept"), [
+    ("2", (2.0, 2.0)),
+    ("0.25", (0.25, 0.25)),
+    (30.0, (28.0, 30.0)),                    # an HTTP-date: the seconds until then
+    (-3600.0, (0.0, 0.0)),                   # a date gone by: at once
+    ("nan", (0.05, 0.1)),                    # unreadable: the policy's own backoff
+    ("inf", (0.05, 0.1)),
+    ("-5", (0.05, 0.1)),
+    ("soon", (0.05, 0.1)),
+    ("", (0.05, 0.1)),
+], ids=["seconds", "fraction", "http-date", "past-date", "nan", "inf", "negative", "word",
+        "empty"])
+def test_retry_after_forms(
+    clock: FakeClock, header: str | float, slept: tuple[float, float]
+) -> None:
+    # A float stands for an HTTP-date that many seconds from now (made when the test runs).
+    text = _http_date(header) if isinstance(header, float) else header
+    transport, adapter = make_transport(answer(503, b"", Retry_After=text), answer(200),
+                                        retry=RetryPolicy(backoff=0.1, max_backoff=1))
     transport.data("GET", "items", "a")
-    assert len(clock.sleeps) == 1 and 0.05 <= clock.sleeps[0] <= 0.1
+    (sleep,) = clock.sleeps
+    assert slept[0] <= sleep <= slept[1]
+    assert len(adapter.sent) == 2
+
+
+@pytest.mark.parametrize("header", ["61", "1e308", 3600.0])
+def test_a_retry_after_beyond_the_budget_is_not_waited_for(
+    clock: FakeClock, header: str | float
+) -> None:
+    text = _http_date(header) if isinstance(header, float) else header
+    transport, adapter = make_transport(answer(429, b"", Retry_After=text), answer(200),
+                                        retry=RetryPolicy(attempts=5, total=60))
+    with pytest.raises(RateLimited):
+        transport.data("GET", "items", "a")
+    assert clock.sleeps == [] and len(adapter.sent) == 1
 
 
 @given(total=st.floats(0.5, 30), retry_after=st.floats(0, 10), attempts=st.integers(1, 40))

@@ -1,0 +1,142 @@
+"""The one JSON encoder for filter values and write data.
+
+Python values Directus understands but ``json`` does not are turned into what Directus
+expects: ``datetime`` -> ISO 8601 (its offset kept; a naive one stays naive), ``date`` and
+``time`` -> ISO 8601, ``Decimal`` -> a string (a float would lose digits), ``UUID`` -> its
+string, ``Enum`` -> its value, tuples, sets and frozensets -> lists (sets sorted when their
+members can be ordered, so the same set always encodes the same way). Anything else, NaN
+and infinity included, raises :class:`~pydirectus.errors.InvalidQuery` naming the key path
+of the value, before anything is sent.
+
+Pure: imports nothing from requests or the rest of the client, so ``pydirectus.query``
+uses it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
+from typing import Any, Final
+
+from .errors import InvalidQuery
+
+__all__ = ["CONVERTED", "convert", "dumps", "encode_bytes", "to_json"]
+
+_SCALARS: Final = (str, int, float, bool, type(None))
+#: the types convert() turns into JSON values (besides a Mapping)
+CONVERTED: Final = (dt.datetime, dt.date, dt.time, Decimal, uuid.UUID, enum.Enum, set, frozenset)
+
+
+def convert(value: Any) -> Any:
+    """Return what a non-JSON value stands for (datetime -> ISO 8601, ...), or raise InvalidQuery.
+
+    Containers are converted one level: a set becomes a (sorted) list, a Mapping a dict.
+    """
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InvalidQuery(f"{value!r} is not a JSON number")
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return _sorted(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise InvalidQuery(f"unsupported value type {type(value).__name__}")
+
+
+def _sorted(values: set[Any] | frozenset[Any]) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:  # mixed or unorderable members: any order, as the set had it
+        return list(values)
+
+
+def _make_encoder() -> Any:
+    # The C encoder calls convert() for each value it does not know; the slow walk in
+    # to_json() runs only when that (or NaN, or a cycle) fails, to name the key path.
+    if c_make_encoder is None or c_encode_basestring is None:  # pragma: no cover
+        encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False,
+                                   allow_nan=False, default=convert)
+        return lambda value, _level: encoder.iterencode(value)
+    # One C encoder built once: JSONEncoder.encode builds a new one per call. No markers
+    # dict: one shared between threads (and left dirty by an error) would report false
+    # cycles; a real cycle ends in RecursionError, and the walk below names it.
+    return c_make_encoder(None, convert, c_encode_basestring, None, ":", ",", False, False,
+                          False)
+
+
+_ITERENCODE: Final = _make_encoder()
+
+
+def dumps(value: Any, path: str = "") -> str:
+    """Return compact JSON for value, or raise InvalidQuery naming the key path at fault."""
+    try:
+        return "".join(_ITERENCODE(value, 0))
+    except (TypeError, ValueError, RecursionError):
+        pass
+    to_json(value, path)  # raises, naming the path
+    raise InvalidQuery(f"{_where(path)}: cannot be sent as JSON")  # pragma: no cover
+
+
+def encode_bytes(value: Any, path: str = "") -> bytes:
+    """Return value as UTF-8 JSON bytes (a request body), or raise InvalidQuery."""
+    return dumps(value, path).encode()
+
+
+def to_json(value: Any, path: str = "") -> Any:
+    """Return value as plain JSON types (dict, list, str, int, float, bool, None), or raise."""
+    return _walk(value, path, set())
+
+
+def _where(path: str) -> str:
+    return f"value at {path!r}" if path else "value"
+
+
+def _walk(value: Any, path: str, active: set[int]) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidQuery(f"{_where(path)}: {value!r} is not valid JSON; send None or a "
+                           f"finite number")
+    if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
+        return value
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        if id(value) in active:
+            raise InvalidQuery(f"{_where(path)}: refers to itself (a circular reference)")
+        active.add(id(value))
+        try:
+            if isinstance(value, Mapping):
+                return {_key(key, path): _walk(item, _join(path, key), active)
+                        for key, item in value.items()}
+            items = _sorted(value) if isinstance(value, set | frozenset) else value
+            return [_walk(item, f"{path}[{index}]", active) for index, item in enumerate(items)]
+        finally:
+            active.discard(id(value))
+    try:
+        converted = convert(value)
+    except InvalidQuery as exc:
+        raise InvalidQuery(
+            f"{_where(path)}: {exc}; send str, int, float, bool, None, a list or a dict "
+            f"(datetime, date, time, Decimal, UUID, Enum, tuple and set are converted)") from None
+    return _walk(converted, path, active)
+
+
+def _key(key: Any, path: str) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int | float | bool) or key is None:
+        return json.dumps(key)  # what json does with such keys
+    raise InvalidQuery(f"key {key!r} in {_where(path)}: object keys must be strings")
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
