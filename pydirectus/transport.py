@@ -75,7 +75,6 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "SEARCH"})
 #: methods whose redirects are followed (a write would be turned into a GET)
 FOLLOWED_METHODS: Final = frozenset({"GET", "HEAD"})
 MAX_REDIRECTS: Final = 5
-READ_METHODS: Final = frozenset({"GET", "HEAD", "SEARCH"})
 
 
 @attrs.frozen
@@ -509,8 +508,8 @@ class Transport:
                     authenticate=authenticate)
         response = self.send(call)
         body = decode_json(response, call)
-        if body is None:
-            return None
+        if body is None and expect is None:
+            return None  # 204 No Content: a write with nothing to say
         return unwrap(body, call, expect, response)
 
     def post_auth(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -548,15 +547,8 @@ def _redirect_hint(url: str, location: str) -> str:
 
 
 def decode_json(response: requests.Response, call: Call) -> Any:
-    """Decode a successful JSON body; a non-JSON 2xx body is a server error.
-
-    An empty answer (204, or no body) is None for a write, and a server error for a read.
-    """
+    """Decode a successful JSON body (None for an empty one); a non-JSON body is a server error."""
     if response.status_code == 204 or not response.content:
-        if call.method in READ_METHODS:
-            raise ServerError(response.status_code, None,
-                              f"{call.method} {call.path}: expected a JSON body, got an empty "
-                              f"answer", None, response)
         return None
     try:
         return response.json()
