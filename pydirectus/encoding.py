@@ -126,7 +126,8 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
     except InvalidQuery as exc:
         raise InvalidQuery(
             f"{_where(path)}: {exc}; send str, int, float, bool, None, a list or a dict "
-            f"(datetime, date, time, Decimal, UUID, Enum, tuple and set are converted)") from None
+            f"(datetime, date, time, Decimal, UUID, Enum, tuple and set are converted)"
+        ) from None  # the context is our own message, without the path
     return _walk(converted, path, active)
 
 

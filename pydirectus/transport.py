@@ -324,7 +324,10 @@ class Transport:
         # Session.request reads proxy and CA-bundle settings from the environment on every
         # call, scanning os.environ each time; every call here goes to one host, so read
         # them once (later changes to the environment or session.proxies are not seen).
-        # verify=None: the session's own setting (True for a session created here).
+        # verify=None: the session's own setting (True for a session created here). Passed
+        # explicitly, as requests lets REQUESTS_CA_BUNDLE override a session's CA bundle.
+        if verify is None:
+            verify = self.session.verify
         settings = self.session.merge_environment_settings(self.base_url, {}, None, verify, None)
         self._proxies: MutableMapping[str, str] = settings["proxies"]
         self._verify: bool | str | None = settings["verify"]
@@ -553,10 +556,11 @@ def decode_json(response: requests.Response, call: Call) -> Any:
     try:
         return response.json()
     except ValueError:
-        excerpt = redact_text(response.content[:200].decode("utf-8", "replace"))
-        raise ServerError(response.status_code, None,
-                          f"{call.method} {call.path}: expected JSON, got {excerpt!r}",
-                          None, response) from None
+        pass  # raised below, outside this block: the decode error holds the whole body
+    excerpt = redact_text(response.content[:200].decode("utf-8", "replace"))
+    raise ServerError(response.status_code, None,
+                      f"{call.method} {call.path}: expected JSON, got {excerpt!r}",
+                      None, response)
 
 
 def unwrap(body: Any, call: Call, expect: type | tuple[type, ...] | None = None,
@@ -601,7 +605,9 @@ def validate_base_url(url: str) -> str:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise UsageError(f"url {shown!r}: not a valid URL") from None
+        parts = None  # raised below, outside this block: the ValueError may quote the URL
+    if parts is None:
+        raise UsageError(f"url {shown!r}: not a valid URL")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise UsageError(f"url {shown!r}: needs an http:// or https:// scheme and a host")
     if parts.query or parts.fragment:

@@ -6,6 +6,9 @@ unless a scripted :class:`Fault` matches it first. Each fault applies ``times`` 
 faults were added. Every request is recorded in ``proxy.seen`` (method, path with
 query, headers, arrival time, the fault applied).
 
+Request bodies are read whole (Content-Length or chunked) and their size recorded in
+``Seen.body_length``, so a test can tell a whole upload from a short or empty one.
+
 The proxy answers every request with ``Connection: close``, so one connection carries
 one request and "the connection was reset" is unambiguous. It is bounded: it serves
 for at most ``lifetime`` seconds and stalls end early when it stops; ``stop()`` joins
@@ -25,13 +28,15 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping
+import types
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
+import requests
 
-__all__ = ["Fault", "FaultProxy", "Seen", "closed_port"]
+__all__ = ["Fault", "FaultProxy", "Seen", "closed_port", "leaks", "reachable"]
 
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
@@ -73,6 +78,11 @@ class Fault:
         return cls("status", status_code=code, body=body, headers=dict(headers or {}), **match)
 
     @classmethod
+    def redirect(cls, code: int, location: str, **match: Any) -> Fault:
+        """Answer with a redirect to `location` instead of forwarding."""
+        return cls("status", status_code=code, headers={"Location": location}, **match)
+
+    @classmethod
     def stall(cls, seconds: float, **match: Any) -> Fault:
         """Read the request, then send nothing for `seconds` and close."""
         return cls("stall", seconds=seconds, **match)
@@ -97,6 +107,7 @@ class Seen:
     headers: Mapping[str, str]
     at: float
     fault: str | None
+    body_length: int = 0
 
 
 def closed_port() -> int:
@@ -126,10 +137,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         proxy = self.server.proxy
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
         fault = proxy._take(self.command, self.path)
-        proxy._record(self.command, self.path, dict(self.headers.items()), fault)
+        proxy._record(self.command, self.path, dict(self.headers.items()), fault, len(body))
         self.close_connection = True
         kind = fault.kind if fault else None
         if fault is not None and kind == "reset":
@@ -158,6 +168,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._answer(status, headers, answer)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_SEARCH = do_OPTIONS = _handle
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
@@ -229,10 +253,10 @@ class FaultProxy:
         return None
 
     def _record(self, method: str, path: str, headers: dict[str, str],
-                fault: Fault | None) -> None:
+                fault: Fault | None, body_length: int) -> None:
         with self._lock:
             self.seen.append(Seen(method, path, headers, time.monotonic(),
-                                  fault.kind if fault else None))
+                                  fault.kind if fault else None, body_length))
 
     def _forward(self, method: str, path: str, headers: dict[str, str],
                  body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -272,3 +296,51 @@ class FaultProxy:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+# Looking for secrets in what an exception holds.
+
+_LEAVES = (str, bytes, bytearray, int, float, bool, type(None))
+_SKIPPED = (types.TracebackType, types.FrameType, types.ModuleType, type, types.FunctionType,
+            types.MethodType, types.BuiltinFunctionType)
+
+
+def reachable(root: BaseException) -> Iterator[Any]:
+    """Yield every object reachable from an exception: attributes, containers, causes.
+
+    Tracebacks are left out: their frames hold the caller's own locals (the client, its
+    auth strategy, the password it was built with), which no exception can hide.
+    """
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, _SKIPPED):
+            continue
+        seen.add(id(obj))
+        yield obj
+        if isinstance(obj, _LEAVES):
+            continue
+        if isinstance(obj, BaseException):
+            stack += [obj.__cause__, obj.__context__, *obj.args]
+        if isinstance(obj, Mapping):
+            stack += [*obj.keys(), *obj.values()]
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack += list(obj)
+        for cls in type(obj).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                stack.append(getattr(obj, name, None))
+        if hasattr(obj, "__dict__"):
+            stack += list(vars(obj).values())
+
+
+def leaks(error: BaseException, secrets: tuple[str, ...] | list[str]) -> list[str]:
+    """Return what of `secrets` (and which live requests objects) an exception reaches."""
+    found = []
+    for obj in reachable(error):
+        if isinstance(obj, requests.Response | requests.PreparedRequest | requests.Request):
+            found.append(f"a live {type(obj).__name__}")
+        text = obj.decode("utf-8", "replace") if isinstance(obj, bytes | bytearray) else (
+            obj if isinstance(obj, str) else "")
+        found += [f"{secret} in {text[:80]!r}" for secret in secrets if secret in text]
+    return found

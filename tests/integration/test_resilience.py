@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
+import io
+import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -9,17 +13,25 @@ from typing import Any
 import pytest
 import requests
 
-from pydirectus import DirectusClient, RetryPolicy, StaticToken, __version__
+from pydirectus import DirectusAuth, DirectusClient, Password, RetryPolicy, StaticToken, __version__
 from pydirectus.errors import (
+    CODE_TO_ERROR,
     APIError,
     ConnectError,
+    DirectusError,
     InvalidQuery,
+    NotReplayable,
     ServerError,
     Timeout,
     TLSError,
     TransportError,
+    UnexpectedRedirect,
+    error_class_for,
 )
 from pydirectus.testing import DirectusServer
+from pydirectus.testing.access import ACTIONS, AccessGrants
+from pydirectus.testing.install import ensure_installed
+from pydirectus.transport import Call
 from tests.faults import Fault, FaultProxy, closed_port
 
 FAST = RetryPolicy(attempts=5, backoff=0.01, max_backoff=0.05, total=10.0)
@@ -256,3 +268,251 @@ def test_user_agent_names_pydirectus(
     client_for(proxy.url).read_items(articles)
     (seen,) = proxy.seen
     assert seen.headers["User-Agent"].startswith(f"pydirectus/{__version__} ")
+
+
+@pytest.fixture
+def api_user(directus_client: DirectusClient, articles: str) -> Iterator[DirectusAuth]:
+    """Return the auth of an API-only user (no app access) with CRUD on `articles`.
+
+    It may read the schema too (/collections, /fields), as handles look up primary keys.
+    """
+    grants = AccessGrants(directus_client)
+    try:
+        client = grants.api_client({articles: ACTIONS, "directus_collections": ("read",),
+                                    "directus_fields": ("read",)})
+        assert client.auth is not None
+        yield client.auth
+    finally:
+        grants.revoke()
+
+
+# Redirects: a write answered with a redirect changes nothing and says where it pointed.
+
+WRITE_OPS: dict[str, tuple[str, Callable[[DirectusClient, str, int], Any]]] = {
+    "create": ("POST", lambda c, name, pk: c.collection(name).create({"title": "new"})),
+    "create_many": ("POST", lambda c, name, pk: c.collection(name).create_many(
+        [{"title": "n1"}, {"title": "n2"}])),
+    "update": ("PATCH", lambda c, name, pk: c.collection(name).update(pk, {"title": "changed"})),
+    "delete": ("DELETE", lambda c, name, pk: c.collection(name).delete(pk)),
+    "delete_many": ("DELETE", lambda c, name, pk: c.collection(name).delete_many([pk])),
+}
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("op", WRITE_OPS)
+def test_writes_answered_with_a_redirect_change_nothing(
+    proxy: FaultProxy, api_user: DirectusAuth, articles: str,
+    directus_client: DirectusClient, status: int, op: str,
+) -> None:
+    name = articles
+    item = directus_client.collection(name).create({"title": "kept"})
+    client = DirectusClient(proxy.url, auth=api_user, retry=FAST)  # the API-only user's token
+    method, action = WRITE_OPS[op]
+    path = f"/items/{name}"
+    target = f"https://127.0.0.1:{proxy.port}{path}"
+    proxy.add(Fault.redirect(status, target, method=method, path=path, times=None))
+    with client, pytest.raises(DirectusError) as caught:
+        action(client, name, item["id"])
+    # create_many reports its batches in a BatchWriteError caused by the redirect.
+    error = caught.value if op != "create_many" else caught.value.__cause__
+    assert isinstance(error, UnexpectedRedirect), repr(caught.value)
+    assert error.status == status and error.location == target and target in str(error)
+    assert "instead of http://" in str(error)
+    assert [(s.method, s.fault) for s in proxy.requests_to(path)] == [(method, "status")]
+    assert directus_client.read_items(name) == [{"id": item["id"], "title": "kept"}]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_reads_follow_a_redirect_within_the_origin(
+    proxy: FaultProxy, api_user: DirectusAuth, articles: str, directus_client: DirectusClient,
+    status: int,
+) -> None:
+    name = articles
+    directus_client.collection(name).create({"title": "found"})
+    client = DirectusClient(proxy.url, auth=api_user, retry=FAST)
+    proxy.add(Fault.redirect(status, f"/items/{name}?filter[title][_eq]=found",
+                             method="GET", path=f"/items/{name}?"))
+    with client:
+        assert [row["title"] for row in client.read_items(name, {"limit": 5})] == ["found"]
+    (redirected, followed) = proxy.requests_to(f"/items/{name}")
+    assert redirected.fault == "status" and followed.fault is None
+    assert followed.headers["Authorization"] == redirected.headers["Authorization"]
+
+
+def test_a_read_redirected_to_another_origin_keeps_its_token_home(
+    proxy: FaultProxy, api_user: DirectusAuth, articles: str, directus: DirectusServer,
+) -> None:
+    name = articles
+    with FaultProxy(directus.url, lifetime=30) as elsewhere:
+        proxy.add(Fault.redirect(302, f"{elsewhere.url}/items/{name}", path=f"/items/{name}"))
+        client = DirectusClient(proxy.url, auth=api_user, retry=FAST)
+        with client, pytest.raises(UnexpectedRedirect, match="another origin"):
+            client.read_items(name)
+        assert elsewhere.seen == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_login_redirect_never_takes_the_password_elsewhere(
+    proxy: FaultProxy, directus: DirectusServer, articles: str, status: int,
+) -> None:
+    with FaultProxy(directus.url, lifetime=30) as elsewhere:
+        proxy.add(Fault.redirect(status, f"{elsewhere.url}/auth/login", path="/auth/login"))
+        auth = Password(directus.admin_email, directus.admin_password)
+        with DirectusClient(proxy.url, auth=auth, retry=FAST) as client, pytest.raises(
+                UnexpectedRedirect, match="auth call"):
+            client.read_items(articles)
+        assert elsewhere.seen == []
+        assert [s.path for s in proxy.seen] == ["/auth/login"]
+
+
+# Replays: a body goes again only when it can be sent whole.
+
+EXPIRED = (b'{"errors":[{"message":"Token expired.",'
+           b'"extensions":{"code":"TOKEN_EXPIRED"}}]}')
+
+
+def multipart(content: bytes, filename: str) -> tuple[bytes, str]:
+    boundary = "pydirectus-test-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def files_named(directus_client: DirectusClient, filename: str) -> list[dict[str, Any]]:
+    return directus_client.read_files(
+        {"filter": {"filename_download": {"_eq": filename}}, "fields": ["id", "filesize"]})
+
+
+def test_an_upload_refused_for_an_expired_token_is_resent_whole(
+    proxy: FaultProxy, directus: DirectusServer, directus_client: DirectusClient,
+) -> None:
+    content = os.urandom(300_000)
+    filename = f"replay-{os.getpid()}-{time.monotonic_ns()}.bin"
+    body, content_type = multipart(content, filename)
+    auth = Password(directus.admin_email, directus.admin_password)
+    with DirectusClient(proxy.url, auth=auth, retry=FAST) as client:
+        client.server.info()  # logged in
+        proxy.clear()
+        proxy.add(Fault.status(401, EXPIRED, {"Content-Type": "application/json"},
+                               method="POST", path="/files"))
+        for data, name in ((body, "bytes"), (lambda: io.BytesIO(body), "factory")):
+            call = Call("POST", ("files",), headers={"Content-Type": content_type},
+                        **({"data": data} if name == "bytes" else {"body_factory": data}))
+            record = client.transport.send_json(call)["data"]
+            assert int(record["filesize"]) == len(content)
+            proxy.add(Fault.status(401, EXPIRED, {"Content-Type": "application/json"},
+                                   method="POST", path="/files"))
+    posts = proxy.requests_to("/files", "POST")
+    # Refused, re-sent, refused, re-sent: four whole bodies, none short or empty.
+    assert [(s.fault, s.body_length) for s in posts] == [("status", len(body)),
+                                                        (None, len(body))] * 2
+    assert len(files_named(directus_client, filename)) == 2
+    for row in files_named(directus_client, filename):
+        directus_client.delete_file(row["id"])
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["sized-stream", "chunked-stream"])
+def test_a_one_shot_upload_is_never_resent_short_or_empty(
+    proxy: FaultProxy, directus: DirectusServer, directus_client: DirectusClient, chunked: bool,
+) -> None:
+    content = os.urandom(300_000)
+    filename = f"oneshot-{os.getpid()}-{time.monotonic_ns()}.bin"
+    body, content_type = multipart(content, filename)
+
+    class Pipe:  # readable once, no seek: a socket or a pipe
+        def __init__(self) -> None:
+            self._left = io.BytesIO(body)
+
+        def read(self, size: int = -1) -> bytes:
+            return self._left.read(size)
+
+        def __len__(self) -> int:
+            return len(body)
+
+    pipe = Pipe()
+    # A generator goes out chunked; a sized stream with Content-Length.
+    stream: Any = iter(lambda: pipe.read(65536), b"") if chunked else pipe
+    auth = Password(directus.admin_email, directus.admin_password)
+    with DirectusClient(proxy.url, auth=auth, retry=FAST) as client:
+        client.server.info()
+        proxy.clear()
+        proxy.add(Fault.status(401, EXPIRED, {"Content-Type": "application/json"},
+                               method="POST", path="/files"))
+        call = Call("POST", ("files",), data=stream, headers={"Content-Type": content_type})
+        with pytest.raises(NotReplayable, match="one-shot stream"):
+            client.transport.send(call)
+        assert [s.body_length for s in proxy.requests_to("/files", "POST")] == [len(body)]
+        assert client.server.info()  # the token was renewed for what comes next
+    assert files_named(directus_client, filename) == []
+
+
+# Odd replies: the wrong shape at 2xx, Retry-After as an HTTP-date.
+
+SHAPES = [b"{}", b'{"data": null}', b"null", b"42", b""]
+ROUTED_READS: dict[str, tuple[str, Callable[[DirectusClient, str], Any]]] = {
+    "read_items": ("/items/{name}", lambda c, name: c.read_items(name)),
+    "read_item": ("/items/{name}/1", lambda c, name: c.read_item(name, 1)),
+    "get": ("/items/{name}/1", lambda c, name: c.collection(name).get(1)),
+    "read_files": ("/files", lambda c, name: c.read_files()),
+    "read_file": ("/files/f", lambda c, name: c.read_file("f")),
+    "server.info": ("/server/info", lambda c, name: c.server.info()),
+}
+
+
+@pytest.mark.parametrize("body", SHAPES, ids=["empty-object", "null-data", "null", "42", "empty"])
+@pytest.mark.parametrize("read", ROUTED_READS)
+def test_a_2xx_body_of_the_wrong_shape_is_a_server_error(
+    proxy: FaultProxy, client_for: Callable[..., DirectusClient], articles: str,
+    body: bytes, read: str,
+) -> None:
+    route, action = ROUTED_READS[read]
+    path = route.format(name=articles)
+    proxy.add(Fault.status(200, body, {"Content-Type": "application/json"}, method="GET",
+                           path=path, times=None))
+    client = client_for(proxy.url)
+    with pytest.raises(ServerError) as caught:
+        action(client, articles)
+    assert f"GET {path}: expected" in str(caught.value)
+    assert caught.value.status == 200
+
+
+@pytest.mark.parametrize("header", ["date", "nan", "-1", "inf"])
+def test_retry_after_forms_on_the_wire(
+    proxy: FaultProxy, client_for: Callable[..., DirectusClient], articles: str, header: str,
+) -> None:
+    value = email.utils.formatdate(time.time() + 2, usegmt=True) if header == "date" else header
+    path = f"/items/{articles}"
+    proxy.add(Fault.status(503, b"", {"Retry-After": value}, path=path))
+    client = client_for(proxy.url)
+    assert client.read_items(articles) == []
+    first, second = proxy.requests_to(path)
+    gap = second.at - first.at
+    if header == "date":  # whole seconds on the wire: between 1 and 2 s from now
+        assert 0.5 <= gap < 3.0
+    else:  # ignored: the policy's own short backoff
+        assert gap < 0.5
+
+
+def test_the_error_table_knows_every_directus_code() -> None:
+    source = (ensure_installed() / "node_modules" / "@directus" / "errors" / "dist"
+              / "index.js").read_text()
+    names = dict(re.findall(r'ErrorCode\$1\["(\w+)"\] = "([A-Z_]+)"', source))
+    created = re.findall(r"createError\(ErrorCode\.(\w+), [^\n]*?(?:, (\d{3}))?\);", source)
+    assert len(names) > 40 and len(created) > 40
+    for member, status in created:
+        code = names[member]
+        assert code in CODE_TO_ERROR, f"{code} ({status or 500}) is not in the error table"
+        expected = error_class_for(int(status or 500), None)
+        mapped = CODE_TO_ERROR[code]
+        # The code may say more than the status (LIMIT_EXCEEDED is a 403 quota, not 429).
+        assert issubclass(mapped, APIError)
+        if expected is not mapped:
+            assert (code, int(status or 500)) in DELIBERATE, (code, status, mapped, expected)
+
+
+# Where the table departs from the status on purpose.
+DELIBERATE = {
+    ("INVALID_TOKEN", 403), ("INVALID_PROVIDER", 403), ("INVALID_IP", 401),
+    ("ADDON_NOT_FOUND", 404), ("OUT_OF_TIME", 408), ("EMAIL_LIMIT_EXCEEDED", 429),
+}

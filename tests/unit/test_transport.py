@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
+import enum
+import io
+import json
 import logging
+import math
+import re
 import threading
 import time
 import types
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,13 +33,17 @@ from pydirectus.errors import (
     APIError,
     AuthenticationError,
     ConnectError,
+    DirectusError,
     InvalidQuery,
     NotFound,
+    NotReplayable,
     RateLimited,
     ServerError,
     Timeout,
     TLSError,
     TransportError,
+    UnexpectedRedirect,
+    UsageError,
 )
 from pydirectus.transport import (
     DEFAULT_TIMEOUT,
@@ -43,7 +56,7 @@ from pydirectus.transport import (
     validate_base_url,
     wrap_error,
 )
-from tests.faults import Fault, FaultProxy, closed_port
+from tests.faults import Fault, FaultProxy, closed_port, leaks
 
 BASE = "http://127.0.0.1:8055"
 Step = tuple[int, bytes, dict[str, str]] | BaseException
@@ -604,3 +617,523 @@ def test_password_refreshes_once_for_many_threads() -> None:
     transport.close()
     assert [r.path_url for r in adapter.sent][-1] == "/auth/logout"
     assert auth._refresh_token is None
+
+
+# Redirects: followed only for GET and HEAD, within an origin when credentials go along.
+
+REDIRECTS = [301, 302, 303, 307, 308]
+WRITES = ["POST", "PATCH", "PUT", "DELETE", "SEARCH"]
+
+
+def redirect(status: int, location: str) -> Step:
+    return (status, b"", {"Location": location})
+
+
+@pytest.mark.parametrize("status", REDIRECTS)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_reads_follow_redirects_within_the_origin(status: int, method: str) -> None:
+    transport, adapter = make_transport(redirect(status, "/v2/items/a?x=1"),
+                                        answer(200, b'{"data": []}'), auth=StaticToken("tok"))
+    response = transport.send(Call(method, ("items", "a")))
+    assert response.status_code == 200
+    _, second = adapter.sent
+    assert (second.method, second.url) == (method, f"{BASE}/v2/items/a?x=1")
+    assert second.headers["Authorization"] == "Bearer tok"
+
+
+@pytest.mark.parametrize("status", REDIRECTS)
+@pytest.mark.parametrize("method", WRITES)
+def test_writes_answered_with_a_redirect_raise_naming_the_location(
+    status: int, method: str
+) -> None:
+    target = "https://127.0.0.1/items/a"
+    transport, adapter = make_transport(redirect(status, target), answer(200))
+    with pytest.raises(UnexpectedRedirect) as caught:
+        transport.send(Call(method, ("items", "a"), json={"title": "x"}))
+    assert len(adapter.sent) == 1  # nothing re-sent, and no GET in its place
+    error = caught.value
+    assert error.status == status and error.location == target
+    assert target in str(error) and f"{method} /items/a" in str(error)
+    assert "https://127.0.0.1" in str(error) and "instead of http://" in str(error)
+    assert isinstance(error, APIError)
+
+
+@pytest.mark.parametrize("status", REDIRECTS)
+@pytest.mark.parametrize("endpoint", ["login", "refresh", "logout"])
+def test_auth_calls_never_follow_redirects(status: int, endpoint: str) -> None:
+    transport, adapter = make_transport(redirect(status, f"{BASE}/auth/{endpoint}"), answer(200))
+    with pytest.raises(UnexpectedRedirect, match="auth call"):
+        transport.post_auth(endpoint, {"email": "a@b.c", "password": "pw-secret"})
+    assert len(adapter.sent) == 1
+
+
+@pytest.mark.parametrize("location", [
+    "http://127.0.0.1:9999/items/a",       # another port
+    "http://evil.example/items/a",         # another host
+    "https://127.0.0.1:8055/items/a",      # https, but not on the default ports
+])
+def test_no_credentials_cross_origins(location: str) -> None:
+    transport, adapter = make_transport(redirect(302, location), answer(200),
+                                        auth=StaticToken("tok"))
+    with pytest.raises(UnexpectedRedirect, match="another origin") as caught:
+        transport.send(Call("GET", ("items", "a")))
+    assert len(adapter.sent) == 1 and caught.value.location == location
+
+
+def test_an_anonymous_read_follows_to_another_origin() -> None:
+    transport, adapter = make_transport(redirect(302, "http://cdn.example/x.png"), answer(200))
+    transport.send(Call("GET", ("assets", "x")))
+    assert adapter.sent[1].url == "http://cdn.example/x.png"
+    assert "Authorization" not in adapter.sent[1].headers
+
+
+def test_http_to_https_on_the_same_host_keeps_the_credentials() -> None:
+    session = requests.Session()
+    adapter = ScriptedAdapter(redirect(301, "https://cms.example/items/a"), answer(200))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    transport = Transport("http://cms.example", session=session, auth=StaticToken("tok"))
+    transport.send(Call("GET", ("items", "a")))
+    assert adapter.sent[1].headers["Authorization"] == "Bearer tok"
+
+
+def test_redirect_loops_end() -> None:
+    transport, adapter = make_transport(redirect(302, "/items/a"))
+    with pytest.raises(UnexpectedRedirect, match="more than 5 redirects"):
+        transport.send(Call("GET", ("items", "a")))
+    assert len(adapter.sent) == 6
+
+
+def test_a_3xx_without_location_is_a_server_error() -> None:
+    transport, _ = make_transport(answer(300, b"choices"))
+    with pytest.raises(ServerError):
+        transport.data("GET", "items", "a")
+
+
+# Replays: a body is sent again only when it can be rebuilt.
+
+class OneShot:
+    """A readable stream with no seek, like a socket or a pipe."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(7):
+            yield chunk
+
+
+def sent_body(request: requests.PreparedRequest) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if isinstance(body, bytes | str):
+        return body.encode() if isinstance(body, str) else body
+    if hasattr(body, "read"):
+        return bytes(body.read())
+    return b"".join(body)
+
+
+class ReadingAdapter(ScriptedAdapter):
+    """Read each body as it is sent (a stream can only be read then)."""
+
+    def __init__(self, *steps: Step) -> None:
+        super().__init__(*steps)
+        self.bodies: list[bytes] = []
+
+    def respond(self, request: requests.PreparedRequest) -> Step:
+        self.bodies.append(sent_body(request))
+        return super().respond(request)
+
+
+def reading_transport(*steps: Step, **options: Any) -> tuple[Transport, ReadingAdapter]:
+    session = requests.Session()
+    adapter = ReadingAdapter(*steps)
+    session.mount("http://", adapter)
+    options.setdefault("retry", RetryPolicy(attempts=3, backoff=0.01))
+    return Transport(BASE, session=session, **options), adapter
+
+
+PAYLOAD = b"0123456789" * 30
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(lambda: {"data": PAYLOAD}, id="bytes"),
+    pytest.param(lambda: {"data": io.BytesIO(PAYLOAD)}, id="seekable-file"),
+    pytest.param(lambda: {"body_factory": lambda: io.BytesIO(PAYLOAD)}, id="body-factory"),
+])
+def test_replayable_bodies_are_sent_whole_after_a_refresh(clock: FakeClock, body: Any) -> None:
+    auth = RecoveringAuth()
+    transport, adapter = reading_transport(directus_error(401, "TOKEN_EXPIRED"),
+                                           answer(200), auth=auth)
+    transport.send(Call("POST", ("files",), **body()))
+    assert adapter.bodies == [PAYLOAD, PAYLOAD]
+    assert auth.recovered == 1
+
+
+def test_a_seekable_file_is_rewound_to_where_it_started(clock: FakeClock) -> None:
+    stream = io.BytesIO(b"HEADER" + PAYLOAD)
+    stream.seek(6)
+    transport, adapter = reading_transport(answer(503, b""), answer(200))
+    transport.send(Call("PUT", ("files",), data=stream, idempotent=True))
+    assert adapter.bodies == [PAYLOAD, PAYLOAD]
+
+
+class FreshnessAuth(RecoveringAuth):
+    def __init__(self) -> None:
+        super().__init__()
+        self.freshened = 0
+
+    def ensure_fresh(self) -> None:
+        self.freshened += 1
+
+
+@pytest.mark.parametrize("stream", [
+    pytest.param(lambda: OneShot(PAYLOAD), id="unseekable-file"),
+    pytest.param(lambda: iter(OneShot(PAYLOAD)), id="generator"),
+])
+def test_a_one_shot_stream_is_never_sent_twice(clock: FakeClock, stream: Any) -> None:
+    auth = FreshnessAuth()
+    transport, adapter = reading_transport(directus_error(401, "TOKEN_EXPIRED"), answer(200),
+                                           auth=auth)
+    with pytest.raises(NotReplayable, match="one-shot stream") as caught:
+        transport.send(Call("POST", ("files",), data=stream()))
+    assert adapter.bodies == [PAYLOAD]  # one attempt, whole
+    assert auth.freshened == 1 and auth.recovered == 1  # renewed before; renewed for next time
+    assert isinstance(caught.value.__cause__, AuthenticationError)
+    assert isinstance(caught.value, TransportError)
+
+
+@pytest.mark.parametrize("failure", [refused, answer(503, b"")],
+                         ids=["refused", "503"])
+def test_a_one_shot_stream_is_not_retried(clock: FakeClock, failure: Any) -> None:
+    step = failure() if callable(failure) else failure
+    transport, adapter = reading_transport(step, answer(200))
+    with pytest.raises(DirectusError):
+        transport.send(Call("PUT", ("files",), data=iter(OneShot(PAYLOAD)), idempotent=True))
+    assert len(adapter.sent) == 1
+
+
+def test_ensure_fresh_is_asked_only_before_a_one_shot_stream() -> None:
+    auth = FreshnessAuth()
+    transport, _ = reading_transport(answer(200), auth=auth)
+    transport.send(Call("POST", ("files",), data=PAYLOAD))
+    transport.send(Call("POST", ("items", "a"), json={"a": 1}))
+    assert auth.freshened == 0
+    transport.send(Call("POST", ("files",), data=OneShot(PAYLOAD)))
+    assert auth.freshened == 1
+
+
+# One JSON encoder for write data.
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+def test_write_data_is_encoded_with_the_shared_encoder() -> None:
+    transport, adapter = make_transport()
+    when = dt.datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    transport.data("POST", "items", "a", json={
+        "at": when, "day": dt.date(2024, 5, 6), "time": dt.time(7, 8), "price": Decimal("0.10"),
+        "id": uuid.UUID(int=7), "colour": Colour.RED, "pair": (1, 2), "tags": {"b", "a"},
+        "frozen": frozenset({3, 1}), "nested": [{"when": when}],
+    })
+    (request,) = adapter.sent
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.body or b"") == {
+        "at": "2024-05-06T07:08:09.123000-05:00", "day": "2024-05-06", "time": "07:08:00",
+        "price": "0.10", "id": "00000000-0000-0000-0000-000000000007", "colour": "red",
+        "pair": [1, 2], "tags": ["a", "b"], "frozen": [1, 3],
+        "nested": [{"when": "2024-05-06T07:08:09.123000-05:00"}],
+    }
+
+
+@pytest.mark.parametrize(("data", "path"), [
+    ({"score": math.nan}, "score"),
+    ({"score": math.inf}, "score"),
+    ({"a": {"b": [1, -math.inf]}}, "a.b[1]"),
+    ({"price": Decimal("NaN")}, "price"),
+    ({"blob": b"bytes"}, "blob"),
+    ({"when": object()}, "when"),
+    ([{"ok": 1}, {"bad": {1j: 2}}], "[1].bad"),
+])
+def test_unencodable_write_data_is_refused_before_sending(data: Any, path: str) -> None:
+    transport, adapter = make_transport()
+    with pytest.raises(InvalidQuery, match=re.escape(repr(path))):
+        transport.data("POST", "items", "a", json=data)
+    assert adapter.sent == []
+
+
+# Wrong-shape 2xx bodies: a ServerError naming the route, never a TypeError or None.
+
+WRONG_SHAPES = [b"{}", b'{"data": null}', b"null", b"42", b"", b'"text"', b"[]"]
+
+
+class RoutedAdapter(ScriptedAdapter):
+    """Answer the schema lookups properly and everything else with one odd body."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def respond(self, request: requests.PreparedRequest) -> Step:
+        path = request.path_url
+        if path.startswith("/collections/"):
+            return answer(200, b'{"data": {"collection": "a", "meta": {"singleton": false}}}')
+        if path.startswith("/fields/"):
+            return answer(200, b'{"data": [{"field": "id", "schema": {"is_primary_key": true}}]}')
+        return answer(200, self.body)
+
+
+READS: dict[str, Callable[[DirectusClient], Any]] = {
+    "read_items": lambda c: c.read_items("a"),
+    "read_item": lambda c: c.read_item("a", 1),
+    "collection.get": lambda c: c.collection("a").get(1),
+    "collection.first": lambda c: c.collection("a").first(),
+    "collection.count": lambda c: c.collection("a").count(),
+    "collection.list": lambda c: list(c.collection("a")),
+    "singleton.get": lambda c: c.singleton("a").get(),
+    "read_files": lambda c: c.read_files(),
+    "read_file": lambda c: c.read_file("f"),
+    "server.info": lambda c: c.server.info(),
+}
+
+
+@pytest.mark.parametrize("body", WRONG_SHAPES)
+@pytest.mark.parametrize("read", READS)
+def test_wrong_shape_bodies_are_server_errors_naming_the_route(body: bytes, read: str) -> None:
+    if body == b"[]" and read in ("read_items", "collection.list", "read_files"):
+        return  # a bare list where a list of items is wanted: still no envelope, see below
+    session = requests.Session()
+    session.mount("http://", RoutedAdapter(body))
+    with DirectusClient(BASE, session=session) as client, pytest.raises(ServerError) as caught:
+        READS[read](client)
+    error = caught.value
+    assert error.status == 200
+    assert re.search(r"(GET|SEARCH) /(items|files|server)/?\S*: expected", str(error)), str(error)
+
+
+def test_a_bare_list_is_not_an_envelope() -> None:
+    session = requests.Session()
+    session.mount("http://", RoutedAdapter(b"[]"))
+    expected = "GET /files: expected a JSON object with 'data'"
+    with DirectusClient(BASE, session=session) as client, pytest.raises(ServerError,
+                                                                        match=expected):
+        client.read_files()
+
+
+# A session passed in is used, not changed.
+
+def test_a_users_session_is_not_changed_or_closed() -> None:
+    session = requests.Session()
+    adapter = ScriptedAdapter(answer(200, b'{"data": []}'))
+    session.mount("http://", adapter)
+    session.verify = "/my/ca.pem"
+    session.headers["User-Agent"] = "my-app/1.0"
+    session.headers["X-Trace"] = "yes"
+    before = (session.verify, dict(session.headers), dict(session.adapters))
+    with DirectusClient(BASE, auth=StaticToken("t"), session=session, timeout=(1, 2)) as client:
+        client.read_files()
+    assert (session.verify, dict(session.headers), dict(session.adapters)) == before
+    assert adapter.options[0]["verify"] == "/my/ca.pem"
+    assert adapter.options[0]["timeout"] == (1, 2)
+    request = adapter.sent[0]
+    assert request.headers["User-Agent"] == "my-app/1.0" and request.headers["X-Trace"] == "yes"
+    assert "Authorization" not in session.headers
+    assert session.adapters  # not closed: its adapters are still mounted and usable
+    session.get(f"{BASE}/x")
+    assert len(adapter.sent) == 2
+
+
+def test_verify_passed_to_the_client_wins_over_the_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    session = requests.Session()
+    adapter = ScriptedAdapter(answer(200, b'{"data": []}'))
+    session.mount("http://", adapter)
+    session.verify = "/my/ca.pem"
+    with DirectusClient(BASE, session=session, verify=False) as client:
+        client.read_files()
+    assert adapter.options[0]["verify"] is False and session.verify == "/my/ca.pem"
+
+
+def test_a_session_the_client_made_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[bool] = []
+    monkeypatch.setattr(requests.Session, "close", lambda self: closed.append(True))
+    DirectusClient(BASE).close()
+    assert closed == [True]
+    DirectusClient(BASE, session=requests.Session()).close()
+    assert closed == [True]
+
+
+# Password auth remembers a refusal.
+
+class LoginServer(ScriptedAdapter):
+    """/auth/login refuses with `code` until `accept` is set; everything else answers 200."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+        self.accept = False
+
+    def respond(self, request: requests.PreparedRequest) -> Step:
+        if request.path_url == "/auth/login":
+            if self.accept:
+                return answer(200, b'{"data": {"access_token": "a1", "refresh_token": "r1", '
+                                   b'"expires": 900000}}')
+            return directus_error(401, self.code)
+        return answer(200, b'{"data": []}')
+
+
+@pytest.mark.parametrize("code", ["INVALID_CREDENTIALS", "USER_SUSPENDED", "INVALID_OTP"])
+def test_a_refused_login_is_remembered_until_new_credentials(code: str) -> None:
+    session = requests.Session()
+    server = LoginServer(code)
+    session.mount("http://", server)
+    auth = Password("a@b.c", "wrong-pw")
+    client = DirectusClient(BASE, auth=auth, session=session)
+    for _ in range(30):
+        with pytest.raises(AuthenticationError) as caught:
+            client.read_files()
+        assert caught.value.code == code and caught.value.status == 401
+    logins = [r for r in server.sent if r.path_url == "/auth/login"]
+    assert len(logins) == 1 and auth.logins == 0
+    assert "set_credentials" in str(caught.value) and "wrong-pw" not in str(caught.value)
+    server.accept = True
+    with pytest.raises(AuthenticationError):
+        client.read_files()  # still remembered: nothing changed on our side
+    auth.set_credentials(password="right-pw")
+    assert client.read_files() == []
+    assert auth.logins == 1
+    assert [r.path_url for r in server.sent].count("/auth/login") == 2
+
+
+def test_other_login_failures_are_not_remembered(clock: FakeClock) -> None:
+    transport, adapter = make_transport(answer(503, b""), retry=RetryPolicy(attempts=1))
+    auth = Password("a@b.c", "pw")
+    auth.bind(transport)
+    for _ in range(3):
+        with pytest.raises(ServerError):
+            auth(requests.Request("GET", BASE).prepare())
+    assert len(adapter.sent) == 3
+
+
+@pytest.mark.parametrize("answer_body", [
+    b'{"data": {}}', b'{"data": {"access_token": "a", "refresh_token": "r"}}',
+    b'{"data": {"access_token": "a", "refresh_token": "r", "expires": "soon"}}',
+    b'{"data": {"access_token": 1, "refresh_token": "r", "expires": 1000}}',
+    b'{"data": {"access_token": "a", "refresh_token": "r", "expires": NaN}}',
+    b'{"data": null}', b"[]",
+])
+def test_an_odd_login_answer_is_a_server_error_naming_the_route(answer_body: bytes) -> None:
+    transport, _ = make_transport(answer(200, answer_body))
+    auth = Password("a@b.c", "pw")
+    auth.bind(transport)
+    with pytest.raises(ServerError, match="POST /auth/login"):
+        auth(requests.Request("GET", BASE).prepare())
+
+
+def test_an_unbound_password_raises_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="not bound"):
+        Password("a@b.c", "pw")(requests.Request("GET", BASE).prepare())
+
+
+# Constructor misuse: UsageError, still an InvalidQuery (and ValueError) for older code.
+
+@pytest.mark.parametrize("build", [
+    lambda: StaticToken(""), lambda: Password("", "pw"), lambda: Password("a@b.c", ""),
+    lambda: Password("a@b.c", "pw", otp=""), lambda: RetryPolicy(attempts=0),
+    lambda: RetryPolicy(total=math.inf), lambda: RetryPolicy(backoff=-1),
+    lambda: RetryPolicy(max_backoff=math.nan), lambda: DirectusClient("ftp://x"),
+    lambda: DirectusClient(BASE, hostname="http://other"),
+    lambda: DirectusClient(BASE, auth="token"),  # type: ignore[arg-type]
+    lambda: DirectusClient(BASE, username="a@b.c"),
+    lambda: DirectusClient(BASE, static_token="t", auth=StaticToken("t")),
+    lambda: DirectusClient("http://host:port"),
+])
+def test_constructor_misuse_is_a_usage_error(build: Callable[[], Any]) -> None:
+    with pytest.raises(UsageError) as caught:
+        build()
+    assert isinstance(caught.value, InvalidQuery) and isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("url", ["ftp://user:UrlPa55@host", "http://user:UrlPa55@host:bad/",
+                                 "http://user:UrlPa55@host/?x=1"])
+def test_url_passwords_never_reach_the_message(url: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        DirectusClient(url)
+    assert "UrlPa55" not in str(caught.value) and "***" in str(caught.value)
+
+
+# No secret reachable from an exception.
+
+SECRETS = ("pw-Secret-1", "tok-Secret-2", "acc-Secret-3", "ref-Secret-4")
+
+
+def leaked(error: BaseException) -> list[str]:
+    return leaks(error, SECRETS)
+
+
+def test_the_walker_finds_what_it_looks_for() -> None:
+    inner = ValueError({"nested": [f"x {SECRETS[0]} y"]})
+    outer = RuntimeError("outer")
+    outer.__context__ = inner
+    assert leaked(outer) == [f"{SECRETS[0]} in 'x {SECRETS[0]} y'"]
+    response = requests.Response()
+    assert leaked(RuntimeError(response)) == ["a live Response"]
+
+
+class SecretEchoServer(ScriptedAdapter):
+    """Answers that echo what a careless server or proxy might: tokens, cookies, the URL."""
+
+    def respond(self, request: requests.PreparedRequest) -> Step:
+        path = request.path_url
+        if path == "/auth/login":
+            return directus_error(401, "INVALID_CREDENTIALS")
+        if path.startswith("/items/cut"):  # a login answer cut short: not JSON
+            return answer(200, b'{"data": {"access_token": "acc-Secret-3", "refresh_tok')
+        if path.startswith("/items/odd"):
+            return answer(200, b'{"data": 42, "refresh_token": "ref-Secret-4"}')
+        if path.startswith("/items/cookie"):
+            return (500, b'{"errors": [{"message": "boom"}]}',
+                    {"Set-Cookie": "directus_session_token=acc-Secret-3"})
+        return (403, b'{"errors": [{"message": "no", "extensions": {"code": "FORBIDDEN"}}]}',
+                {"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("case", ["login", "static-403", "cut", "odd", "cookie", "query-token",
+                                  "connection"])
+def test_no_secret_reachable_from_any_exception(case: str) -> None:
+    session = requests.Session()
+    session.mount("http://", SecretEchoServer() if case != "connection" else ScriptedAdapter(
+        requests.ConnectionError(f"failed /items/a?access_token={SECRETS[1]}",
+                                 request=requests.Request("GET", BASE, headers={
+                                     "Authorization": f"Bearer {SECRETS[1]}"}).prepare())))
+    auth: DirectusAuth = Password("a@b.c", SECRETS[0]) if case == "login" else StaticToken(
+        SECRETS[1])
+    client = DirectusClient(BASE, auth=auth, session=session, retry=RetryPolicy(attempts=1))
+    action: dict[str, Callable[[], Any]] = {
+        "login": lambda: client.read_items("a"),
+        "static-403": lambda: client.create_item("a", {"password": SECRETS[0]}),
+        "cut": lambda: client.read_items("cut"),
+        "odd": lambda: client.read_item("odd", 1),
+        "cookie": lambda: client.read_item("cookie", 1),
+        "query-token": lambda: client.request("GET", "items/a",
+                                              params={"access_token": SECRETS[1]}),
+        "connection": lambda: client.read_items("a"),
+    }
+    with pytest.raises(DirectusError) as caught:
+        action[case]()
+    assert leaked(caught.value) == []
+    assert not any(secret in repr(caught.value) or secret in str(caught.value)
+                   for secret in SECRETS)
+    if isinstance(caught.value, APIError):
+        response = caught.value.response
+        assert response is not None and response.request is not None
+        assert caught.value.method == response.request.method
+        assert caught.value.url is not None and caught.value.url.startswith(BASE)
