@@ -22,6 +22,7 @@ COMMANDS = {
     "export": "export",
     "import": "import_",
     "types": "types",
+    "schema": "schema",
 }
 
 # Options whose values may begin with "-" (a descending sort key).
@@ -34,6 +35,7 @@ examples:
   pydirectus export articles -o articles.jsonl
   pydirectus import articles articles.jsonl --upsert-on id --report import.log
   pydirectus types -o models.py
+  pydirectus schema snapshot -o schema.json
 
 Connection: --url/--token or DIRECTUS_URL/DIRECTUS_TOKEN; --email (or DIRECTUS_EMAIL)
 logs in with a password read from DIRECTUS_PASSWORD or asked for (never an argument).

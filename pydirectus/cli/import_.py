@@ -167,7 +167,7 @@ def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
     from ..errors import PermissionDenied
 
     try:
-        fields = client.transport.data("GET", "fields", collection) or []
+        fields = client.fields.all(collection)
     except PermissionDenied:
         return {}
     return {f["field"]: str(f.get("type")) for f in fields if isinstance(f, dict)}
@@ -228,7 +228,7 @@ class _Writer:
             from ..errors import PermissionDenied
 
             try:
-                fields = self.client.transport.data("GET", "fields", self.handle.name) or []
+                fields = self.client.fields.all(self.handle.name)
                 keys = [f["field"] for f in fields
                         if (f.get("schema") or {}).get("is_primary_key")]
             except PermissionDenied:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .common import add_command, connect, fail, write_atomically
@@ -43,10 +44,13 @@ def read_schema(client: DirectusClient) -> dict[str, Any]:
     """Return collections, fields and relations from GET /collections, /fields, /relations."""
     from ..errors import PermissionDenied
 
+    readers: dict[str, Callable[[], Sequence[Any]]] = {
+        "collections": lambda: client.collections.all(system=True),
+        "fields": client.fields.all, "relations": client.relations.all}
     schema: dict[str, Any] = {}
-    for route in ("collections", "fields", "relations"):
+    for route, read in readers.items():
         try:
-            schema[route] = client.transport.data("GET", route) or []
+            schema[route] = read()
         except PermissionDenied as denied:
             fail(f"this token may not read the schema (GET /{route}: {denied}); `types` needs "
                  "an admin token or a policy with app access, or --from a saved snapshot")
