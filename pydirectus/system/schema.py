@@ -51,9 +51,10 @@ class _Handle:
         self._transport = transport
         self._schema = schema
 
-    def _write(self, method: str, *segments: str | int, json: Any = None) -> Any:
+    def _write(self, method: str, *segments: str | int, json: Any = None,
+               params: Mapping[str, str] | None = None) -> Any:
         try:
-            return self._transport.data(method, *segments, json=json,
+            return self._transport.data(method, *segments, json=json, params=params,
                                         idempotent=method == "DELETE" or None)
         finally:
             # Even a failed change may have half-happened: forget what we knew.
@@ -336,13 +337,14 @@ class SchemaAPI(_Handle):
                                                              params=params, json=body)
         return result
 
-    def apply(self, diff: Mapping[str, Any]) -> None:
-        """Apply what diff() returned with POST /schema/apply; Directus refuses it if the
-        schema changed since (its hash no longer matches)."""
+    def apply(self, diff: Mapping[str, Any], *, force: bool = False) -> None:
+        """Apply what diff() returned with POST /schema/apply; Directus refuses it (an
+        InvalidRequest with its reason) if the schema changed since, unless `force`."""
         body = dict(check_data(diff, "diff"))
         if "hash" not in body or "diff" not in body:
             raise InvalidQuery("diff: expected what diff() returned ({hash, diff})")
-        self._write("POST", "schema", "apply", json=body)
+        self._write("POST", "schema", "apply", json=body,
+                    params={"force": "true"} if force else None)
 
     def copy_to(self, target: SchemaAPI, *, force: bool = False) -> dict[str, Any] | None:
         """Make `target`'s schema match this one (snapshot here, diff and apply there);
