@@ -336,7 +336,11 @@ class Collection(HandleMethods[T], _Reads[T]):
             call = Call("SEARCH", self.route, json={"query": dict(compiled)})
         else:
             call = Call("GET", self.route, params=params)
-        body = self._transport.send_json(call)
+        try:
+            body = self._transport.send_json(call)
+        except APIError as refusal:
+            self._explain(compiled, refusal)  # InvalidQuery when a name is at fault
+            raise
         # A list of items (an object when the collection is a singleton); anything else,
         # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
         data = unwrap(body, call, (list, dict))

@@ -19,8 +19,10 @@ from .errors import (
     MultipleItemsFound,
     NotFound,
     PermissionDenied,
+    ServerError,
 )
 from .query import Q, Query
+from .query.checking import check_query
 from .query.parts import field_path
 
 if TYPE_CHECKING:
@@ -61,8 +63,47 @@ class HandleMethods(Generic[T]):
     if TYPE_CHECKING:
 
         def _bind(self, query: Query) -> ItemQuery[T]: ...
-        def _compiled(self, query: Query | None = None) -> dict[str, Any]: ...
         def fetch(self) -> Any: ...
+
+    def _compiled(self, query: Query | None = None) -> dict[str, Any]:
+        # Names are checked before sending once the schema is known (see _explain).
+        if self._handle.route[0] == "items":
+            q = self._query if query is None else query
+            cache, name = self._handle._schema, self._handle.name
+            schema = cache.fields_from(name, fetch=False)
+            try:
+                check_query(q, schema)
+            except InvalidQuery:
+                if schema is None:
+                    raise
+                # The schema may have changed since it was read: judge by today's.
+                check_query(q, cache.fields_from(name, refresh=True))
+        compile_: Any = super()._compiled  # type: ignore[misc]
+        compiled: dict[str, Any] = compile_(query)
+        return compiled
+
+    def _explain(self, compiled: Mapping[str, Any], refusal: APIError) -> None:
+        """Raise InvalidQuery naming the bad name when a read was refused for one.
+
+        Directus answers an unknown field with 403 (as if forbidden), a function on the
+        wrong type with 400 and an aggregate over a relational path with 500. On such an
+        answer the schema is read (GET /fields and /relations, once per client, when the
+        token may) and the query checked; from then on names are checked before sending.
+        """
+        if self._handle.route[0] != "items" or not isinstance(
+                refusal, PermissionDenied | InvalidRequest | ServerError):
+            return
+        schema = self._handle._schema.fields_from(self._handle.name)
+        if schema is None:
+            return
+        try:
+            query = Query.from_dict(compiled)
+        except InvalidQuery:
+            return
+        try:
+            check_query(query, schema)
+        except InvalidQuery as exc:
+            raise exc from refusal
 
     # ------------------------------------------------------------------ helpers
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .collection import CollectionInfo
-from .errors import PermissionDenied
+from .errors import APIError, PermissionDenied
 from .query import Schema
 
 if TYPE_CHECKING:
@@ -31,12 +31,15 @@ class SchemaCache:
         self._lock = threading.Lock()
         self._relations: list[dict[str, Any]] | None = None
         self._collections: dict[str, CollectionInfo] = {}
+        #: relations and fields parsed, once GET /fields was read; False: not readable
+        self._full: Schema | bool | None = None
 
     def clear(self) -> None:
         """Forget everything; the next need fetches again."""
         with self._lock:
             self._relations = None
             self._collections.clear()
+            self._full = None
 
     def relations(self) -> list[dict[str, Any]]:
         """Return the rows of GET /relations (fetched once)."""
@@ -48,10 +51,35 @@ class SchemaCache:
 
     def relations_from(self, collection: str) -> Schema:
         """Return the relation Schema rooted at a collection (with the primary keys known)."""
+        with self._lock:
+            full = self._full
+        if isinstance(full, Schema):
+            return full.at(collection)
         schema = Schema.from_directus(collection, self.relations())
         with self._lock:
             keys = {name: info.primary_key for name, info in self._collections.items()}
         return attrs.evolve(schema, primary_keys=keys) if keys else schema
+
+    def fields_from(self, collection: str, *, fetch: bool = True,
+                    refresh: bool = False) -> Schema | None:
+        """Return relations, field types and primary keys rooted at a collection, from
+        GET /fields and /relations (fetched once; with ``fetch=False`` only if already
+        fetched; ``refresh=True`` fetches again), or None if this token may not read them."""
+        with self._lock:
+            if refresh:
+                self._full = self._relations = None
+            full = self._full
+        if full is None and fetch:
+            try:
+                rows = self._transport.data("GET", "fields") or []
+                full = Schema.from_directus(collection, self.relations(), rows)
+            except APIError:
+                # Most API tokens may not read the schema: the server decides, as before.
+                log.debug("no read access to /fields or /relations; names go unchecked")
+                full = False
+            with self._lock:
+                self._full = full
+        return full.at(collection) if isinstance(full, Schema) else None
 
     def collection(self, name: str) -> CollectionInfo:
         """Return a collection's primary key and singleton flag (fetched once per name)."""

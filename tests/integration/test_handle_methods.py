@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pydirectus import DirectusClient, MultipleItemsFound, NotFound, Q, Query
-from pydirectus.errors import InvalidQuery, SchemaRequired
+from pydirectus.errors import InvalidQuery, PermissionDenied, SchemaRequired
 from pydirectus.testing import CollectionFactory
 from pydirectus.testing.access import AccessGrants, TokenClients
 
@@ -242,3 +242,40 @@ def test_chained_filters_on_many_to_many_and_one_to_many(tagged: Any) -> None:
             "both", "py"]
         # ... or one comment with both
         assert _titles(items.filter(comments__text="a", comments__score=2)) == ["py"]
+
+
+# ------------------------------------------------------------------ checked names
+
+
+def test_misspelt_names_get_a_suggestion_when_the_schema_is_readable(
+    seeded: TokenClients,
+) -> None:
+    admin = seeded.admin.collection(seeded.collection)
+    # The first refusal (Directus's 403 "field does not exist") is explained ...
+    with pytest.raises(InvalidQuery, match=r"no field 'titel' in .*did you mean 'title'"):
+        admin.filter(titel="t1").fetch()
+    # ... and from then on names are checked before sending.
+    with pytest.raises(InvalidQuery, match=r"sort: no field 'veiws'.*did you mean 'views'"):
+        admin.sort("-veiws").fetch()
+    with pytest.raises(InvalidQuery, match=r"year\(\) does not apply"):
+        admin.filter(title__year=2024).fetch()
+    assert admin.filter(title="t1").fields("title").fetch() == [{"title": "t1"}]
+    # A field added since the schema was read is found by reading it again.
+    seeded.admin.transport.data("POST", "fields", seeded.collection,
+                                json={"field": "subtitle", "type": "string"})
+    assert admin.filter(subtitle__null=True).count() == 12
+    # A token that may not read the schema: the server decides, as before.
+    for client in (seeded.api, seeded.public):
+        with pytest.raises(PermissionDenied):
+            client.collection(seeded.collection).filter(titel="t1").fetch()
+
+
+def test_aggregates_over_relational_paths_are_refused_before_sending(tagged: Any) -> None:
+    articles, clients, blind = tagged
+    for client in (*clients.values(), blind):
+        items = client.collection(articles)
+        with pytest.raises(InvalidQuery, match="500"):
+            items.aggregate(count="comments__text").fetch()
+        with pytest.raises(InvalidQuery, match="relational path"):
+            items.aggregate(count="*").group_by("comments__text").fetch()
+        assert items.aggregate(count="*").fetch() == [{"count": 3}]
