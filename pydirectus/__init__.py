@@ -31,8 +31,10 @@ from .query import Q, Query
 
 if TYPE_CHECKING:
     from .auth import DirectusAuth, Password, StaticToken
-    from .client import DirectusClient
+    from .client import DirectusClient, InsecureTransportWarning
+    from .collection import BatchWriteError
     from .files import Upload
+    from .system.handles import ReadOnlyError
     from .transport import RetryPolicy
 
 #: public name -> the module that defines it, imported on first access
@@ -41,8 +43,12 @@ _LAZY = {
     "Password": "auth",
     "StaticToken": "auth",
     "DirectusClient": "client",
+    "InsecureTransportWarning": "client",
     "RetryPolicy": "transport",
     "Upload": "files",
+    # Errors defined beside the code that raises them (all in the DirectusError tree).
+    "BatchWriteError": "collection",
+    "ReadOnlyError": "system.handles",
 }
 
 
@@ -60,10 +66,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BatchWriteError",
     "ConnectError",
     "DirectusAuth",
     "DirectusClient",
     "DirectusError",
+    "InsecureTransportWarning",
     "InvalidQuery",
     "InvalidRequest",
     "MultipleItemsFound",
@@ -74,6 +82,7 @@ __all__ = [
     "Q",
     "Query",
     "RateLimited",
+    "ReadOnlyError",
     "RetryPolicy",
     "SchemaRequired",
     "ServerError",

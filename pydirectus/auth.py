@@ -180,6 +180,8 @@ class Password(DirectusAuth):
                 except (AuthenticationError, InvalidRequest) as exc:
                     log.debug("refresh failed (%s); logging in again", exc.code or exc.status)
                     self._refresh_token = None
+                    if exc.code == "USER_SUSPENDED":  # a login would be refused too
+                        self._refused = (exc.status, exc.code, exc.message)
                 else:
                     self.refreshes += 1
                     return self._store("refresh", data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from pydirectus.errors import APIError, AuthenticationError, DirectusError, NotF
 from pydirectus.testing import DirectusServer
 from pydirectus.testing.collections import CollectionFactory
 from pydirectus.testing.pytest_plugin import running
-from tests.faults import Fault, FaultProxy
+from tests.faults import Fault, FaultProxy, leaks
 
 ACCESS_TTL = 2.0
 REFRESH_TTL = 3.0
@@ -305,6 +306,8 @@ def test_no_secret_in_logs_reprs_or_errors(
     assert (auth.logins, auth.refreshes) == (1, 2)
     assert len(errors) == 2 and len(tokens) == 6
     for error in errors:
+        # Nothing reachable from the exception (attributes, containers, causes) holds one.
+        assert leaks(error, [short_ttl.admin_password, wrong, *tokens]) == []
         texts += [str(error), repr(error), *map(str, error.args)]
         if isinstance(error, APIError):
             texts.append(error.message)
@@ -324,3 +327,72 @@ def test_no_secret_in_logs_reprs_or_errors(
     assert ("GET", f"/items/{notes}", "401") in sent
     assert ("GET", f"/items/{notes}/424242", "403") in sent
     assert ("POST", "/auth/logout", "204") in sent
+
+
+# Refused logins are remembered: a wrong password must not get the account suspended.
+
+@pytest.fixture
+def make_user(short_ttl: DirectusServer) -> Iterator[Callable[[str], dict[str, Any]]]:
+    """Return a factory of active users (email, password) on the short-TTL server."""
+    made: list[str] = []
+    admin = DirectusClient(short_ttl.url, auth=StaticToken(short_ttl.admin_token))
+
+    def make(password: str) -> dict[str, Any]:
+        email = f"user-{secrets.token_hex(4)}@example.com"
+        user: dict[str, Any] = admin.transport.data("POST", "users", json={
+            "email": email, "password": password, "status": "active"})
+        made.append(user["id"])
+        return {"id": user["id"], "email": email, "password": password}
+
+    yield make
+    if made:
+        admin.transport.data("DELETE", "users", json=made)
+    admin.close()
+
+
+def user_status(server: DirectusServer, user_id: str) -> str:
+    with DirectusClient(server.url, auth=StaticToken(server.admin_token)) as admin:
+        status: str = admin.transport.data("GET", "users", user_id)["status"]
+    return status
+
+
+def test_thirty_calls_with_a_wrong_password_send_one_login(
+    short_ttl: DirectusServer, make_user: Callable[[str], dict[str, Any]],
+) -> None:
+    user = make_user("right-password-1a2b")
+    with FaultProxy(short_ttl.url, lifetime=60) as proxy:
+        auth = Password(user["email"], "wrong-password-3c4d")
+        with DirectusClient(proxy.url, auth=auth, retry=FAST) as client:
+            for _ in range(30):
+                with pytest.raises(AuthenticationError) as caught:
+                    client.server.info()
+                assert caught.value.code == "INVALID_CREDENTIALS"
+            assert len(proxy.requests_to("/auth/login", "POST")) == 1  # counted at the server
+            assert [s.path for s in proxy.seen] == ["/auth/login"]
+            assert user_status(short_ttl, user["id"]) == "active"  # not locked out
+            auth.set_credentials(password=user["password"])
+            assert client.server.info()
+            assert auth.logins == 1
+        assert len(proxy.requests_to("/auth/login", "POST")) == 2
+
+
+def test_a_user_suspended_mid_session_costs_one_renewal_then_nothing(
+    short_ttl: DirectusServer, make_user: Callable[[str], dict[str, Any]],
+) -> None:
+    user = make_user("right-password-5e6f")
+    with FaultProxy(short_ttl.url, lifetime=60) as proxy:
+        auth = Password(user["email"], user["password"])
+        with DirectusClient(proxy.url, auth=auth, retry=FAST) as client:
+            assert client.server.info()
+            with DirectusClient(short_ttl.url, auth=StaticToken(short_ttl.admin_token)) as admin:
+                admin.transport.data("PATCH", "users", user["id"], json={"status": "suspended"})
+            auth._refresh_at = auth._fresh_until = 0.0  # time to renew
+            proxy.clear()
+            for _ in range(10):
+                with pytest.raises(AuthenticationError) as caught:
+                    client.server.info()
+                # Directus 12 refuses the refresh and then the login of a suspended user
+                # (INVALID_CREDENTIALS; USER_SUSPENDED when it names it): remembered either way.
+                assert caught.value.code in ("INVALID_CREDENTIALS", "USER_SUSPENDED")
+            first = [s.path for s in proxy.seen]
+            assert first in (["/auth/refresh"], ["/auth/refresh", "/auth/login"]), first

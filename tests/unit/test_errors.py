@@ -121,3 +121,24 @@ def test_retry_after_dates_are_read_against_the_clock() -> None:
 def test_limit_exceeded_is_a_quota_refusal_not_rate_limiting() -> None:
     error = error_from_body(403, body("LIMIT_EXCEEDED", "Users limit exceeded.", category="Users"))
     assert type(error) is PermissionDenied and not isinstance(error, RateLimited)
+
+
+def test_every_error_the_package_defines_is_in_the_tree_and_exported() -> None:
+    import importlib
+    import pkgutil
+
+    import pydirectus
+
+    for module in pkgutil.walk_packages(pydirectus.__path__, "pydirectus."):
+        if not module.name.startswith(("pydirectus.testing", "pydirectus.cli")):
+            importlib.import_module(module.name)
+    found, stack = set(), [errors.DirectusError]
+    while stack:
+        cls = stack.pop()
+        found.add(cls)
+        stack += cls.__subclasses__()
+    ours = {cls for cls in found if cls.__module__.startswith("pydirectus.")}
+    assert len(ours) >= 20
+    for cls in ours:
+        assert cls.__name__ in pydirectus.__all__, cls
+        assert getattr(pydirectus, cls.__name__) is cls

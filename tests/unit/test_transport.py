@@ -1137,3 +1137,42 @@ def test_no_secret_reachable_from_any_exception(case: str) -> None:
         assert response is not None and response.request is not None
         assert caught.value.method == response.request.method
         assert caught.value.url is not None and caught.value.url.startswith(BASE)
+
+
+# Every entry point that takes a query dict checks it the same way, before sending.
+
+QUERY_ENTRY_POINTS: dict[str, Callable[[DirectusClient, Any], Any]] = {
+    "read_items": lambda c, q: c.read_items("a", query=q),
+    "read_item": lambda c, q: c.read_item("a", 1, query=q),
+    "read_files": lambda c, q: c.read_files(query=q),
+    "read_file": lambda c, q: c.read_file("f", query=q),
+    "singleton.get": lambda c, q: c.singleton("a").get(query=q),
+    "collection.query": lambda c, q: c.collection("a").query(q),
+}
+BAD_QUERIES = [{"limitt": 5}, {"limit": "many"}, {"filter": {"x": {"_eq": math.nan}}},
+               {"filter": {"x": {"_bogus": 1}}}, {"fields": 5}, ["limit", 5]]
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES, ids=["unknown-key", "bad-limit", "nan",
+                                                    "bad-operator", "bad-fields", "list"])
+@pytest.mark.parametrize("entry", QUERY_ENTRY_POINTS)
+def test_query_dicts_are_checked_alike_before_sending(entry: str, query: Any) -> None:
+    session = requests.Session()
+    adapter = RoutedAdapter(b'{"data": []}')
+    session.mount("http://", adapter)
+    with DirectusClient(BASE, session=session) as client, pytest.raises(InvalidQuery):
+        QUERY_ENTRY_POINTS[entry](client, query)
+    assert adapter.sent == []
+
+
+@pytest.mark.parametrize("entry", ["read_files", "singleton.get"])
+def test_a_good_query_dict_reaches_the_wire(entry: str) -> None:
+    session = requests.Session()
+    adapter = RoutedAdapter(b'{"data": {"id": 1}}' if entry == "singleton.get"
+                            else b'{"data": []}')
+    session.mount("http://", adapter)
+    with DirectusClient(BASE, session=session) as client:
+        QUERY_ENTRY_POINTS[entry](client, {"limit": 5, "filter": {"type": {"_eq": "image/png"}},
+                                           "fields": ["id"]})
+    sent = unquote(adapter.sent[-1].url or "")
+    assert 'filter={"type":{"_eq":"image/png"}}' in sent and "limit=5" in sent
