@@ -23,6 +23,7 @@ COMMANDS = {
     "import": "import_",
     "types": "types",
     "schema": "schema",
+    "files": "files",
 }
 
 # Options whose values may begin with "-" (a descending sort key).
@@ -36,6 +37,7 @@ examples:
   pydirectus import articles articles.jsonl --upsert-on id --report import.log
   pydirectus types -o models.py
   pydirectus schema snapshot -o schema.json
+  pydirectus files upload report.pdf --folder media/2026
 
 Connection: --url/--token or DIRECTUS_URL/DIRECTUS_TOKEN; --email (or DIRECTUS_EMAIL)
 logs in with a password read from DIRECTUS_PASSWORD or asked for (never an argument).

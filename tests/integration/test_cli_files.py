@@ -1,0 +1,71 @@
+"""`pydirectus files upload/download` as subprocesses against a real Directus."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+from pydirectus import DirectusClient
+from pydirectus.testing import DirectusServer
+
+from .cli_helpers import one_line_error, run_cli
+
+
+def png(width: int, height: int) -> bytes:
+    """Return a plain RGB PNG of the given size."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\x00" + b"".join(bytes([x % 256, y % 256, 128]) for x in range(width))
+                    for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def png_width(data: bytes) -> int:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width: int = struct.unpack(">I", data[16:20])[0]
+    return width
+
+
+def test_upload_into_a_folder_path_and_download_with_transforms(
+        directus: DirectusServer, directus_client: DirectusClient, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_bytes(b"quarterly numbers\n" * 1000)
+    (tmp_path / "image.png").write_bytes(png(64, 32))
+    url, token = directus.url, directus.admin_token
+    uploaded = run_cli(url, token, "files", "upload", "notes.txt", "image.png", "--folder",
+                       "cli/2026/reports", "--title", "From the shell", cwd=tmp_path)
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert uploaded.stderr.strip() == "uploaded 2 files into cli/2026/reports"
+    ids = dict(reversed(line.split("\t")) for line in uploaded.stdout.splitlines())
+    assert set(ids) == {"notes.txt", "image.png"}
+    folder = directus_client.folders.ensure("cli/2026/reports")
+    records = {f["id"]: f for f in directus_client.files.filter(folder=folder["id"])}
+    assert set(records) == set(ids.values())
+    assert {r["title"] for r in records.values()} == {"From the shell"}
+    try:
+        out = tmp_path / "out"
+        out.mkdir()
+        own_name = run_cli(url, token, "files", "download", ids["notes.txt"], cwd=out)
+        assert own_name.returncode == 0, own_name.stderr
+        assert (out / "notes.txt").read_bytes() == b"quarterly numbers\n" * 1000
+        assert own_name.stderr.strip() == "downloaded 18000 bytes to notes.txt"
+        small = run_cli(url, token, "files", "download", ids["image.png"], "--width", "16",
+                        "--format", "png", "-o", "small.png", cwd=out)
+        assert small.returncode == 0, small.stderr
+        assert png_width((out / "small.png").read_bytes()) == 16
+        piped = run_cli(url, token, "files", "download", ids["notes.txt"], "-o", "-")
+        assert piped.stdout == "quarterly numbers\n" * 1000
+        missing = one_line_error(run_cli(url, token, "files", "download",
+                                         "00000000-0000-4000-8000-000000000000", "-o", "x"))
+        assert "403" in missing or "404" in missing
+        assert "no such file" in one_line_error(
+            run_cli(url, token, "files", "upload", "nope.txt", cwd=tmp_path))
+        assert "invalid int" in one_line_error(
+            run_cli(url, token, "files", "download", ids["image.png"], "--width", "wide"))
+    finally:
+        for file_id in ids.values():
+            directus_client.files.delete(file_id)
