@@ -44,6 +44,12 @@ _META = frozenset({"total_count", "filter_count", "*"})
 _LIST_PARAMS = frozenset({"fields", "sort", "groupBy", "meta"})
 _INT_PARAMS = frozenset({"limit", "offset", "page"})
 _WRITTEN = tuple(p for p in PARTS if p.kind is not None)
+#: the written parts' values, in _WRITTEN's order, in one call
+_WRITTEN_VALUES = operator.attrgetter(*(p.attr for p in _WRITTEN))
+#: per written part: Directus key, "not set" value, writers (query object, GET parameter)
+_WRITERS = tuple(
+    (p.key, p.empty, p.kind.to_json, p.kind.to_param) for p in _WRITTEN if p.kind is not None
+)
 
 
 def _is_empty(node: Node) -> bool:
@@ -297,12 +303,10 @@ class Query:
         p: dict[str, str] = {}
         if not _is_empty(self._filter):
             p["filter"] = _encode(compile_filter(self._filter, schema))
-        for part in _WRITTEN:
-            value = getattr(self, part.attr)
-            if value != part.empty:
-                assert part.kind is not None
-                p[part.key] = part.kind.to_param(value)
-            if part.key == "meta" and self._deep:
+        for (key, empty, _, to_param), value in zip(_WRITERS, _WRITTEN_VALUES(self), strict=True):
+            if value is not empty and value != empty:
+                p[key] = to_param(value)
+            if key == "meta" and self._deep:
                 p["deep"] = _encode(self._deep_dict(schema))
         return p
 
@@ -310,12 +314,10 @@ class Query:
         d: dict[str, Any] = {}
         if not _is_empty(self._filter):
             d[prefix + "filter"] = compile_filter(self._filter, schema)
-        for part in _WRITTEN:
-            value = getattr(self, part.attr)
-            if value != part.empty:
-                assert part.kind is not None
-                d[prefix + part.key] = part.kind.to_json(value)
-            if part.key == "meta" and self._deep:
+        for (key, empty, to_json, _), value in zip(_WRITERS, _WRITTEN_VALUES(self), strict=True):
+            if value is not empty and value != empty:
+                d[prefix + key] = to_json(value)
+            if key == "meta" and self._deep:
                 deep = self._deep_dict(schema)
                 if prefix:
                     d.update(deep)  # nested deep entries sit beside the `_` options
