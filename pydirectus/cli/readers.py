@@ -80,6 +80,8 @@ def _json_array(handle: TextIO, path: str) -> Iterator[dict[str, Any]]:
     while True:
         char = skip_space()
         if char == "]":
+            if expect_value and number:
+                fail(f"{path}: a ',' with no row after it, after row {number}")
             return
         if char == "":
             fail(f"{path}: the JSON array is not closed")
