@@ -72,7 +72,8 @@ def test_the_json_reader_streams_an_array_in_small_reads(monkeypatch: pytest.Mon
     text = json.dumps([{"k": "v" * 10, "n": [1, {"x": "]"}]} for _ in range(20)], indent=1)
     assert len(list(read_rows(io.StringIO(text), "json", "a.json"))) == 20
     assert list(read_rows(io.StringIO(" [ ] "), "json", "a.json")) == []
-    for bad, message in (('{"a": 1}', "array"), ("[{}, ]", "no row after it"), ("[{}, {", "row 2 is not JSON"), ("[{} {}]", "','"),
+    for bad, message in (('{"a": 1}', "array"), ("[{}, ]", "no row after it"),
+                         ("[{}, {", "row 2 is not JSON"), ("[{} {}]", "','"),
                          ("[{}", "not closed"), ("[1]", "not a JSON object")):
         with pytest.raises(CommandError, match=message):
             list(read_rows(io.StringIO(bad), "json", "a.json"))
