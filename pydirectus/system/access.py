@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..checks import check_data, check_key, check_name, fields_params
-from ..errors import InvalidQuery
+from ..errors import InvalidQuery, PermissionDenied
 from ..models import Permission as PermissionRecord
 from ..models import Policy, Role, User
 from .handles import SystemCollection, check_uuid
@@ -59,7 +59,8 @@ class Users(SystemCollection[User]):
                invite_url: str | None = None) -> None:
         """Invite one or more people by email into a role with POST /users/invite.
 
-        Directus answers 204 without inviting when the token may not create users.
+        Raises PermissionDenied when the token may not create users (Directus itself would
+        answer 204 without inviting anyone).
         """
         emails: str | list[str]
         if isinstance(email, str):
@@ -71,6 +72,14 @@ class Users(SystemCollection[User]):
         body: dict[str, Any] = {"email": emails, "role": check_uuid(role, "role")}
         if invite_url is not None:
             body["invite_url"] = check_url(invite_url, "invite_url")
+        # Directus answers 204 and invites no one when the token may not create users:
+        # ask first (GET /permissions/me), so the refusal is not silent.
+        rights = self._transport.data("GET", "permissions", "me") or {}
+        if ((rights.get("directus_users") or {}).get("create") or {}).get(
+                "access", "none") == "none":
+            raise PermissionDenied(403, "FORBIDDEN", "invite: this token may not create users, "
+                                   "so Directus would answer 204 without inviting anyone",
+                                   {"reason": "no create permission on directus_users"})
         self._transport.data("POST", "users", "invite", json=body)
 
     def accept_invite(self, token: str, password: str) -> None:

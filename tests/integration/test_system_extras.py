@@ -337,6 +337,10 @@ def test_invite_accept_and_two_factor_auth(directus: DirectusServer,
         admin.users.disable_tfa(user=invited["id"])
         with pytest.raises(AuthenticationError):
             admin.users.accept_invite("not-a-token", "x")
+        with AccessGrants(admin) as grants, grants.api_client({"directus_presets": ["read"]}) \
+                as limited, pytest.raises(PermissionDenied, match="may not create users"):
+            limited.users.invite(f"{unique('nope')}@example.com", role["id"])
+        assert admin.users.filter(email__starts_with="nope_").count() == 0
     finally:
         admin.users.filter(email=email).delete()
         admin.roles.delete(role["id"])

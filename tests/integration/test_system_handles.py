@@ -216,10 +216,17 @@ def test_public_policy_reads_translations(directus_client: DirectusClient,
 
 
 def test_with_token_acts_as_the_limited_user_over_the_same_pool(
-        directus_client: DirectusClient, grants: AccessGrants) -> None:
-    with grants.api_client({"directus_presets": ["read"]}) as limited:
-        token = limited.auth._token  # type: ignore[union-attr]
-        user_id = limited.users.me()["id"]
+        directus_client: DirectusClient) -> None:
+    admin = directus_client
+    # The limited policy and its user, made through the system handles themselves.
+    policy = admin.policies.create({"name": unique("limited"), "app_access": False,
+                                    "permissions": [{"collection": "directus_presets",
+                                                     "action": "read", "fields": ["*"]}]})
+    token = admin.utils.random_string(40)
+    user_id = admin.users.create({"email": f"{unique('limited')}@example.com", "token": token,
+                                  "policies": [{"policy": policy["id"]}]})["id"]
+    assert admin.access.filter(user=user_id).fields("policy").fetch() == [
+        {"policy": policy["id"]}]
     as_user = directus_client.with_token(token)
     assert as_user.transport.session.adapters["http://"] is (
         directus_client.transport.session.adapters["http://"])
@@ -233,3 +240,5 @@ def test_with_token_acts_as_the_limited_user_over_the_same_pool(
     assert directus_client.roles.fields("id").fetch()
     with pytest.raises(InvalidQuery, match="auth"):
         directus_client.with_auth("token")  # type: ignore[arg-type]
+    admin.users.delete(user_id)
+    admin.policies.delete(policy["id"])
