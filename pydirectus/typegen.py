@@ -378,23 +378,27 @@ def _class(model: _Model) -> list[str]:
     for field in model.fields:
         lines.append(f"        {_literal(field.name)}: {_literal(field.annotation)},")
     lines.extend(["    },", "    total=False,", ")"])
-    return [f"# {doc}", *lines] if len(doc) + 2 <= LINE_LENGTH else lines
+    return [*(f"# {line}" for line in _wrap(doc, LINE_LENGTH - 2)), *lines]
 
 
 def _wrap_doc(doc: str, indent: str) -> list[str]:
     one = f'{indent}"""{doc}"""'
     if len(one) <= LINE_LENGTH:
         return [one]
-    words, lines, current = doc.split(), [], ""
-    for word in words:
-        if current and len(indent) + len(current) + 1 + len(word) > LINE_LENGTH:
+    lines = _wrap(doc, LINE_LENGTH - len(indent))
+    return [f'{indent}"""{lines[0]}', *(f"{indent}{line}" for line in lines[1:]),
+            f'{indent}"""']
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
             lines.append(current)
             current = word
         else:
             current = f"{current} {word}".strip()
-    lines.append(current)
-    return [f'{indent}"""{lines[0]}', *(f"{indent}{line}" for line in lines[1:]),
-            f'{indent}"""']
+    return [*lines, current]
 
 
 def _annotated(prefix: str, annotation: str) -> list[str]:

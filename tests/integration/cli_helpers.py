@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydirectus import DirectusClient
 
 CONNECTION_ENV = ("DIRECTUS_URL", "DIRECTUS_TOKEN", "DIRECTUS_EMAIL", "DIRECTUS_PASSWORD")
 
@@ -40,3 +44,36 @@ def token_of(client: object) -> str:
     """Return the static token a test client holds (test helpers only)."""
     token: str = client.auth._token  # type: ignore[attr-defined]
     return token
+
+
+FIELDS: dict[str, Any] = {
+    "title": {"type": "string", "schema": {"is_nullable": False}, "meta": {}},
+    "views": "integer",
+    "price": "float",
+    "ok": {"type": "boolean", "schema": {}, "meta": {"special": ["cast-boolean"]}},
+    "data": {"type": "json", "schema": {}, "meta": {"special": ["cast-json"]}},
+    "when": "dateTime",
+    "day": "date",
+    "status": "string",
+    "body": "text",
+}
+
+
+def rows(n: int) -> list[dict[str, Any]]:
+    """Return n rows exercising every CSV hazard: commas, quotes, newlines, unicode, nulls, JSON."""
+    return [{
+        "title": f"Title {i}, \"quoted\"" if i % 5 == 0 else f"Title {i} ✓",
+        "views": None if i % 7 == 0 else i * 10,
+        "price": None if i % 4 == 0 else i / 4,
+        "ok": None if i % 6 == 0 else i % 2 == 0,
+        "data": None if i % 3 == 0 else {"n": i, "tags": ["a", "b"][: i % 3], "x": None},
+        "when": f"2024-0{i % 9 + 1}-1{i % 10}T12:3{i % 6}:00",
+        "day": None if i % 8 == 0 else f"2023-1{i % 3}-2{i % 10}",
+        "status": ["draft", "published", "review"][i % 3],
+        "body": f"line one\nline two of {i}" if i % 2 else None,
+    } for i in range(1, 46)]
+
+
+def everything(client: DirectusClient, name: str) -> list[dict[str, Any]]:
+    """Return every item of a collection, by key."""
+    return list(client.collection(name).sort("id"))

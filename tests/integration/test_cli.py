@@ -8,7 +8,6 @@ import json
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,34 +15,7 @@ from pydirectus import DirectusClient
 from pydirectus.cli import main
 from pydirectus.testing import DirectusServer
 
-from .cli_helpers import one_line_error, run_cli
-
-FIELDS: dict[str, Any] = {
-    "title": {"type": "string", "schema": {"is_nullable": False}, "meta": {}},
-    "views": "integer",
-    "price": "float",
-    "ok": {"type": "boolean", "schema": {}, "meta": {"special": ["cast-boolean"]}},
-    "data": {"type": "json", "schema": {}, "meta": {"special": ["cast-json"]}},
-    "when": "dateTime",
-    "day": "date",
-    "status": "string",
-    "body": "text",
-}
-
-
-def rows(n: int) -> list[dict[str, Any]]:
-    """Rows exercising every CSV hazard: commas, quotes, newlines, unicode, nulls, JSON."""
-    return [{
-        "title": f"Title {i}, \"quoted\"" if i % 5 == 0 else f"Title {i} ✓",
-        "views": None if i % 7 == 0 else i * 10,
-        "price": None if i % 4 == 0 else i / 4,
-        "ok": None if i % 6 == 0 else i % 2 == 0,
-        "data": None if i % 3 == 0 else {"n": i, "tags": ["a", "b"][: i % 3], "x": None},
-        "when": f"2024-0{i % 9 + 1}-1{i % 10}T12:3{i % 6}:00",
-        "day": None if i % 8 == 0 else f"2023-1{i % 3}-2{i % 10}",
-        "status": ["draft", "published", "review"][i % 3],
-        "body": f"line one\nline two of {i}" if i % 2 else None,
-    } for i in range(1, 46)]
+from .cli_helpers import FIELDS, everything, one_line_error, rows, run_cli
 
 
 @pytest.fixture
@@ -51,10 +23,6 @@ def seeded(make_collection: Callable[..., str], directus_client: DirectusClient)
     name = make_collection(FIELDS)
     directus_client.collection(name).create_many(rows(45))
     return name
-
-
-def everything(client: DirectusClient, name: str) -> list[dict[str, Any]]:
-    return list(client.collection(name).sort("id"))
 
 
 def test_help_shows_a_real_example_for_every_command(directus: DirectusServer) -> None:

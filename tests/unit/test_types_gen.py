@@ -211,12 +211,15 @@ def test_names_singular_unique_and_clear_of_the_module_own_names() -> None:
 
 
 def test_keys_that_are_not_identifiers_use_the_functional_form() -> None:
-    schema = {"collections": [collection("odd")],
+    note = "Odd things, with a note long enough to need more than one comment line " * 2
+    schema = {"collections": [collection("odd", note=note)],
               "fields": [field("odd", "id", "integer", pk=True), field("odd", "class"),
                          field("odd", "first-name"), field("odd", "ok", "integer")],
               "relations": []}
     source = generate_models(schema, generated_at=WHEN)
     assert 'Odd = TypedDict(\n    "Odd",' in source
+    assert "# A row of odd: Odd things, with a note" in source
+    assert max(len(line) for line in source.splitlines()) <= 88
     assert '"class": "str | None",' in source and '"first-name": "str | None",' in source
     namespace: dict[str, Any] = {}
     exec(compile(source, "models.py", "exec"), namespace)
