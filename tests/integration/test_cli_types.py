@@ -25,7 +25,8 @@ TYPES = ["string", "text", "integer", "bigInteger", "float", "decimal", "boolean
          "dateTime", "time", "timestamp", "json", "uuid", "hash", "csv", "geometry"]
 SPECIAL = {"boolean": ["cast-boolean"], "json": ["cast-json"], "csv": ["cast-csv"],
            "hash": ["hash"], "timestamp": ["cast-timestamp"]}
-COLLECTIONS = ["cli_articles", "cli_authors", "cli_tags", "cli_articles_tags"]
+COLLECTIONS = ["cli_articles", "cli_authors", "cli_tags", "cli_articles_tags", "cli_pages",
+               "cli_pages_blocks"]
 
 
 def _pk(kind: str = "integer") -> dict[str, Any]:
@@ -86,6 +87,25 @@ def blog(directus: DirectusServer) -> Iterator[list[str]]:
             "collection": "cli_articles_tags", "field": "cli_tags_id",
             "related_collection": "cli_tags",
             "meta": {"junction_field": "cli_articles_id"}, "schema": {"on_delete": "SET NULL"}})
+        # Many-to-any: pages hold blocks that are authors or tags.
+        call("POST", "/collections", {"collection": "cli_pages", "schema": {}, "meta": {},
+                                      "fields": [_pk(), {"field": "blocks", "type": "alias",
+                                                         "meta": {"special": ["m2a"]}}]})
+        call("POST", "/collections", {"collection": "cli_pages_blocks", "schema": {},
+                                      "meta": {"hidden": True}, "fields": [
+                                          _pk(), {"field": "cli_pages_id", "type": "integer"},
+                                          {"field": "item", "type": "string"},
+                                          {"field": "collection", "type": "string"}]})
+        factory.created.extend(["cli_pages", "cli_pages_blocks"])
+        call("POST", "/relations", {
+            "collection": "cli_pages_blocks", "field": "item", "related_collection": None,
+            "meta": {"one_allowed_collections": ["cli_authors", "cli_tags"],
+                     "one_collection_field": "collection", "junction_field": "cli_pages_id"}})
+        call("POST", "/relations", {
+            "collection": "cli_pages_blocks", "field": "cli_pages_id",
+            "related_collection": "cli_pages",
+            "meta": {"one_field": "blocks", "junction_field": "item"},
+            "schema": {"on_delete": "SET NULL"}})
         yield COLLECTIONS
     finally:
         factory.drop_all()
@@ -98,7 +118,7 @@ def models_py(directus: DirectusServer, blog: list[str],
     result = run_cli(directus.url, directus.admin_token, "types", "--collection",
                      ",".join(blog), "-o", "models.py", cwd=folder)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == "wrote 4 models to models.py"
+    assert result.stderr.strip() == "wrote 6 models to models.py"
     return folder / "models.py"
 
 
@@ -108,7 +128,7 @@ from __future__ import annotations
 from pydirectus import DirectusClient
 from pydirectus.collection import Collection
 
-from models import CliArticle, CliArticleStatus, CliAuthor
+from models import CliArticle, CliArticleStatus, CliAuthor, CliPage
 
 
 def summary(client: DirectusClient) -> list[str]:
@@ -127,6 +147,14 @@ def summary(client: DirectusClient) -> list[str]:
     first = authors.first()
     if first is not None:
         lines.extend(str(a) for a in first.get("articles", []))
+    for page in client.collection("cli_pages", CliPage).fields("blocks.item:cli_tags.id"):
+        for block in page.get("blocks", []):
+            if isinstance(block, dict):
+                item = block.get("item")
+                if isinstance(item, str):
+                    lines.append(item)
+                elif item is not None:
+                    lines.append(str(item.get("id")))
     return lines
 '''
 
@@ -182,6 +210,8 @@ def test_generated_models_describe_what_directus_returns(
     assert "author: int | CliAuthor | None\n" in source
     assert "owner: str | models.User | None\n" in source
     assert "tags: list[int | CliArticlesTag]\n" in source
+    assert "blocks: list[int | CliPagesBlock]\n" in source
+    assert "item: str | CliAuthor | CliTag | None\n" in source
     assert '"""A row of cli_articles: Posts on the blog."""' in source
     author = directus_client.collection("cli_authors", module.CliAuthor).create(
         {"name": "Ann"})
