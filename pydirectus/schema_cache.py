@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,8 @@ class SchemaCache:
         if isinstance(full, Schema):
             return full.at(collection)
         schema = Schema.from_directus(collection, self.relations())
+        with contextlib.suppress(PermissionDenied):
+            self.collection(collection)  # its primary key stands for `pk`
         with self._lock:
             keys = {name: info.primary_key for name, info in self._collections.items()}
         return attrs.evolve(schema, primary_keys=keys) if keys else schema

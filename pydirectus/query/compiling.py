@@ -260,11 +260,13 @@ class _Compiler:
         r = self.relation(rel.field, coll)
         if self.schema is None:
             return SchemaRequired(
-                f"filter {text!r}: several conditions through {rel.field!r} sit in "
-                f"different operands of an AND (as after negating an OR), so each must "
-                f"match on its own; through a one-to-many field Directus would check them "
-                f"against the same item. Use __some__ for one-to-many paths, or "
-                f"{_SCHEMA_HINT}"
+                f"filter {text!r}: conditions through {rel.field!r} come from separate "
+                "filter() calls or Q objects (or a negated OR), so each finds its own "
+                f"related item; that takes _some if {rel.field!r} is one-to-many and a "
+                "plain path if it is many-to-one, and the kind is unknown here. Say "
+                f"{rel.field}__some__... in each call if it is one-to-many, give the "
+                f"conditions in one filter() call if it is many-to-one, or {_SCHEMA_HINT} "
+                "(the client passes it when the token may read /relations)"
             )
         where = f"{coll}.{rel.field}"
         if r is None:

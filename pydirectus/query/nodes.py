@@ -23,7 +23,7 @@ neutral to both ``&`` and ``|`` (Django's convention).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
 import attrs
@@ -172,55 +172,63 @@ def make_or(nodes: Iterable[Node]) -> Node:
     return Or(tuple(children)) if children else EMPTY
 
 
-def _fold_not_nulls(children: list[Node]) -> list[Node]:
-    """Rewrite ``f _nnull AND Not(f <op> v)`` as ``f <complement op> v``: same rows, one form.
+def _fold(children: list[Node], marker: str, fold: Callable[[Node], Cond | Not | None],
+          ) -> list[Node]:
+    """Replace each pair of a node and ``f <marker> True`` on its field by ``fold(node)``.
 
-    ``Not(f <op> v)`` is ``f <complement> v OR f _null``; ``_nnull`` removes the NULLs,
-    which the complement skips anyway.
+    ``fold`` returns the one node meaning the same as the pair, or None to keep both; the
+    pair takes the place of its first member.
     """
-    nnulls = {
-        (c.field, c.func): i for i, c in enumerate(children) if type(c) is Cond and c.op == "nnull"
-    }
-    if not nnulls:
+    marks = {(c.field, c.func): i for i, c in enumerate(children)
+             if type(c) is Cond and c.op == marker}
+    if not marks:
         return children
     out: list[Node | None] = list(children)
     for i, n in enumerate(children):
-        if type(n) is not Not or type(n.child) is not Cond:
+        folded = fold(n)
+        if folded is None:
             continue
-        c = n.child
-        j = nnulls.get((c.field, c.func))
-        comp = OPERATORS[c.op].complement
-        if j is None or out[j] is None or comp is None:
+        c = folded.child if type(folded) is Not else folded
+        j = marks.get((c.field, c.func))  # type: ignore[union-attr]
+        if j is None or out[j] is None or out[i] is None:
             continue
-        out[min(i, j)] = Cond(c.field, c.func, comp, c.value)
+        out[min(i, j)] = folded
         out[max(i, j)] = None
     return [n for n in out if n is not None]
+
+
+def _complement_skipping_nulls(node: Node) -> Cond | None:
+    # Not(f <op> v) is `f <complement> v OR f _null`; `f _nnull` ANDed removes the NULLs,
+    # which the complement skips anyway.
+    if type(node) is not Not or type(node.child) is not Cond:
+        return None
+    c = node.child
+    comp = OPERATORS[c.op].complement
+    return Cond(c.field, c.func, comp, c.value) if comp is not None else None
+
+
+def _complement_with_nulls(node: Node) -> Not | None:
+    # `f <op> v OR f _null`, <op> skipping NULLs, is the complement of its complement.
+    if type(node) is not Cond or node.op == "null":
+        return None
+    entry = OPERATORS[node.op]
+    comp = entry.complement
+    if comp is None or not entry.complement_needs_null:
+        return None
+    back = OPERATORS.get(comp)
+    if back is None or back.complement != node.op or not back.complement_needs_null:
+        return None
+    return Not(Cond(node.field, node.func, comp, node.value))
+
+
+def _fold_not_nulls(children: list[Node]) -> list[Node]:
+    """Rewrite ``f _nnull AND Not(f <op> v)`` as ``f <complement op> v``: same rows, one form."""
+    return _fold(children, "nnull", _complement_skipping_nulls)
 
 
 def _fold_nulls(children: list[Node]) -> list[Node]:
     """Rewrite ``f <op> v OR f _null`` as ``Not(f <complement op> v)``: same rows, one form."""
-    nulls = {
-        (c.field, c.func): i for i, c in enumerate(children) if type(c) is Cond and c.op == "null"
-    }
-    if not nulls:
-        return children
-    out: list[Node | None] = list(children)
-    for i, c in enumerate(children):
-        if type(c) is not Cond or c.op == "null":
-            continue
-        j = nulls.get((c.field, c.func))
-        entry = OPERATORS[c.op]
-        comp = entry.complement
-        if j is None or out[j] is None or comp is None or not entry.complement_needs_null:
-            continue
-        back = OPERATORS.get(comp)
-        if back is None or back.complement != c.op or not back.complement_needs_null:
-            continue
-        # The pair takes the place of its first member.
-        out[min(i, j)] = Not(Cond(c.field, c.func, comp, c.value))
-        out[max(i, j)] = None
-    return [n for n in out if n is not None]
-
+    return _fold(children, "null", _complement_with_nulls)
 
 
 # ------------------------------------------------------------------------ text

@@ -37,6 +37,7 @@ def test_get_by_lookups_q_and_key(seeded: TokenClients) -> None:
         assert items.get(Q(title="t5") & Q(views=1))["id"] == one["id"]
         assert items.get(one["id"])["title"] == "t5"
         assert items.get(pk=one["id"])["title"] == "t5"
+        assert [r["title"] for r in items.filter(pk__in=[one["id"]]).fetch()] == ["t5"]
         assert items.filter(status="draft").get(title="t5")["id"] == one["id"]
         with pytest.raises(NotFound, match="title='nope'"):
             items.get(title="nope")
@@ -156,6 +157,14 @@ def test_index_bool_len_and_windows(seeded: TokenClients) -> None:
             bool(items)
         with pytest.raises(TypeError, match=r"count\(\)"):
             len(items)
+
+
+def test_pk_in_q_objects_is_the_primary_key(seeded: TokenClients) -> None:
+    items = seeded.admin.collection(seeded.collection)
+    first = items.sort("id")[0]
+    got = items.filter(Q(pk=first["id"]) | Q(title="t2")).sort("title").fetch()
+    assert [r["title"] for r in got] == ["t0", "t2"]
+    assert items.exclude(pk__lte=first["id"]).count() == 11
 
 
 def test_query_merges_what_was_chained(seeded: TokenClients) -> None:
