@@ -35,6 +35,7 @@ from .errors import (
 from .handle_methods import HandleMethods
 from .query import Query, query_to_params
 from .transport import Call, encode_segment, unwrap
+from .values import needs_field_types, typed_aggregate, typed_item
 
 if TYPE_CHECKING:
     from .query import Q
@@ -224,7 +225,7 @@ class _Reads(Generic[T]):
                 "GET", *self._handle.route, key, params=params or None, expect=dict)
         except PermissionDenied as denied:
             raise self._handle._missing_or_denied(key, denied, "filter" in params) from None
-        return item
+        return self._handle._typed(item)  # type: ignore[no-any-return]
 
 
 def _query_string_may_exceed(params: Mapping[str, str], limit: int) -> bool:
@@ -345,7 +346,22 @@ class Collection(HandleMethods[T], _Reads[T]):
         # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
         data = unwrap(body, call, (list, dict))
         meta = body.get("meta")
-        return data, meta if isinstance(meta, dict) else {}
+        aggregate = "aggregate" in compiled or "groupBy" in compiled
+        return self._typed(data, aggregate), meta if isinstance(meta, dict) else {}
+
+    def _typed(self, data: Any, aggregate: bool = False) -> Any:
+        # The same Python types on every database (see pydirectus.values); the field
+        # types are fetched once, and only when some value could change.
+        if aggregate:
+            rows = data if isinstance(data, list) else [data]
+            types = self._schema.field_types(self.name) if needs_field_types(rows) else {}
+            for row in rows:
+                typed_aggregate(row, types)
+        elif needs_field_types(data):
+            types = self._schema.field_types(self.name)
+            for item in data if isinstance(data, list) else [data]:
+                typed_item(item, types)
+        return data
 
     def _iterate(self, compiled: dict[str, Any]) -> Iterator[T]:
         if "aggregate" in compiled or "groupBy" in compiled:
@@ -409,7 +425,7 @@ class Collection(HandleMethods[T], _Reads[T]):
         self._refuse_singleton("create")
         created: T = self._transport.data("POST", *self.route,
                                           params=fields_params(fields), json=body)
-        return created
+        return self._typed(created)  # type: ignore[no-any-return]
 
     def create_many(self, items: Iterable[Mapping[str, Any]], *,
                     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -435,7 +451,7 @@ class Collection(HandleMethods[T], _Reads[T]):
                     f"{len(written)} of {len(payload)} items {verb} in {self.name!r}; the batch "
                     f"starting at index {start} failed ({exc}) and it and the rest were not",
                     written, list(payload[start:]), exc) from exc
-            written.extend(data or [])
+            written.extend(self._typed(data or []))
         return written
 
     def update(self, pk: str | int, data: Mapping[str, Any], *,
@@ -445,7 +461,7 @@ class Collection(HandleMethods[T], _Reads[T]):
         self._refuse_singleton("update")
         updated: T = self._transport.data("PATCH", *self.route, key,
                                           params=fields_params(fields), json=body)
-        return updated
+        return self._typed(updated)  # type: ignore[no-any-return]
 
     def update_many(self, keys: Iterable[str | int], data: Mapping[str, Any], *,
                     fields: Sequence[str] | None = None) -> list[T]:
@@ -457,7 +473,7 @@ class Collection(HandleMethods[T], _Reads[T]):
         updated: list[T] = self._transport.data(
             "PATCH", *self.route, params=fields_params(fields),
             json={"keys": checked, "data": body})
-        return updated
+        return self._typed(updated)  # type: ignore[no-any-return]
 
     def update_batch(self, items: Iterable[Mapping[str, Any]], *,
                      batch_size: int = DEFAULT_BATCH_SIZE,

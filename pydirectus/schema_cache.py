@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -34,6 +35,8 @@ class SchemaCache:
         self._collections: dict[str, CollectionInfo] = {}
         #: relations and fields parsed, once GET /fields was read; False: not readable
         self._full: Schema | bool | None = None
+        # GET /fields/{name} rows; None: the token may not read the collection's fields.
+        self._fields: dict[str, list[dict[str, Any]] | None] = {}
 
     def clear(self) -> None:
         """Forget everything; the next need fetches again."""
@@ -41,6 +44,34 @@ class SchemaCache:
             self._relations = None
             self._collections.clear()
             self._full = None
+            self._fields.clear()
+
+    def _field_rows(self, name: str) -> list[dict[str, Any]] | None:
+        """Return the rows of GET /fields/{name} (fetched once), None when forbidden."""
+        with self._lock:
+            if name in self._fields:
+                return self._fields[name]
+        try:
+            rows: list[dict[str, Any]] | None = list(
+                self._transport.data("GET", "fields", name) or [])
+        except PermissionDenied:
+            rows = None
+        with self._lock:
+            self._fields[name] = rows
+        return rows
+
+    def field_types(self, name: str) -> Mapping[str, str]:
+        """Return field -> Directus type for a collection, {} when they cannot be read."""
+        with self._lock:
+            full = self._full
+        if isinstance(full, Schema):  # the whole schema, already read
+            return full.field_types(name) or {}
+        try:
+            rows = self._field_rows(name)
+        except APIError as exc:  # a read that worked must not fail over its types
+            log.debug("no field types for %r: %s", name, exc)
+            return {}
+        return {str(f["field"]): str(f.get("type")) for f in rows or [] if "field" in f}
 
     def relations(self) -> list[dict[str, Any]]:
         """Return the rows of GET /relations (fetched once)."""
@@ -97,15 +128,13 @@ class SchemaCache:
                 denied.status, denied.code,
                 f"collection {name!r} does not exist or this token may not read it",
                 {**denied.extensions, "collection": name}, denied.response) from None
-        try:
-            fields = self._transport.data("GET", "fields", name) or []
-            primary_key = next(
-                (f["field"] for f in fields if (f.get("schema") or {}).get("is_primary_key")),
-                FALLBACK_PRIMARY_KEY)
-        except PermissionDenied:
+        fields = self._field_rows(name)
+        if fields is None:
             log.debug("no read access to /fields/%s; assuming primary key %r", name,
                       FALLBACK_PRIMARY_KEY)
-            primary_key = FALLBACK_PRIMARY_KEY
+        primary_key = next(
+            (f["field"] for f in fields or [] if (f.get("schema") or {}).get("is_primary_key")),
+            FALLBACK_PRIMARY_KEY)
         info = CollectionInfo(name, primary_key, bool(meta.get("singleton")))
         with self._lock:
             self._collections[name] = info

@@ -1,0 +1,115 @@
+"""One set of Python types whatever the database behind Directus.
+
+PostgreSQL sends bigint columns, numeric columns and most aggregates as JSON strings
+(``{"count": "1"}``, ``"filesize": "24252243"``, ``{"avg": {"views": "1.5000"}}``)
+where SQLite sends numbers, and SQLite sends a decimal column as a float. The rules,
+the same on every database:
+
+- ``count``, ``countDistinct`` and ``countAll`` are ``int`` (no schema needed);
+- with the collection's field types known (``GET /fields/{collection}``, read once):
+  integer and bigInteger fields, and their ``sum``/``min``/``max``, are ``int``;
+  decimal fields and their aggregates are ``decimal.Decimal``; ``avg`` of any other
+  number is ``float``; float fields are ``float``;
+- everything else (strings, dates, JSON, booleans, related items' fields) is passed
+  through as Directus sends it, and so is everything above where the token may not read
+  the collection's fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["needs_field_types", "typed_aggregate", "typed_item"]
+
+INTEGER_TYPES = frozenset({"integer", "bigInteger"})
+COUNTS = frozenset({"count", "countDistinct", "countAll"})
+AVERAGES = frozenset({"avg", "avgDistinct"})
+SAME_AS_FIELD = frozenset({"sum", "sumDistinct", "min", "max"})
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _numeric_text(value: Any) -> bool:
+    return isinstance(value, str) and _NUMBER.fullmatch(value) is not None
+
+
+def needs_field_types(rows: Any) -> bool:
+    """Return whether some top-level value could change type once the field types are known."""
+    if not isinstance(rows, list):
+        rows = [rows]
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        for value in row.values():
+            if isinstance(value, dict):
+                # An aggregate's {field: value}: strings from PostgreSQL, floats from SQLite.
+                if any(_numeric_text(v) or isinstance(v, float) for v in value.values()):
+                    return True
+            elif _numeric_text(value) or isinstance(value, float):
+                return True
+    return False
+
+
+def typed_value(kind: str | None, value: Any) -> Any:
+    """Return a field's value in the Python type its Directus type promises."""
+    if value is None or isinstance(value, bool) or kind is None:
+        return value
+    if kind in INTEGER_TYPES:
+        if isinstance(value, str) and _INTEGER.fullmatch(value):
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+    if kind == "decimal":
+        if _numeric_text(value):
+            return Decimal(value)
+        # repr() is the shortest text that reads back as the same float: 15.6, not 15.59...
+        return Decimal(repr(value)) if isinstance(value, (int, float)) else value
+    if kind == "float" and _numeric_text(value):
+        return float(value)
+    return value
+
+
+def _average(kind: str | None, value: Any) -> Any:
+    if kind == "decimal":
+        return typed_value(kind, value)
+    if kind is not None and (_numeric_text(value) or isinstance(value, int)) \
+            and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _count(value: Any) -> Any:
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    return value
+
+
+def typed_item(item: Any, types: Mapping[str, str]) -> Any:
+    """Convert an item's top-level values by their field types, in place; return it."""
+    if isinstance(item, dict) and types:
+        for field, value in item.items():
+            kind = types.get(field)
+            if kind is not None:
+                item[field] = typed_value(kind, value)
+    return item
+
+
+def typed_aggregate(row: Any, types: Mapping[str, str]) -> Any:
+    """Convert one aggregate (or group) row in place: counts to int, the rest by field type."""
+    if not isinstance(row, dict):
+        return row
+    for key, value in row.items():
+        if key in COUNTS:
+            row[key] = ({f: _count(v) for f, v in value.items()} if isinstance(value, dict)
+                        else _count(value))
+        elif key in AVERAGES and isinstance(value, dict):
+            row[key] = {f: _average(types.get(f), v) for f, v in value.items()}
+        elif key in SAME_AS_FIELD and isinstance(value, dict):
+            row[key] = {f: typed_value(types.get(f), v) for f, v in value.items()}
+        else:
+            row[key] = typed_value(types.get(key), value)  # a group-by field
+    return row
