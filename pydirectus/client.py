@@ -413,8 +413,8 @@ class DirectusClient:
     def with_auth(self, auth: DirectusAuth) -> DirectusClient:
         """Return a client that acts through `auth` but shares this client's connection pool."""
         if not isinstance(auth, DirectusAuth):
-            raise InvalidQuery(f"auth: expected StaticToken, Password or another DirectusAuth, "
-                               f"got {type(auth).__name__}")
+            raise UsageError(f"auth: expected StaticToken, Password or another DirectusAuth, "
+                             f"got {type(auth).__name__}")
         return DirectusClient(self.url, auth=auth, timeout=self.transport.timeout,
                               verify=self.transport.verify, retry=self.transport.retry,
                               session=SharedPoolSession(self.transport.session),

@@ -74,6 +74,8 @@ KEPT_BODY_BYTES: Final = 64 * 1024
 #: response headers a ResponseInfo drops (session cookies)
 DROPPED_HEADERS: Final = frozenset({"set-cookie", "set-cookie2", "authorization",
                                     "proxy-authorization", "cookie"})
+#: response headers holding a URL (which may carry an access_token): redacted
+URL_HEADERS: Final = frozenset({"location", "content-location", "refresh"})
 
 
 class DirectusError(Exception):
@@ -181,7 +183,8 @@ class ResponseInfo:
         self.reason = reason
         self.url = redact_url(url)
         self.headers: Mapping[str, str] = _Headers(
-            {k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS})
+            {k: redact_url(v) if k.lower() in URL_HEADERS else v
+             for k, v in headers.items() if k.lower() not in DROPPED_HEADERS})
         self.content = _masked_body(content[:KEPT_BODY_BYTES])
         self.request = request
 

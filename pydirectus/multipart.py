@@ -10,7 +10,6 @@ memory. A body made from paths, bytes or seekable files can be built again for a
 from __future__ import annotations
 
 import io
-import json
 import mimetypes
 import os
 import secrets
@@ -21,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from .checks import check_data
+from .encoding import dumps, to_json
 from .errors import InvalidQuery
 from .progress import ProgressArg, Reporter, reporter
 from .transport import Call
@@ -63,12 +63,10 @@ def _quote(text: str) -> str:
 
 
 def _field_text(where: str, value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, bool | int | float | dict | list):
-        return json.dumps(value)
-    raise InvalidQuery(f"{where}: expected a str, number, bool, list or dict, "
-                       f"got {type(value).__name__}")
+    # The one encoder of write data (datetime, Decimal, UUID, ... converted; NaN refused);
+    # a value that is a string once converted goes as it is, not as a JSON string.
+    plain = to_json(value, where)
+    return plain if isinstance(plain, str) else dumps(plain, where)
 
 
 def _reopener(handle: IO[bytes], start: int) -> Callable[[], IO[bytes]]:

@@ -1099,6 +1099,8 @@ class SecretEchoServer(ScriptedAdapter):
             return answer(200, b'{"data": {"access_token": "acc-Secret-3", "refresh_tok')
         if path.startswith("/items/odd"):
             return answer(200, b'{"data": 42, "refresh_token": "ref-Secret-4"}')
+        if path.startswith("/items/moved"):
+            return (302, b"", {"Location": f"http://elsewhere.example/x?access_token={SECRETS[1]}"})
         if path.startswith("/items/cookie"):
             return (500, b'{"errors": [{"message": "boom"}]}',
                     {"Set-Cookie": "directus_session_token=acc-Secret-3"})
@@ -1107,7 +1109,7 @@ class SecretEchoServer(ScriptedAdapter):
 
 
 @pytest.mark.parametrize("case", ["login", "static-403", "cut", "odd", "cookie", "query-token",
-                                  "connection"])
+                                  "connection", "redirect"])
 def test_no_secret_reachable_from_any_exception(case: str) -> None:
     session = requests.Session()
     session.mount("http://", SecretEchoServer() if case != "connection" else ScriptedAdapter(
@@ -1126,6 +1128,7 @@ def test_no_secret_reachable_from_any_exception(case: str) -> None:
         "query-token": lambda: client.request("GET", "items/a",
                                               params={"access_token": SECRETS[1]}),
         "connection": lambda: client.read_items("a"),
+        "redirect": lambda: client.read_item("moved", 1),
     }
     with pytest.raises(DirectusError) as caught:
         action[case]()
