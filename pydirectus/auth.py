@@ -42,6 +42,9 @@ REMEMBERED_REFUSALS: Final = frozenset({"INVALID_CREDENTIALS", "USER_SUSPENDED",
 class AuthChannel(Protocol):
     """What an auth strategy may ask of the transport: one unauthenticated auth call."""
 
+    # The client's logger (its logger= argument, else the pydirectus logger).
+    log: logging.Logger
+
     def post_auth(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """POST /auth/{endpoint} (no bearer token, no redirects); return the data or None."""
         ...
@@ -136,6 +139,10 @@ class Password(DirectusAuth):
         """Receive the channel that login, refresh and logout go through."""
         self._channel = channel
 
+    @property
+    def _log(self) -> logging.Logger:
+        return self._channel.log if self._channel is not None else log
+
     def set_credentials(self, email: str | None = None, password: str | None = None,
                         otp: str | None = None) -> None:
         """Replace the credentials (and OTP); forget a remembered refusal and the tokens."""
@@ -178,7 +185,7 @@ class Password(DirectusAuth):
                 try:
                     data = self._post("refresh", {"refresh_token": self._refresh_token})
                 except (AuthenticationError, InvalidRequest) as exc:
-                    log.debug("refresh failed (%s); logging in again", exc.code or exc.status)
+                    self._log.debug("refresh failed (%s); logging in again", exc.code or exc.status)
                     self._refresh_token = None
                     if exc.code == "USER_SUSPENDED":  # a login would be refused too
                         self._refused = (exc.status, exc.code, exc.message)
@@ -223,7 +230,7 @@ class Password(DirectusAuth):
         self._access_token, self._refresh_token = access, refresh
         self._refresh_at = now + lifetime - margin
         self._fresh_until = now + lifetime / 2
-        log.debug("access token renewed for %s; valid %.1f s", self.email, lifetime)
+        self._log.debug("access token renewed for %s; valid %.1f s", self.email, lifetime)
         return access
 
     def _post(self, endpoint: str, body: dict[str, Any]) -> Any:
@@ -244,4 +251,4 @@ class Password(DirectusAuth):
             try:
                 self._post("logout", {"refresh_token": refresh})
             except DirectusError as exc:
-                log.debug("logout failed: %s", type(exc).__name__)
+                self._log.debug("logout failed: %s", type(exc).__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import warnings
 from collections.abc import Mapping
 from functools import cached_property
@@ -14,8 +15,9 @@ import requests
 
 from .auth import DirectusAuth, Password, StaticToken
 from .checks import check_data, check_key, check_query, query_params
+from .client_args import resolve_client_args
 from .collection import DEFAULT_PAGE_SIZE, Collection, Singleton
-from .errors import InvalidQuery, UsageError
+from .errors import InvalidQuery
 from .files import Files, Folders
 from .models import (
     Access,
@@ -60,7 +62,6 @@ from .transport import (
     TimeoutSpec,
     Transport,
     redact_url,
-    validate_base_url,
 )
 
 __all__ = ["DirectusClient", "InsecureTransportWarning", "Server"]
@@ -121,27 +122,37 @@ class DirectusClient:
 
     >>> client = DirectusClient("http://127.0.0.1:8055", auth=StaticToken("..."))
     >>> client = DirectusClient(hostname="http://...", static_token="...")   # seed style
+    >>> client = DirectusClient("http://...", "a@b.c", "secret")    # seed's positional order
     """
 
     def __init__(
         self,
         url: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        static_token: str | None = None,
+        ssl_verify: bool | str | None = None,
+        logger: logging.Logger | None = None,
         *,
         auth: DirectusAuth | None = None,
         hostname: str | None = None,
-        static_token: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
         timeout: TimeoutSpec = DEFAULT_TIMEOUT,
         verify: bool | str | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
         session: requests.Session | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
-        if url is not None and hostname is not None and url != hostname:
-            raise UsageError("pass the base URL once: either url or hostname=")
-        base_url = validate_base_url(url if url is not None else hostname)  # type: ignore[arg-type]
-        auth = _seed_auth(auth, static_token, username, password)
+        """Connect to the Directus at `url` (the seed's `hostname`); nothing is sent yet.
+
+        The positional order after `url` is the seed's (pydirectus 0.2): `username`,
+        `password`, `static_token`, `ssl_verify`, `logger`. `verify`/`ssl_verify` set TLS
+        verification (on unless given False or a CA bundle path); `logger` receives this
+        client's log lines instead of the `pydirectus` logger.
+        """
+        args = resolve_client_args(
+            url=url, hostname=hostname, auth=auth, username=username, password=password,
+            static_token=static_token, verify=verify, ssl_verify=ssl_verify, logger=logger)
+        base_url, auth = args.base_url, args.auth
         if isinstance(auth, Password):
             parts = urlsplit(base_url)
             if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
@@ -153,8 +164,8 @@ class DirectusClient:
                 )
         # verify=None: a session passed in keeps its own setting (a CA bundle, say); the
         # transport sends verify, timeouts and the User-Agent per request, never changing it.
-        self.transport = Transport(base_url, auth=auth, timeout=timeout, verify=verify,
-                                   retry=retry, session=session)
+        self.transport = Transport(base_url, auth=auth, timeout=timeout, verify=args.verify,
+                                   retry=retry, session=session, logger=args.logger)
         self.server = Server(self.transport)
         self.page_size = page_size
         self._schema = SchemaCache(self.transport)
@@ -418,31 +429,9 @@ class DirectusClient:
         return DirectusClient(self.url, auth=auth, timeout=self.transport.timeout,
                               verify=self.transport.verify, retry=self.transport.retry,
                               session=SharedPoolSession(self.transport.session),
-                              page_size=self.page_size)
+                              page_size=self.page_size, logger=self.transport.log)
 
     def with_token(self, token: str) -> DirectusClient:
         """Return a client that sends `token` (an end user's, say) over this client's pool."""
         return self.with_auth(StaticToken(token))
 
-
-def _seed_auth(
-    auth: DirectusAuth | None,
-    static_token: str | None,
-    username: str | None,
-    password: str | None,
-) -> DirectusAuth | None:
-    seed_given = static_token is not None or username is not None or password is not None
-    if auth is not None:
-        if seed_given:
-            raise UsageError("pass either auth= or static_token=/username=/password=, not both")
-        if not isinstance(auth, DirectusAuth):
-            raise UsageError(f"auth: expected StaticToken, Password or another DirectusAuth, "
-                               f"got {type(auth).__name__}")
-        return auth
-    if static_token is not None:  # the seed's rule: a static token wins over a login
-        return StaticToken(static_token)
-    if username is not None or password is not None:
-        if not username or not password:
-            raise UsageError("username= and password= go together; one of them is missing")
-        return Password(username, password)
-    return None

@@ -1,13 +1,36 @@
-"""TypedDicts for Directus system records; at run time they are plain dicts.
+"""TypedDicts for Directus system records and query dicts; at run time they are plain dicts.
 
 Every key is optional (``total=False``): what comes back depends on the ``fields`` asked for.
+The names of the original pydirectus 0.2 (``Item``, ``File``, ``Folder``, ``Activity``,
+``Filter``, ``Query``, ``DeepQuery``, ``NestedDeepQuery``) are all here, so code annotated
+with them type-checks unchanged. ``pydirectus.models.Query`` is the *dict* type of a
+Directus query; the chainable builder is ``pydirectus.Query``, and both are accepted
+wherever a query is.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from collections.abc import Sequence
+from typing import Any, TypeAlias, TypedDict
 
-__all__ = ["File", "Folder", "User"]
+__all__ = [
+    "Activity",
+    "Aggregate",
+    "DeepQuery",
+    "FieldFilter",
+    "FieldFilterOperator",
+    "FieldValidationOperator",
+    "File",
+    "Filter",
+    "Folder",
+    "Item",
+    "LogicalFilter",
+    "LogicalFilterAND",
+    "LogicalFilterOR",
+    "NestedDeepQuery",
+    "Query",
+    "User",
+]
 
 
 class File(TypedDict, total=False):
@@ -47,6 +70,7 @@ class Folder(TypedDict, total=False):
     id: str
     name: str
     parent: str | Folder | None
+    type: str  # "files" (the file library) or "flows"
 
 
 class User(TypedDict, total=False):
@@ -282,21 +306,6 @@ class Translation(TypedDict, total=False):
     value: str
 
 
-class Activity(TypedDict, total=False):
-    """A row of directus_activity (read-only)."""
-
-    id: int
-    action: str
-    user: Ref
-    timestamp: str
-    ip: str | None
-    user_agent: str | None
-    collection: str
-    item: str
-    origin: str | None
-    revisions: list[Any]
-
-
 class Revision(TypedDict, total=False):
     """A row of directus_revisions (read-only): an item's data after one change."""
 
@@ -372,7 +381,163 @@ class Relation(TypedDict, total=False):
     schema: dict[str, Any] | None
 
 __all__ += [
-    "Access", "Activity", "CollectionRecord", "Comment", "Dashboard", "Extension",
+    "Access", "CollectionRecord", "Comment", "Dashboard", "Extension",
     "FieldRecord", "Flow", "Notification", "Operation", "Panel", "Permission", "Policy",
     "Preset", "Relation", "Revision", "Role", "Settings", "Share", "Translation", "Version",
 ]
+
+
+# The names of the original pydirectus 0.2, complete for Directus 12.
+
+Item: TypeAlias = dict[str, Any]
+"""An item of any collection: a plain dict, whatever its primary key and fields are called.
+
+A TypedDict cannot accept the keys of every collection, so this is ``dict[str, Any]``; for
+one collection's shape, write your own TypedDict and pass it to ``client.collection()``.
+"""
+
+
+class Activity(TypedDict, total=False):
+    """A row of directus_activity (GET /activity): who did what to which item, and when."""
+
+    id: int
+    action: str  # create, update, delete, login, run, ...
+    user: str | User | None
+    timestamp: str
+    ip: str | None
+    user_agent: str | None
+    collection: str
+    item: str  # always a string, even for integer primary keys
+    origin: str | None
+    revisions: list[int] | list[dict[str, Any]]
+    # Comments moved to directus_comments in Directus 11; Directus 12 never sends this key.
+    # It stays so that 0.2 code reading it still type-checks.
+    comment: str | None
+
+
+class FieldFilterOperator(TypedDict, total=False):
+    """The operators Directus 12 accepts on one field (``{"views": {"_gt": 10}}``)."""
+
+    _eq: str | int | float | bool | None
+    _neq: str | int | float | bool | None
+    _lt: str | int | float
+    _lte: str | int | float
+    _gt: str | int | float
+    _gte: str | int | float
+    _in: Sequence[str | int | float]
+    _nin: Sequence[str | int | float]
+    _null: bool
+    _nnull: bool
+    _contains: str
+    _ncontains: str
+    _icontains: str
+    _starts_with: str
+    _nstarts_with: str
+    _istarts_with: str
+    _nistarts_with: str
+    _ends_with: str
+    _nends_with: str
+    _iends_with: str
+    _niends_with: str
+    _between: Sequence[str | int | float]
+    _nbetween: Sequence[str | int | float]
+    _empty: bool
+    _nempty: bool
+    _intersects: str | dict[str, Any]
+    _nintersects: str | dict[str, Any]
+    _intersects_bbox: str | dict[str, Any]
+    _nintersects_bbox: str | dict[str, Any]
+    _json: dict[str, FieldFilterOperator]
+
+
+class FieldValidationOperator(TypedDict, total=False):
+    """The operators only validation rules (permissions' ``validation``) accept."""
+
+    _submitted: bool
+    _regex: str
+
+
+# A field name, a function of one (``"year(date)"``), a relation to walk, or a quantifier
+# (``_some``/``_none``) maps to its operators or to a nested filter.
+FieldFilter: TypeAlias = dict[str, "FieldFilterOperator | FieldValidationOperator | FieldFilter"]
+
+
+class LogicalFilterOR(TypedDict):
+    """``{"_or": [filter, ...]}``: any of the filters."""
+
+    _or: Sequence[Filter]
+
+
+class LogicalFilterAND(TypedDict):
+    """``{"_and": [filter, ...]}``: all of the filters."""
+
+    _and: Sequence[Filter]
+
+
+LogicalFilter: TypeAlias = "LogicalFilterOR | LogicalFilterAND"
+Filter: TypeAlias = "LogicalFilter | FieldFilter"
+"""A Directus filter object, as ``filter`` in a query or ``Q.from_dict`` takes it."""
+
+
+class Aggregate(TypedDict, total=False):
+    """``aggregate``: each function maps to the fields it applies to (``"*"`` for all rows)."""
+
+    count: Sequence[str]
+    countDistinct: Sequence[str]
+    countAll: Sequence[str]
+    sum: Sequence[str]
+    sumDistinct: Sequence[str]
+    avg: Sequence[str]
+    avgDistinct: Sequence[str]
+    min: Sequence[str]
+    max: Sequence[str]
+
+
+class DeepQuery(TypedDict, total=False):
+    """The query of one relational field inside ``deep``: the query keys with a ``_`` prefix.
+
+    A level cannot mix these keys with deeper relation names in one typed dict literal;
+    at run time (and as a plain dict) Directus takes both, e.g.
+    ``{"comments": {"_limit": 5, "author": {"_fields": ["name"]}}}``.
+    """
+
+    _fields: Sequence[str] | None
+    _filter: Filter | None
+    _search: str | None
+    _sort: Sequence[str] | None
+    _limit: int | None
+    _offset: int | None
+    _page: int | None
+    _alias: dict[str, str] | None
+    _aggregate: Aggregate | None
+    _groupBy: Sequence[str] | None
+
+
+NestedDeepQuery: TypeAlias = dict[str, "DeepQuery | NestedDeepQuery"]
+"""``deep``: relational field name -> its DeepQuery, or a deeper level."""
+
+
+class Query(TypedDict, total=False):
+    """The Directus query dict: what ``read_items(collection, query)`` and friends take.
+
+    Not the builder: ``pydirectus.Query`` is the chainable builder, and
+    ``pydirectus.Query.from_dict(d)`` / ``.to_dict()`` convert between the two. Every key
+    is optional and ``None`` means "not set". A list of names may also be a tuple or one
+    comma-joined string (``"title,views"``).
+    ``export`` is left out: the client reads JSON.
+    """
+
+    fields: Sequence[str] | None
+    filter: Filter | None
+    search: str | None
+    sort: Sequence[str] | None
+    limit: int | None
+    offset: int | None
+    page: int | None
+    meta: Sequence[str] | None
+    deep: NestedDeepQuery | None
+    alias: dict[str, str] | None
+    aggregate: Aggregate | None
+    groupBy: Sequence[str] | None
+    version: str | None
+    backlink: bool | None

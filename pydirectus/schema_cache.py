@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
     from .transport import Transport
 
 __all__ = ["SchemaCache"]
-
-log = logging.getLogger("pydirectus")
 
 # When the token may not read the schema, the Directus default is the best guess.
 FALLBACK_PRIMARY_KEY = "id"
@@ -69,7 +66,7 @@ class SchemaCache:
         try:
             rows = self._field_rows(name)
         except APIError as exc:  # a read that worked must not fail over its types
-            log.debug("no field types for %r: %s", name, exc)
+            self._transport.log.debug("no field types for %r: %s", name, exc)
             return {}
         return {str(f["field"]): str(f.get("type")) for f in rows or [] if "field" in f}
 
@@ -109,7 +106,8 @@ class SchemaCache:
                 full = Schema.from_directus(collection, self.relations(), rows)
             except APIError:
                 # Most API tokens may not read the schema: the server decides, as before.
-                log.debug("no read access to /fields or /relations; names go unchecked")
+                self._transport.log.debug("no read access to /fields or /relations; names go "
+                                          "unchecked")
                 full = False
             with self._lock:
                 self._full = full
@@ -130,8 +128,8 @@ class SchemaCache:
                 {**denied.extensions, "collection": name}, denied.response) from None
         fields = self._field_rows(name)
         if fields is None:
-            log.debug("no read access to /fields/%s; assuming primary key %r", name,
-                      FALLBACK_PRIMARY_KEY)
+            self._transport.log.debug("no read access to /fields/%s; assuming primary key %r",
+                                      name, FALLBACK_PRIMARY_KEY)
         primary_key = next(
             (f["field"] for f in fields or [] if (f.get("schema") or {}).get("is_primary_key")),
             FALLBACK_PRIMARY_KEY)

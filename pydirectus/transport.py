@@ -309,8 +309,11 @@ class Transport:
         verify: bool | str | None = None,
         retry: RetryPolicy = RetryPolicy(),
         session: requests.Session | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
+        # Every log line of this client (auth and schema cache too) goes through self.log.
+        self.log = logger if logger is not None else log
         self.timeout = timeout
         self.retry = retry
         self._owns_session = session is None
@@ -372,7 +375,7 @@ class Transport:
                 safe = call.retryable and not _read_timed_out(failure)
                 if (safe or _never_reached_server(failure)) and body.replayable and (
                         self._may_retry(attempt, started, None)):
-                    log.debug("%s %s failed (%s); retrying", call.method, call.path, error)
+                    self.log.debug("%s %s failed (%s); retrying", call.method, call.path, error)
                     continue
                 raise error from _detached(failure)
             if response.status_code < 300:
@@ -435,9 +438,9 @@ class Transport:
         response = self.session.send(prepared, timeout=self.timeout, stream=call.stream,
                                      allow_redirects=False, proxies=proxies,
                                      verify=self._verify, cert=self._cert)
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %d in %.1f ms", call.method, call.path, response.status_code,
-                      (time.perf_counter() - begun) * 1000)
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("%s %s -> %d in %.1f ms", call.method, call.path,
+                           response.status_code, (time.perf_counter() - begun) * 1000)
         return response
 
     def _refuse_redirect(self, call: Call, prepared: requests.PreparedRequest, location: str,

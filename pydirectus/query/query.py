@@ -144,6 +144,9 @@ class Query:
     Build it by chaining (``Query().filter(views__gt=10).sort("-date").limit(20)``),
     compile it with ``to_dict()`` / ``to_params()``, parse one back with ``from_dict()`` /
     ``from_params()``. Slicing (``q[20:30]``) sets offset and limit.
+
+    This is the builder (``pydirectus.Query``). The plain query dict it compiles to has its
+    own type, ``pydirectus.models.Query`` (a TypedDict, the name pydirectus 0.2 used).
     """
 
     _filter: Node = EMPTY

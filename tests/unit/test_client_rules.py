@@ -6,37 +6,14 @@ import warnings
 from typing import Any
 
 import pytest
-import requests
 
 from pydirectus import DirectusClient, InvalidQuery, Password, StaticToken
 from pydirectus.client import InsecureTransportWarning
-
-
-class RecordingAdapter(requests.adapters.BaseAdapter):
-    """A unit-level stand-in for the wire: records what would be sent, answers 200 {}."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.sent.append(request)
-        response = requests.Response()
-        response.status_code = 200
-        response._content = b'{"data": {}}'
-        response.request = request
-        response.url = request.url or ""
-        return response
-
-    def close(self) -> None:
-        pass
+from tests.recording import RecordingAdapter, recording_session
 
 
 def recording_client(**kwargs: Any) -> tuple[DirectusClient, RecordingAdapter]:
-    session = requests.Session()
-    adapter = RecordingAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session, adapter = recording_session()
     client = DirectusClient("http://127.0.0.1:8055", auth=StaticToken("tok"), session=session,
                             **kwargs)
     return client, adapter

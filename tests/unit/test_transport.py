@@ -16,6 +16,7 @@ import types
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -525,15 +526,17 @@ def test_environment_settings_are_honoured_once(monkeypatch: pytest.MonkeyPatch)
     assert [o["proxies"].get("http") for o in adapter.options] == ["http://proxy.invalid:3128"] * 2
 
 
-def test_client_timeout_and_verify_reach_the_wire() -> None:
+def test_client_timeout_and_verify_reach_the_wire(tmp_path: Path) -> None:
     session = requests.Session()
     adapter = ScriptedAdapter()
     session.mount("http://", adapter)
-    with DirectusClient(BASE, auth=StaticToken("t"), timeout=(1.5, 7.0), verify="/ca.pem",
+    bundle = tmp_path / "ca.pem"  # the client checks that a CA bundle path exists
+    bundle.write_text("")
+    with DirectusClient(BASE, auth=StaticToken("t"), timeout=(1.5, 7.0), verify=str(bundle),
                         session=session) as client:
         client.read_items("a")
     assert adapter.options[0]["timeout"] == (1.5, 7.0)
-    assert adapter.options[0]["verify"] == "/ca.pem"
+    assert adapter.options[0]["verify"] == str(bundle)
 
 
 # Secrets and logging.
