@@ -17,7 +17,7 @@ from .auth import DirectusAuth, Password, StaticToken
 from .checks import check_data, check_key, check_query, query_params
 from .client_args import resolve_client_args
 from .collection import DEFAULT_PAGE_SIZE, Collection, Singleton
-from .errors import InvalidQuery
+from .errors import InvalidQuery, UsageError
 from .files import Files, Folders
 from .models import (
     Access,
