@@ -90,10 +90,11 @@ def _plain(columns: list[str] | None) -> list[str] | None:
 def _csv(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str] | None) -> None:
     header = _plain(columns)
     writer = csv.writer(out, lineterminator="\n")
+    if header is not None:  # known up front: the header is there even with no rows
+        writer.writerow(header)
     for number, row in enumerate(rows, 1):
         if header is None:
             header = list(row)
-        if number == 1:
             writer.writerow(header)
         extra = [key for key in row if key not in header]
         if extra:

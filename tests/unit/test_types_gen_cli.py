@@ -43,6 +43,16 @@ def test_cells_for_csv_and_tables() -> None:
         ["", "true", "false", "3", "1.5", "x", '{"a":[1]}', '[1,"b"]']
 
 
+def test_csv_with_named_fields_has_a_header_even_without_rows() -> None:
+    out = io.StringIO()
+    assert write_rows(iter([]), out, "csv", columns=["id", "title"]) == 0
+    assert out.getvalue() == "id,title\n"
+    out = io.StringIO()
+    write_rows(iter([{"id": 1, "title": "a"}, {"id": 2, "other": 1}]), io.StringIO(), "json")
+    with pytest.raises(CommandError, match="row 2 has fields"):
+        write_rows(iter([{"id": 1}, {"id": 2, "other": 1}]), out, "csv")
+
+
 def test_formats_follow_the_extension() -> None:
     allowed = ("jsonl", "csv", "json")
     assert format_for_path("a.JSONL", None, allowed) == "jsonl"
