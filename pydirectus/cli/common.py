@@ -19,6 +19,7 @@ __all__ = [
     "add_command",
     "add_global_options",
     "connect",
+    "describe",
     "fail",
     "report_error",
     "write_atomically",

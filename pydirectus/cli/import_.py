@@ -14,6 +14,7 @@ when it stopped is sent twice; with ``--upsert-on`` that is harmless.
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import itertools
 import json
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from .common import add_command, connect, fail
+from .common import CommandError, add_command, connect, describe, fail
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -100,26 +101,52 @@ class Report:
             self.handle.flush()
 
 
-def written_rows(path: str) -> set[int]:
+class RowSet:
+    """Row numbers held as sorted ranges: a report of millions of rows stays small."""
+
+    def __init__(self, ranges: Iterable[tuple[int, int]] = ()) -> None:
+        merged: list[list[int]] = []
+        for first, last in sorted(ranges):
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        self._firsts = [first for first, _ in merged]
+        self._lasts = [last for _, last in merged]
+
+    def __contains__(self, number: object) -> bool:
+        if not isinstance(number, int):
+            return False
+        index = bisect.bisect_right(self._firsts, number) - 1
+        return index >= 0 and number <= self._lasts[index]
+
+    def __len__(self) -> int:
+        return sum(last - first + 1 for first, last in zip(self._firsts, self._lasts,
+                                                            strict=True))
+
+
+def written_rows(path: str) -> RowSet:
     """Return the row numbers a report says were written."""
-    done: set[int] = set()
+    ranges: list[tuple[int, int]] = []
     try:
         with open(path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if line.strip():
-                    done.update(_written_range(path, number, line))
+                    found = _written_range(path, number, line)
+                    if found is not None:
+                        ranges.append(found)
     except FileNotFoundError:
         pass  # a first run: nothing written yet
-    return done
+    return RowSet(ranges)
 
 
-def _written_range(path: str, number: int, line: str) -> range:
+def _written_range(path: str, number: int, line: str) -> tuple[int, int] | None:
     try:
         entry = json.loads(line)
         if entry.get("status") != "written":
-            return range(0)
+            return None
         first, last = entry["rows"]
-        return range(int(first), int(last) + 1)
+        return int(first), int(last)
     except (ValueError, KeyError, TypeError, AttributeError):
         fail(f"{path}: line {number} is not a report entry; is it an import report?")
 
@@ -133,6 +160,7 @@ def _reason(error: APIError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Stream the file's rows into the collection; summarise on stderr."""
+    from ..errors import DirectusError
     from .output import format_for_path
     from .progress import Progress
     from .readers import CsvCaster, read_rows
@@ -143,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         fail("--resume needs --report FILE: the report says which rows were written")
     fmt = format_for_path(args.file, args.format or ("jsonl" if args.file == "-" else None),
                           IMPORT_FORMATS)
-    done = written_rows(args.report) if args.resume else set()
+    done = written_rows(args.report) if args.resume else RowSet()
     with contextlib.ExitStack() as stack:
         source = sys.stdin if args.file == "-" else stack.enter_context(
             open(args.file, encoding="utf-8", newline=""))
@@ -156,9 +184,18 @@ def run(args: argparse.Namespace) -> int:
         writer = _Writer(client, handle, report, args.upsert_on)
         progress = stack.enter_context(Progress(f"import {args.collection}",
                                                 enabled=not args.quiet))
-        for batch in _batches(rows, done, args.batch_size, args.upsert_on, writer.outcome):
-            writer.write(batch)
-            progress.update(len(batch))
+        try:
+            for batch in _batches(rows, done, args.batch_size, args.upsert_on,
+                                  writer.outcome):
+                writer.write(batch)
+                progress.update(len(batch))
+        except DirectusError as stopped:
+            # Not a row's fault (no permission, a bad token, the server gone): say how far
+            # it got, so that the user knows what --resume will do.
+            outcome = writer.outcome
+            resume = f"; --resume with --report {args.report} continues" if args.report else ""
+            raise CommandError(f"{describe(stopped)}; stopped after writing "
+                               f"{outcome.created + outcome.updated} rows{resume}") from stopped
     return _summary(args, writer.outcome)
 
 
@@ -173,7 +210,7 @@ def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
     return {f["field"]: str(f.get("type")) for f in fields if isinstance(f, dict)}
 
 
-def _batches(rows: Iterable[dict[str, Any]], done: set[int], size: int,
+def _batches(rows: Iterable[dict[str, Any]], done: RowSet, size: int,
              upsert_on: str | None, outcome: Outcome) -> Iterator[list[Row]]:
     batch: list[Row] = []
     keys: set[str] = set()

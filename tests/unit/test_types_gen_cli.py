@@ -12,7 +12,7 @@ import pytest
 
 from pydirectus.cli import build_parser, main
 from pydirectus.cli.common import CommandError
-from pydirectus.cli.import_ import Outcome, Report, _batches, written_rows
+from pydirectus.cli.import_ import Outcome, Report, RowSet, _batches, written_rows
 from pydirectus.cli.output import cell, format_for_path, write_rows
 from pydirectus.cli.querying import parse_condition, parse_value
 from pydirectus.cli.readers import CsvCaster, read_rows
@@ -120,10 +120,10 @@ def test_the_table_fits_and_truncates(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_batches_split_on_size_and_repeated_upsert_keys() -> None:
     rows = [{"sku": s} for s in ("a", "b", "a", "c", "d", "e")]
     outcome = Outcome()
-    sizes = [[n for n, _ in batch] for batch in _batches(rows, {4}, 3, "sku", outcome)]
+    sizes = [[n for n, _ in batch] for batch in _batches(rows, RowSet([(4, 4)]), 3, "sku", outcome)]
     assert sizes == [[1, 2], [3, 5, 6]]
     assert outcome.skipped == 1
-    plain = [[n for n, _ in b] for b in _batches(rows, set(), 4, None, Outcome())]
+    plain = [[n for n, _ in b] for b in _batches(rows, RowSet(), 4, None, Outcome())]
     assert plain == [[1, 2, 3, 4], [5, 6]]
 
 
@@ -135,8 +135,11 @@ def test_the_report_records_ranges_and_resumes_from_them(tmp_path: Any) -> None:
         report.refused(4, "FAILED_VALIDATION", "bad")
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e.get("rows") for e in lines] == [[1, 3], [5, 5], [7, 7], None]
-    assert written_rows(str(path)) == {1, 2, 3, 5, 7}
-    assert written_rows(str(tmp_path / "none.jsonl")) == set()
+    done = written_rows(str(path))
+    assert [n for n in range(10) if n in done] == [1, 2, 3, 5, 7] and len(done) == 5
+    assert len(written_rows(str(tmp_path / "none.jsonl"))) == 0
+    merged = RowSet([(5, 9), (1, 3), (4, 4), (20, 20), (8, 12)])
+    assert [n for n in range(25) if n in merged] == [*range(1, 13), 20]
     path.write_text("not a report\n")
     with pytest.raises(CommandError, match="line 1"):
         written_rows(str(path))
