@@ -27,8 +27,8 @@ __all__ = ["SchemaError", "generate_models"]
 
 LINE_LENGTH = 88
 
-# Directus field type -> Python type. bigInteger and decimal come back as strings where
-# the database driver would lose precision in a JavaScript number (PostgreSQL, MySQL).
+# Directus field type -> the Python type the client returns (pydirectus.values makes
+# bigInteger an int and decimal a Decimal on every database).
 SCALARS: Mapping[str, str] = {
     "string": "str",
     "text": "str",
@@ -39,9 +39,9 @@ SCALARS: Mapping[str, str] = {
     "time": "str",
     "timestamp": "str",
     "integer": "int",
-    "bigInteger": "int | str",
+    "bigInteger": "int",
     "float": "float",
-    "decimal": "float | str",
+    "decimal": "Decimal",
     "boolean": "bool",
     "json": "Any",
     "csv": "list[str]",
@@ -53,7 +53,7 @@ SYSTEM_MODELS: Mapping[str, str] = {
     "directus_users": "models.User",
 }
 # Names the generated module itself uses; a collection's class must not shadow them.
-RESERVED = frozenset({"Any", "Literal", "TypedDict", "models", "annotations"})
+RESERVED = frozenset({"Any", "Decimal", "Literal", "TypedDict", "models", "annotations"})
 CHOICE_INTERFACES = frozenset({"select-dropdown", "select-radio", "select-multiple-dropdown",
                                "select-multiple-checkbox", "select-icon", "select-color"})
 
@@ -310,6 +310,8 @@ def _render(models: Sequence[_Model], aliases: Mapping[str, str], version: str |
         body.extend(block)
     text = "\n".join(body)
     imports = ["from __future__ import annotations", ""]
+    if re.search(r"\bDecimal\b", text):
+        imports.append("from decimal import Decimal")
     typing_names = [n for n in ("Any", "Literal", "TypedDict")
                     if re.search(rf"\b{n}\b", text)]
     if typing_names:

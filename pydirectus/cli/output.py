@@ -7,11 +7,12 @@ import itertools
 import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from typing import Any, TextIO
 
 from .common import fail
 
-__all__ = ["FORMATS", "format_for_path", "write_rows"]
+__all__ = ["FORMATS", "cell", "format_for_path", "to_json", "write_rows"]
 
 FORMATS = ("table", "json", "jsonl", "csv")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
@@ -34,6 +35,19 @@ def format_for_path(path: str, given: str | None, allowed: Iterable[str]) -> str
     return found
 
 
+def _plain_json(value: Any) -> str:
+    # A Decimal goes out as its exact text (as Directus sends numeric columns on PostgreSQL).
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any, *, compact: bool = False) -> str:
+    """Return value as JSON (UTF-8 kept, Decimal as its text)."""
+    return json.dumps(value, ensure_ascii=False, default=_plain_json,
+                      separators=(",", ":") if compact else None)
+
+
 def cell(value: Any) -> str:
     """Return a value as CSV/table text: null empty, JSON for lists and objects."""
     if value is None:
@@ -42,9 +56,9 @@ def cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return to_json(value, compact=True)
 
 
 def write_rows(rows: Iterable[dict[str, Any]], out: TextIO, fmt: str,
@@ -70,13 +84,13 @@ def write_rows(rows: Iterable[dict[str, Any]], out: TextIO, fmt: str,
 
 def _jsonl(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str] | None) -> None:
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.write(to_json(row) + "\n")
 
 
 def _json(rows: Iterator[dict[str, Any]], out: TextIO, columns: list[str] | None) -> None:
     out.write("[")
     for index, row in enumerate(rows):
-        out.write(("\n" if index == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+        out.write(("\n" if index == 0 else ",\n") + to_json(row))
     out.write("\n]\n")
 
 

@@ -116,8 +116,8 @@ def source() -> str:
 
 
 @pytest.mark.parametrize(("directus_type", "python"), [
-    ("string", "str"), ("text", "str"), ("integer", "int"), ("bigInteger", "int | str"),
-    ("float", "float"), ("decimal", "float | str"), ("boolean", "bool"), ("date", "str"),
+    ("string", "str"), ("text", "str"), ("integer", "int"), ("bigInteger", "int"),
+    ("float", "float"), ("decimal", "Decimal"), ("boolean", "bool"), ("date", "str"),
     ("dateTime", "str"), ("time", "str"), ("timestamp", "str"), ("json", "Any"),
     ("uuid", "str"), ("hash", "str"), ("csv", "list[str]"), ("geometry", "dict[str, Any]"),
 ])
@@ -164,6 +164,16 @@ def test_system_and_folder_collections_get_no_class(source: str) -> None:
     assert classes == {"Article", "ArticlesTag", "Author", "Page", "PagesBlock", "Tag"}
 
 
+def test_imports_only_what_the_module_uses(source: str) -> None:
+    assert "from decimal import Decimal\nfrom typing import Any, Literal, TypedDict\n" in source
+    assert "\nfrom pydirectus import models\n" in source
+    plain = generate_models({"collections": [collection("plain")],
+                             "fields": [field("plain", "id", "integer", pk=True)],
+                             "relations": []}, generated_at=WHEN)
+    assert "from typing import TypedDict\n" in plain
+    assert "Decimal" not in plain and "models" not in plain
+
+
 def test_header_names_the_version_and_the_time(source: str) -> None:
     assert "Generated from Directus 12.4.0 at 2026-01-02T03:04:05Z" in source.split("\n\n")[1]
     unknown = generate_models(blog(), generated_at=WHEN)
@@ -199,15 +209,15 @@ def test_names_singular_unique_and_clear_of_the_module_own_names() -> None:
     schema = {
         "collections": [collection(n) for n in
                         ("categories", "boxes", "status", "article", "articles", "any",
-                         "2fa codes", "my-news")],
+                         "2fa codes", "my-news", "decimal")],
         "fields": [field(n, "id", "integer", pk=True) for n in
                    ("categories", "boxes", "status", "article", "articles", "any",
-                    "2fa codes", "my-news")],
+                    "2fa codes", "my-news", "decimal")],
         "relations": [],
     }
     classes = set(annotations(generate_models(schema, generated_at=WHEN)))
     assert classes == {"Category", "Box", "Status", "Article", "Articles", "AnyItem",
-                       "C2faCode", "MyNew"}
+                       "C2faCode", "MyNew", "DecimalItem"}
 
 
 def test_keys_that_are_not_identifiers_use_the_functional_form() -> None:

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from pydirectus.cli import build_parser, main
 from pydirectus.cli.common import CommandError
 from pydirectus.cli.import_ import Outcome, Report, RowSet, _batches, written_rows
-from pydirectus.cli.output import cell, format_for_path, write_rows
+from pydirectus.cli.output import cell, format_for_path, to_json, write_rows
 from pydirectus.cli.querying import parse_condition, parse_value
 from pydirectus.cli.readers import CsvCaster, read_rows
 
@@ -39,8 +40,15 @@ def test_conditions_and_their_errors() -> None:
 
 
 def test_cells_for_csv_and_tables() -> None:
-    assert [cell(v) for v in (None, True, False, 3, 1.5, "x", {"a": [1]}, [1, "b"])] == \
-        ["", "true", "false", "3", "1.5", "x", '{"a":[1]}', '[1,"b"]']
+    values = (None, True, False, 3, 1.5, "x", {"a": [1]}, [1, "b"], Decimal("12.50"),
+              {"d": Decimal("0.1")})
+    assert [cell(v) for v in values] == ["", "true", "false", "3", "1.5", "x", '{"a":[1]}',
+                                         '[1,"b"]', "12.50", '{"d":"0.1"}']
+    out = io.StringIO()
+    write_rows(iter([{"price": Decimal("9.90")}]), out, "jsonl")
+    assert out.getvalue() == '{"price": "9.90"}\n'
+    with pytest.raises(TypeError, match="set"):
+        to_json({1, 2})
 
 
 def test_csv_with_named_fields_has_a_header_even_without_rows() -> None:
