@@ -277,7 +277,7 @@ class ManyToMany:
         _optional_text(self.reverse, "ManyToMany reverse")
 
 
-FieldSpec = str | Field | ManyToOne | OneToMany | ManyToMany
+FieldSpec = str | Field | ManyToOne | OneToMany | ManyToMany | Mapping[str, Any]
 
 
 def _key_field(pk: str) -> dict[str, Any]:
@@ -361,8 +361,9 @@ class SchemaAPI(_Handle):
                meta: Mapping[str, Any] | None = None) -> CollectionRecord:
         """Create a collection with typed fields and its relations in one call.
 
-        Fields map names to a type name (``"string"``), a :class:`Field`, or a relation:
-        :class:`ManyToOne`, :class:`OneToMany`, :class:`ManyToMany`. Related collections
+        Fields map names to a type name (``"string"``), a :class:`Field`, a relation
+        (:class:`ManyToOne`, :class:`OneToMany`, :class:`ManyToMany`) or, for anything else,
+        a raw /fields body (``{"type": ..., "schema": ..., "meta": ...}``). Related collections
         must exist already (define them first). Sends POST /collections, then POST /fields
         and POST /relations for each relation.
         """
@@ -382,9 +383,12 @@ class SchemaAPI(_Handle):
                 plain.append(spec.to_dict(field_name))
             elif isinstance(spec, ManyToOne | OneToMany | ManyToMany):
                 relational.append((field_name, spec))
+            elif isinstance(spec, Mapping) and isinstance(spec.get("type"), str):
+                plain.append({**spec, "field": field_name})  # a raw /fields body
             else:
                 raise InvalidQuery(f"fields[{field_name!r}]: expected a type name, Field, "
-                                   f"ManyToOne, OneToMany or ManyToMany, got {spec!r}")
+                                   f"ManyToOne, OneToMany, ManyToMany or a /fields body with a "
+                                   f"type, got {spec!r}")
         # Check every related collection before creating anything.
         key_types = {related: self._key_type(related, f"fields[{field_name!r}]")
                      for field_name, spec in relational

@@ -75,7 +75,7 @@ def blog(directus_client: DirectusClient) -> Iterator[dict[str, str]]:
     admin.schema.define(names["replies"], {"body": "text"})
     admin.schema.define(names["posts"], {
         "title": "string", "views": Field("integer", default=0), "data": "json",
-        "published": "boolean",
+        "published": "boolean", "rating": {"type": "float", "meta": {"note": "a raw body"}},
         "author": ManyToOne(names["authors"], reverse="posts"),
         "tags": ManyToMany(names["tags"], reverse="posts"),
     }, meta={"note": "made by define()"})
@@ -138,6 +138,7 @@ def test_define_builds_collections_fields_and_relations(directus_client: Directu
         (blog["replies"], "thread", blog["threads"], "replies", None),
     ])
     assert directus_client.collections.get(blog["posts"])["meta"]["note"] == "made by define()"
+    assert directus_client.fields.get(blog["posts"], "rating")["meta"]["note"] == "a raw body"
     title = directus_client.fields.get(blog["authors"], "name")
     assert title["schema"]["max_length"] == 80 and title["meta"]["required"] is True
     _fill_and_read(directus_client, blog)

@@ -10,6 +10,7 @@ import pytest
 from pydirectus import DirectusClient, InvalidQuery, Query
 from pydirectus.system import Field, ManyToOne, ReadOnlyError
 from pydirectus.system.custom import SharedPoolSession, split_path
+from pydirectus.system.presets import preset_body
 
 from .test_client_rules import RecordingAdapter, recording_client
 
@@ -127,3 +128,16 @@ def test_with_token_shares_the_pool_and_closing_it_keeps_the_pool() -> None:
     client.users.me()
     assert adapter.sent[-1].headers["Authorization"] == "Bearer tok"
     assert "s3cret" not in repr(other)
+
+
+def test_a_preset_row_stores_a_compiled_query() -> None:
+    compiled = Query().filter(views__gt=1).search("x").sort("-views").fields("title").limit(
+        5).to_dict()
+    assert preset_body("articles", compiled, bookmark="Busy", layout="cards") == {
+        "collection": "articles", "bookmark": "Busy", "layout": "cards",
+        "filter": {"views": {"_gt": 1}}, "search": "x",
+        "layout_query": {"cards": {"fields": ["title"], "sort": ["-views"], "limit": 5}}}
+    assert Query.from_preset(preset_body("a", compiled, bookmark=None, layout="cards")) == (
+        Query.from_dict(compiled))
+    with pytest.raises(InvalidQuery, match="groupBy"):
+        preset_body("a", Query().group_by("status").to_dict(), bookmark=None, layout="tabular")
