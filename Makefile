@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Reinstall when the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.cfg | sha256sum | cut -c1-12)
 
-.PHONY: demo test test-postgresql lint typecheck unit bench clean
+.PHONY: demo test test-postgresql test-scaled lint typecheck unit bench clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ demo: $(STAMP)
 test: lint typecheck
 	$(PY) -m pytest
 
-## The integration tests again, on a local Directus on PostgreSQL (needs PostgreSQL installed).
+## The integration tests again, on a local Directus on PostgreSQL (needs PostgreSQL installed;
+## the scaled-out pair, PostgreSQL already, runs in `make test`).
 test-postgresql: $(STAMP)
-	$(PY) -m pytest tests/integration --directus-db=postgresql
+	$(PY) -m pytest tests/integration --directus-db=postgresql \
+		--ignore=tests/integration/test_scaled_pair.py
+
+## Only the scaled-out pair: two Directus on one PostgreSQL and one Redis behind a proxy.
+test-scaled: $(STAMP)
+	$(PY) -m pytest tests/integration/test_scaled_pair.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check pydirectus tests benchmarks

@@ -11,6 +11,8 @@ from .collections import CollectionFactory
 from .existing import ExistingDirectus
 from .install import DIRECTUS_VERSION, InstallError, ensure_installed
 from .postgres import PostgresNotInstalled, PostgresServer
+from .redis import RedisNotInstalled, RedisServer
+from .scaled import RoundRobinProxy, ScaledDirectus
 from .server import DATABASES, DirectusServer, ServerStartError
 
 __all__ = [
@@ -22,6 +24,10 @@ __all__ = [
     "InstallError",
     "PostgresNotInstalled",
     "PostgresServer",
+    "RedisNotInstalled",
+    "RedisServer",
+    "RoundRobinProxy",
+    "ScaledDirectus",
     "ServerStartError",
     "ensure_installed",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -84,8 +84,16 @@ def _server_required() -> bool:
     )
 
 
+class _Startable(Protocol):
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Startable)
+
+
 @contextlib.contextmanager
-def running(server: DirectusServer) -> Iterator[DirectusServer]:
+def running(server: S) -> Iterator[S]:
     """Start a server for a fixture: skip its tests if it cannot start (fail them in CI)."""
     try:
         server.start()

@@ -62,9 +62,12 @@ class DirectusServer(LocalProcess):
         startup_timeout: float = 120.0,
         database: str | PostgresServer = "sqlite",
         secret: str | None = None,
+        bootstrap: bool = True,
     ) -> None:
         super().__init__()
         self._database = _check_database(database)
+        # False: the shared database is already set up (a second instance on it).
+        self.bootstrap = bootstrap
         self.extra_env = dict(env or {})
         self.admin_email = admin_email
         self.admin_password = admin_password or secrets.token_urlsafe(16)
@@ -114,13 +117,15 @@ class DirectusServer(LocalProcess):
         process_env = runtime.environ()
         process_env["CONFIG_PATH"] = str(self._write_env_file())
         cli = [str(runtime.node), str(directus_cli(install_dir))]
-        with self.log_path.open("ab") as log:
-            bootstrap = subprocess.run(
-                [*cli, "bootstrap"], cwd=self.workdir, env=process_env, stdout=log,
-                stderr=subprocess.STDOUT, timeout=self.startup_timeout, check=False,
-            )
-        if bootstrap.returncode != 0:
-            self._fail(f"directus bootstrap exited with {bootstrap.returncode}")
+        self.log_path.touch()
+        if self.bootstrap:
+            with self.log_path.open("ab") as log:
+                bootstrap = subprocess.run(
+                    [*cli, "bootstrap"], cwd=self.workdir, env=process_env, stdout=log,
+                    stderr=subprocess.STDOUT, timeout=self.startup_timeout, check=False,
+                )
+            if bootstrap.returncode != 0:
+                self._fail(f"directus bootstrap exited with {bootstrap.returncode}")
         for attempt in range(1, PORT_ATTEMPTS + 1):
             if choose_port and attempt > 1:
                 # Another process took the free port between our check and the listen.

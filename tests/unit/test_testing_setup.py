@@ -13,6 +13,8 @@ from pydirectus.testing import DirectusServer, ExistingDirectus, PostgresNotInst
 from pydirectus.testing.dialects import nulls_sort_first
 from pydirectus.testing.existing import _database_of
 from pydirectus.testing.postgres import find_postgres_bin
+from pydirectus.testing.redis import RedisNotInstalled, RedisServer
+from pydirectus.testing.scaled import RoundRobinProxy, ScaledDirectus
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,6 +38,22 @@ def test_missing_postgresql_says_how_to_get_it(tmp_path: Path,
     assert "PYDIRECTUS_PG_BIN" in str(caught.value)
     with pytest.raises(PostgresNotInstalled):
         find_postgres_bin()
+
+
+def test_missing_redis_says_how_to_get_it(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYDIRECTUS_REDIS_SERVER", str(tmp_path / "redis-server"))
+    with pytest.raises(RedisNotInstalled, match="apt-get install redis-server"):
+        RedisServer().start()
+    with pytest.raises(RedisNotInstalled, match="PYDIRECTUS_REDIS_SERVER"):
+        ScaledDirectus().start()  # before starting anything else
+
+
+def test_a_scaled_setup_needs_two_instances_and_a_proxy_upstreams() -> None:
+    with pytest.raises(ValueError, match="2 or more, not 1"):
+        ScaledDirectus(instances=1)
+    with pytest.raises(ValueError, match="at least one URL"):
+        RoundRobinProxy([])
 
 
 def test_existing_server_needs_url_and_token() -> None:
