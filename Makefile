@@ -18,19 +18,20 @@ $(STAMP):
 demo: $(STAMP)
 	$(PY) -m pydirectus.testing.demo
 
+# The scaled-out pair (two Directus, PostgreSQL, Redis) has its own target: make test-scaled.
+SCALED := tests/integration/test_scaled_pair.py
+
 ## Lint, type-check and run the whole test suite (unit and integration, real Directus).
 test: lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=$(SCALED)
 
-## The integration tests again, on a local Directus on PostgreSQL (needs PostgreSQL installed;
-## the scaled-out pair, PostgreSQL already, runs in `make test`).
+## The integration tests again, on a local Directus on PostgreSQL (needs PostgreSQL installed).
 test-postgresql: $(STAMP)
-	$(PY) -m pytest tests/integration --directus-db=postgresql \
-		--ignore=tests/integration/test_scaled_pair.py
+	$(PY) -m pytest tests/integration --directus-db=postgresql --ignore=$(SCALED)
 
-## Only the scaled-out pair: two Directus on one PostgreSQL and one Redis behind a proxy.
+## The scaled-out pair: two Directus on one PostgreSQL and one Redis behind a proxy.
 test-scaled: $(STAMP)
-	$(PY) -m pytest tests/integration/test_scaled_pair.py
+	$(PY) -m pytest $(SCALED)
 
 lint: $(STAMP)
 	$(PY) -m ruff check pydirectus tests benchmarks
