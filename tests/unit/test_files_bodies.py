@@ -138,3 +138,24 @@ def test_progress_true_without_tqdm_says_how(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(InvalidQuery, match="progress"):
         reporter(42, "upload")  # type: ignore[arg-type]
     assert not reporter(None, "x") and not reporter(False, "x")
+
+
+def test_field_values_are_sent_as_directus_reads_them() -> None:
+    import datetime as dt
+    import decimal
+    import uuid
+
+    when = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
+    key = uuid.UUID("7f3e0b5e-5f9e-4a55-9a8e-6d7e1c2b3a4f")
+    body, raw = _body([Upload(b"x", filename="x.txt", data={
+        "when": when, "folder": key, "price": decimal.Decimal("1.10"), "n": 3, "ok": False,
+        "none": None, "tags": ("a", "b"), "meta": {"at": when}})])
+    assert _parse(body, raw)[:-1] == [
+        ("when", None, b"2026-11-30T12:00:00+00:00"),
+        ("folder", None, b"7f3e0b5e-5f9e-4a55-9a8e-6d7e1c2b3a4f"),
+        ("price", None, b"1.10"), ("n", None, b"3"), ("ok", None, b"false"),
+        ("none", None, b"null"), ("tags", None, b'["a","b"]'),
+        ("meta", None, b'{"at":"2026-11-30T12:00:00+00:00"}'),
+    ]
+    with pytest.raises(InvalidQuery, match=r"data\[0\]\['n'\]"):
+        _body([Upload(b"x", data={"n": float("nan")})])
