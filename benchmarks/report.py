@@ -27,6 +27,8 @@ TARGET_ITERATE_WALL = 1.05
 TARGET_BULK_SPEEDUP = 7.0
 TARGET_BULK_WALL = 1.05
 TARGET_COMPILE_US = 20.0
+TARGET_DOWNLOAD_WALL = 1.05
+TARGET_DOWNLOAD_RSS = 1.02  # "unchanged": the same modules, within measurement noise
 
 
 @dataclass
@@ -232,6 +234,16 @@ def targets(run: Run) -> list[tuple[str, str, bool | None]]:
                       _ratio_text(bulk, many.series["raw"], "wall")
                       + f"; client CPU {_ratio_text(bulk, many.series['raw'], 'cpu')}",
                       None if wall is None else wall <= TARGET_BULK_WALL))
+    for row in run.rows:
+        if row.key.startswith("download"):
+            mine, raw = row.series["pydirectus"], row.series["raw"]
+            wall = paired_ratio(mine, raw, "wall")
+            rss = paired_ratio(mine, raw, "rss")
+            found.append((f"{row.title}: wall ≤ {TARGET_DOWNLOAD_WALL:.2f}x raw requests; peak "
+                          f"RSS ≤ {TARGET_DOWNLOAD_RSS:.2f}x raw's",
+                          _ratio_text(mine, raw, "wall") + f"; RSS {_ratio_text(mine, raw, 'rss')}",
+                          None if wall is None or rss is None
+                          else wall <= TARGET_DOWNLOAD_WALL and rss <= TARGET_DOWNLOAD_RSS))
     typical = run.compile.typical
     best = run.compile.min_by_label.get(run.compile.typical_label)
     found.append((f"Typical query compile < {TARGET_COMPILE_US:.0f} µs (median of bench_compile's "
