@@ -7,6 +7,7 @@ therefore the median of per-round ratios, not the ratio of medians.
 
 from __future__ import annotations
 
+import random
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -87,10 +88,15 @@ def interleave(
     rounds: int,
     run_one: Callable[[str, int], Sample],
     rounds_of: Mapping[str, int] | None = None,
+    shuffle: int | None = None,
 ) -> dict[str, Series]:
     """Run every variant once per round for `rounds` rounds: A B C, C B A, A B C, ...
 
     Alternating the order cancels a drift within a round and any position effect.
+    `shuffle` (a seed) draws each round's order at random instead: for workloads where the
+    host itself alternates run to run (a large file written, then deleted, makes the next
+    write cheap while the kernel reclaims memory for the one after), so that a fixed
+    alternation would keep handing the slow turns to the same variant.
 
     `rounds_of` caps some variants at fewer rounds (the slow peers on the bulk workloads).
     A variant that is unsupported, fails or returns a wrong result drops out with a note.
@@ -98,7 +104,10 @@ def interleave(
     series = {name: Series(name) for name in variants}
     caps = rounds_of or {}
     for rep in range(rounds):
-        for name in (variants if rep % 2 == 0 else list(reversed(variants))):
+        order = list(variants if rep % 2 == 0 else reversed(variants))
+        if shuffle is not None:
+            random.Random(shuffle * 1000 + rep).shuffle(order)
+        for name in order:
             current = series[name]
             if current.note is not None or rep >= caps.get(name, rounds):
                 continue

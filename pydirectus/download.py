@@ -81,12 +81,18 @@ def body_chunks(response: requests.Response, call: Call, chunk_size: int,
     """Yield a streamed response's body in chunks, then close it; map read errors."""
     try:
         progress.start(_content_length(response))
-        try:
-            for chunk in response.iter_content(chunk_size):
-                progress.advance(len(chunk))
-                yield chunk
-        except STREAM_ERRORS as exc:
-            raise _stream_error(exc, call) from exc
+        chunks = response.iter_content(chunk_size)
+        while True:
+            # Only reading the body is guarded: an error from the progress callback (or
+            # the code consuming the chunks) is not a transport error.
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except STREAM_ERRORS as exc:
+                raise _stream_error(exc, call) from exc
+            progress.advance(len(chunk))
+            yield chunk
         progress.finish()
     finally:
         response.close()

@@ -117,6 +117,9 @@ class Files(Collection[File]):
             by_id = {str(record.get("id")): record for record in records}
             # A token that may create files but not read them gets only the ids back.
             return [by_id.get(part.fields["id"], File(id=part.fields["id"])) for part in parts]
+        if isinstance(source, Upload) and (filename is not None or content_type is not None):
+            raise InvalidQuery("filename/content_type: an Upload carries its own; pass them "
+                               "to Upload(...)")
         upload = source if isinstance(source, Upload) else Upload(
             source, filename, content_type, None)  # type: ignore[arg-type]
         parts = file_parts([upload], data, listed=False)

@@ -364,3 +364,20 @@ def _as_users(grants: AccessGrants, directus_client: DirectusClient, cleanup: di
         public.files.upload(b"nope")
     with pytest.raises(PermissionDenied):
         public.folders.ensure("public-cannot")
+
+
+def test_errors_of_the_progress_callable_are_its_own(
+        directus_client: DirectusClient, cleanup: dict[str, list[str]], tmp_path: Path) -> None:
+    record = directus_client.files.upload(b"q" * 10_000, filename="q.bin")
+    cleanup["files"].append(record["id"])
+
+    def broken(done: int, total: int | None) -> None:
+        if done:
+            raise OSError("the caller's disk is full")
+
+    with pytest.raises(OSError, match="caller's disk") as caught:
+        directus_client.files.download(record["id"], tmp_path / "q.bin", progress=broken)
+    assert not isinstance(caught.value, ConnectError | Timeout)
+    assert _leftovers(tmp_path) == []
+    with pytest.raises(InvalidQuery, match="Upload"):
+        directus_client.files.upload(Upload(b"x"), filename="y.txt")
