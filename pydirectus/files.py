@@ -82,8 +82,8 @@ class Files(Collection[File]):
     @overload
     def upload(  # type: ignore[overload-overlap]
             self, source: Source | Upload, *, filename: str | None = None,
-               content_type: str | None = None, data: Mapping[str, Any] | None = None,
-               progress: ProgressArg = None) -> File: ...
+            content_type: str | None = None, data: Mapping[str, Any] | None = None,
+            progress: ProgressArg = None) -> File: ...
 
     @overload
     def upload(self, source: Sequence[Source | Upload], *, filename: None = None,
@@ -101,7 +101,9 @@ class Files(Collection[File]):
         `progress` is a callable ``(done_bytes, total_bytes_or_None)`` or True for a tqdm
         bar. A list returns the records in the order of the sources; each file of a list
         gets an id made here (``uuid4``, unless its data has one), so the token's policy must
-        let it set ``id`` on directus_files.
+        let it set ``id`` on directus_files. A token that may create files but not read them
+        gets no record back from Directus: then a list returns ``{"id": ...}`` per file and
+        one source an empty record.
         """
         if isinstance(source, list | tuple):
             if filename is not None or content_type is not None:
@@ -123,8 +125,8 @@ class Files(Collection[File]):
         upload = source if isinstance(source, Upload) else Upload(
             source, filename, content_type, None)  # type: ignore[arg-type]
         parts = file_parts([upload], data, listed=False)
-        record: File = self._send_files("POST", ("files",), parts, progress, "upload")
-        return record
+        record: File | None = self._send_files("POST", ("files",), parts, progress, "upload")
+        return record if record is not None else File()
 
     def replace(self, id: str, source: Source, *, filename: str | None = None,
                 content_type: str | None = None, data: Mapping[str, Any] | None = None,
