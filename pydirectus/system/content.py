@@ -120,8 +120,17 @@ class Flows(SystemCollection[Flow]):
                                "pass params= instead")
         # A flow run is not idempotent: never retried once it may have reached the server.
         call = Call(verb, ("flows", "trigger", key), params=query, json=body, idempotent=False)
-        result = self._transport.send_json(call)
-        return result
+        try:
+            return self._transport.send_json(call)
+        except PermissionDenied as denied:
+            if denied.reason is not None:
+                raise  # refused by the flow's own steps or permissions: Directus said why
+            # A bare FORBIDDEN is also Directus's answer for no such active flow.
+            raise PermissionDenied(
+                denied.status, denied.code,
+                f"flow_id: no active webhook or manual flow {key!r} answers {verb} (or this "
+                f"token may not run it)", {**denied.extensions, "flow": key},
+                denied.response) from None
 
     def _method_of(self, key: str, body: dict[str, Any] | None) -> str:
         try:
