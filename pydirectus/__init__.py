@@ -10,6 +10,7 @@ from ._version import __version__
 from .errors import (
     APIError,
     AuthenticationError,
+    BatchWriteError,
     ConnectError,
     DirectusError,
     InvalidQuery,

@@ -203,12 +203,20 @@ class DirectusClient:
     # Handles.
 
     @overload
-    def collection(self, name: str) -> Collection[dict[str, Any]]: ...
+    def collection(self, name: str, *, pk: str | None = None,
+                   singleton: bool | None = None) -> Collection[dict[str, Any]]: ...
     @overload
-    def collection(self, name: str, item_type: type[T]) -> Collection[T]: ...
-    def collection(self, name: str, item_type: type[Any] | None = None) -> Collection[Any]:
-        """Return a handle on /items/{name}; pass a TypedDict as item_type for typed results."""
-        return Collection(name, self.transport, self._schema, page_size=self.page_size)
+    def collection(self, name: str, item_type: type[T], *, pk: str | None = None,
+                   singleton: bool | None = None) -> Collection[T]: ...
+    def collection(self, name: str, item_type: type[Any] | None = None, *,
+                   pk: str | None = None, singleton: bool | None = None) -> Collection[Any]:
+        """Return a handle on /items/{name}; pass a TypedDict as item_type for typed results.
+
+        The primary key and singleton flag are learned from what the token may read;
+        name them (``pk="uuid"``) where the token may read neither the schema nor GraphQL.
+        """
+        return Collection(name, self.transport, self._schema, page_size=self.page_size,
+                          pk=pk, singleton=singleton)
 
     @overload
     def singleton(self, name: str) -> Singleton[dict[str, Any]]: ...
@@ -225,7 +233,10 @@ class DirectusClient:
     # The seed's methods: plain dicts in, plain dicts and lists out, one request each.
 
     def read_items(self, collection: str, query: QueryLike = None) -> list[dict[str, Any]]:
-        """Return the items of GET /items/{collection} matching a query dict or Query."""
+        """Return the items of GET /items/{collection} matching a query dict or Query.
+
+        Without a limit, Directus's default page; with ``limit: -1``, every match (paged).
+        """
         data: list[dict[str, Any]] = self.collection(collection).query(check_query(query)).fetch()
         return data
 
@@ -240,7 +251,10 @@ class DirectusClient:
     def update_item(
         self, collection: str, id: str | int, data: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Update one item with PATCH /items/{collection}/{id}; return it."""
+        """Update one item with PATCH /items/{collection}/{id}; return it (NotFound if missing).
+
+        Returns an empty dict when the token may update the item but not read it back.
+        """
         return self.collection(collection).update(id, data)
 
     def delete_item(self, collection: str, id: str | int) -> None:

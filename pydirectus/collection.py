@@ -7,13 +7,12 @@ iterated or asked for a result. Reads page transparently; writes batch.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
 
+from .batches import chunks, write_in_batches
 from .checks import (
     check_batch_size,
     check_data,
@@ -26,15 +25,17 @@ from .checks import (
 )
 from .errors import (
     APIError,
-    DirectusError,
+    BatchWriteError,
     InvalidQuery,
     NotFound,
     PermissionDenied,
     SchemaRequired,
 )
 from .handle_methods import HandleMethods
-from .query import Query, query_to_params
-from .transport import Call, encode_segment, unwrap
+from .query import Query
+from .reads import ReadPath
+from .schema_cache import CollectionInfo
+from .transport import encode_segment
 from .values import needs_field_types, typed_aggregate, typed_item
 
 if TYPE_CHECKING:
@@ -42,40 +43,22 @@ if TYPE_CHECKING:
     from .schema_cache import SchemaCache
     from .transport import Transport
 
-__all__ = ["BatchWriteError", "Collection", "ItemQuery", "Page", "Singleton"]
+# BatchWriteError lives in pydirectus.errors; it stays importable from here.
+__all__ = ["BatchWriteError", "Collection", "CollectionInfo", "ItemQuery", "Page", "Singleton"]
 
 T = TypeVar("T", bound=Mapping[str, Any])
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_BATCH_SIZE = 1000
-# Beyond this many bytes of query string, reads go out as SEARCH with the query in the body:
-# proxies and servers commonly cap a request line at 8 KiB.
-MAX_QUERY_STRING = 6000
-
-
-class BatchWriteError(DirectusError):
-    """A batch write failed part-way: ``written`` made it, ``not_written`` did not."""
-
-    def __init__(self, message: str, written: list[Any], not_written: list[Any],
-                 cause: APIError) -> None:
-        super().__init__(message)
-        self.written = written
-        self.not_written = not_written
-        self.cause = cause
 
 
 @attrs.frozen
 class Page(Generic[T]):
-    """One page of items with Directus's counts (``meta=total_count,filter_count``)."""
+    """One window of items with Directus's counts (``meta=total_count,filter_count``)."""
 
     items: list[T]
     total_count: int | None
     filter_count: int | None
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class _Reads(Generic[T]):
@@ -161,77 +144,63 @@ class _Reads(Generic[T]):
         """Return the query limited to a window, e.g. ``[20:30]`` (offset 20, limit 10)."""
         return self._bind(self._query[window])
 
-    # Terminal operations.
+    # Terminal operations: each goes through the handle's one read path (pydirectus.reads).
 
     def _compiled(self, query: Query | None = None) -> dict[str, Any]:
         return self._handle._compile(self._query if query is None else query)
 
     def fetch(self) -> Any:
-        """Return the data of exactly one GET (or SEARCH) /items/{collection}, no paging."""
-        data, _ = self._handle._read(self._compiled())
+        """Return the window's data from GET (or SEARCH) /items/{collection}.
+
+        With no limit this is Directus's own answer to one request (its default page);
+        with a limit, or limit(-1), every match of the window, paged past the server's cap.
+        A singleton's data is its one object; an aggregate's, its rows (every group).
+        """
+        data, _ = self._handle._reads.fetch(self._compiled())
         return data
 
     def __iter__(self) -> Iterator[T]:
-        """Iterate every match via GET /items/{collection}, one page at a time."""
-        return self._handle._iterate(self._compiled())
+        """Iterate every match of the window via GET /items/{collection}, page by page."""
+        return self._handle._reads.rows(self._compiled())
 
     def all(self) -> list[T]:
-        """Return every match as a list (pages through GET /items/{collection})."""
+        """Return every match of the window as a list (pages through GET /items/{collection})."""
         return list(self)
 
     def first(self) -> T | None:
-        """Return the first match or None (GET /items/{collection} with limit 1)."""
-        compiled = self._compiled()
-        compiled["limit"] = 1
-        compiled.pop("page", None)
-        data, _ = self._handle._read(compiled)
-        return data[0] if data else None
+        """Return the window's first match or None (GET /items/{collection}, one row)."""
+        item: T | None = self._handle._reads.first(self._compiled())
+        return item
+
+    def last(self) -> T | None:
+        """Return the window's last match or None (GET /items/{collection} in reverse order).
+
+        An unordered query is ordered by primary key; a window that does not start at
+        the first match also costs one count.
+        """
+        item: T | None = self._handle._reads.last(self._compiled())
+        return item
 
     def count(self) -> int:
-        """Return how many items match (one GET /items/{collection}?aggregate[count]=*)."""
-        compiled = self._compiled()
-        for key in ("limit", "offset", "page", "sort", "fields", "meta", "groupBy", "alias",
-                    "deep"):
-            compiled.pop(key, None)
-        compiled["aggregate"] = {"count": ["*"]}
-        data, _ = self._handle._read(compiled)
-        return int(data[0]["count"]) if data else 0
+        """Return how many matches the window holds (GET /items/{collection}?aggregate)."""
+        return self._handle._reads.count(self._compiled())
 
     def exists(self) -> bool:
-        """Return whether anything matches (GET /items/{collection} with limit 1)."""
-        compiled = self._compiled()
-        compiled.update(limit=1, fields=[self._handle._info().primary_key])
-        compiled.pop("page", None)
-        data, _ = self._handle._read(compiled)
-        return bool(data)
+        """Return whether the window holds any match (GET /items/{collection}, one row)."""
+        return self._handle._reads.exists(self._compiled())
 
     def with_meta(self) -> Page[T]:
-        """Return one page with total_count and filter_count (one GET /items/{collection})."""
-        compiled = self._compiled()
-        compiled["meta"] = ["total_count", "filter_count"]
-        data, meta = self._handle._read(compiled)
-        return Page(list(data), _int_or_none(meta.get("total_count")),
+        """Return the window's items with total_count and filter_count (GET /items/{c}?meta)."""
+        data, meta = self._handle._reads.fetch(self._compiled(),
+                                               meta=("total_count", "filter_count"))
+        items: list[T] = list(data or []) if isinstance(data, list) else [data]
+        return Page(items, _int_or_none(meta.get("total_count")),
                     _int_or_none(meta.get("filter_count")))
 
     def get(self, pk: str | int) -> T:
         """Return one matching item from GET /items/{collection}/{pk}, else raise NotFound."""
-        key = check_key(pk)
-        compiled = self._compiled()
-        # Directus ANDs a filter with the key on single-item reads, as Django's get() does.
-        params = query_to_params({k: v for k, v in compiled.items() if k in (
-            "filter", "fields", "deep", "alias", "version", "backlink")})
-        try:
-            item: T = self._handle._transport.data(
-                "GET", *self._handle.route, key, params=params or None, expect=dict)
-        except PermissionDenied as denied:
-            raise self._handle._missing_or_denied(key, denied, "filter" in params) from None
+        item: T = self._handle._reads.get(self._compiled(), check_key(pk))
         return self._handle._typed(item)  # type: ignore[no-any-return]
-
-
-def _query_string_may_exceed(params: Mapping[str, str], limit: int) -> bool:
-    # A character percent-encodes to at most 12 bytes (4 UTF-8 bytes, %XX each): a cheap
-    # bound spares most reads the cost of encoding the query string only to measure it.
-    return sum(12 * (len(key) + len(value)) + 2 for key, value in params.items()) > limit
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -258,63 +227,98 @@ class ItemQuery(HandleMethods[T], _Reads[T]):
         """Return the bound Query (a plain value: store it, reuse it as a preset)."""
         return self._query
 
-    def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> list[T]:
-        """Update every match with PATCH /items/{collection} {query, data}; return them."""
-        body = {"query": self._mutation_query(), "data": dict(check_data(data))}
-        updated: list[T] = self._handle._transport.data(
-            "PATCH", *self._handle.route, params=fields_params(fields), json=body)
-        return updated
+    def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None,
+               batch_size: int = DEFAULT_BATCH_SIZE) -> list[T]:
+        """Update every match of the window: keys read, then PATCH /items/{collection} per batch.
 
-    def delete(self) -> int:
-        """Delete every match (keys read, then DELETE /items/{collection}); return the count."""
-        self._handle._refuse_singleton("delete")
-        pk = self._handle._info().primary_key
-        keys = [row[pk] for row in self.fields(pk)]
-        return self._handle.delete_many(keys)
+        Reading the keys first covers every match whatever the server's QUERY_LIMIT_MAX
+        (Directus caps a query-based PATCH there silently). Returns the updated items.
+        """
+        body = dict(check_data(data))
+        size = check_batch_size(batch_size)
+        params = fields_params(fields)
+        handle = self._handle
+        handle._refuse_singleton("update")
+        keys = handle._reads.keys(self._compiled(), "a filtered update")
+        return handle._write_keys("PATCH", keys, size, params, body, "updated")
 
-    def _mutation_query(self) -> dict[str, Any]:
-        self._handle._refuse_singleton("update")
-        compiled = self._compiled()
-        # Directus applies its default limit (100) to query-based writes: lift it.
-        compiled.setdefault("limit", -1)
-        return {k: v for k, v in compiled.items() if k in ("filter", "search", "limit", "offset",
-                                                            "sort", "page")}
+    def delete(self, *, batch_size: int = DEFAULT_BATCH_SIZE * 10) -> int:
+        """Delete every match of the window (keys read, then DELETE /items/{c} per batch).
 
-
-@attrs.frozen
-class CollectionInfo:
-    """What a handle needs to know of a collection: its primary key and singleton flag."""
-
-    name: str
-    primary_key: str
-    singleton: bool
+        Returns how many items were deleted: the keys read, each of which existed then.
+        """
+        size = check_batch_size(batch_size)
+        handle = self._handle
+        handle._refuse_singleton("delete")
+        keys = handle._reads.keys(self._compiled(), "a filtered delete")
+        handle._write_keys("DELETE", keys, size, None, None, "deleted")
+        return len(keys)
 
 
 class Collection(HandleMethods[T], _Reads[T]):
-    """A handle on /items/{name}: chain a query, iterate it, and write items."""
+    """A handle on /items/{name}: chain a query, iterate it, and write items.
+
+    Nothing here needs schema-read permission: the primary key and the singleton flag are
+    learned from what the token may read (see pydirectus.schema_cache), or given with
+    ``pk=`` / ``singleton=``.
+    """
 
     def __init__(self, name: str, transport: Transport, schema: SchemaCache, *,
                  page_size: int = DEFAULT_PAGE_SIZE,
-                 route: tuple[str, ...] | None = None) -> None:
+                 route: tuple[str, ...] | None = None,
+                 pk: str | None = None,
+                 singleton: bool | None = None) -> None:
         encode_segment(check_name(name))
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise InvalidQuery(f"page_size: expected a positive int, got {page_size!r}")
+        if pk is not None and (not isinstance(pk, str) or not pk.strip()):
+            raise InvalidQuery(f"pk: expected the primary key's field name, got {pk!r}")
+        if singleton is not None and not isinstance(singleton, bool):
+            raise InvalidQuery(f"singleton: expected True or False, got {singleton!r}")
         self.name = name
         # System collections live at their own routes: directus_files at /files, ...
         self.route = route or ("items", name)
-        self.page_size = page_size
         self._transport = transport
         self._schema = schema
+        self._reads = ReadPath(name, self.route, transport, schema, page_size,
+                               primary_key=pk, singleton=singleton, send=self._read)
         self._handle = self
         self._query = Query()
 
     def __repr__(self) -> str:
         return f"<Collection {self.name!r}>"
 
-    # Reading.
+    @property
+    def page_size(self) -> int:
+        """Return how many items one read asks for (capped by the server's QUERY_LIMIT_MAX)."""
+        return self._reads.page_size
+
+    @page_size.setter
+    def page_size(self, size: int) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise InvalidQuery(f"page_size: expected a positive int, got {size!r}")
+        self._reads.page_size = size
 
     def _info(self) -> CollectionInfo:
-        return self._schema.collection(self.name)
+        return self._reads.info()
+
+    # Hooks of the read path: a handle on a route that answers in its own way overrides
+    # _read (one request); everything else reads through it.
+
+    def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+        try:
+            data, meta = self._reads.request(compiled)
+        except APIError as refusal:
+            self._explain(compiled, refusal)  # InvalidQuery when a name is at fault
+            raise
+        return self._typed(data, "aggregate" in compiled or "groupBy" in compiled), meta
+
+    def _iterate(self, compiled: Mapping[str, Any]) -> Iterator[T]:
+        return self._reads.rows(compiled)
+
+    def _missing_or_denied(self, key: str | int, denied: PermissionDenied,
+                           filtered: bool) -> PermissionDenied | NotFound:
+        return self._reads.missing_or_denied(key, denied, filtered)
 
     def _compile(self, query: Query) -> dict[str, Any]:
         try:
@@ -324,30 +328,15 @@ class Collection(HandleMethods[T], _Reads[T]):
             try:
                 schema = self._schema.relations_from(self.name)
             except PermissionDenied:
-                raise needed from None  # its message says how to do without the schema
+                message = str(needed).replace(
+                    "(the client passes it for you)",
+                    "(this client asked: the token may not read /relations; grant it read "
+                    "on directus_relations, or spell the path as above)")
+                raise SchemaRequired(message) from None
             compiled = query.to_dict(schema=schema)
         if "page" in compiled and "offset" in compiled:
             raise InvalidQuery("a query with both page and offset is ambiguous: use one")
         return compiled
-
-    def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-        params = query_to_params(compiled)
-        if _query_string_may_exceed(params, MAX_QUERY_STRING) and (
-                len(urlencode(params)) > MAX_QUERY_STRING):
-            call = Call("SEARCH", self.route, json={"query": dict(compiled)})
-        else:
-            call = Call("GET", self.route, params=params)
-        try:
-            body = self._transport.send_json(call)
-        except APIError as refusal:
-            self._explain(compiled, refusal)  # InvalidQuery when a name is at fault
-            raise
-        # A list of items (an object when the collection is a singleton); anything else,
-        # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
-        data = unwrap(body, call, (list, dict))
-        meta = body.get("meta")
-        aggregate = "aggregate" in compiled or "groupBy" in compiled
-        return self._typed(data, aggregate), meta if isinstance(meta, dict) else {}
 
     def _typed(self, data: Any, aggregate: bool = False) -> Any:
         # The same Python types on every database (see pydirectus.values); the field
@@ -363,117 +352,107 @@ class Collection(HandleMethods[T], _Reads[T]):
                 typed_item(item, types)
         return data
 
-    def _iterate(self, compiled: dict[str, Any]) -> Iterator[T]:
-        if "aggregate" in compiled or "groupBy" in compiled:
-            data, _ = self._read(compiled)
-            yield from data
-            return
-        limit = compiled.pop("limit", None)
-        page = compiled.pop("page", None)
-        offset = int(compiled.pop("offset", 0))
-        if page is not None:
-            if limit in (None, -1):
-                raise InvalidQuery("page(n) needs limit(size) to say where page n starts")
-            offset = (int(page) - 1) * int(limit)
-        remaining = None if limit in (None, -1) else int(limit)
-        compiled = self._stable(compiled)
-        while remaining is None or remaining > 0:
-            size = self.page_size if remaining is None else min(self.page_size, remaining)
-            data, _ = self._read({**compiled, "limit": size, "offset": offset})
-            yield from data
-            if len(data) < size:
-                return
-            offset += size
-            if remaining is not None:
-                remaining -= size
-
-    def _stable(self, compiled: dict[str, Any]) -> dict[str, Any]:
-        # Offset paging over a non-unique order can skip or repeat items between pages;
-        # the primary key as the last sort key makes the order total.
-        pk = self._info().primary_key
-        sort = list(compiled.get("sort") or [])
-        if pk not in (key.lstrip("-") for key in sort):
-            sort.append(pk)
-        return {**compiled, "sort": sort}
-
-    def _missing_or_denied(self, key: str | int, denied: PermissionDenied,
-                           filtered: bool) -> APIError:
-        # Directus answers a bare FORBIDDEN for a missing item too. One with a reason names
-        # what is forbidden (a field, the collection); without one, if the collection
-        # itself is readable, the item is simply not there.
-        if denied.reason is not None:
-            return denied
-        try:
-            self._transport.data("GET", *self.route, params={"limit": "0"})
-        except PermissionDenied:
-            return denied
-        what = " matching the query" if filtered else ""
-        return NotFound(404, "ITEM_NOT_FOUND",
-                        f"no item {key!r}{what} in collection {self.name!r}",
-                        {"collection": self.name, "pk": key}, denied.response)
-
     # Writing.
 
     def _refuse_singleton(self, action: str) -> None:
-        if self.route[0] == "items" and self._info().singleton:
+        # Only what is already known: a write never waits on a schema read.
+        if self.route[0] == "items" and self._reads.known_singleton():
             raise InvalidQuery(f"collection {self.name!r} is a singleton: {action} it with "
                                f"client.singleton({self.name!r})")
+
+    def _singleton_refused(self, error: NotFound, action: str) -> InvalidQuery | NotFound:
+        # Directus answers a write to /items/{singleton} with ROUTE_NOT_FOUND.
+        if self.route[0] == "items" and error.code == "ROUTE_NOT_FOUND":
+            self._schema.remember(self.name, singleton=True)
+            return InvalidQuery(f"collection {self.name!r} is a singleton: {action} it with "
+                                f"client.singleton({self.name!r})")
+        return error
 
     def create(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> T:
         """Create one item with POST /items/{collection}; return it."""
         body = dict(check_data(data))
+        params = fields_params(fields)
         self._refuse_singleton("create")
-        created: T = self._transport.data("POST", *self.route,
-                                          params=fields_params(fields), json=body)
+        try:
+            created: T = self._transport.data("POST", *self.route, params=params, json=body)
+        except NotFound as missing:
+            raise self._singleton_refused(missing, "create") from None
         return self._typed(created)  # type: ignore[no-any-return]
 
     def create_many(self, items: Iterable[Mapping[str, Any]], *,
                     batch_size: int = DEFAULT_BATCH_SIZE,
                     fields: Sequence[str] | None = None) -> list[T]:
-        """Create items with one POST /items/{collection} per batch; return them in order."""
+        """Create items with one POST /items/{collection} per batch; return them in order.
+
+        A failing batch raises BatchWriteError with what was written, what was not, and
+        (after a connection failure) the batch that may or may not have landed.
+        """
         checked = check_items(items, "items")
         size = check_batch_size(batch_size)
         params = fields_params(fields)
         if not checked:
             return []
         self._refuse_singleton("create")
-        return self._batched("POST", checked, size, params, "created")
 
-    def _batched(self, method: str, payload: Sequence[Any], size: int,
-                 params: dict[str, str] | None, verb: str) -> list[T]:
-        written: list[T] = []
-        for start, batch in zip(itertools.count(0, size), _chunks(payload, size), strict=False):
-            try:
-                data = self._transport.data(method, *self.route, params=params,
-                                            json=list(batch))
-            except APIError as exc:
-                raise BatchWriteError(
-                    f"{len(written)} of {len(payload)} items {verb} in {self.name!r}; the batch "
-                    f"starting at index {start} failed ({exc}) and it and the rest were not",
-                    written, list(payload[start:]), exc) from exc
-            written.extend(self._typed(data or []))
-        return written
+        def send(batch: Sequence[Mapping[str, Any]]) -> list[T]:
+            created: list[T] = self._transport.data("POST", *self.route, params=params,
+                                                    json=list(batch))
+            return self._typed(created)  # type: ignore[no-any-return]
+
+        return write_in_batches(send, checked, size, what=f"create in {self.name!r}",
+                                idempotent=False)
 
     def update(self, pk: str | int, data: Mapping[str, Any], *,
                fields: Sequence[str] | None = None) -> T:
-        """Update one item with PATCH /items/{collection}/{pk}; return it."""
+        """Update one item with PATCH /items/{collection}/{pk}; return it, NotFound if missing.
+
+        Returns an empty dict when the token may update the item but not read it back.
+        """
         key, body = check_key(pk), dict(check_data(data))
+        params = fields_params(fields)
         self._refuse_singleton("update")
-        updated: T = self._transport.data("PATCH", *self.route, key,
-                                          params=fields_params(fields), json=body)
+        try:
+            updated: T | None = self._transport.data("PATCH", *self.route, key, params=params,
+                                                     json=body)
+        except PermissionDenied as denied:
+            # Directus refuses a missing item to non-admin tokens like a forbidden one.
+            if self._reads.item_exists(key) is False:
+                raise self._reads.missing(key, False, denied.response) from None
+            raise
+        # 204: an admin's PATCH of a missing item, or a token that may not read it back.
+        if updated is None:
+            if self._reads.item_exists(key) is False:
+                raise self._reads.missing(key, False)
+            return cast("T", {})
         return self._typed(updated)  # type: ignore[no-any-return]
 
     def update_many(self, keys: Iterable[str | int], data: Mapping[str, Any], *,
-                    fields: Sequence[str] | None = None) -> list[T]:
-        """Apply the same change to many items with PATCH /items/{collection} {keys, data}."""
+                    fields: Sequence[str] | None = None,
+                    batch_size: int = DEFAULT_BATCH_SIZE) -> list[T]:
+        """Apply the same change to items with PATCH /items/{collection} {keys, data} per batch."""
         checked, body = check_keys(keys), dict(check_data(data))
+        size = check_batch_size(batch_size)
+        params = fields_params(fields)
         if not checked:
             return []
         self._refuse_singleton("update")
-        updated: list[T] = self._transport.data(
-            "PATCH", *self.route, params=fields_params(fields),
-            json={"keys": checked, "data": body})
-        return self._typed(updated)  # type: ignore[no-any-return]
+        return self._write_keys("PATCH", checked, size, params, body, "updated")
+
+    def _write_keys(self, method: str, keys: Sequence[str | int], size: int,
+                    params: dict[str, str] | None, data: dict[str, Any] | None,
+                    verb: str) -> list[T]:
+        # Deleting keys twice is harmless, so the transport may retry a DELETE; a PATCH may
+        # run flows and hooks, so, like every write, it is not retried.
+        idempotent = method == "DELETE"
+
+        def send(batch: Sequence[str | int]) -> list[T] | None:
+            body: Any = list(batch) if data is None else {"keys": list(batch), "data": data}
+            answer: list[T] | None = self._transport.data(method, *self.route, params=params,
+                                                          json=body, idempotent=idempotent)
+            return self._typed(answer) if answer else answer
+
+        return write_in_batches(send, keys, size, what=f"{verb} in {self.name!r}",
+                                idempotent=idempotent)
 
     def update_batch(self, items: Iterable[Mapping[str, Any]], *,
                      batch_size: int = DEFAULT_BATCH_SIZE,
@@ -484,30 +463,66 @@ class Collection(HandleMethods[T], _Reads[T]):
         params = fields_params(fields)
         if not checked:
             return []
-        pk = self._info().primary_key
+        pk = self._reads.primary_key("update_batch()")
         for index, item in enumerate(checked):
             check_key(item.get(pk), f"items[{index}].{pk}")
         self._refuse_singleton("update")
-        return self._batched("PATCH", checked, size, params, "updated")
+
+        def send(batch: Sequence[Mapping[str, Any]]) -> list[T]:
+            updated: list[T] = self._transport.data("PATCH", *self.route, params=params,
+                                                    json=list(batch))
+            return self._typed(updated)  # type: ignore[no-any-return]
+
+        return write_in_batches(send, checked, size, what=f"update in {self.name!r}",
+                                idempotent=False)
 
     def delete(self, pk: str | int) -> None:
-        """Delete one item with DELETE /items/{collection}/{pk}."""
+        """Delete one item with DELETE /items/{collection}/{pk}; NotFound if it is not there.
+
+        Directus deletes a missing item for an admin token without a word, so the item is
+        looked up first (one read) when the token may read the collection.
+        """
         key = check_key(pk)
         self._refuse_singleton("delete")
-        self._transport.data("DELETE", *self.route, key, idempotent=True)
+        if self._reads.item_exists(key) is False:
+            raise self._reads.missing(key, False)
+        try:
+            self._transport.data("DELETE", *self.route, key, idempotent=True)
+        except PermissionDenied as denied:
+            if self._reads.item_exists(key) is False:
+                raise self._reads.missing(key, False, denied.response) from None
+            raise
 
     def delete_many(self, keys: Iterable[str | int], *,
                     batch_size: int = DEFAULT_BATCH_SIZE * 10) -> int:
-        """Delete items by key with one DELETE /items/{collection} per batch; return the count."""
+        """Delete items by key with one DELETE /items/{collection} per batch; return a count.
+
+        The count is of keys that existed: each batch is first read back (one read of the
+        keys) when the token may read the collection; a token that may not read it is
+        refused missing keys by Directus, so then every key sent was deleted.
+        """
         checked = check_keys(keys)
         size = check_batch_size(batch_size)
         if not checked:
             return 0
         self._refuse_singleton("delete")
-        for batch in _chunks(checked, size):
-            # Deleting the same keys twice is harmless, so a retry is safe.
-            self._transport.data("DELETE", *self.route, json=list(batch), idempotent=True)
-        return len(checked)
+        existing = self._existing(checked, size)
+        self._write_keys("DELETE", existing, size, None, None, "deleted")
+        return len(existing)
+
+    def _existing(self, keys: list[str | int], size: int) -> list[str | int]:
+        try:
+            pk = self._reads.primary_key("delete_many()")
+        except SchemaRequired:
+            return keys
+        found: set[Any] = set()
+        try:
+            for batch in chunks(keys, size):
+                found.update(row[pk] for row in self._reads.rows(
+                    {"filter": {pk: {"_in": list(batch)}}, "fields": [pk]}))
+        except PermissionDenied:
+            return keys
+        return [key for key in keys if key in found or str(key) in found]
 
 
 class Singleton(Generic[T]):

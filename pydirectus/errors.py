@@ -4,8 +4,9 @@
 
     DirectusError
       InvalidQuery (also ValueError)      raised while building, before any request
-        SchemaRequired                      negating a relational path needs the relations
+        SchemaRequired                      a schema fact (relations, a primary key) is needed
         UsageError                          a constructor or argument misused (not a query)
+      BatchWriteError                     a batched write failed part-way: .written, .not_written
       TransportError                      the request never got a usable HTTP answer
         ConnectError                        connection refused or reset, DNS failure
         TLSError                            certificate or handshake failure
@@ -47,6 +48,7 @@ from .redact import mask, redact_text, redact_url
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BatchWriteError",
     "ConnectError",
     "DirectusError",
     "InvalidQuery",
@@ -87,7 +89,24 @@ class InvalidQuery(DirectusError, ValueError):
 
 
 class SchemaRequired(InvalidQuery):
-    """Compiling needs the relation schema (a negated relational path) and none was given."""
+    """A schema fact is needed (relations, a primary key) that the token may not read."""
+
+
+class BatchWriteError(DirectusError):
+    """A batched write failed part-way; says which items were written and which were not.
+
+    ``written`` holds what Directus returned for the batches that landed, ``not_written``
+    the input items that were not sent or were refused, and ``uncertain`` the input items
+    of a batch whose request may have reached Directus before the connection failed.
+    """
+
+    def __init__(self, message: str, written: list[Any], not_written: list[Any],
+                 cause: DirectusError, uncertain: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.written = written
+        self.not_written = not_written
+        self.uncertain: list[Any] = list(uncertain or [])
+        self.cause = cause
 
 
 class UsageError(InvalidQuery):

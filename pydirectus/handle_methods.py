@@ -108,11 +108,8 @@ class HandleMethods(Generic[T]):
     # ------------------------------------------------------------------ helpers
 
     def _primary_key(self) -> str:
-        try:
-            return self._handle._info().primary_key
-        except PermissionDenied:
-            # A token that may not read the collection's schema: Directus's default.
-            return FALLBACK_PRIMARY_KEY
+        # Learned from what the token may read, else SchemaRequired says how to name it.
+        return self._handle._reads.primary_key("a primary-key lookup")
 
     def _resolve_pk(self, lookups: Mapping[str, Any]) -> dict[str, Any]:
         # ``pk`` names the primary key (Django's alias); the handle knows which field it is.

@@ -1,29 +1,88 @@
-"""What the client learns of a project's schema once and caches: relations, keys, singletons."""
+"""What the client learns of a project once and caches: relations, keys, singletons, limits.
+
+Nothing here needs schema-read permission. Each fact comes from the first source the
+token may read: ``/collections/{name}`` and ``/fields/{name}`` (app and admin tokens),
+else GraphQL introspection (any token that may read the collection: the primary key is
+its ``ID`` field, a singleton's query field is an object, not a list), else what the data
+shows (a singleton's read answers an object). A fact that cannot be learned raises
+:class:`~pydirectus.errors.SchemaRequired` saying what is missing and how to give it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .collection import CollectionInfo
-from .errors import APIError, PermissionDenied
+from .errors import APIError, PermissionDenied, SchemaRequired
 from .query import Schema
 
 if TYPE_CHECKING:
     from .transport import Transport
 
-__all__ = ["SchemaCache"]
+__all__ = ["CollectionInfo", "SchemaCache", "ServerFacts"]
 
-# When the token may not read the schema, the Directus default is the best guess.
-FALLBACK_PRIMARY_KEY = "id"
+# Directus's system collections all key on "id" except these (their handles pass pk=).
+SYSTEM_KEYS = {"directus_collections": "collection", "directus_migrations": "version"}
+# Field types whose values Directus compares with _gt/_lt (schema types and GraphQL scalars);
+# strings, uuids, booleans and JSON it refuses, so keyset paging cannot use them.
+ORDERED_TYPES = frozenset({
+    "integer", "bigInteger", "float", "decimal", "date", "dateTime", "time", "timestamp",
+    "Int", "Float", "Date", "GraphQLBigInt", "GraphQLStringOrFloat",
+})
+UNORDERED_TYPES = frozenset({
+    "string", "text", "uuid", "hash", "boolean", "json", "csv", "alias",
+    "String", "Boolean", "JSON", "Hash",
+})
+_INTROSPECT = """query Learn($name: String!) {
+  collection: __type(name: $name) { fields { name type { name kind ofType { name kind } } } }
+  root: __type(name: "Query") { fields { name type { kind } } }
+}"""
+_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+
+
+@attrs.frozen
+class CollectionInfo:
+    """What is known of a collection: primary key, singleton flag, field types (None: unknown)."""
+
+    name: str
+    primary_key: str | None = None
+    singleton: bool | None = None
+    types: tuple[tuple[str, str], ...] = ()
+    # Where the facts came from, for messages: "schema", "graphql", "given", "none".
+    source: str = "none"
+
+    def type_of(self, field: str) -> str | None:
+        """Return a field's Directus type (or GraphQL scalar) when known."""
+        return dict(self.types).get(field)
+
+    def orderable(self, field: str) -> bool | None:
+        """Return whether Directus compares the field with _gt/_lt (None: not known)."""
+        kind = self.type_of(field)
+        if kind in ORDERED_TYPES:
+            return True
+        if kind in UNORDERED_TYPES:
+            return False
+        return None
+
+
+@attrs.define
+class ServerFacts:
+    """Facts about the server and its database, learned from answers as they come."""
+
+    # QUERY_LIMIT_MAX: None until learned; -1 means no cap.
+    query_limit_max: int | None = None
+    # Whether NULLs sort before values in ascending order (SQLite, MySQL: yes;
+    # PostgreSQL: no). None until an answer has shown it.
+    nulls_first: bool | None = None
 
 
 class SchemaCache:
-    """Fetch /relations, /collections/{name} and /fields/{name} on first need; keep them."""
+    """Learn relations and collection facts on first need from what the token may read."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
@@ -34,6 +93,10 @@ class SchemaCache:
         self._full: Schema | bool | None = None
         # GET /fields/{name} rows; None: the token may not read the collection's fields.
         self._fields: dict[str, list[dict[str, Any]] | None] = {}
+        self._learned: set[str] = set()
+        # (collection, field) pairs Directus refused to compare with _gt/_lt.
+        self._unordered: set[tuple[str, str]] = set()
+        self.server = ServerFacts()
 
     def clear(self) -> None:
         """Forget everything; the next need fetches again."""
@@ -42,6 +105,9 @@ class SchemaCache:
             self._collections.clear()
             self._full = None
             self._fields.clear()
+            self._learned.clear()
+            self._unordered.clear()
+            self.server = ServerFacts()
 
     def _field_rows(self, name: str) -> list[dict[str, Any]] | None:
         """Return the rows of GET /fields/{name} (fetched once), None when forbidden."""
@@ -88,7 +154,8 @@ class SchemaCache:
         with contextlib.suppress(PermissionDenied):
             self.collection(collection)  # its primary key stands for `pk`
         with self._lock:
-            keys = {name: info.primary_key for name, info in self._collections.items()}
+            keys = {name: info.primary_key for name, info in self._collections.items()
+                    if info.primary_key is not None}
         return attrs.evolve(schema, primary_keys=keys) if keys else schema
 
     def fields_from(self, collection: str, *, fetch: bool = True,
@@ -113,27 +180,112 @@ class SchemaCache:
                 self._full = full
         return full.at(collection) if isinstance(full, Schema) else None
 
+    def remember(self, name: str, **facts: Any) -> CollectionInfo:
+        """Record facts given or seen (primary_key=, singleton=) over what is cached."""
+        with self._lock:
+            info = self._collections.get(name) or CollectionInfo(name)
+            given = {key: value for key, value in facts.items() if value is not None}
+            info = attrs.evolve(info, **given)
+            self._collections[name] = info
+            return info
+
+    def known(self, name: str) -> CollectionInfo | None:
+        """Return what is cached for a collection, without asking the server."""
+        with self._lock:
+            return self._collections.get(name)
+
     def collection(self, name: str) -> CollectionInfo:
-        """Return a collection's primary key and singleton flag (fetched once per name)."""
+        """Return what can be learned of a collection (asked once per name; never raises 403)."""
         with self._lock:
             info = self._collections.get(name)
-        if info is not None:
-            return info
+            if info is not None and name in self._learned:
+                return info
+        learned = self._learn(name)
+        with self._lock:
+            cached = self._collections.get(name)
+            if cached is not None:  # facts given or seen since win over learned ones
+                learned = attrs.evolve(learned, **{
+                    k: v for k, v in attrs.asdict(cached, recurse=False).items()
+                    if k in ("primary_key", "singleton") and v is not None})
+            self._collections[name] = learned
+            self._learned.add(name)
+        return learned
+
+    def primary_key(self, name: str, *, needed_for: str) -> str:
+        """Return the collection's primary key, or raise SchemaRequired saying how to give it."""
+        info = self.collection(name)
+        if info.primary_key is not None:
+            return info.primary_key
+        raise SchemaRequired(
+            f"{needed_for} needs the primary key of collection {name!r}, and this token may "
+            f"not read /fields/{name} while GraphQL introspection does not describe it (is "
+            f"introspection off, or may the token not read the collection?): name it with "
+            f"client.collection({name!r}, pk='<field>')")
+
+    def is_unordered(self, collection: str, field: str) -> bool:
+        """Return whether Directus refused to compare this field with _gt/_lt before."""
+        with self._lock:
+            return (collection, field) in self._unordered
+
+    def mark_unordered(self, collection: str, field: str) -> None:
+        """Remember that Directus refuses _gt/_lt on this field."""
+        with self._lock:
+            self._unordered.add((collection, field))
+
+    # Learning.
+
+    def _learn(self, name: str) -> CollectionInfo:
+        if name.startswith("directus_"):
+            return CollectionInfo(name, SYSTEM_KEYS.get(name, "id"), False, source="given")
+        info = self._from_schema(name)
+        if info.primary_key is None or info.singleton is None:
+            info = self._from_graphql(name, info)
+        return info
+
+    def _from_schema(self, name: str) -> CollectionInfo:
+        singleton: bool | None = None
         try:
-            meta = self._transport.data("GET", "collections", name).get("meta") or {}
-        except PermissionDenied as denied:
-            raise PermissionDenied(
-                denied.status, denied.code,
-                f"collection {name!r} does not exist or this token may not read it",
-                {**denied.extensions, "collection": name}, denied.response) from None
+            meta = (self._transport.data("GET", "collections", name) or {}).get("meta") or {}
+            singleton = bool(meta.get("singleton"))
+        except PermissionDenied:
+            self._transport.log.debug("no read access to /collections/%s", name)
         fields = self._field_rows(name)
         if fields is None:
-            self._transport.log.debug("no read access to /fields/%s; assuming primary key %r",
-                                      name, FALLBACK_PRIMARY_KEY)
-        primary_key = next(
-            (f["field"] for f in fields or [] if (f.get("schema") or {}).get("is_primary_key")),
-            FALLBACK_PRIMARY_KEY)
-        info = CollectionInfo(name, primary_key, bool(meta.get("singleton")))
-        with self._lock:
-            self._collections[name] = info
-        return info
+            self._transport.log.debug("no read access to /fields/%s", name)
+            return CollectionInfo(name, None, singleton,
+                                  source="schema" if singleton is not None else "none")
+        primary_key = next((f["field"] for f in fields
+                            if (f.get("schema") or {}).get("is_primary_key")), None)
+        types = tuple((f["field"], str(f.get("type"))) for f in fields if f.get("type"))
+        return CollectionInfo(name, primary_key, singleton, types, source="schema")
+
+    def _from_graphql(self, name: str, known: CollectionInfo) -> CollectionInfo:
+        if not _GRAPHQL_NAME.match(name):
+            return known
+        try:
+            body = self._transport.request(
+                "POST", "graphql", json={"query": _INTROSPECT, "variables": {"name": name}},
+                idempotent=True)
+        except APIError as refused:
+            self._transport.log.debug("GraphQL introspection of %s refused: %s", name, refused)
+            return known
+        data = (body or {}).get("data") or {}
+        fields = (data.get("collection") or {}).get("fields") or []
+        if not fields:
+            return known
+        types: list[tuple[str, str]] = []
+        primary_key = known.primary_key
+        for field in fields:
+            kind = field.get("type") or {}
+            scalar = kind.get("name") or (kind.get("ofType") or {}).get("name")
+            if scalar == "ID" and primary_key is None:
+                primary_key = field["name"]
+            elif scalar and kind.get("kind") != "OBJECT":
+                types.append((field["name"], str(scalar)))
+        roots = (data.get("root") or {}).get("fields") or []
+        singleton = known.singleton
+        for root in roots:
+            if root.get("name") == name and singleton is None:
+                singleton = (root.get("type") or {}).get("kind") == "OBJECT"
+        return CollectionInfo(name, primary_key, singleton, known.types or tuple(types),
+                              source="graphql")

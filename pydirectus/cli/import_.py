@@ -301,7 +301,7 @@ class _Writer:
             send([row for _, row in rows])
         except BatchWriteError as failed:
             cause = failed.cause
-            if not _row_level(cause):
+            if not isinstance(cause, APIError) or not _row_level(cause):
                 raise cause from failed
             if len(rows) == 1:
                 self._refuse(rows[0][0], cause.code or str(cause.status), _reason(cause))

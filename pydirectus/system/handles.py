@@ -61,7 +61,8 @@ class SystemCollection(Collection[T]):
                  page_size: int = DEFAULT_PAGE_SIZE) -> None:
         name = name or self.NAME
         super().__init__(name, transport, schema, page_size=page_size,
-                         route=route or self.ROUTE or (name.removeprefix("directus_"),))
+                         route=route or self.ROUTE or (name.removeprefix("directus_"),),
+                         pk=primary_key, singleton=False)
         # Known, not looked up: API-only tokens may not read /fields/directus_*.
         self._known = CollectionInfo(name, primary_key, False)
 

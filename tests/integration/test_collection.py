@@ -127,7 +127,7 @@ def test_get_missing_item_is_not_found(directus_client: DirectusClient, articles
 
 
 def test_unknown_collection_is_named(directus_client: DirectusClient) -> None:
-    with pytest.raises(PermissionDenied, match="'no_such_collection'"):
+    with pytest.raises(PermissionDenied, match='"no_such_collection"'):
         directus_client.collection("no_such_collection").create({"a": 1})
 
 
