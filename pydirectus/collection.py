@@ -393,13 +393,16 @@ class Collection(HandleMethods[T], _Reads[T]):
         if not checked:
             return []
         self._refuse_singleton("create")
+        return self._write_items("POST", checked, size, params, "create")
 
+    def _write_items(self, method: str, items: Sequence[Mapping[str, Any]], size: int,
+                     params: dict[str, str] | None, verb: str) -> list[T]:
         def send(batch: Sequence[Mapping[str, Any]]) -> list[T]:
-            created: list[T] = self._transport.data("POST", *self.route, params=params,
-                                                    json=list(batch))
-            return self._typed(created)  # type: ignore[no-any-return]
+            answer: list[T] = self._transport.data(method, *self.route, params=params,
+                                                   json=list(batch))
+            return self._typed(answer)  # type: ignore[no-any-return]
 
-        return write_in_batches(send, checked, size, what=f"create in {self.name!r}",
+        return write_in_batches(send, items, size, what=f"{verb} in {self.name!r}",
                                 idempotent=False)
 
     def update(self, pk: str | int, data: Mapping[str, Any], *,
@@ -467,14 +470,7 @@ class Collection(HandleMethods[T], _Reads[T]):
         for index, item in enumerate(checked):
             check_key(item.get(pk), f"items[{index}].{pk}")
         self._refuse_singleton("update")
-
-        def send(batch: Sequence[Mapping[str, Any]]) -> list[T]:
-            updated: list[T] = self._transport.data("PATCH", *self.route, params=params,
-                                                    json=list(batch))
-            return self._typed(updated)  # type: ignore[no-any-return]
-
-        return write_in_batches(send, checked, size, what=f"update in {self.name!r}",
-                                idempotent=False)
+        return self._write_items("PATCH", checked, size, params, "update")
 
     def delete(self, pk: str | int) -> None:
         """Delete one item with DELETE /items/{collection}/{pk}; NotFound if it is not there.

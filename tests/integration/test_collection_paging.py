@@ -53,7 +53,7 @@ def _reads(session: Recording, name: str) -> list[dict[str, str]]:
 @pytest.mark.parametrize("sort", [(), ("-n",), ("n", "-id")])
 def test_deleting_while_iterating_visits_every_item(recorded: Any, numbers: str,
                                                     sort: tuple[str, ...]) -> None:
-    client, session = recorded
+    client, _ = recorded
     handle = client.collection(numbers)
     expected = handle.sort(*sort).fields("id").all() if sort else None
     seen: list[int] = []
@@ -105,7 +105,7 @@ def test_string_sort_falls_back_to_offset(recorded: Any, numbers: str) -> None:
 
 
 def test_windows_are_honoured(recorded: Any, numbers: str) -> None:
-    client, session = recorded
+    client, _ = recorded
     handle = client.collection(numbers).sort("tag")
     assert handle[10:20].count() == 10
     assert handle[295:400].count() == 5
@@ -180,9 +180,8 @@ def test_connection_failure_on_batch_two(directus: DirectusServer, numbers: str,
         proxy.add(Fault("pass", method="POST", path=path),
                   Fault(fault, method="POST", path=path))
         with DirectusClient(proxy.url, auth=StaticToken(directus.admin_token),
-                            retry=NO_RETRY) as client:
-            with pytest.raises(BatchWriteError) as raised:
-                client.collection(numbers).create_many(items, batch_size=3)
+                            retry=NO_RETRY) as client, pytest.raises(BatchWriteError) as raised:
+            client.collection(numbers).create_many(items, batch_size=3)
     error = raised.value
     assert [i["tag"] for i in error.written] == ["b0", "b1", "b2"]
     assert error.uncertain == items[3:6]

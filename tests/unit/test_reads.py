@@ -1,0 +1,129 @@
+"""Windows and the keyset filter: pure pieces of the read path, checked against a model."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pydirectus import InvalidQuery
+from pydirectus.batches import write_in_batches
+from pydirectus.errors import BatchWriteError, ConnectError, InvalidRequest
+from pydirectus.reads import SortKey, Window, keyset_filter
+
+
+@pytest.mark.parametrize(("compiled", "window"), [
+    ({}, Window(0, None)),
+    ({"limit": -1}, Window(0, None)),
+    ({"limit": 10, "offset": 5}, Window(5, 10)),
+    ({"limit": 10, "page": 3}, Window(20, 10)),
+    ({"offset": 7}, Window(7, None)),
+])
+def test_window_of_a_query(compiled: dict[str, Any], window: Window) -> None:
+    assert Window.of(compiled) == window
+
+
+@pytest.mark.parametrize("compiled", [{"page": 2}, {"page": 2, "limit": -1},
+                                      {"page": 2, "limit": 5, "offset": 1}])
+def test_window_refuses_ambiguous_pages(compiled: dict[str, Any]) -> None:
+    with pytest.raises(InvalidQuery):
+        Window.of(compiled)
+
+
+@given(st.integers(0, 50), st.one_of(st.none(), st.integers(0, 50)), st.integers(0, 120))
+def test_window_count_matches_a_slice(start: int, size: int | None, total: int) -> None:
+    stop = None if size is None else start + size
+    assert Window(start, size).count(total) == len(list(range(total))[start:stop])
+
+
+@given(st.integers(0, 30), st.one_of(st.none(), st.integers(0, 30)),
+       st.integers(0, 30), st.one_of(st.none(), st.integers(0, 30)))
+def test_window_within_is_slice_of_slice(start: int, size: int | None, skip: int,
+                                         inner: int | None) -> None:
+    rows = list(range(100))
+    outer = rows[start:None if size is None else start + size]
+    expected = outer[skip:None if inner is None else skip + inner]
+    part = Window(start, size).within(skip, inner)
+    assert rows[part.start:None if part.size is None else part.start + part.size] == expected
+
+
+def _matches(node: dict[str, Any], row: dict[str, Any]) -> bool:
+    # A small evaluator for the filters keyset_filter builds.
+    if "_and" in node:
+        return all(_matches(n, row) for n in node["_and"])
+    if "_or" in node:
+        return any(_matches(n, row) for n in node["_or"])
+    ((field, ops),) = node.items()
+    value = row[field]
+    checks = {
+        "_eq": lambda v: value is not None and value == v,
+        "_gt": lambda v: value is not None and value > v,
+        "_lt": lambda v: value is not None and value < v,
+        "_null": lambda v: value is None,
+        "_nnull": lambda v: value is not None,
+    }
+    return all(checks[op](v) for op, v in ops.items())
+
+
+def _ordered(rows: list[dict[str, Any]], keys: list[SortKey], nulls_first: bool
+             ) -> list[dict[str, Any]]:
+    def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
+        for key in keys:
+            x, y = a[key.field], b[key.field]
+            if x == y:
+                continue
+            if x is None or y is None:
+                result = (-1 if x is None else 1) * (1 if nulls_first else -1)
+            else:
+                result = -1 if x < y else 1
+            return -result if key.descending else result
+        return 0
+    return sorted(rows, key=functools.cmp_to_key(compare))
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 3)),
+                          st.one_of(st.none(), st.integers(0, 3))), min_size=1, max_size=25),
+       st.lists(st.booleans(), min_size=2, max_size=2), st.booleans())
+def test_keyset_filter_selects_exactly_the_rows_after(values: list[tuple[Any, Any]],
+                                                      descending: list[bool],
+                                                      nulls_first: bool) -> None:
+    rows = [{"a": a, "b": b, "id": i} for i, (a, b) in enumerate(values)]
+    keys = [SortKey("a", descending[0]), SortKey("b", descending[1]), SortKey("id")]
+    ordered = _ordered(rows, keys, nulls_first)
+    nulls = [nulls_first != k.descending for k in keys[:2]] + [None]
+    for position, last in enumerate(ordered):
+        after = keyset_filter(keys, [last[k.field] for k in keys], nulls)
+        assert [r for r in ordered if _matches(after, r)] == ordered[position + 1:]
+
+
+def test_keyset_filter_without_nulls_is_a_plain_comparison() -> None:
+    keys = [SortKey("n", True), SortKey("id")]
+    assert keyset_filter(keys, [5, 9], [None, None]) == {"_or": [
+        {"n": {"_lt": 5}}, {"_and": [{"n": {"_eq": 5}}, {"id": {"_gt": 9}}]}]}
+
+
+def test_batches_say_what_landed() -> None:
+    sent: list[list[int]] = []
+
+    def send(batch: Any) -> list[int]:
+        if len(sent) == 1:
+            sent.append(list(batch))
+            raise ConnectError("POST /items/x: connection failed")
+        sent.append(list(batch))
+        return [n * 10 for n in batch]
+
+    with pytest.raises(BatchWriteError) as raised:
+        write_in_batches(send, list(range(7)), 3, what="create", idempotent=False)
+    assert raised.value.written == [0, 10, 20]
+    assert raised.value.uncertain == [3, 4, 5] and raised.value.not_written == [6]
+
+
+def test_a_refused_first_batch_raises_its_own_error() -> None:
+    def send(batch: Any) -> list[int]:
+        raise InvalidRequest(400, "INVALID_PAYLOAD", "no")
+
+    with pytest.raises(InvalidRequest):
+        write_in_batches(send, [1, 2], 1, what="create", idempotent=False)
