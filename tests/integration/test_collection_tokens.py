@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, NotFound, PermissionDenied
+from pydirectus import BatchWriteError, DirectusClient, InvalidQuery, NotFound, PermissionDenied
 from pydirectus.errors import SchemaRequired
 from pydirectus.testing.access import AccessGrants, TokenClients
 
@@ -96,8 +96,10 @@ def test_writes_need_only_write_permission(seeded: TokenClients, who: str) -> No
 def test_public_writes_are_refused(seeded: TokenClients) -> None:
     handle = _handle(seeded.public, seeded.collection)
     some = handle.first()
+    with pytest.raises(BatchWriteError) as refused:
+        handle.create_many([{"title": "x"}])
+    assert isinstance(refused.value.cause, PermissionDenied) and refused.value.written == []
     for write in (lambda: handle.create({"title": "x"}),
-                  lambda: handle.create_many([{"title": "x"}]),
                   lambda: handle.update(some["id"], {"title": "x"}),
                   lambda: handle.filter(title="t01").update({"title": "x"}),
                   lambda: handle.delete(some["id"]),

@@ -121,9 +121,11 @@ def test_batches_say_what_landed() -> None:
     assert raised.value.uncertain == [3, 4, 5] and raised.value.not_written == [6]
 
 
-def test_a_refused_first_batch_raises_its_own_error() -> None:
+def test_a_refused_batch_is_not_written() -> None:
     def send(batch: Any) -> list[int]:
         raise InvalidRequest(400, "INVALID_PAYLOAD", "no")
 
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BatchWriteError) as raised:
         write_in_batches(send, [1, 2], 1, what="create", idempotent=False)
+    assert raised.value.written == [] and raised.value.not_written == [1, 2]
+    assert raised.value.uncertain == [] and isinstance(raised.value.cause, InvalidRequest)
