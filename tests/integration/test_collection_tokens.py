@@ -58,8 +58,9 @@ def test_reads_need_only_read_permission(seeded: TokenClients, who: str) -> None
     assert len(handle.limit(-1).fetch()) == 30
     assert len(handle.fetch()) == 30
     groups = handle.aggregate(count="*").group_by("views").sort("views").all()
-    assert [(g["views"], int(g["count"])) for g in groups] == [
-        (None, 5), (0, 5), (1, 5), (2, 5), (3, 5), (4, 5)]
+    # NULL's group comes first on SQLite, last on PostgreSQL.
+    assert sorted((g["views"] if g["views"] is not None else -1, int(g["count"]))
+                  for g in groups) == [(-1, 5), (0, 5), (1, 5), (2, 5), (3, 5), (4, 5)]
     assert client.read_items(seeded.collection, {"limit": -1, "fields": ["title"]})[0] == {
         "title": "t00"}
     assert client.read_item(seeded.collection, one["id"])["title"] == "t03"
