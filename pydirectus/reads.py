@@ -298,7 +298,8 @@ class ReadPath:
             for k in order)
         fields = list(base.get("fields") or ())
         added: tuple[str, ...] = ()
-        if fields and "*" not in fields:
+        # "*", "*.*", ... cover every top-level field; "author.*" does not.
+        if fields and not any(str(f).startswith("*") for f in fields):
             added = tuple(dict.fromkeys(k.field for k in order if k.field not in fields))
         return _Plan(tuple(order), added, comparable)
 

@@ -313,12 +313,14 @@ def test_writes_answered_with_a_redirect_change_nothing(
     proxy.add(Fault.redirect(status, target, method=method, path=path, times=None))
     with client, pytest.raises(DirectusError) as caught:
         action(client, name, item["id"])
-    # create_many reports its batches in a BatchWriteError caused by the redirect.
-    error = caught.value if op != "create_many" else caught.value.__cause__
+    # Batched writes report their batches in a BatchWriteError caused by the redirect.
+    error = caught.value if op not in ("create_many", "delete_many") else caught.value.__cause__
     assert isinstance(error, UnexpectedRedirect), repr(caught.value)
     assert error.status == status and error.location == target and target in str(error)
     assert "instead of http://" in str(error)
-    assert [(s.method, s.fault) for s in proxy.requests_to(path)] == [(method, "status")]
+    # One write, not followed (a delete first reads whether its keys exist).
+    assert [(s.method, s.fault) for s in proxy.requests_to(path) if s.method != "GET"] == [
+        (method, "status")]
     assert directus_client.read_items(name) == [{"id": item["id"], "title": "kept"}]
 
 
