@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -381,7 +382,9 @@ class ReadPath:
             seen += len(rows)
             if remaining is not None:
                 remaining -= len(rows)
-            last = [rows[-1].get(key.field) for key in plan.order]
+            # A Decimal (a typed decimal field) goes back to Directus as its exact text.
+            last = [str(v) if isinstance(v, Decimal) else v
+                    for v in (rows[-1].get(key.field) for key in plan.order)]
             if any(isinstance(v, bool | dict | list) for v in last):
                 yield from self._offset_pages(base, window.within(seen),
                                               attrs.evolve(plan, keyset=False))
