@@ -435,9 +435,10 @@ class ReadPath:
         """Return the window's data (an object for a singleton) and the first page's meta.
 
         With no limit the server's default page is the answer (one request, as Directus
-        itself answers); with a limit, or -1, every match of the window, paged as needed.
+        itself answers, ``page`` included); with a limit, or -1, every match of the
+        window, paged as needed.
         """
-        if compiled.get("limit") is None and compiled.get("page") is None and (
+        if compiled.get("limit") is None and (
                 self.known_singleton() or "groupBy" not in compiled):
             data, got = self.send({**compiled, **({"meta": list(meta)} if meta else {})})
             return data, got
