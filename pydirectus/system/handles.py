@@ -8,13 +8,14 @@ bound to that route, with the primary key known up front, so that a token that m
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..checks import check_data
 from ..collection import DEFAULT_PAGE_SIZE, Collection, CollectionInfo, Singleton
-from ..errors import InvalidQuery, NotFound
+from ..errors import InvalidQuery, NotFound, PermissionDenied
 from ..models import Extension
 
 if TYPE_CHECKING:
@@ -27,12 +28,27 @@ __all__ = [
     "ReadOnlyError",
     "SettingsHandle",
     "SystemCollection",
+    "admin_only",
     "check_uuid",
 ]
 
 T = TypeVar("T", bound=Mapping[str, Any])
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+@contextlib.contextmanager
+def admin_only(what: str) -> Iterator[None]:
+    """Turn the bare FORBIDDEN of an admin-only route into a PermissionDenied that says so."""
+    try:
+        yield
+    except PermissionDenied as denied:
+        if denied.reason is not None:
+            raise
+        raise PermissionDenied(denied.status, denied.code,
+                               f"{what} needs an admin token ({denied.message})",
+                               {**denied.extensions, "reason": f"{what} is for admins only"},
+                               denied.response) from None
 
 
 def check_uuid(value: Any, what: str) -> str:

@@ -15,6 +15,7 @@ import attrs
 from ..checks import check_data, check_name
 from ..errors import InvalidQuery, PermissionDenied
 from ..models import CollectionRecord, FieldRecord, Relation
+from .handles import admin_only
 
 if TYPE_CHECKING:
     from ..schema_cache import SchemaCache
@@ -321,7 +322,8 @@ class SchemaAPI(_Handle):
 
     def snapshot(self) -> dict[str, Any]:
         """Return the schema (collections, fields, relations) from GET /schema/snapshot."""
-        snapshot: dict[str, Any] = self._transport.data("GET", "schema", "snapshot")
+        with admin_only("schema.snapshot()"):
+            snapshot: dict[str, Any] = self._transport.data("GET", "schema", "snapshot")
         return snapshot
 
     def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> dict[str, Any] | None:
@@ -333,8 +335,9 @@ class SchemaAPI(_Handle):
             if key not in body:
                 raise InvalidQuery(f"snapshot: missing {key!r}; pass what snapshot() returns")
         params = {"force": "true"} if force else None
-        result: dict[str, Any] | None = self._transport.data("POST", "schema", "diff",
-                                                             params=params, json=body)
+        with admin_only("schema.diff()"):
+            result: dict[str, Any] | None = self._transport.data("POST", "schema", "diff",
+                                                                 params=params, json=body)
         return result
 
     def apply(self, diff: Mapping[str, Any], *, force: bool = False) -> None:
@@ -343,8 +346,9 @@ class SchemaAPI(_Handle):
         body = dict(check_data(diff, "diff"))
         if "hash" not in body or "diff" not in body:
             raise InvalidQuery("diff: expected what diff() returned ({hash, diff})")
-        self._write("POST", "schema", "apply", json=body,
-                    params={"force": "true"} if force else None)
+        with admin_only("schema.apply()"):
+            self._write("POST", "schema", "apply", json=body,
+                        params={"force": "true"} if force else None)
 
     def copy_to(self, target: SchemaAPI, *, force: bool = False) -> dict[str, Any] | None:
         """Make `target`'s schema match this one (snapshot here, diff and apply there);

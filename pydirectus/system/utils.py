@@ -13,6 +13,7 @@ from ..multipart import Source, Upload, file_parts, send_parts
 from ..query import Query
 from ..transport import Call
 from .access import check_email, check_text, check_url
+from .handles import admin_only
 
 if TYPE_CHECKING:
     from ..schema_cache import SchemaCache
@@ -52,7 +53,8 @@ class Utils:
         """Clear the data cache (and the system cache if asked) with POST /utils/cache/clear
         (admin only)."""
         params = {"system": "true"} if system else None
-        self._transport.send(Call("POST", ("utils", "cache", "clear"), params=params))
+        with admin_only("utils.clear_cache()"):
+            self._transport.send(Call("POST", ("utils", "cache", "clear"), params=params))
 
     def revert(self, revision: int) -> None:
         """Put an item back to how a revision has it with POST /utils/revert/{revision}."""

@@ -184,10 +184,11 @@ def test_limited_user_sees_its_permissions_and_permission_denied(
             limited.roles.create({"name": "nope"})
         with pytest.raises(PermissionDenied):
             limited.settings.update({"project_name": "nope"})
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied, match=r"clear_cache\(\) needs an admin token"):
             limited.utils.clear_cache()
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as admin_only:
             limited.schema.snapshot()
+        assert admin_only.value.reason == "schema.snapshot() is for admins only"
     admin.presets.delete(preset["id"])
 
 
