@@ -347,8 +347,15 @@ class Collection(HandleMethods[T], _Reads[T]):
             for row in rows:
                 typed_aggregate(row, types)
         elif needs_field_types(data):
+            items = data if isinstance(data, list) else [data]
             types = self._schema.field_types(self.name)
-            for item in data if isinstance(data, list) else [data]:
+            missing = {key for item in items[:1] if isinstance(item, dict) for key in item
+                       if key not in types}
+            if types and missing:
+                # A field added since the types were read (by another client, or through
+                # another instance behind the same load balancer): read them again.
+                types = self._schema.field_types(self.name, missing=missing)
+            for item in items:
                 typed_item(item, types)
         return data
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -97,6 +97,8 @@ class SchemaCache:
         # (collection, field) pairs Directus refused to compare with _gt/_lt.
         self._unordered: set[tuple[str, str]] = set()
         self.server = ServerFacts()
+        # Keys once missing from a collection's types (re-read for each only once).
+        self._unknown: dict[str, set[str]] = {}
 
     def clear(self) -> None:
         """Forget everything; the next need fetches again."""
@@ -108,6 +110,7 @@ class SchemaCache:
             self._learned.clear()
             self._unordered.clear()
             self.server = ServerFacts()
+            self._unknown.clear()
 
     def _field_rows(self, name: str) -> list[dict[str, Any]] | None:
         """Return the rows of GET /fields/{name} (fetched once), None when forbidden."""
@@ -123,12 +126,22 @@ class SchemaCache:
             self._fields[name] = rows
         return rows
 
-    def field_types(self, name: str) -> Mapping[str, str]:
-        """Return field -> Directus type for a collection, {} when they cannot be read."""
+    def field_types(self, name: str, *, missing: Collection[str] = ()) -> Mapping[str, str]:
+        """Return field -> Directus type for a collection, {} when they cannot be read.
+
+        ``missing``: keys of an item that the cached types lack (a field added since they
+        were read, or an alias): read the types again, once per such key.
+        """
         with self._lock:
             full = self._full
+            known = self._unknown.setdefault(name, set())
+            refresh = not known.issuperset(missing)
+            known.update(missing)
+            if refresh:
+                self._fields.pop(name, None)
         if isinstance(full, Schema):  # the whole schema, already read
-            return full.field_types(name) or {}
+            fresh = self.fields_from(name, refresh=True) if refresh else full
+            return (fresh.field_types(name) if fresh is not None else None) or {}
         try:
             rows = self._field_rows(name)
         except APIError as exc:  # a read that worked must not fail over its types

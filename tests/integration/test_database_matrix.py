@@ -199,3 +199,16 @@ def test_api_only_and_public_tokens_get_counts_as_ints(directus: Any,
             assert first == {"big": "24252243" if postgres else 24252243}
     finally:
         grants.revoke()
+
+
+def test_a_field_added_after_the_types_were_read_is_typed_too(
+        directus: Any, directus_client: DirectusClient, numbers: str) -> None:
+    with DirectusClient(directus.url, auth=StaticToken(directus.admin_token)) as reader:
+        handle = reader.collection(numbers)
+        assert handle.sort("small").fields("big").first() == {"big": 24252243}  # types read
+        directus_client.transport.data("POST", "fields", numbers, json={
+            "field": "later", "type": "bigInteger", "schema": {}, "meta": {}})
+        directus_client.collection(numbers).create({"small": 9, "later": 2**35})
+        (item,) = handle.filter(small=9).fields("small", "later").all()
+        assert item == {"small": 9, "later": 2**35}
+        assert type(item["later"]) is int
