@@ -145,9 +145,9 @@ class Call:
     authenticate: bool = True
     # DELETE of one id is idempotent too; the caller says so, as only it knows the path shape.
     idempotent: bool | None = None
-    # None: follow redirects of GET and HEAD (within one origin when credentials go along);
-    # False: never (auth calls, whose bodies hold passwords and tokens).
-    follow_redirects: bool | None = None
+    # Redirects of GET and HEAD are followed (within one origin while credentials go along);
+    # False: never (auth calls, whose bodies hold passwords and tokens). Writes never are.
+    follow_redirects: bool = True
 
     @property
     def retryable(self) -> bool:
@@ -449,9 +449,9 @@ class Transport:
         where = f"{call.method} {call.path}"
         shown = redact_url(location)
         hint = _redirect_hint(prepared.url or "", location)
-        if call.follow_redirects is False or call.method not in FOLLOWED_METHODS:
+        if not call.follow_redirects or call.method not in FOLLOWED_METHODS:
             what = ("an auth call (it carries the password or a token)"
-                    if call.follow_redirects is False else
+                    if not call.follow_redirects else
                     f"a {call.method} (following would turn it into a GET or re-send its body)")
             return f"{where}: the server redirects to {shown}; not followed for {what}. {hint}"
         if hops > MAX_REDIRECTS:
