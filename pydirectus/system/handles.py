@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..checks import check_data
-from ..collection import DEFAULT_PAGE_SIZE, Collection, CollectionInfo, Singleton
+from ..collection import DEFAULT_PAGE_SIZE, Collection, Singleton
 from ..errors import InvalidQuery, NotFound, PermissionDenied
 from ..models import Extension
 
@@ -78,15 +78,11 @@ class SystemCollection(Collection[T]):
         name = name or self.NAME
         super().__init__(name, transport, schema, page_size=page_size,
                          route=route or self.ROUTE or (name.removeprefix("directus_"),),
-                         pk=primary_key, singleton=False)
-        # Known, not looked up: API-only tokens may not read /fields/directus_*.
-        self._known = CollectionInfo(name, primary_key, False)
+                         pk=primary_key, singleton=False)  # given: API-only tokens may not
+        # read /fields/directus_*, and system collections are never singletons here.
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} /{'/'.join(self.route)}>"
-
-    def _info(self) -> CollectionInfo:
-        return self._known
 
 
 def _refusing(action: str) -> Callable[..., NoReturn]:
