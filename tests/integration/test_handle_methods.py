@@ -288,3 +288,18 @@ def test_aggregates_over_relational_paths_are_refused_before_sending(tagged: Any
         with pytest.raises(InvalidQuery, match="relational path"):
             items.aggregate(count="*").group_by("comments__text").fetch()
         assert items.aggregate(count="*").fetch() == [{"count": 3}]
+
+
+def test_a_bound_query_saves_relational_negation_as_a_preset(tagged: Any) -> None:
+    articles, clients, _ = tagged
+    items = clients["admin"].collection(articles)
+    bound = items.exclude(comments__text="a").exclude(tags__tags_id__name="sql").sort("title")
+    d = bound.to_dict()  # compiled with the client's schema: _none forms, no SchemaRequired
+    assert d["filter"] == {"_and": [
+        {"comments": {"_none": {"text": {"_eq": "a"}}}},
+        {"tags": {"_none": {"tags_id": {"name": {"_eq": "sql"}}}}},
+    ]}  # fmt: skip
+    assert Query.from_dict(d).to_dict() == d
+    again = items.query(d)
+    assert again.to_dict() == d
+    assert _titles(again) == _titles(bound) == ["none"]
