@@ -409,13 +409,34 @@ class SchemaAPI(_Handle):
         }
         created = self.collections.create(body)
         for field_name, spec in relational:
-            if isinstance(spec, ManyToOne):
-                self._many_to_one(name, field_name, spec)
-            elif isinstance(spec, OneToMany):
-                self._one_to_many(name, field_name, spec, key_types[name])
-            else:
-                self._many_to_many(name, field_name, spec, key_types)
+            self._relate(name, field_name, spec, key_types)
         return created
+
+    def add_relation(self, collection: str, field: str,
+                     spec: ManyToOne | OneToMany | ManyToMany) -> None:
+        """Add a relational field to an existing collection: the foreign key (many-to-one),
+        alias fields and junction collection as needed, and the relations (POST /fields,
+        POST /collections, POST /relations)."""
+        name = check_name(collection)
+        check_name(field, "field")
+        if not isinstance(spec, ManyToOne | OneToMany | ManyToMany):
+            raise InvalidQuery(f"spec: expected ManyToOne, OneToMany or ManyToMany, got {spec!r}")
+        key_types = {name: self._key_type(name, "collection")}
+        key_types.setdefault(spec.related, self._key_type(spec.related, "spec.related")
+                             if spec.related != name else key_types[name])
+        if isinstance(spec, ManyToOne):
+            self.fields.create(name, _foreign_key(field, key_types[spec.related],
+                                                  required=spec.required))
+        self._relate(name, field, spec, key_types)
+
+    def _relate(self, collection: str, field: str, spec: ManyToOne | OneToMany | ManyToMany,
+                key_types: Mapping[str, str]) -> None:
+        if isinstance(spec, ManyToOne):
+            self._many_to_one(collection, field, spec)
+        elif isinstance(spec, OneToMany):
+            self._one_to_many(collection, field, spec, key_types[collection])
+        else:
+            self._many_to_many(collection, field, spec, key_types)
 
     def _key_type(self, collection: str, what: str) -> str:
         try:

@@ -159,8 +159,9 @@ def test_schema_changes_refresh_the_clients_schema_cache(directus_client: Direct
     # A negated relational path makes the client fetch (and cache) the relations.
     assert posts.exclude(author__name="nobody").count() == posts.count()
     reviews = unique("reviews")
-    directus_client.schema.define(reviews, {
-        "stars": "integer", "post": ManyToOne(blog["posts"], reverse="reviews")})
+    directus_client.schema.define(reviews, {"stars": "integer"})
+    directus_client.schema.add_relation(reviews, "post",
+                                        ManyToOne(blog["posts"], reverse="reviews"))
     try:
         post = posts.create({"title": "reviewed"})
         directus_client.collection(reviews).create({"stars": 5, "post": post["id"]})

@@ -73,6 +73,8 @@ BAD: dict[str, tuple[Callable[[DirectusClient], Any], str]] = {
     "define id": (lambda c: c.schema.define("a", {"id": "integer"}), "primary key"),
     "define spec": (lambda c: c.schema.define("a", {"t": 3}), r"fields\['t'\]"),
     "field spec": (lambda c: c.fields.create("a", {"type": "string"}), "spec"),
+    "add_relation spec": (lambda c: c.schema.add_relation("a", "b", "m2o"), "spec"),  # type: ignore[arg-type]
+    "add_relation field": (lambda c: c.schema.add_relation("a", "", ManyToOne("b")), "field"),
     "relation spec": (lambda c: c.relations.create({"collection": "a"}), "field"),
     "diff": (lambda c: c.schema.diff({"collections": []}), "snapshot"),
     "apply": (lambda c: c.schema.apply({"diff": {}}), "diff"),
