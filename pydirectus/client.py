@@ -145,9 +145,10 @@ class DirectusClient:
         """Connect to the Directus at `url` (the seed's `hostname`); nothing is sent yet.
 
         The positional order after `url` is the seed's (pydirectus 0.2): `username`,
-        `password`, `static_token`, `ssl_verify`, `logger`. `verify`/`ssl_verify` set TLS
-        verification (on unless given False or a CA bundle path); `logger` receives this
-        client's log lines instead of the `pydirectus` logger.
+        `password`, `static_token`, `ssl_verify`, `logger`. `verify` (or the seed's
+        `ssl_verify`) is True, False or a CA bundle path; given neither, the session's own
+        setting holds, which is on for the session the client makes (the seed's was off).
+        `logger` receives this client's log lines instead of the `pydirectus` logger.
         """
         args = resolve_client_args(
             url=url, hostname=hostname, auth=auth, username=username, password=password,

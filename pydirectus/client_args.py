@@ -58,13 +58,14 @@ def resolve_client_args(
         _check_secret(name, value)
     if url is not None and hostname is not None:
         raise UsageError("pass the base URL once: either url (first argument) or hostname=")
-    if url is None and hostname is None:
+    given = url if url is not None else hostname
+    if given is None:
         raise UsageError("url: expected the Directus base URL, e.g. 'https://cms.example.com' "
-                           "(the seed calls it hostname=)")
-    base_url = validate_base_url(url if url is not None else hostname)  # type: ignore[arg-type]
+                         "(the seed calls it hostname=)")
+    base_url = validate_base_url(given)
     if verify is not None and ssl_verify is not None:
         raise UsageError("pass TLS verification once: either verify= or ssl_verify= "
-                           "(the seed's name), not both")
+                         "(the seed's name), not both")
     _check_verify("verify", verify)
     _check_verify("ssl_verify", ssl_verify)
     if logger is not None and not isinstance(logger, logging.Logger):
@@ -82,20 +83,20 @@ def _check_secret(name: str, value: object) -> None:
         return
     if isinstance(value, DirectusAuth):
         raise UsageError(f"{name}: got a {type(value).__name__}; pass auth strategies as "
-                           "auth=, e.g. DirectusClient(url, auth=StaticToken('...'))")
+                         "auth=, e.g. DirectusClient(url, auth=StaticToken('...'))")
     if not isinstance(value, str):
         raise UsageError(f"{name}: expected a str, got {type(value).__name__}")
     if not value.strip():
         # A blank value is usually an unset environment variable: connecting anonymously
         # instead would hide that until the first forbidden request.
         raise UsageError(f"{name}: must not be empty (pass None, or leave it out, for no "
-                           f"{name.replace('_', ' ')})")
+                         f"{name.replace('_', ' ')})")
 
 
 def _check_verify(name: str, value: object) -> None:
     if value is not None and not isinstance(value, bool | str):
         raise UsageError(f"{name}: expected True, False or a CA bundle path, "
-                           f"got {type(value).__name__}")
+                         f"got {type(value).__name__}")
     if isinstance(value, str):
         if not value.strip():
             raise UsageError(f"{name}: a CA bundle path must not be empty")
@@ -116,7 +117,7 @@ def _auth(
             raise UsageError("pass either auth= or static_token=/username=/password=, not both")
         if not isinstance(auth, DirectusAuth):
             raise UsageError(f"auth: expected StaticToken, Password or another DirectusAuth, "
-                               f"got {type(auth).__name__}")
+                             f"got {type(auth).__name__}")
         return auth
     if static_token is not None:  # the seed's rule: a static token wins over a login
         return StaticToken(static_token)
