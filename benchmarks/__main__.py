@@ -2,7 +2,8 @@
 
 Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance section.
 ``--quick`` does a small smoke run into benchmarks/.peers/quick/ and leaves README alone;
-``--render results.json`` rewrites the outputs from a run's samples without measuring.
+``--render results.json`` rewrites the outputs from a run's samples without measuring;
+``--only downloads`` re-measures the download rows into results.json's run (noted as such).
 Never run by the test suite.
 """
 
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks import compile_times, peers, report, workloads
-from benchmarks.dataset import seed
+from benchmarks.dataset import Admin, seed
 from pydirectus.testing import DIRECTUS_VERSION, DirectusServer
 
 log = logging.getLogger("benchmarks")
@@ -27,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="a small smoke run (into benchmarks/.peers/quick/, README untouched)")
-    parser.add_argument("--only", choices=["files"],
-                        help="re-measure only these rows (upload and downloads) and put them "
-                             "into results.json's run, saying so under the tables")
+    parser.add_argument("--only", choices=["downloads"],
+                        help="re-measure only the download rows and put them into "
+                             "results.json's run, saying so under the tables")
     parser.add_argument("--render", metavar="RESULTS_JSON", type=Path,
                         help="measure nothing: rewrite results.md, the chart and README's "
                              "section from a run's results.json")
@@ -43,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     began = time.monotonic()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    if options.only == "files":
-        return only_files(started, began)
+    if options.only == "downloads":
+        return only_downloads(started, began)
     sizes = workloads.QUICK if options.quick else workloads.Sizes()
     out = report.RESULTS
     if options.quick:
@@ -75,24 +77,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def only_files(started: str, began: float) -> int:
-    """Re-measure the upload and download rows; keep every other row of results.json."""
+def only_downloads(started: str, began: float) -> int:
+    """Re-measure the download rows; keep every other row of results.json."""
     previous = report.load(report.RESULTS.with_suffix(".json"))
     installed = peers.install()
     runner = workloads.Runner(installed, peers.PEERS_DIR / "logs", workloads.Sizes())
     with DirectusServer(env={"PRESSURE_LIMITER_ENABLED": "false"}) as server:
         data = seed(server.url, server.admin_token)
-        fresh = workloads.file_rows(runner, data)
-    keys = {row.key for row in fresh}
-    kept = [row for row in previous.rows if row.key not in keys and
-            not row.key.startswith(("upload", "download"))]
-    position = next((i for i, row in enumerate(previous.rows) if row.key in keys), len(kept))
-    previous.rows = kept[:position] + fresh + kept[position:]
+        admin = Admin(server.url, server.admin_token)
+        try:
+            fresh = workloads.download_rows(runner, data, admin, workloads.COLUMNS,
+                                            dict.fromkeys(workloads.PEERS,
+                                                          runner.sizes.peer_write_rounds))
+        finally:
+            admin.close()
+    kept = [row for row in previous.rows if not row.key.startswith("download")]
+    after = next((i + 1 for i, row in enumerate(kept) if row.key == "upload"), len(kept))
+    previous.rows = kept[:after] + fresh + kept[after:]
     minutes = (time.monotonic() - began) / 60
-    previous.notes = [note for note in previous.notes if "--only files" not in note]
-    previous.notes.append(f"The upload and download rows were re-measured {started} by "
-                          f"`python -m benchmarks --only files` ({minutes:.0f} min), same "
-                          "machine; every other row is from the run dated above.")
+    previous.notes = [note for note in previous.notes if "--only downloads" not in note]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    previous.notes.append(f"The download rows were re-measured {started} by `python -m "
+                          f"benchmarks --only downloads` ({minutes:.0f} min), same machine "
+                          f"(1-minute load average {load:.1f} at the end); every other row is "
+                          "from the run dated above.")
     previous.peers = installed
     written = report.write(previous, out=report.RESULTS)
     log.info("wrote %s", ", ".join(str(p) for p in written))

@@ -47,7 +47,7 @@ class Sizes:
     file_rounds: int = 3
     # Downloads: both sizes the issue targets, more rounds (one costs well under a second).
     download_mibs: tuple[int, ...] = (32, 256)
-    download_rounds: Mapping[int, int] = field(default_factory=lambda: {32: 12, 256: 6})
+    download_rounds: Mapping[int, int] = field(default_factory=lambda: {32: 12, 256: 10})
     canned_rounds: int = 15
     canned_calls: Mapping[str, int] = field(default_factory=lambda: {
         "read_one": 50, "list_100": 40, "list_prebuilt": 40})
