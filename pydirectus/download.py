@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -122,6 +123,11 @@ def save(chunks: Iterator[bytes], destination: Path | IO[bytes]) -> int:
 
 def _replace(chunks: Iterator[bytes], destination: Path) -> int:
     partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.part")
+    try:
+        # A file replaced keeps its permissions, as one overwritten in place would.
+        mode: int | None = stat.S_IMODE(destination.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
     # O_EXCL: never write through a file (or link) that someone else put there; 0o666 less
     # the umask, as open() would give the destination itself.
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
@@ -129,6 +135,8 @@ def _replace(chunks: Iterator[bytes], destination: Path) -> int:
     try:
         with open(fd, "wb") as out:
             written = _copy(chunks, out)
+        if mode is not None:
+            os.chmod(partial, mode)
         os.replace(partial, destination)
     except BaseException:
         with contextlib.suppress(OSError):

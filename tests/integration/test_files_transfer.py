@@ -250,6 +250,7 @@ def test_a_failed_download_leaves_the_destination_as_it_was(
     cleanup["files"].append(record["id"])
     target = tmp_path / "report.txt"
     target.write_bytes(b"the old report")
+    target.chmod(0o640)
     file_id = "00000000-0000-4000-8000-000000000000" if fault == "missing" else record["id"]
     expected = {"cut": ConnectError, "stall": Timeout, "missing": PermissionDenied}[fault]
     with FaultProxy(directus.url, lifetime=30) as proxy, \
@@ -271,6 +272,7 @@ def test_a_failed_download_leaves_the_destination_as_it_was(
     assert directus_client.files.download(record["id"], target) == 1200
     assert target.read_bytes() == b"new contents" * 100
     assert _leftovers(tmp_path) == ["report.txt"]
+    assert target.stat().st_mode & 0o777 == 0o640
 
 
 def test_a_download_stopped_by_the_caller_leaves_nothing(
