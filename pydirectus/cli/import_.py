@@ -294,8 +294,7 @@ class _Writer:
 
     def _send(self, rows: list[Row], send: Callable[[list[dict[str, Any]]], None],
               action: str) -> None:
-        from ..collection import BatchWriteError
-        from ..errors import APIError
+        from ..errors import APIError, BatchWriteError
 
         try:
             send([row for _, row in rows])
