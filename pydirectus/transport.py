@@ -47,6 +47,7 @@ from .errors import (
     parse_retry_after,
 )
 from .redact import SECRET_PARAMS, mask, redact_text, redact_url
+from .sender import LeanSender
 
 if TYPE_CHECKING:
     from .auth import DirectusAuth
@@ -324,17 +325,13 @@ class Transport:
         if agent is None or agent == requests.utils.default_user_agent():
             self._headers["User-Agent"] = (
                 f"pydirectus/{__version__} {requests.utils.default_user_agent()}")
-        # Session.request reads proxy and CA-bundle settings from the environment on every
-        # call, scanning os.environ each time; every call here goes to one host, so read
-        # them once (later changes to the environment or session.proxies are not seen).
+        # Proxies, CA bundle and netrc are read from the environment once per client and
+        # host (later changes to the environment or session.proxies are not seen).
         # verify=None: the session's own setting (True for a session created here). Passed
         # explicitly, as requests lets REQUESTS_CA_BUNDLE override a session's CA bundle.
         if verify is None:
             verify = self.session.verify
-        settings = self.session.merge_environment_settings(self.base_url, {}, None, verify, None)
-        self._proxies: MutableMapping[str, str] = settings["proxies"]
-        self._verify: bool | str | None = settings["verify"]
-        self._cert: Any = settings["cert"]
+        self.sender = LeanSender(self.session, self.base_url, verify, self._headers)
         self.auth = auth
         if auth is not None:
             auth.bind(self)
@@ -345,11 +342,12 @@ class Transport:
     @property
     def verify(self) -> bool | str:
         """Return the TLS verification each request uses (True, False or a CA bundle path)."""
-        return True if self._verify is None else self._verify
+        verify: bool | str | None = self.sender.verify
+        return True if verify is None else verify
 
     def url(self, call: Call) -> str:
         """Return the absolute URL of a call (without its query string)."""
-        return self.base_url + call.path
+        return self.sender.prefix + call.path
 
     def send(self, call: Call) -> requests.Response:
         """Send a call; retry what is safe; map failures to the pydirectus error tree."""
@@ -401,14 +399,11 @@ class Transport:
         headers = {**self._headers, **(call.headers or {})}
         if call.json is not None:
             headers.setdefault("Content-Type", "application/json")
-        request = requests.Request(
-            call.method, url, params=call.params, data=body.data(), files=body.files,
-            headers=headers, auth=self.auth if call.authenticate else None,
-        )
-        prepared = self.session.prepare_request(request)
-        if not call.authenticate:
-            prepared.headers.pop("Authorization", None)
-        response = self._transmit(call, prepared, self._proxies)
+        auth = self.auth if call.authenticate else None
+        prepared = self.sender.prepare(call.method, url, params=call.params, data=body.data(),
+                                       files=body.files, headers=headers, auth=auth,
+                                       authenticate=call.authenticate, prepared_url=True)
+        response = self._transmit(call, prepared, self.sender.proxies)
         hops = 0
         while response.is_redirect:
             # requests would turn a redirected POST into a GET (creating nothing) and can
@@ -422,22 +417,17 @@ class Transport:
                 raise UnexpectedRedirect(response.status_code, None, refusal,
                                          {"location": redact_url(location)}, error.response)
             response.close()
-            follow = requests.Request(call.method, location, headers=headers,
-                                      auth=self.auth if call.authenticate else None)
-            prepared = self.session.prepare_request(follow)
-            if not call.authenticate:
-                prepared.headers.pop("Authorization", None)
-            proxies = self.session.merge_environment_settings(
-                location, {}, None, self._verify, None)["proxies"]
-            response = self._transmit(call, prepared, proxies)
+            prepared = self.sender.prepare(call.method, location, params=None, data=None,
+                                           files=None, headers=headers, auth=auth,
+                                           authenticate=call.authenticate, prepared_url=False)
+            response = self._transmit(call, prepared, self.sender.proxies_for(location))
         return response
 
     def _transmit(self, call: Call, prepared: requests.PreparedRequest,
                   proxies: MutableMapping[str, str]) -> requests.Response:
         begun = time.perf_counter()
-        response = self.session.send(prepared, timeout=self.timeout, stream=call.stream,
-                                     allow_redirects=False, proxies=proxies,
-                                     verify=self._verify, cert=self._cert)
+        response = self.sender.send(prepared, stream=call.stream, timeout=self.timeout,
+                                    proxies=proxies)
         if self.log.isEnabledFor(logging.DEBUG):
             self.log.debug("%s %s -> %d in %.1f ms", call.method, call.path,
                            response.status_code, (time.perf_counter() - begun) * 1000)
