@@ -105,6 +105,14 @@ def _nullable(node: Node) -> bool:
     return True  # Not: the complement OR _null; Quant: not inside a path
 
 
+def _never(node: Node) -> bool:
+    """Return whether a node is ``f _null AND f _nnull`` (an empty ``in``): no row matches."""
+    if type(node) is not And:
+        return False
+    flags = {(c.field, c.func, c.op) for c in node.children if type(c) is Cond}
+    return any((f, fn, "nnull") in flags for f, fn, op in flags if op == "null")
+
+
 def _has_paths(node: Node) -> bool:
     """Return whether a node holds relational paths (outside quantifiers)."""
     t = type(node)
@@ -285,6 +293,10 @@ class _Compiler:
 
     def quantified(self, field: str, kind: str, child: Node, related: str | None) -> Any:
         """Return ``{field: {_some|_none: ...}}`` in a form Directus applies, or None."""
+        if _never(child):
+            # `in []` on the related items: no item matches, so _some selects nothing and
+            # _none everything, which a count says in a form Directus runs.
+            return {f"count({field})": {"_lt": 0} if kind == "some" else {"_gte": 0}}
         inner = self.scope(child, related)
         if not inner:
             return {f"count({field})": {"_gt": 0} if kind == "some" else {"_eq": 0}}

@@ -109,7 +109,8 @@ def values(
     if op in ("null", "nnull", "isnull", "empty", "nempty"):
         return st.booleans()
     if op in ("in", "nin"):
-        return st.lists(pool, min_size=1, max_size=3)
+        # empty too: in [] selects nothing, nin [] everything
+        return st.lists(pool, min_size=0, max_size=3)
     if op in ("between", "nbetween", "range"):
         return st.lists(pool, min_size=2, max_size=2)
     if op in ("eq", "neq", "exact") and kind in nullable:

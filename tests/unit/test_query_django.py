@@ -115,6 +115,12 @@ def test_empty_in_on_a_to_many_path_means_no_related_item() -> None:
     row = {"comments": [{"text": "a"}, {"text": None}]}
     assert not evaluate(flt, row)
     assert evaluate(Q(author__name__nin=[]).to_dict(SCHEMA), {"author": None})
+    # negated, it is every row, whatever the kind of the path
+    for negated in (~Q(comments__text__in=[]), Q(comments__none__text__in=[])):
+        flt = negated.to_dict(SCHEMA)
+        assert flt == {"count(comments)": {"_gte": 0}}
+        assert evaluate(flt, row) and evaluate(flt, {"comments": []})
+    assert evaluate((~Q(author__name__in=[])).to_dict(SCHEMA), {"author": None})
 
 
 @pytest.mark.parametrize(
