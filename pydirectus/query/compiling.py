@@ -21,7 +21,18 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydirectus.errors import InvalidQuery, SchemaRequired
 from pydirectus.query.lookups import OPERATORS, JSONObject, to_json
 from pydirectus.query.negation import negate
-from pydirectus.query.nodes import And, Cond, Node, Not, Or, Quant, Rel, cond_text, rel_text
+from pydirectus.query.nodes import (
+    And,
+    Cond,
+    Node,
+    Not,
+    Or,
+    Quant,
+    Rel,
+    cond_text,
+    never,
+    rel_text,
+)
 
 if TYPE_CHECKING:
     from pydirectus.query.schema import Relation, Schema
@@ -103,14 +114,6 @@ def _nullable(node: Node) -> bool:
         assert isinstance(node, Rel)
         return _nullable(node.child)
     return True  # Not: the complement OR _null; Quant: not inside a path
-
-
-def _never(node: Node) -> bool:
-    """Return whether a node is ``f _null AND f _nnull`` (an empty ``in``): no row matches."""
-    if type(node) is not And:
-        return False
-    flags = {(c.field, c.func, c.op) for c in node.children if type(c) is Cond}
-    return any((f, fn, "nnull") in flags for f, fn, op in flags if op == "null")
 
 
 def _has_paths(node: Node) -> bool:
@@ -293,7 +296,7 @@ class _Compiler:
 
     def quantified(self, field: str, kind: str, child: Node, related: str | None) -> Any:
         """Return ``{field: {_some|_none: ...}}`` in a form Directus applies, or None."""
-        if _never(child):
+        if never(child):
             # `in []` on the related items: no item matches, so _some selects nothing and
             # _none everything, which a count says in a form Directus runs.
             return {f"count({field})": {"_lt": 0} if kind == "some" else {"_gte": 0}}

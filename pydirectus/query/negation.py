@@ -24,6 +24,7 @@ from pydirectus.query.nodes import (
     cond_text,
     make_and,
     make_or,
+    never,
 )
 
 __all__ = ["make_quant", "negate"]
@@ -73,6 +74,9 @@ def make_quant(field: str, kind: str, child: Node) -> Node:
     """
     if child == EMPTY:
         return Cond(field, "count", "gt" if kind == "some" else "eq", 0)
+    if never(child):
+        # No related item matches (an empty `in`): a count says it in a form Directus runs.
+        return Cond(field, "count", "lt" if kind == "some" else "gte", 0)
     alternatives: tuple[Node, ...] | None = None
     if type(child) is Or:
         alternatives = child.children

@@ -43,6 +43,7 @@ __all__ = [
     "cond_text",
     "make_and",
     "make_or",
+    "never",
     "rel_text",
 ]
 
@@ -229,6 +230,14 @@ def _fold_not_nulls(children: list[Node]) -> list[Node]:
 def _fold_nulls(children: list[Node]) -> list[Node]:
     """Rewrite ``f <op> v OR f _null`` as ``Not(f <complement op> v)``: same rows, one form."""
     return _fold(children, "null", _complement_with_nulls)
+
+
+def never(node: Node) -> bool:
+    """Return whether a node is ``f _null AND f _nnull`` (an empty ``in``): no row matches."""
+    if type(node) is not And:
+        return False
+    flags = {(c.field, c.func, c.op) for c in node.children if type(c) is Cond}
+    return any((f, fn, "nnull") in flags for f, fn, op in flags if op == "null")
 
 
 # ------------------------------------------------------------------------ text
