@@ -178,3 +178,35 @@ def test_a_sort_key_may_begin_with_a_dash(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.delenv("DIRECTUS_URL", raising=False)
     assert main(["query", "articles", "--sort", "-views"]) == 1
     assert "no server: pass --url or set DIRECTUS_URL" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydirectus.cli.progress import Progress
+
+    quiet = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    with Progress("import things", 10) as progress:
+        progress.update(4)
+    assert quiet.getvalue() == "" and progress.done == 4
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with Progress("import things", 10) as progress:
+        progress.update(10)
+    assert "import things" in terminal.getvalue()
+    # Without tqdm, a plain counter on the same line.
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with Progress("export things") as progress:
+        progress.update(3)
+    assert "export things: 3 rows" in terminal.getvalue()
+    disabled = _Terminal()
+    monkeypatch.setattr(sys, "stderr", disabled)
+    with Progress("export things", enabled=False) as progress:
+        progress.update(3)
+    assert disabled.getvalue() == ""
