@@ -525,7 +525,9 @@ class Collection(HandleMethods[T], _Reads[T]):
                     {"filter": {pk: {"_in": list(batch)}}, "fields": [pk]}))
         except PermissionDenied:
             return keys
-        return [key for key in keys if key in found or str(key) in found]
+        # Keys may be given as text ("5") for an integer key, and come back as numbers.
+        present = {str(value) for value in found}
+        return [key for key in keys if str(key) in present]
 
 
 class Singleton(Generic[T]):

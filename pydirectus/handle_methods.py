@@ -34,8 +34,6 @@ T = TypeVar("T", bound=Mapping[str, Any])
 
 #: keys per request of in_bulk(); long lists go out as SEARCH through the read path
 IN_BULK_BATCH = 500
-#: the primary key assumed when the token may not read the schema (Directus's default)
-FALLBACK_PRIMARY_KEY = "id"
 _MISSING: Any = object()
 _EXACT = ("__eq", "__exact")
 
