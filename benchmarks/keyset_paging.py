@@ -2,10 +2,11 @@
 
 Starts a local Directus, seeds ``--items`` rows (200,000 by default) and iterates them all
 twice through pydirectus's read path in the same order (primary key) and page size
-(1,000): once by key (what iteration does) and once by offset (the fallback). For each it
-reports the time per item of the first tenth and of the last tenth of the run and their
-ratio: key paging should stay flat (at most 1.2x) where offset paging grows with the
-position, since the database skips every earlier row for each offset page.
+(1,000): by key (what iteration does) and by offset (the fallback), interleaved for
+``--rounds`` rounds. For each it reports the median time per item of the first tenth and of
+the last tenth of the run and their ratio: key paging should stay flat (at most 1.2x) where
+offset paging grows with the position, since the database skips every earlier row for
+each offset page.
 
 Writes benchmarks/keyset_paging.md. Never run by the test suite (minutes of seeding).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__)
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
@@ -86,15 +89,19 @@ def main(argv: list[str] | None = None) -> int:
                 handle.create_many([{"n": i} for i in range(
                     start, min(start + SEED_BATCH, options.items))], batch_size=SEED_BATCH,
                     fields=["id"])
-            results = {}
-            for mode in ("keyset", "offset"):
-                log.info("iterating by %s", mode)
-                results[mode] = measure(client, name, options.items, mode)
+            runs: dict[str, list[list[float]]] = {"keyset": [], "offset": []}
+            for round_ in range(options.rounds):
+                for mode in runs:  # interleaved, so that drift on a shared machine hits both
+                    log.info("round %d: iterating by %s", round_ + 1, mode)
+                    runs[mode].append(measure(client, name, options.items, mode))
+            results = {mode: [statistics.median(tenth) for tenth in zip(*rounds, strict=True)]
+                       for mode, rounds in runs.items()}
     lines = [
         "# Iteration: key paging vs offset paging",
         "",
         f"Measured {started} by `python -m benchmarks.keyset_paging --items {options.items}` "
-        f"(page size {options.page_size:,}); Directus {DIRECTUS_VERSION} on SQLite, loopback.",
+        f"(page size {options.page_size:,}, median of {options.rounds} interleaved rounds); "
+        f"Directus {DIRECTUS_VERSION} on SQLite, loopback.",
         "",
         "| Paging | µs per item, first tenth | µs per item, last tenth | last ÷ first |",
         "|---|---|---|---|",
