@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Reinstall when the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.cfg | sha256sum | cut -c1-12)
 
-.PHONY: demo test test-postgresql test-scaled lint typecheck unit bench clean
+.PHONY: demo test test-postgresql test-scaled test-no-orjson lint typecheck unit bench clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ test-postgresql: $(STAMP)
 ## The scaled-out pair: two Directus on one PostgreSQL and one Redis behind a proxy.
 test-scaled: $(STAMP)
 	$(PY) -m pytest $(SCALED)
+
+# The test extra installs orjson (pydirectus[fast]); this slice runs as if it were not.
+NO_ORJSON_SLICE := tests/unit tests/integration/test_collection.py tests/integration/test_seed_methods.py
+
+## The unit tests and a slice of integration with orjson turned off (the json codec).
+test-no-orjson: $(STAMP)
+	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest $(NO_ORJSON_SLICE)
 
 lint: $(STAMP)
 	$(PY) -m ruff check pydirectus tests benchmarks

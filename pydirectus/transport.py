@@ -32,7 +32,7 @@ import requests
 import urllib3.exceptions
 
 from ._version import __version__
-from .encoding import encode_bytes
+from .encoding import UNDECODED, encode_bytes, fast_loads
 from .errors import (
     ConnectError,
     InvalidQuery,
@@ -544,8 +544,13 @@ def _redirect_hint(url: str, location: str) -> str:
 
 def decode_json(response: requests.Response, call: Call) -> Any:
     """Decode a successful JSON body (None for an empty one); a non-JSON body is a server error."""
-    if response.status_code == 204 or not response.content:
+    content = response.content
+    if response.status_code == 204 or not content:
         return None
+    if response.encoding is None or response.encoding.lower() in ("utf-8", "utf8"):
+        decoded = fast_loads(content)
+        if decoded is not UNDECODED:
+            return decoded
     try:
         return response.json()
     except ValueError:
