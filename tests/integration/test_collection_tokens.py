@@ -119,13 +119,15 @@ def test_public_writes_are_refused(seeded: TokenClients) -> None:
 def test_no_schema_permission_is_asked_for(seeded: TokenClients) -> None:
     session_calls: list[str] = []
     api = seeded.api
-    original = api.transport.session.send
+    # Every request of the client leaves through its session's adapter: record there.
+    adapter = api.transport.session.get_adapter(api.url)
+    original = adapter.send
 
     def send(request: Any, **kwargs: Any) -> Any:
         session_calls.append(f"{request.method} {request.path_url.split('?')[0]}")
         return original(request, **kwargs)
 
-    api.transport.session.send = send  # type: ignore[method-assign]
+    adapter.send = send  # type: ignore[method-assign]
     handle = _handle(api, seeded.collection)
     handle.create({"title": "x"})
     handle.filter(title="x").update({"views": 1})
