@@ -26,7 +26,7 @@ from pydirectus.query.lookups import (
     unknown_operator,
 )
 from pydirectus.query.negation import make_quant
-from pydirectus.query.nodes import EMPTY, Cond, Filter, Node, Rel, make_and, make_or
+from pydirectus.query.nodes import EMPTY, Cond, Filter, Node, Or, Rel, make_and, make_or
 
 __all__ = ["combine", "parse_filter", "parse_lookup"]
 
@@ -42,9 +42,17 @@ def _cond(field: str, func: str | None, op: str, value: Any, where: str) -> Node
     return Cond(field, func, op, value)
 
 
+def _rel(field: str, node: Node) -> Node:
+    # A path over an OR is the OR of the paths (some related item matches a or b, or
+    # the related row does): one canonical form, with no OR below a field.
+    if type(node) is Or:
+        return make_or(Rel(field, c) for c in node.children)
+    return Rel(field, node)
+
+
 def _nest(path: Iterable[str], node: Node) -> Node:
     for seg in reversed(list(path)):
-        node = Rel(seg, node)
+        node = _rel(seg, node)
     return node
 
 
@@ -198,7 +206,7 @@ def _parse_field(key: str, value: Any, path: tuple[str, ...], where: str) -> Nod
         else:
             sub = _parse_field(k, v, (*path, field), where)
             if sub != EMPTY:
-                parts.append(Rel(field, sub))
+                parts.append(_rel(field, sub))
     return make_and(parts, same_item=True)
 
 
