@@ -141,6 +141,7 @@ class DirectusClient:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing is safe
         session: requests.Session | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
+        prefetch: bool = True,
     ) -> None:
         """Connect to the Directus at `url` (the seed's `hostname`); nothing is sent yet.
 
@@ -149,7 +150,12 @@ class DirectusClient:
         `ssl_verify`) is True, False or a CA bundle path; given neither, the session's own
         setting holds, which is on for the session the client makes (the seed's was off).
         `logger` receives this client's log lines instead of the `pydirectus` logger.
+        `prefetch` (on by default): iterating a query fetches the next page in the
+        background while the loop works on the current one; False fetches each page
+        only when the loop reaches it.
         """
+        if not isinstance(prefetch, bool):
+            raise UsageError(f"prefetch: expected True or False, got {prefetch!r}")
         args = resolve_client_args(
             url=url, hostname=hostname, auth=auth, username=username, password=password,
             static_token=static_token, verify=verify, ssl_verify=ssl_verify, logger=logger)
@@ -166,7 +172,8 @@ class DirectusClient:
         # verify=None: a session passed in keeps its own setting (a CA bundle, say); the
         # transport sends verify, timeouts and the User-Agent per request, never changing it.
         self.transport = Transport(base_url, auth=auth, timeout=timeout, verify=args.verify,
-                                   retry=retry, session=session, logger=args.logger)
+                                   retry=retry, session=session, logger=args.logger,
+                                   prefetch=prefetch)
         self.server = Server(self.transport)
         self.page_size = page_size
         self._schema = SchemaCache(self.transport)

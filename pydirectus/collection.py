@@ -160,8 +160,21 @@ class _Reads(Generic[T]):
         return data
 
     def __iter__(self) -> Iterator[T]:
-        """Iterate every match of the window via GET /items/{collection}, page by page."""
-        return self._handle._reads.rows(self._compiled())
+        """Iterate every match of the window via GET /items/{collection}, page by page.
+
+        The next page is fetched in the background while the loop works on this one,
+        unless the client was made with prefetch=False (see :meth:`iterator`).
+        """
+        return self.iterator()
+
+    def iterator(self, *, prefetch: bool | None = None) -> Iterator[T]:
+        """Iterate like iter(query) (GET /items/{collection}); prefetch=False: each page is
+        fetched only when the loop reaches it; None: the client's setting."""
+        if prefetch is not None and not isinstance(prefetch, bool):
+            raise InvalidQuery(f"prefetch: expected True, False or None, got {prefetch!r}")
+        reads = self._handle._reads
+        return reads.rows(self._compiled(),
+                          prefetch=reads.transport.prefetch if prefetch is None else prefetch)
 
     def all(self) -> list[T]:
         """Return every match of the window as a list (pages through GET /items/{collection})."""

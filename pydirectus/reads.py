@@ -21,7 +21,8 @@ aggregates, and the key reads behind filtered update/delete) goes through
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -29,6 +30,7 @@ from urllib.parse import urlencode
 import attrs
 
 from .errors import InvalidQuery, InvalidRequest, NotFound, PermissionDenied
+from .prefetch import Prefetch
 from .query import query_to_params
 from .transport import Call, unwrap
 
@@ -250,7 +252,7 @@ class ReadPath:
     # A window, page by page.
 
     def pages(self, compiled: Mapping[str, Any], window: Window | None = None, *,
-              meta: Sequence[str] = ()) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+              meta: Sequence[str] = ()) -> Generator[tuple[list[Any], dict[str, Any]]]:
         """Yield (rows, meta) page by page until the window is read; meta on the first only."""
         window = Window.of(compiled) if window is None else window
         base = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS and k != "meta"}
@@ -425,10 +427,15 @@ class ReadPath:
 
     # Terminal reads.
 
-    def rows(self, compiled: Mapping[str, Any], window: Window | None = None) -> Iterator[Any]:
-        """Yield every row of the window."""
-        for rows, _ in self.pages(compiled, window):
-            yield from rows
+    def rows(self, compiled: Mapping[str, Any], window: Window | None = None, *,
+             prefetch: bool = False) -> Iterator[Any]:
+        """Yield every row of the window; prefetch: the next page is fetched in the background."""
+        pages = self.pages(compiled, window)
+        # Closed however the loop ends (break, an error, garbage collection): a page fetch
+        # in flight is waited for, and nothing more is sent.
+        with closing(Prefetch(pages) if prefetch else pages) as source:
+            for rows, _ in source:
+                yield from rows
 
     def fetch(self, compiled: Mapping[str, Any], *, meta: Sequence[str] = ()
               ) -> tuple[Any, dict[str, Any]]:

@@ -311,12 +311,15 @@ class Transport:
         retry: RetryPolicy = RetryPolicy(),
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
+        prefetch: bool = True,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         # Every log line of this client (auth and schema cache too) goes through self.log.
         self.log = logger if logger is not None else log
         self.timeout = timeout
         self.retry = retry
+        # Whether iterating a query fetches the next page in the background (prefetch.py).
+        self.prefetch = prefetch
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
         # Our User-Agent, unless the user's session names its own.
