@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import sys
 import time
@@ -162,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured {started} by `python -m benchmarks.databases` ({options.rounds} rounds, "
         f"{time.monotonic() - began:.0f} s); Directus {DIRECTUS_VERSION} on loopback, "
         "one process, interleaved rounds. Medians; ratio: median (range) of per-round "
-        "pydirectus ÷ raw requests on the same database.",
+        "pydirectus ÷ raw requests on the same database. Load average at the end: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine "
+        "widens the ranges).",
         "",
         "| Workload | SQLite: pydirectus | SQLite: raw | SQLite: ÷ raw "
         "| PostgreSQL: pydirectus | PostgreSQL: raw | PostgreSQL: ÷ raw |",
