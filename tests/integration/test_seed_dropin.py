@@ -30,6 +30,7 @@ from pydirectus.errors import (
     DirectusError,
     NotFound,
     PermissionDenied,
+    ServerError,
     TLSError,
 )
 from pydirectus.models import Activity, DeepQuery, File, Folder
@@ -363,7 +364,7 @@ def test_typed_query_runs(directus_client: DirectusClient,
         assert ids == sorted(ids, reverse=True)  # the deep _sort
 
 
-def test_every_query_dict_key_is_accepted(directus_client: DirectusClient,
+def test_every_query_dict_key_is_accepted(directus: Any, directus_client: DirectusClient,
                                          make_collection: CollectionFactory) -> None:
     posts = make_collection({"title": "string", "views": "integer"})
     notes = make_collection({"body": "string"})
@@ -394,8 +395,14 @@ def test_every_query_dict_key_is_accepted(directus_client: DirectusClient,
             query["aggregate"] = {"count": ["*"]}
         directus_client.read_items(posts, query)
     counted: DeepQuery = {"_aggregate": {"count": ["*"]}, "_groupBy": ["body"]}
-    [row] = directus_client.read_items(posts, {"fields": ["id", "notes.*"],
-                                               "deep": {"notes": counted}})
+    grouped = {"fields": ["id", "notes.*"], "deep": {"notes": counted}}
+    if directus.database == "postgresql":
+        # Directus selects the related key beside the groups, which PostgreSQL refuses
+        # ("must appear in the GROUP BY clause"); SQLite lets it through.
+        with pytest.raises(ServerError, match="GROUP BY"):
+            directus_client.read_items(posts, grouped)
+        return
+    [row] = directus_client.read_items(posts, grouped)
     assert {(n["body"], int(n["count"])) for n in row["notes"]} == {("n", 2), ("m", 1)}
 
 

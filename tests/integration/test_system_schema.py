@@ -47,7 +47,8 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def second(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectusClient]:
+def second(tmp_path_factory: pytest.TempPathFactory,
+           directus_database: str) -> Iterator[DirectusClient]:
     """A second, fresh Directus with one endpoint extension installed."""
     root = tmp_path_factory.mktemp("extensions")
     # Directus also resolves extensions from the project's package.json: give it one.
@@ -59,8 +60,9 @@ def second(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectusClient]
         "directus:extension": {"type": "endpoint", "path": "index.js", "source": "index.js",
                                "host": "^12.0.0"}}))
     (folder / "index.js").write_text(ENDPOINT)
-    server = DirectusServer(env={"EXTENSIONS_PATH": str(root),
-                                 "PACKAGE_FILE_LOCATION": str(root)})
+    # On the run's database: Directus refuses a snapshot from another vendor.
+    server = DirectusServer(database=directus_database, env={
+        "EXTENSIONS_PATH": str(root), "PACKAGE_FILE_LOCATION": str(root)})
     with running(server), DirectusClient(server.url, auth=StaticToken(server.admin_token)) as c:
         yield c
 
@@ -82,8 +84,9 @@ def blog(directus_client: DirectusClient) -> Iterator[dict[str, str]]:
     admin.schema.define(names["threads"], {
         "subject": "string", "replies": OneToMany(names["replies"], field="thread")})
     yield names
-    admin.schema.drop(names["threads"], f"{names['posts']}_{names['tags']}", names["posts"],
-                      names["replies"], names["tags"], names["authors"])
+    # Referencing collections first: PostgreSQL enforces the foreign keys (SQLite does not).
+    admin.schema.drop(names["replies"], names["threads"], f"{names['posts']}_{names['tags']}",
+                      names["posts"], names["tags"], names["authors"])
 
 
 def _shape(client: DirectusClient, names: dict[str, str]) -> dict[str, Any]:
