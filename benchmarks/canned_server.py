@@ -3,7 +3,9 @@
 Used to isolate client-side cost from Directus: the same calls as the real workloads,
 answered in microseconds by a separate process (its CPU is not the client's).
 ``/items/{c}/{id}`` answers one item with that id; any other path answers a page of
-LIST_ROWS items (ids 1..LIST_ROWS). Keep-alive, Content-Length bodies, any method.
+LIST_ROWS items (ids 1..LIST_ROWS); ``/collections/{c}`` and ``/fields/{c}`` describe a
+plain collection keyed by ``id``; ``/items/paged`` pages through PAGED_ROWS rows, each
+page after PAGE_DELAY. Keep-alive, Content-Length bodies, any method.
 
 Run: ``python -m benchmarks.canned_server`` prints the port, then serves until killed.
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
+from urllib.parse import parse_qsl
 
 from benchmarks import spec
 
@@ -31,11 +35,48 @@ LIST_BODY = json.dumps({"data": [
 ]}).encode()
 
 
+FIELDS = [("id", "integer"), ("title", "string"), ("views", "integer"), ("status", "string"),
+          ("score", "float"), ("date_created", "timestamp"), ("user_created", "uuid")]
+
+
+def schema_body(route: str, name: str) -> bytes:
+    """Return /collections/{name} or /fields/{name}: what the client learns once."""
+    if route == "collections":
+        return json.dumps({"data": {"collection": name, "meta": {"singleton": False},
+                                    "schema": {"name": name}}}).encode()
+    return json.dumps({"data": [
+        {"collection": name, "field": field, "type": kind,
+         "schema": {"is_primary_key": field == "id"}} for field, kind in FIELDS]}).encode()
+
+
+#: ``/items/paged``: this many rows, paged by limit and offset or by ``id`` ``_gt``, each
+#: page answered after PAGE_DELAY seconds (about what Directus takes for 1,000 rows)
+PAGED_ROWS = 20_000
+PAGE_DELAY = 0.024
+_AFTER = re.compile(r'"_gt":\s*(\d+)')
+
+
+def paged_body(query: str) -> bytes:
+    """Return one page of the paged collection for a query string (limit, offset, filter)."""
+    params = dict(parse_qsl(query))
+    limit = int(params.get("limit", "100"))
+    after = _AFTER.search(params.get("filter", ""))
+    first = int(after.group(1)) + 1 if after else int(params.get("offset", "0")) + 1
+    last = min(first + limit, PAGED_ROWS + 1)
+    return json.dumps({"data": [{"id": i, "title": f"Item {i}", "views": i % 1000}
+                                for i in range(first, last)]}).encode()
+
+
 def answer(path: str) -> bytes:
     """Return the body for a request path."""
-    parts = path.split("?", 1)[0].strip("/").split("/")
+    route, _, query = path.partition("?")
+    if route == "/items/paged":
+        return paged_body(query)
+    parts = route.strip("/").split("/")
     if len(parts) == 3 and parts[0] == "items" and parts[2].isdigit():
         return item_body(int(parts[2]))
+    if len(parts) == 2 and parts[0] in ("collections", "fields"):
+        return schema_body(parts[0], parts[1])
     return LIST_BODY
 
 
@@ -51,6 +92,8 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
             length = int(headers.get("content-length", "0"))
             if length:
                 await reader.readexactly(length)
+            if path.startswith("/items/paged?"):
+                await asyncio.sleep(PAGE_DELAY)
             body = answer(path)
             close = headers.get("connection", "").lower() == "close"
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"

@@ -9,7 +9,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from benchmarks.compile_times import CompileTimes
 from benchmarks.harness import Sample, Series, paired_ratio, paired_ratios
@@ -314,8 +314,33 @@ def markdown(run: Run) -> str:
     body = ["# pydirectus benchmarks", "", *header_lines(run), "", *methodology(run), "",
             "## Results", "", *table(run), "", *observations(run), "", "## Targets", "",
             *target_table(run), "", "## Notes", "", *notes(run), "",
-            f"![ratios to raw requests]({CHART.name})", ""]
+            f"![ratios to raw requests]({CHART.name})", "", *separate_runs()]
     return "\n".join(body)
+
+
+#: benchmarks run on their own (python -m benchmarks.<name>); results.md shows their last run
+SEPARATE: Final = ("lean_path.md", "iteration_prefetch.md")
+
+
+def separate_runs(here: Path = HERE) -> list[str]:
+    """Return the sections of the separately run benchmarks (their own files, one level down)."""
+    lines: list[str] = []
+    for name in SEPARATE:
+        path = here / name
+        if path.exists():
+            title, *rest = path.read_text().strip().splitlines()
+            lines += [f"#{title} (`{name}`)", *rest, ""]
+    return lines
+
+
+def update_separate(results: Path = RESULTS) -> None:
+    """Replace the separately run sections at the end of results.md with their files' text."""
+    text = results.read_text()
+    first = next((f"## {(HERE / n).read_text().splitlines()[0].lstrip('# ')}" for n in SEPARATE
+                  if (HERE / n).exists()), None)
+    if first is not None and first in text:
+        text = text[:text.index(first)]
+    results.write_text(text.rstrip("\n") + "\n\n" + "\n".join(separate_runs()).rstrip("\n") + "\n")
 
 
 def readme_section(run: Run) -> str:
