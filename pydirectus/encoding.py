@@ -35,8 +35,8 @@ from typing import Any, Final
 
 from .errors import InvalidQuery
 
-__all__ = ["CONVERTED", "ORJSON", "UNDECODED", "convert", "dumps", "encode_bytes", "fast_loads",
-           "to_json"]
+__all__ = ["CONVERTED", "FAST_LOADS_MAX", "ORJSON", "UNDECODED", "convert", "dumps",
+           "encode_bytes", "fast_loads", "to_json"]
 
 _SCALARS: Final = (str, int, float, bool, type(None))
 #: the types convert() turns into JSON values (besides a Mapping)
@@ -119,9 +119,10 @@ _ORJSON: Final[Any] = _load_orjson()
 #: whether bodies go through orjson (installed, and not turned off by PYDIRECTUS_NO_ORJSON)
 ORJSON: Final = _ORJSON is not None
 # Where orjson's bytes may differ from json's: NaN/infinity (orjson writes null) and
-# exponents (orjson writes 1e-7, json 1e-07). Also matched inside strings: those values
+# exponents (orjson writes 1e-7, json 1e-07; 0.00006103515625 where json writes
+# 6.103515625e-05). Also matched inside strings: those values
 # just take the json path.
-_MAY_DIFFER: Final = re.compile(rb"null|\de[-+]?\d")
+_MAY_DIFFER: Final = re.compile(rb"null|\de[-+]?\d|0\.0000")
 _ORJSON_OPTIONS: Final = (
     (_ORJSON.OPT_PASSTHROUGH_DATETIME | _ORJSON.OPT_PASSTHROUGH_DATACLASS) if ORJSON else 0)
 #: fast_loads() could not decode: the caller decodes as it would without orjson
@@ -154,10 +155,16 @@ _DIGITS_AS_ZERO: Final = bytes(48 if 48 <= c <= 57 else 32 for c in range(256))
 _LONG_RUN: Final = b"0" * 19
 
 
+#: larger bodies are decoded by json: orjson's transient working memory is about 13 times
+#: the body (26 MB for a 2 MB page, where json peaks near 4 MB)
+FAST_LOADS_MAX: Final = 64 * 1024
+
+
 def fast_loads(content: bytes) -> Any:
     """Return the JSON value of UTF-8 bytes decoded by orjson, or UNDECODED (no orjson, or
     orjson refused it or would read it otherwise: long integers, NaN, lone surrogates)."""
-    if _ORJSON is None or _LONG_RUN in content.translate(_DIGITS_AS_ZERO):
+    if _ORJSON is None or len(content) > FAST_LOADS_MAX or (
+            _LONG_RUN in content.translate(_DIGITS_AS_ZERO)):
         return UNDECODED
     try:
         return _ORJSON.loads(content)
