@@ -233,7 +233,11 @@ class Folders(Collection[Folder]):
     def __init__(self, transport: Transport, schema: SchemaCache, *,
                  page_size: int) -> None:
         super().__init__("directus_folders", transport, schema, page_size=page_size,
-                         route=("folders",))
+                         route=("folders",), pk="id", singleton=False)
+        # Directus 12.4.0 answers a non-admin GET /folders list with a 500
+        # (FoldersService.readByQuery writes to the frozen query object GET hands it);
+        # SEARCH /folders carries the same query and works for every token.
+        self._reads.search_only = True
 
     def __repr__(self) -> str:
         return "<Folders /folders>"
@@ -263,13 +267,7 @@ class Folders(Collection[Folder]):
         return current
 
     def _child(self, name: str, parent: str | None) -> Folder | None:
-        # SEARCH, not GET: Directus 12.4.0 answers a non-admin GET /folders with a 500
-        # (FoldersService.readByQuery writes to the frozen query object GET hands it).
-        where = {"_null": True} if parent is None else {"_eq": parent}
-        query = {"filter": {"_and": [{"name": {"_eq": name}}, {"parent": where}]},
-                 "sort": ["id"], "limit": 1}
-        rows = self._transport.data("SEARCH", "folders", json={"query": query})
-        return rows[0] if isinstance(rows, list) and rows else None
+        return self.filter(name=name, parent=parent).sort("id").first()
 
     def download_zip(self, id: str, destination: Destination, *, chunk_size: int = CHUNK_SIZE,
                      progress: ProgressArg = None) -> int:

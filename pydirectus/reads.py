@@ -170,6 +170,8 @@ class ReadPath:
         self.page_size = page_size
         self._primary_key = primary_key
         self._singleton = singleton
+        # Send every read as SEARCH (the query in the body), for routes whose GET is broken.
+        self.search_only = False
         # Every read goes out through `send`: a handle may wrap it (a system route that
         # answers in its own way) and the whole read path follows.
         self.send = send or self.request
@@ -205,8 +207,8 @@ class ReadPath:
     def request(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         """Send one read (SEARCH when the query string is too long); return data and meta."""
         params = query_to_params(compiled)
-        if _query_string_may_exceed(params, MAX_QUERY_STRING) and (
-                len(urlencode(params)) > MAX_QUERY_STRING):
+        if self.search_only or (_query_string_may_exceed(params, MAX_QUERY_STRING) and (
+                len(urlencode(params)) > MAX_QUERY_STRING)):
             call = Call("SEARCH", self.route, json={"query": dict(compiled)})
         else:
             call = Call("GET", self.route, params=params)

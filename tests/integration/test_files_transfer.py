@@ -335,6 +335,11 @@ def _as_users(grants: AccessGrants, directus_client: DirectusClient, cleanup: di
     parent = api.folders.get(folder["parent"])
     cleanup["folders"] += [parent["id"], folder["id"]]
     assert api.folders.ensure("api-only/uploads")["id"] == folder["id"]
+    # Lists of folders go out as SEARCH: Directus 12.4.0 fails a non-admin GET /folders.
+    assert [f["name"] for f in api.folders.filter(parent=parent["id"]).fields("name")] == [
+        "uploads"]
+    assert api.folders.filter(name="api-only").count() >= 1
+    assert any(f["id"] == folder["id"] for f in api.folders.iterator(prefetch=False))
     seen = Calls()
     records = api.files.upload([Upload(b"api one", filename="one.txt"),
                                 Upload(b"api two", filename="two.txt",
