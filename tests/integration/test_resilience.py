@@ -133,7 +133,9 @@ def test_retries_are_bounded_by_total_time(
     elapsed = time.monotonic() - started
     assert caught.value.status == 503 and "empty response body" in str(caught.value)
     assert 2 <= len(proxy.requests_to(path)) <= 4  # 0, 0.4, 0.8; 1.2 would overrun
-    assert elapsed < 2.0
+    # 50 attempts at 0.4 s would take 20 s; the budget stops them near 1 s. The margin
+    # absorbs a loaded machine's slow requests, not extra retries (counted above).
+    assert elapsed < 3.0
 
 
 def test_a_post_that_reached_the_server_is_not_sent_again(
