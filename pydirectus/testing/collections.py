@@ -16,6 +16,11 @@ FieldSpec = str | Mapping[str, Any]
 _counter = itertools.count(1)
 
 
+def unique_name(prefix: str) -> str:
+    """Return a name no other test of this run (or of a parallel run) has used."""
+    return f"{prefix}_{os.getpid()}_{next(_counter)}"
+
+
 def _field(name: str, spec: FieldSpec) -> dict[str, Any]:
     if isinstance(spec, str):
         return {"field": name, "type": spec, "schema": {}, "meta": {}}
@@ -48,7 +53,7 @@ class CollectionFactory:
         singleton: bool = False,
     ) -> str:
         """Create a collection with a primary key ``id`` and the given fields; return its name."""
-        name = f"{prefix}_{os.getpid()}_{next(_counter)}"
+        name = unique_name(prefix)
         if pk == "integer":
             key = {"field": "id", "type": "integer", "meta": {"hidden": True},
                    "schema": {"is_primary_key": True, "has_auto_increment": True}}

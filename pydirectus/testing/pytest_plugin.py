@@ -3,6 +3,8 @@
 - ``directus``: one DirectusServer for the whole test session (started on first use).
 - ``directus_client``: an admin DirectusClient (static token) on that server.
 - ``make_collection``: creates uniquely named collections for one test, dropped afterwards.
+- ``access_grants``: an :class:`~pydirectus.testing.access.AccessGrants` for one test: the
+  API-only users, policies and Public permissions made through it are removed afterwards.
 - ``make_token_clients``: a factory of :class:`~pydirectus.testing.access.TokenClients` (admin,
   an API-only user with CRUD, Public with read) on a fresh collection; ``token_clients`` is
   one of them on a collection with ``title`` (string), ``views`` (integer) and ``status``.
@@ -33,6 +35,7 @@ from .existing import ExistingDirectus
 from .server import DATABASES, DirectusServer
 
 __all__ = [
+    "access_grants",
     "directus",
     "directus_client",
     "directus_database",
@@ -145,12 +148,21 @@ def make_collection(directus: DirectusServer) -> Iterator[Callable[..., str]]:
 
 
 @pytest.fixture
-def make_token_clients(directus_client: Any, make_collection: Callable[..., str]
-                       ) -> Iterator[Callable[..., Any]]:
-    """Return a factory: fields (and make_collection's options) -> TokenClients."""
-    from .access import ACTIONS, AccessGrants, TokenClients
+def access_grants(directus_client: Any) -> Iterator[Any]:
+    """Return an AccessGrants: users, policies and permissions it makes go after the test."""
+    from .access import AccessGrants
 
-    grants = AccessGrants(directus_client)
+    with AccessGrants(directus_client) as grants:
+        yield grants
+
+
+@pytest.fixture
+def make_token_clients(directus_client: Any, make_collection: Callable[..., str],
+                       access_grants: Any) -> Callable[..., Any]:
+    """Return a factory: fields (and make_collection's options) -> TokenClients."""
+    from .access import ACTIONS, TokenClients
+
+    grants = access_grants
 
     def make(fields: Any = None, *, api_actions: Any = ACTIONS,
              public_actions: Any = ("read",), **options: Any) -> TokenClients:
@@ -158,10 +170,7 @@ def make_token_clients(directus_client: Any, make_collection: Callable[..., str]
         return TokenClients(name, directus_client, grants.api_client({name: api_actions}),
                             grants.public_client({name: public_actions}))
 
-    try:
-        yield make
-    finally:
-        grants.revoke()
+    return make
 
 
 @pytest.fixture

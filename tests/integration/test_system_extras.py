@@ -7,9 +7,7 @@ import base64
 import hashlib
 import hmac
 import io
-import itertools
 import json
-import os
 import struct
 import time
 from collections.abc import Iterator
@@ -29,19 +27,8 @@ from pydirectus import (
 from pydirectus.errors import InvalidRequest
 from pydirectus.system import ManyToOne
 from pydirectus.testing.access import AccessGrants
+from pydirectus.testing.collections import unique_name as unique
 from pydirectus.testing.server import DirectusServer
-
-_n = itertools.count(1)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{next(_n)}"
-
-
-@pytest.fixture
-def grants(directus_client: DirectusClient) -> Iterator[AccessGrants]:
-    with AccessGrants(directus_client) as made:
-        yield made
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +93,7 @@ def _flow(admin: DirectusClient, options: dict[str, Any], operation: dict[str, A
 
 
 def test_flow_with_a_webhook_trigger_creates_an_item(
-        directus_client: DirectusClient, blog: dict[str, str], grants: AccessGrants) -> None:
+        directus_client: DirectusClient, blog: dict[str, str], access_grants: AccessGrants) -> None:
     admin = directus_client
     flow = _flow(admin, {"method": "POST", "return": "$last"}, {
         "type": "item-create", "options": {
@@ -120,7 +107,7 @@ def test_flow_with_a_webhook_trigger_creates_an_item(
             "id").fetch() == [{"id": created[0]}]
         assert admin.flows.trigger(echo, params={"q": "hi"}) == {"got": "hi"}
         # A token that may not read the flow still runs it: POST with a body, else GET.
-        with grants.api_client({blog["authors"]: ["read"]}) as reader:
+        with access_grants.api_client({blog["authors"]: ["read"]}) as reader:
             assert reader.flows.trigger(echo, params={"q": "api"}) == {"got": "api"}
             reader.flows.trigger(flow, {"name": "By the API user"})
             assert reader.collection(blog["authors"]).filter(name="By the API user").count() == 1
@@ -149,7 +136,7 @@ def test_manual_flow_runs_on_the_chosen_items(directus_client: DirectusClient,
 
 
 def test_a_bookmark_saved_like_the_app_runs_as_the_same_query(
-        directus_client: DirectusClient, blog: dict[str, str], grants: AccessGrants) -> None:
+        directus_client: DirectusClient, blog: dict[str, str], access_grants: AccessGrants) -> None:
     admin = directus_client
     posts = admin.collection(blog["posts"])
     posts.create_many([{"title": f"p{n}", "views": n} for n in range(6)])
@@ -169,7 +156,8 @@ def test_a_bookmark_saved_like_the_app_runs_as_the_same_query(
     assert posts.query(query).fetch() == raw_answer
     assert [row["views"] for row in raw_answer] == [5, 4, 3]
     # Read by a user who may read presets and posts only: the conversion needs nothing more.
-    with grants.api_client({"directus_presets": ["read"], blog["posts"]: ["read"]}) as reader:
+    reader_permissions = {"directus_presets": ["read"], blog["posts"]: ["read"]}
+    with access_grants.api_client(reader_permissions) as reader:
         global_raw = admin.presets.create({**{k: raw[k] for k in (
             "collection", "layout", "search", "filter", "layout_query")},
             "bookmark": "For everyone", "user": None})
@@ -207,7 +195,7 @@ def test_share_info_is_public(directus_client: DirectusClient, blog: dict[str, s
 
 
 def test_utils_sort_random_string_revert_and_cache(
-        directus_client: DirectusClient, blog: dict[str, str], grants: AccessGrants) -> None:
+        directus_client: DirectusClient, blog: dict[str, str], access_grants: AccessGrants) -> None:
     admin = directus_client
     value = admin.utils.random_string(12)
     assert len(value) == 12 and value != admin.utils.random_string(12)
@@ -226,7 +214,7 @@ def test_utils_sort_random_string_revert_and_cache(
     assert posts.get(first)["title"] == "s1"
     admin.utils.clear_cache()
     admin.utils.clear_cache(system=True)
-    with grants.api_client({blog["posts"]: ["read"]}) as reader:
+    with access_grants.api_client({blog["posts"]: ["read"]}) as reader:
         with pytest.raises(PermissionDenied):
             reader.utils.clear_cache()
         with pytest.raises(PermissionDenied):
@@ -258,12 +246,12 @@ def test_import_json_and_csv_files_and_export(directus_client: DirectusClient,
 
 
 def test_specs_and_auth_providers(directus_client: DirectusClient,
-                                  blog: dict[str, str], grants: AccessGrants) -> None:
+                                  blog: dict[str, str], access_grants: AccessGrants) -> None:
     spec = directus_client.server.specs_openapi()
     assert spec["openapi"].startswith("3") and f"/items/{blog['posts']}" in spec["paths"]
     assert f"type {blog['posts']}" in directus_client.server.specs_graphql()
     assert "type directus_users" in directus_client.server.specs_graphql("system")
-    with grants.api_client({blog["authors"]: ["read"]}) as reader:
+    with access_grants.api_client({blog["authors"]: ["read"]}) as reader:
         paths = reader.server.specs_openapi()["paths"]
         assert f"/items/{blog['authors']}" in paths and f"/items/{blog['posts']}" not in paths
     assert directus_client.authentication.providers() == []
@@ -271,10 +259,10 @@ def test_specs_and_auth_providers(directus_client: DirectusClient,
 
 def test_item_permissions_of_the_current_user(directus_client: DirectusClient,
                                               blog: dict[str, str],
-                                              grants: AccessGrants) -> None:
+                                              access_grants: AccessGrants) -> None:
     post = directus_client.collection(blog["posts"]).create({"title": "mine"})
     assert directus_client.permissions.item(blog["posts"], post["id"])["update"]["access"]
-    with grants.api_client({blog["posts"]: ["read", "update"]}) as editor:
+    with access_grants.api_client({blog["posts"]: ["read", "update"]}) as editor:
         rights = editor.permissions.item(blog["posts"], post["id"])
         assert rights["update"]["access"] is True and rights["delete"]["access"] is False
 

@@ -3,8 +3,6 @@ singleton handles, and what a limited API-only user, the Public policy and with_
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,18 +12,7 @@ from pydirectus import DirectusClient, InvalidQuery, NotFound, PermissionDenied
 from pydirectus.collection import Collection
 from pydirectus.system import ReadOnlyError
 from pydirectus.testing.access import AccessGrants
-
-_n = itertools.count(1)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{next(_n)}"
-
-
-@pytest.fixture
-def grants(directus_client: DirectusClient) -> Iterator[AccessGrants]:
-    with AccessGrants(directus_client) as made:
-        yield made
+from pydirectus.testing.collections import unique_name as unique
 
 
 @pytest.fixture(scope="module")
@@ -161,10 +148,11 @@ def test_extensions_list_and_unknown_extension(directus_client: DirectusClient) 
 
 
 def test_limited_user_sees_its_permissions_and_permission_denied(
-        directus_client: DirectusClient, world: dict[str, Any], grants: AccessGrants) -> None:
+        directus_client: DirectusClient, world: dict[str, Any], access_grants: AccessGrants,
+) -> None:
     admin = directus_client
     preset = admin.presets.create({"collection": world["collection"], "bookmark": "shared"})
-    with grants.api_client({"directus_presets": ["read"]}) as limited:
+    with access_grants.api_client({"directus_presets": ["read"]}) as limited:
         me = limited.users.me()
         assert set(me) == {"id"}  # it may not read directus_users, so /users/me says only who
         assert limited.users.me()["id"] == admin.users.filter(id=me["id"]).first()["id"]
@@ -192,21 +180,21 @@ def test_limited_user_sees_its_permissions_and_permission_denied(
     admin.presets.delete(preset["id"])
 
 
-def test_user_allowed_to_read_users_gets_its_record(grants: AccessGrants) -> None:
-    with grants.api_client({"directus_users": ["read"]}, name=unique("reader")) as reader:
+def test_user_allowed_to_read_users_gets_its_record(access_grants: AccessGrants) -> None:
+    with access_grants.api_client({"directus_users": ["read"]}, name=unique("reader")) as reader:
         me = reader.users.me(fields=["id", "email"])
         assert me["email"].startswith("reader_")
         assert reader.users.get(me["id"])["email"] == me["email"]
 
 
 def test_public_policy_reads_translations(directus_client: DirectusClient,
-                                         grants: AccessGrants) -> None:
+                                         access_grants: AccessGrants) -> None:
     key = unique("public")
     row = directus_client.translations.create({"language": "en-US", "key": key, "value": "p"})
     anonymous = DirectusClient(directus_client.url)
     with pytest.raises(PermissionDenied):
         anonymous.translations.filter(key=key).fetch()
-    public = grants.public_client({"directus_translations": ["read"]})
+    public = access_grants.public_client({"directus_translations": ["read"]})
     try:
         assert public.translations.filter(key=key).fields("value").fetch() == [{"value": "p"}]
         with pytest.raises(PermissionDenied):

@@ -4,9 +4,7 @@ kept fresh, a snapshot/diff/apply round trip to a second server, and on that sec
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +16,9 @@ from pydirectus import DirectusClient, InvalidQuery, NotFound, PermissionDenied,
 from pydirectus.errors import InvalidRequest
 from pydirectus.system import Field, ManyToMany, ManyToOne, OneToMany
 from pydirectus.testing.access import AccessGrants
+from pydirectus.testing.collections import unique_name as unique
 from pydirectus.testing.pytest_plugin import running
 from pydirectus.testing.server import DirectusServer
-
-_n = itertools.count(1)
 
 EXTENSION = "directus-extension-hello"
 ENDPOINT = """export default {
@@ -40,10 +37,6 @@ ENDPOINT = """export default {
   },
 };
 """
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{next(_n)}"
 
 
 @pytest.fixture(scope="module")
