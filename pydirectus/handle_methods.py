@@ -106,8 +106,9 @@ class HandleMethods(Generic[T]):
     # ------------------------------------------------------------------ helpers
 
     def _primary_key(self) -> str:
-        # Learned from what the token may read, else SchemaRequired says how to name it.
-        return self._handle._reads.primary_key("a primary-key lookup")
+        # Learned from what the token may read, else SchemaRequired says how to name it
+        # (PermissionDenied when the token may not read the collection at all).
+        return self._handle._reads.primary_key_to_read("a primary-key lookup")
 
     def _resolve_pk(self, lookups: Mapping[str, Any]) -> dict[str, Any]:
         # ``pk`` names the primary key (Django's alias); the handle knows which field it is.

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import attrs
 
-from .errors import InvalidQuery, InvalidRequest, NotFound, PermissionDenied
+from .errors import InvalidQuery, InvalidRequest, NotFound, PermissionDenied, SchemaRequired
 from .prefetch import Prefetch
 from .query import query_to_params
 from .transport import Call, unwrap
@@ -194,6 +194,15 @@ class ReadPath:
         if self._primary_key is not None:
             return self._primary_key
         return self.schema.primary_key(self.name, needed_for=needed_for)
+
+    def primary_key_to_read(self, needed_for: str) -> str:
+        """Return the primary key's name for a read; PermissionDenied if the token may not
+        read the collection (GraphQL hides what it may not read: no key is learned then)."""
+        try:
+            return self.primary_key(needed_for)
+        except SchemaRequired:
+            self.check_readable()
+            raise
 
     def known_singleton(self) -> bool | None:
         """Return whether the collection is a singleton, if already known (no request)."""
@@ -469,7 +478,7 @@ class ReadPath:
         """Return the window's last row, or None (read from the end in reversed order)."""
         window = Window.of(compiled)
         sort = [SortKey.parse(key) for key in compiled.get("sort") or ()]
-        pk = self.primary_key("last()") if not sort else self._primary_key_if_known()
+        pk = self.primary_key_to_read("last()") if not sort else self._primary_key_if_known()
         if pk is not None and pk not in (key.field for key in sort):
             sort.append(SortKey(pk))
         reversed_query = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS}
@@ -516,7 +525,7 @@ class ReadPath:
 
     def keys(self, compiled: Mapping[str, Any], needed_for: str) -> list[Any]:
         """Return the primary keys of every match in the window (keyset paged)."""
-        pk = self.primary_key(needed_for)
+        pk = self.primary_key_to_read(needed_for)
         query = {k: v for k, v in compiled.items() if k not in ("fields", "deep", "alias")}
         query["fields"] = [pk]
         return [row[pk] for row in self.rows(query)]
@@ -556,10 +565,15 @@ class ReadPath:
             return denied
         return self.missing(key, filtered, denied.response) if self.readable() else denied
 
+    def check_readable(self) -> None:
+        """Raise the server's PermissionDenied if this token may not read the collection
+        (one read of no rows)."""
+        self.transport.data("GET", *self.route, params={"limit": "0"})
+
     def readable(self) -> bool:
         """Return whether this token may read the collection (one read of no rows)."""
         try:
-            self.transport.data("GET", *self.route, params={"limit": "0"})
+            self.check_readable()
         except PermissionDenied:
             return False
         return True
