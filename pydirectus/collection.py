@@ -36,7 +36,7 @@ from .query import Query
 from .reads import ReadPath
 from .schema_cache import CollectionInfo
 from .transport import encode_segment
-from .values import needs_field_types, typed_aggregate, typed_item
+from .values import could_change, needs_field_types, typed_aggregate, typed_items
 
 if TYPE_CHECKING:
     from .query import Q
@@ -353,23 +353,29 @@ class Collection(HandleMethods[T], _Reads[T]):
 
     def _typed(self, data: Any, aggregate: bool = False) -> Any:
         # The same Python types on every database (see pydirectus.values); the field
-        # types are fetched once, and only when some value could change.
+        # types are fetched once, and only when some value could change. Once they are
+        # known, only the numeric fields are visited.
         if aggregate:
             rows = data if isinstance(data, list) else [data]
-            types = self._schema.field_types(self.name) if needs_field_types(rows) else {}
+            kinds = self._schema.field_types(self.name) if needs_field_types(rows) else {}
             for row in rows:
-                typed_aggregate(row, types)
-        elif needs_field_types(data):
-            items = data if isinstance(data, list) else [data]
+                typed_aggregate(row, kinds)
+            return data
+        items = data if isinstance(data, list) else [data]
+        types = self._schema.known_field_types(self.name)
+        if types is None:
+            if not could_change(items):
+                return data
             types = self._schema.field_types(self.name)
+        if types:
             missing = {key for item in items[:1] if isinstance(item, dict) for key in item
                        if key not in types}
-            if types and missing:
+            if missing and could_change([{key: item.get(key) for key in missing}
+                                         for item in items if isinstance(item, dict)]):
                 # A field added since the types were read (by another client, or through
                 # another instance behind the same load balancer): read them again.
                 types = self._schema.field_types(self.name, missing=missing)
-            for item in items:
-                typed_item(item, types)
+            typed_items(items, types)
         return data
 
     # Writing.

@@ -93,6 +93,8 @@ class SchemaCache:
         self._full: Schema | bool | None = None
         # GET /fields/{name} rows; None: the token may not read the collection's fields.
         self._fields: dict[str, list[dict[str, Any]] | None] = {}
+        # field -> Directus type per collection, as last answered by field_types().
+        self._types: dict[str, Mapping[str, str]] = {}
         self._learned: set[str] = set()
         # (collection, field) pairs Directus refused to compare with _gt/_lt.
         self._unordered: set[tuple[str, str]] = set()
@@ -107,6 +109,7 @@ class SchemaCache:
             self._collections.clear()
             self._full = None
             self._fields.clear()
+            self._types.clear()
             self._learned.clear()
             self._unordered.clear()
             self.server = ServerFacts()
@@ -139,15 +142,34 @@ class SchemaCache:
             known.update(missing)
             if refresh:
                 self._fields.pop(name, None)
+            elif name in self._types:
+                return self._types[name]
         if isinstance(full, Schema):  # the whole schema, already read
             fresh = self.fields_from(name, refresh=True) if refresh else full
-            return (fresh.field_types(name) if fresh is not None else None) or {}
-        try:
-            rows = self._field_rows(name)
-        except APIError as exc:  # a read that worked must not fail over its types
-            self._transport.log.debug("no field types for %r: %s", name, exc)
-            return {}
-        return {str(f["field"]): str(f.get("type")) for f in rows or [] if "field" in f}
+            types = (fresh.field_types(name) if fresh is not None else None) or {}
+        else:
+            try:
+                rows = self._field_rows(name)
+            except APIError as exc:  # a read that worked must not fail over its types
+                self._transport.log.debug("no field types for %r: %s", name, exc)
+                return {}
+            types = {str(f["field"]): str(f.get("type")) for f in rows or [] if "field" in f}
+        with self._lock:
+            self._types[name] = types
+        return types
+
+    def known_field_types(self, name: str) -> Mapping[str, str] | None:
+        """Return the field types if what they come from was read already, else None.
+
+        No request: the types field_types() last answered, or those in the rows of
+        GET /fields read to learn the primary key ({} when the token may not read them).
+        """
+        with self._lock:
+            types = self._types.get(name)
+            if types is not None:
+                return types
+            read = name in self._fields or isinstance(self._full, Schema)
+        return self.field_types(name) if read else None
 
     def relations(self) -> list[dict[str, Any]]:
         """Return the rows of GET /relations (fetched once)."""
@@ -179,6 +201,7 @@ class SchemaCache:
         with self._lock:
             if refresh:
                 self._full = self._relations = None
+                self._types.clear()
             full = self._full
         if full is None and fetch:
             try:

@@ -28,7 +28,9 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from requests.utils import check_header_validity, get_auth_from_url, get_netrc_auth
+from requests.utils import check_header_validity, get_auth_from_url, get_netrc_auth, select_proxy
+
+from . import direct
 
 __all__ = ["LeanSender", "encode_query"]
 
@@ -62,6 +64,7 @@ class LeanSender:
         probe.prepare_url(base_url + "/", None)
         self.prefix = (probe.url or "").removesuffix("/")
         self._settings: dict[tuple[str, str], Settings] = {}
+        self._proxy_used: dict[tuple[str, str, tuple[tuple[str, str], ...]], bool] = {}
         self.verify, self.cert, self.proxies = self._resolve(base_url)
         # What requests would authenticate with when the client has no auth strategy:
         # user:password in the URL, else ~/.netrc (when the session trusts the environment).
@@ -80,6 +83,18 @@ class LeanSender:
             found = (merged["proxies"], merged["verify"], merged["cert"])
             self._settings[key] = found
         return found[1], found[2], found[0]
+
+    def _proxied(self, url: str, proxies: Mapping[str, str]) -> bool:
+        # Whether a proxy applies to this URL's host: the answer is the same for every
+        # call to a host with the same proxies, so it is worked out once.
+        if not proxies:
+            return False
+        parts = urlsplit(url)
+        key = (parts.scheme.lower(), parts.netloc.lower(), tuple(sorted(proxies.items())))
+        found = self._proxy_used.get(key)
+        if found is None:
+            found = self._proxy_used[key] = select_proxy(url, dict(proxies)) is not None
+        return found
 
     def proxies_for(self, url: str) -> MutableMapping[str, str]:
         """Return the proxies for a URL (resolved once per scheme and host)."""
@@ -140,7 +155,11 @@ class LeanSender:
             return self.session.send(prepared, timeout=timeout, stream=stream,
                                      allow_redirects=False, proxies=proxies,
                                      verify=self.verify, cert=self.cert)
-        adapter = self.session.get_adapter(prepared.url or "")
+        url = prepared.url or ""
+        adapter = self.session.get_adapter(url)
+        if direct.usable(adapter, prepared, stream, self._proxied(url, proxies)):
+            return direct.send(adapter, prepared, timeout=timeout, verify=self.verify,
+                               cert=self.cert)
         response = adapter.send(prepared, stream=stream, timeout=timeout, verify=self.verify,
                                 cert=self.cert, proxies=dict(proxies))
         if not stream:

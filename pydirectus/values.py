@@ -22,14 +22,18 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["needs_field_types", "typed_aggregate", "typed_item"]
+__all__ = ["could_change", "needs_field_types", "typed_aggregate", "typed_item", "typed_items"]
 
 INTEGER_TYPES = frozenset({"integer", "bigInteger"})
+#: The field types whose values may need converting; every other type passes through.
+NUMERIC_TYPES = frozenset({*INTEGER_TYPES, "decimal", "float"})
 COUNTS = frozenset({"count", "countDistinct", "countAll"})
 AVERAGES = frozenset({"avg", "avgDistinct"})
 SAME_AS_FIELD = frozenset({"sum", "sumDistinct", "min", "max"})
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 _INTEGER = re.compile(r"-?\d+")
+# PostgreSQL's spelling of non-finite numerics: text that does not settle a numeric column.
+_NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
 
 
 def _numeric_text(value: Any) -> bool:
@@ -50,6 +54,45 @@ def needs_field_types(rows: Any) -> bool:
                     return True
             elif _numeric_text(value) or isinstance(value, float):
                 return True
+    return False
+
+
+def could_change(items: Any) -> bool:
+    """Return whether some item's top-level value could change type once field types are known.
+
+    Column by column: a float or numeric text means yes; other text, a boolean, an object
+    or a list settles the column (a numeric column never sends one); integers and nulls
+    leave it open. The first row settles most columns; the open ones are read down their
+    column by set comprehension, not a regex per value.
+    """
+    rows = [item for item in (items if isinstance(items, list) else [items])
+            if type(item) is dict]
+    if not rows:
+        return False
+    first = rows[0]
+    open_fields = []
+    for field, value in first.items():
+        kind = type(value)
+        if kind is str:
+            if value in _NON_FINITE:
+                open_fields.append(field)
+            elif _NUMBER.fullmatch(value):
+                return True
+        elif kind is float:
+            return True
+        elif kind is int or value is None:
+            open_fields.append(field)
+    if any(len(row) != len(first) for row in rows):
+        # Rows with other keys (Directus sends one shape; anything else is read whole).
+        open_fields = list(dict.fromkeys(field for row in rows for field in row))
+    for field in open_fields:
+        seen = {type(row.get(field)) for row in rows}
+        if float in seen:
+            return True
+        if str in seen and any(
+                type(value) is str and value not in _NON_FINITE and _NUMBER.fullmatch(value)
+                for value in (row.get(field) for row in rows)):
+            return True
     return False
 
 
@@ -96,6 +139,35 @@ def typed_item(item: Any, types: Mapping[str, str]) -> Any:
             if kind is not None:
                 item[field] = typed_value(kind, value)
     return item
+
+
+# A value already of its field type's promised type, or null, is left as it is.
+_FINAL = {"integer": frozenset({int, type(None)}), "bigInteger": frozenset({int, type(None)}),
+          "float": frozenset({float, type(None)})}
+_NOTHING: frozenset[type] = frozenset({type(None)})
+
+
+def typed_items(items: Any, types: Mapping[str, str]) -> Any:
+    """Convert items' numeric top-level values by their field types, in place; return them.
+
+    Column by column, and only the numeric columns: a column whose values are all of the
+    promised type already (integers from SQLite, say) costs one set comprehension.
+    """
+    rows = [item for item in (items if isinstance(items, list) else [items])
+            if type(item) is dict]
+    if not rows:
+        return items
+    for field, kind in types.items():
+        if kind not in NUMERIC_TYPES:
+            continue
+        seen = {type(row.get(field)) for row in rows}
+        if seen <= _FINAL.get(kind, _NOTHING):
+            continue
+        for row in rows:
+            value = row.get(field)
+            if value is not None:
+                row[field] = typed_value(kind, value)
+    return items
 
 
 def typed_aggregate(row: Any, types: Mapping[str, str]) -> Any:

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from pydirectus.values import needs_field_types, typed_aggregate, typed_item, typed_value
+from pydirectus.values import (
+    could_change,
+    needs_field_types,
+    typed_aggregate,
+    typed_item,
+    typed_items,
+    typed_value,
+)
 
 TYPES = {"n": "integer", "big": "bigInteger", "f": "float", "d": "decimal", "s": "string",
          "when": "dateTime", "ok": "boolean"}
@@ -82,3 +89,43 @@ def test_aggregates_follow_their_field() -> None:
 def test_field_types_are_fetched_only_when_a_value_could_change(rows: Any,
                                                                 needed: bool) -> None:
     assert needs_field_types(rows) is needed
+
+
+@pytest.mark.parametrize(("items", "changes"), [
+    ([{"id": 1, "title": "x", "views": 3}] * 3, False),       # integers and text: no request
+    ([{"id": 1, "n": None}, {"id": 2, "n": "123"}], True),    # bigint text from PostgreSQL
+    ([{"id": 1, "n": 2}, {"id": 2, "n": 2.5}], True),         # a decimal on SQLite
+    ([{"price": 1.5}], True),
+    ({"price": "9.90"}, True),                                 # one item (get, a singleton)
+    ([{"title": "abc"}, {"title": "123"}], False),             # text settles its column
+    ([{"n": "NaN"}, {"n": "1.5"}], True),                      # NaN does not settle it
+    ([{"ok": True, "tags": ["1"], "rel": {"big": "1"}}], False),  # nested values never change
+    ([{"id": 1}, {"id": 2, "big": "7"}], True),                # rows of other shapes
+    ([], False),
+    (None, False),
+])
+def test_could_change_reads_column_by_column(items: Any, changes: bool) -> None:
+    assert could_change(items) is changes
+
+
+def test_typed_items_converts_numeric_columns_only() -> None:
+    rows = [{"n": 1, "big": "9007199254740993", "d": 0.1, "f": "2.5", "s": "42", "rel": None},
+            {"n": None, "big": None, "d": "1.10", "f": 3.0, "s": "x", "rel": {"big": "1"}}]
+    assert typed_items(rows, TYPES) is rows
+    assert rows == [
+        {"n": 1, "big": 9007199254740993, "d": Decimal("0.1"), "f": 2.5, "s": "42", "rel": None},
+        {"n": None, "big": None, "d": Decimal("1.10"), "f": 3.0, "s": "x", "rel": {"big": "1"}}]
+    one = {"big": "5"}
+    assert typed_items(one, TYPES) is one and one == {"big": 5}
+    assert typed_items([{"n": 1}], {}) == [{"n": 1}]
+
+
+@pytest.mark.parametrize("item", [
+    {"n": 1, "big": "9007199254740993", "d": "0.10", "s": "42", "other": "5"},
+    {"n": 3.0, "big": -7, "f": "1.5000", "d": 15.6, "ok": True, "when": "2024-01-02"},
+])
+def test_typed_items_agrees_with_typed_item(item: dict[str, Any]) -> None:
+    expected = typed_item(dict(item), TYPES)
+    got = typed_items([dict(item)], TYPES)[0]
+    assert got == expected and [type(v) for v in got.values()] == [
+        type(v) for v in expected.values()]

@@ -1,0 +1,110 @@
+"""Send a plain request straight into the adapter's connection pool.
+
+``HTTPAdapter.send`` is a third of a small call's client CPU: per call it looks the pool
+up again, re-selects proxies twice, rebuilds the timeout, and reads the body back through
+``iter_content``'s chunk generator. For the requests this client sends most (no proxy,
+a body of bytes or none, not streamed) :func:`send` takes the pool from the adapter itself
+(``get_connection_with_tls_context``: the same pool, TLS context, CA bundle and client
+certificate), lets urllib3 read the body as it parses the response, and builds the
+Response with the adapter's own ``build_response``. Failures come out as the same
+``requests`` exceptions the adapter raises.
+
+:func:`usable` says when this applies; everything else goes through ``adapter.send``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypeGuard, cast
+
+import requests
+import urllib3.exceptions as u3
+from requests.adapters import BaseAdapter, HTTPAdapter
+from urllib3.util import Timeout as Urllib3Timeout
+
+__all__ = ["send", "usable"]
+
+# The hooks HTTPAdapter.send calls, as requests defines them: an adapter whose class or
+# instance has another (a subclass, a test double, a mocking library patching the class)
+# goes through adapter.send.
+_HOOK_NAMES: Final = ("send", "get_connection_with_tls_context", "cert_verify",
+                      "request_url", "add_headers", "build_response")
+_HOOKS: Final = {name: getattr(HTTPAdapter, name, None) for name in _HOOK_NAMES}
+_HOOK_SET: Final = frozenset(_HOOK_NAMES)
+
+
+def usable(adapter: BaseAdapter, prepared: requests.PreparedRequest, stream: bool,
+           proxied: bool) -> TypeGuard[HTTPAdapter]:
+    """Return whether a request can skip adapter.send (same bytes, same errors)."""
+    if stream or proxied or _HOOKS["get_connection_with_tls_context"] is None:
+        return False  # requests before 2.32 has no get_connection_with_tls_context
+    kind = type(adapter)
+    if any(getattr(kind, name, None) is not hook for name, hook in _HOOKS.items()) or (
+            _HOOK_SET & vars(adapter).keys()):
+        return False
+    body = prepared.body
+    # A body of bytes has its Content-Length; a stream or generator is sent chunked.
+    return body is None or (isinstance(body, bytes | str)
+                            and "Content-Length" in prepared.headers)
+
+
+def _timeout(timeout: Any) -> Urllib3Timeout:
+    if isinstance(timeout, Urllib3Timeout):
+        return timeout
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return Urllib3Timeout(connect=connect, read=read)
+    return Urllib3Timeout(connect=timeout, read=timeout)
+
+
+def send(adapter: HTTPAdapter, prepared: requests.PreparedRequest, *, timeout: Any,
+         verify: Any, cert: Any) -> requests.Response:
+    """Send a request that :func:`usable` accepts; return the Response, its body read."""
+    try:
+        pool = adapter.get_connection_with_tls_context(prepared, verify, proxies=None,
+                                                       cert=cert)
+    except u3.LocationValueError as exc:
+        raise requests.exceptions.InvalidURL(exc, request=prepared) from exc
+    cast(Any, adapter).cert_verify(pool, prepared.url or "", verify, cert)
+    try:
+        answer = cast(Any, pool).urlopen(
+            method=prepared.method, url=prepared.path_url, body=prepared.body,
+            headers=prepared.headers, redirect=False, assert_same_host=False,
+            preload_content=True, decode_content=True, retries=adapter.max_retries,
+            timeout=_timeout(timeout), chunked=False)
+    except Exception as exc:
+        raise _as_requests_error(exc, prepared) from exc
+    response = adapter.build_response(prepared, answer)
+    # The body urllib3 has read (and decoded), as Response.content would have read it.
+    response._content = answer.data
+    cast(Any, response)._content_consumed = True
+    return response
+
+
+def _as_requests_error(exc: Exception, request: requests.PreparedRequest) -> Exception:
+    """Return the exception HTTPAdapter.send (or Response.content) raises for a urllib3 one."""
+    exceptions = requests.exceptions
+    if isinstance(exc, u3.MaxRetryError):
+        reason = exc.reason
+        if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(
+                reason, u3.NewConnectionError):
+            return exceptions.ConnectTimeout(exc, request=request)
+        if isinstance(reason, u3.ResponseError):
+            return exceptions.RetryError(exc, request=request)
+        if isinstance(reason, u3.ProxyError):
+            return exceptions.ProxyError(exc, request=request)
+        if isinstance(reason, u3.SSLError):
+            return exceptions.SSLError(exc, request=request)
+        return exceptions.ConnectionError(exc, request=request)
+    if isinstance(exc, u3.ProxyError):
+        return exceptions.ProxyError(exc)
+    if isinstance(exc, u3.SSLError):
+        return exceptions.SSLError(exc, request=request)
+    if isinstance(exc, u3.ReadTimeoutError):
+        return exceptions.ReadTimeout(exc, request=request)
+    if isinstance(exc, u3.InvalidHeader):
+        return exceptions.InvalidHeader(exc, request=request)
+    if isinstance(exc, u3.DecodeError):  # Response.content's name for a body it cannot decode
+        return exceptions.ContentDecodingError(exc, request=request)
+    if isinstance(exc, u3.ProtocolError | u3.ClosedPoolError | OSError):
+        return exceptions.ConnectionError(exc, request=request)
+    return exc
