@@ -7,10 +7,16 @@ therefore the median of per-round ratios, not the ratio of medians.
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
 METRICS: dict[str, Callable[[Sample], float]] = {
     "wall": lambda s: s.wall / s.calls,
@@ -128,3 +134,36 @@ def _short(exc: BaseException) -> str:
     lines = [line for line in str(exc).strip().splitlines() if line.strip()]
     text = lines[-1] if lines else type(exc).__name__
     return text[:240]
+
+
+# Separately run benchmarks (lean_path, iteration_prefetch): one fresh worker process per
+# variant and round, the order rotated each round, results as JSON on the last line.
+
+def rotated(variants: Sequence[str], round_: int) -> list[str]:
+    """Return this round's order: the variants rotated by one place per round."""
+    shift = round_ % len(variants)
+    return [*variants[shift:], *variants[:shift]]
+
+
+def spawn_json(argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """Run one worker process; return the JSON object it prints last."""
+    done = subprocess.run(list(argv), cwd=cwd, env=dict(env), capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])}... failed: {done.stderr.strip()[-800:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def ratio_text(numerators: Sequence[float], denominators: Sequence[float]) -> str:
+    """Return the median of per-round ratios and their range: '0.62x (0.55-0.70x)'."""
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True)]
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}x)"
+
+
+def run_line(command: str, seconds: float) -> str:
+    """Return the 'Measured ... by ...' line of a separately run benchmark."""
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Measured {now} by `{command}` ({seconds / 60:.1f} min), Python "
+            f"{sys.version.split()[0]}, {os.cpu_count()} cores, 1-minute load average "
+            f"{os.getloadavg()[0]:.1f} at the end.")

@@ -1,17 +1,23 @@
-"""``python -m benchmarks.lean_path``: client CPU per call, lean path vs the full Session path.
+"""``python -m benchmarks.lean_path``: client CPU per call, today's request path vs before it.
 
-Against the canned server (answers in microseconds from its own process, so the client's
-CPU is what is measured), interleaved for ``--rounds`` rounds, each variant in a fresh
-worker process per round:
+Against the canned server (it answers in microseconds from its own process, so what is
+measured is the client), interleaved for ``--rounds`` rounds, each variant in a fresh
+worker process per round, the order rotated each round:
 
-- ``before``: pydirectus sending through ``Session.prepare_request`` / ``Session.send`` and
-  decoding with json: the request path before the lean one (forced here by a no-op
-  response hook on the session, which makes the transport take the full path);
-- ``lean``: the lean path, json (``PYDIRECTUS_NO_ORJSON=1``);
-- ``lean_orjson``: the lean path with orjson;
-- ``raw``: the best plain requests code (benchmarks.variants.RawVariant).
+- ``before``: pydirectus as it was before the lean path (commit ``BEFORE``, the code the
+  lean-path issue measured; extracted with ``git archive`` into benchmarks/.before/),
+  json;
+- ``lean``: today's pydirectus with json (``PYDIRECTUS_NO_ORJSON=1``);
+- ``lean_orjson``: today's pydirectus with orjson;
+- ``raw``: the best plain requests code (benchmarks.variants.RawVariant);
+- ``node_short`` / ``node_warm``: the official @directus/sdk on Node 22, one block of the
+  main benchmark's size (50 reads, 40 lists) in a fresh process, and a 2,000-call block
+  after 2,000 untimed calls (what a long-running Node process costs once V8 has
+  optimised the code).
 
-Ratios are medians of per-round ratios. Writes benchmarks/lean_path.md.
+Python blocks are ``--calls`` calls after as many untimed ones. Every block's result is
+checked against the canned server's oracle. Ratios are medians of per-round ratios.
+Writes benchmarks/lean_path.md (and its section of results.md).
 """
 
 from __future__ import annotations
@@ -22,121 +28,195 @@ import os
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dataset import Dataset
+from benchmarks.harness import ratio_text, rotated, run_line, spawn_json
 from benchmarks.report import update_separate
 
 OUT = Path(__file__).with_name("lean_path.md")
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ("before", "lean", "lean_orjson", "raw")
+#: pydirectus when the lean-path issue was filed (its "today's pydirectus").
+BEFORE = "33404a7"
+PYTHON_VARIANTS = ("before", "lean", "lean_orjson", "raw")
+NODE_VARIANTS = ("node_short", "node_warm")
 WORKLOADS = {"read_one": "Read one item by id", "list_100": "List 100 (query built per call)"}
+SHORT_CALLS = {"read_one": 50, "list_100": 40}  # the main benchmark's canned blocks
+WARM_CALLS = 2000
 
 
-def worker(variant: str, workload: str, calls: int, url: str) -> dict[str, Any]:
-    """Run one timed block in this process; return µs per call (CPU and wall)."""
+def worker(variant: str, workload: str, calls: int, url: str, args: dict[str, Any]
+           ) -> dict[str, Any]:
+    """Time one block in this process; return µs per call (CPU and wall) and the check."""
     from benchmarks.variants import PydirectusVariant, RawVariant
-    from pydirectus import encoding
 
     runner: Any = RawVariant() if variant == "raw" else PydirectusVariant()
     runner.setup(url, "canned-token", 100)
-    if variant == "before":
-        session = runner.client.transport.session
-        session.hooks["response"].append(lambda response, *args, **kwargs: response)
-        assert not runner.client.transport.sender.lean()
-    elif variant != "raw":
-        assert runner.client.transport.sender.lean()
-    assert (variant == "lean_orjson") == encoding.ORJSON, "PYDIRECTUS_NO_ORJSON not honoured"
-    args = {**Dataset(url, "canned").args("bench_canned"), "ids": list(range(1, 51))}
+    if variant in ("lean", "lean_orjson"):
+        from pydirectus import encoding
+
+        assert runner.client.transport.sender.lean(), "the lean path is not taken"
+        assert (variant == "lean_orjson") == encoding.ORJSON, "PYDIRECTUS_NO_ORJSON not honoured"
     runner.op_warm(1, args)()
     getattr(runner, f"op_{workload}")(calls, args)()  # untimed: imports, pools, caches
     block = getattr(runner, f"op_{workload}")(calls, args)
     cpu, wall = time.process_time(), time.perf_counter()
-    block()
+    check = block()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     runner.close()
-    return {"cpu": cpu / calls * 1e6, "wall": wall / calls * 1e6}
+    return {"cpu": cpu / calls * 1e6, "wall": wall / calls * 1e6, "check": check}
 
 
-def spawn(variant: str, workload: str, calls: int, url: str) -> dict[str, Any]:
-    env = {**os.environ}
+def before_tree() -> Path:
+    """Extract pydirectus at BEFORE into benchmarks/.before/<commit> (once) and return it."""
+    target = ROOT / "benchmarks" / ".before" / BEFORE
+    if not (target / "pydirectus" / "__init__.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as archive:
+            subprocess.run(["git", "archive", BEFORE, "pydirectus"], cwd=ROOT, stdout=archive,
+                           check=True)
+            archive.seek(0)
+            with tarfile.open(fileobj=archive) as tar:
+                tar.extractall(target, filter="data")
+    return target
+
+
+def spawn_python(variant: str, workload: str, calls: int, url: str, args: dict[str, Any],
+                 before: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONHASHSEED"] = "0"
     if variant == "lean_orjson":
         env.pop("PYDIRECTUS_NO_ORJSON", None)
     else:
         env["PYDIRECTUS_NO_ORJSON"] = "1"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.lean_path", "--worker", variant,
-                           "--workload", workload, "--calls", str(calls), "--url", url],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    cwd = ROOT
+    if variant == "before":
+        # `python -m` puts the working directory first on sys.path: the old pydirectus
+        # wins there, and the benchmarks package comes from PYTHONPATH.
+        cwd, env["PYTHONPATH"] = before, str(ROOT)
+    return spawn_json([sys.executable, "-m", "benchmarks.lean_path", "--worker", variant,
+                       "--workload", workload, "--calls", str(calls), "--url", url,
+                       "--args", json.dumps(args)], cwd=str(cwd), env=env)
+
+
+def run_node(variant: str, workload: str, url: str, args: dict[str, Any], peers: Any,
+             log_dir: Path) -> dict[str, Any]:
+    from benchmarks.workers import start
+
+    node = start(["node"], peers, log_dir, url, "canned-token", 100)
+    try:
+        node.run("node", "warm", 1, args, 0)
+        calls = SHORT_CALLS[workload]
+        if variant == "node_warm":
+            calls = WARM_CALLS
+            node.run("node", workload, calls, args, 0)  # untimed: V8 optimises the hot code
+        sample, check = node.run("node", workload, calls, args, 0)
+    finally:
+        node.close()
+    return {"cpu": sample.cpu / calls * 1e6, "wall": sample.wall / calls * 1e6,
+            "check": check, "calls": calls}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--no-node", action="store_true", help="leave the Node SDK out")
     parser.add_argument("--worker")
     parser.add_argument("--workload")
     parser.add_argument("--url")
+    parser.add_argument("--args")
     options = parser.parse_args()
     if options.worker:
-        print(json.dumps(worker(options.worker, options.workload, options.calls, options.url)))
+        print(json.dumps(worker(options.worker, options.workload, options.calls, options.url,
+                                json.loads(options.args))))
         return
+    from benchmarks.dataset import Dataset
+    from benchmarks.peers import Peers, install_node_sdk
+
+    peers = Peers()
+    variants: tuple[str, ...] = PYTHON_VARIANTS
+    if not options.no_node:
+        install_node_sdk(peers)
+        if peers.problem("node") is None:
+            variants += NODE_VARIANTS
+        else:
+            print(f"Node SDK left out: {peers.problem('node')}", file=sys.stderr)
+    before = before_tree()
     server = subprocess.Popen([sys.executable, "-m", "benchmarks.canned_server"], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True)
     started = time.monotonic()
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {
-        w: {v: [] for v in VARIANTS} for w in WORKLOADS}
+        w: {v: [] for v in variants} for w in WORKLOADS}
     try:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{int(server.stdout.readline())}"
-        for round_ in range(options.rounds):
-            for workload in WORKLOADS:
-                # Interleaved, the order rotated each round: drift hits every variant alike.
-                order = VARIANTS[round_ % 4:] + VARIANTS[:round_ % 4]
-                for variant in order:
-                    samples[workload][variant].append(
-                        spawn(variant, workload, options.calls, url))
-            print(f"round {round_ + 1}/{options.rounds}", file=sys.stderr)
+        dataset = Dataset(url, "canned")
+        args = {**dataset.args("bench_canned"), "ids": list(range(1, 51))}
+        with tempfile.TemporaryDirectory() as logs:
+            for round_ in range(options.rounds):
+                for workload in WORKLOADS:
+                    for variant in rotated(variants, round_):
+                        if variant.startswith("node"):
+                            result = run_node(variant, workload, url, args, peers, Path(logs))
+                        else:
+                            result = spawn_python(variant, workload, options.calls, url, args,
+                                                  before)
+                        calls = result.get("calls", options.calls)
+                        expected = _expected(workload, calls, args)
+                        if result["check"] != expected:
+                            raise RuntimeError(f"{variant} {workload}: wrong result "
+                                               f"{result['check']!r}, expected {expected!r}")
+                        samples[workload][variant].append(result)
+                print(f"round {round_ + 1}/{options.rounds}", file=sys.stderr)
     finally:
         server.kill()
         server.wait(timeout=10)
-    write(samples, options, time.monotonic() - started)
+    write(samples, variants, options, time.monotonic() - started, peers)
 
 
-def _ratio(samples: dict[str, list[dict[str, Any]]], a: str, b: str) -> tuple[float, float, float]:
-    ratios = [x["cpu"] / y["cpu"] for x, y in zip(samples[a], samples[b], strict=True)]
-    return statistics.median(ratios), min(ratios), max(ratios)
+def _expected(workload: str, calls: int, args: dict[str, Any]) -> Any:
+    ids = args["ids"]
+    if workload == "read_one":
+        return sum(ids[i % len(ids)] for i in range(calls))
+    from benchmarks.canned_server import LIST_ROWS
+
+    return {"n": calls * LIST_ROWS, "sig": LIST_ROWS * (LIST_ROWS + 1) // 2}
 
 
-def write(samples: dict[str, dict[str, list[dict[str, Any]]]], options: Any,
-          seconds: float) -> None:
-    load = os.getloadavg()[0]
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def write(samples: dict[str, dict[str, list[dict[str, Any]]]], variants: tuple[str, ...],
+          options: Any, seconds: float, peers: Any) -> None:
+    titles = {"before": f"before (pydirectus {BEFORE}, json)", "lean": "lean, json",
+              "lean_orjson": "lean, orjson", "raw": "raw requests",
+              "node_short": f"@directus/sdk {peers.versions.get('node', '')} (Node), "
+                            "short blocks",
+              "node_warm": f"@directus/sdk {peers.versions.get('node', '')} (Node), "
+                           f"warm {WARM_CALLS:,}-call blocks"}
+    comparisons = [("lean", "before"), ("lean_orjson", "before"), ("lean_orjson", "raw")]
+    comparisons += [("lean_orjson", node) for node in NODE_VARIANTS if node in variants]
+    command = (f"python -m benchmarks.lean_path --rounds {options.rounds} "
+               f"--calls {options.calls}")
     lines = [
         "# Lean request path and orjson: client CPU per call (canned server)", "",
-        f"Measured {now} by `python -m benchmarks.lean_path --rounds {options.rounds} "
-        f"--calls {options.calls}` ({seconds / 60:.1f} min), Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} cores, 1-minute load average {load:.1f} at the end (other "
-        f"sessions shared the machine). Each cell: median µs per call over the rounds "
-        f"(client CPU, `time.process_time()`, and wall); each variant in a fresh process "
-        f"per round, interleaved. Ratios: median of per-round ratios (min-max).", "",
-        "| Workload | before (Session path, json) | lean, json | lean, orjson | raw requests "
-        "| lean ÷ before | lean+orjson ÷ before | lean+orjson ÷ raw |",
-        "|---|---|---|---|---|---|---|---|",
+        run_line(command, seconds) + " Each cell: median µs per call over the rounds "
+        "(client CPU, `time.process_time()` or Node's `process.cpuUsage()`, and wall); each "
+        "variant in a fresh process per round, interleaved. Ratios: median of per-round "
+        "ratios of client CPU (min-max).", "",
+        "| Workload | " + " | ".join(titles[v] for v in variants) + " | "
+        + " | ".join(f"{a} ÷ {b}" for a, b in comparisons) + " |",
+        "|---|" + "---|" * (len(variants) + len(comparisons)),
     ]
     for workload, title in WORKLOADS.items():
         rows = samples[workload]
         cells = [f"cpu {statistics.median(s['cpu'] for s in rows[v]):.0f} µs<br>"
                  f"wall {statistics.median(s['wall'] for s in rows[v]):.0f} µs"
-                 for v in VARIANTS]
-        ratios = [_ratio(rows, a, b) for a, b in
-                  (("lean", "before"), ("lean_orjson", "before"), ("lean_orjson", "raw"))]
-        lines.append(f"| {title} | " + " | ".join(cells) + " | " + " | ".join(
-            f"{m:.2f}x ({lo:.2f}-{hi:.2f}x)" for m, lo, hi in ratios) + " |")
+                 for v in variants]
+        ratios = [ratio_text([s["cpu"] for s in rows[a]], [s["cpu"] for s in rows[b]])
+                  for a, b in comparisons]
+        lines.append(f"| {title} | " + " | ".join(cells + ratios) + " |")
     OUT.write_text("\n".join(lines) + "\n")
     update_separate()
     print("\n".join(lines))

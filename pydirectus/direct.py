@@ -4,8 +4,8 @@
 up again, re-selects proxies twice, rebuilds the timeout, and reads the body back through
 ``iter_content``'s chunk generator. For the requests this client sends most (no proxy,
 a body of bytes or none, not streamed) :func:`send` takes the pool from the adapter itself
-(``get_connection_with_tls_context``: the same pool, TLS context, CA bundle and client
-certificate), lets urllib3 read the body as it parses the response, and builds the
+(``get_connection_with_tls_context``, once per origin: the same pool, TLS context, CA
+bundle and client certificate), lets urllib3 read the body as it parses the response, and builds the
 Response with the adapter's own ``build_response``. Failures come out as the same
 ``requests`` exceptions the adapter raises.
 
@@ -21,7 +21,7 @@ import urllib3.exceptions as u3
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util import Timeout as Urllib3Timeout
 
-__all__ = ["send", "usable"]
+__all__ = ["Pools", "send", "usable"]
 
 # The hooks HTTPAdapter.send calls, as requests defines them: an adapter whose class or
 # instance has another (a subclass, a test double, a mocking library patching the class)
@@ -56,15 +56,40 @@ def _timeout(timeout: Any) -> Urllib3Timeout:
     return Urllib3Timeout(connect=timeout, read=timeout)
 
 
-def send(adapter: HTTPAdapter, prepared: requests.PreparedRequest, *, timeout: Any,
-         verify: Any, cert: Any) -> requests.Response:
+class Pools:
+    """The adapter's connection pool per origin, looked up once rather than per call.
+
+    A pool the adapter has since closed (evicted from its PoolManager, or the adapter
+    closed) is looked up again; verify and cert are the client's, fixed per origin.
+    """
+
+    def __init__(self) -> None:
+        self._pools: dict[str, tuple[HTTPAdapter, Any]] = {}
+
+    def get(self, adapter: HTTPAdapter, prepared: requests.PreparedRequest, verify: Any,
+            cert: Any) -> Any:
+        """Return the pool to send a request through (as adapter.send would choose it)."""
+        url = prepared.url or ""
+        # The origin: everything before the path ("http://host:port").
+        end = url.find("/", url.find("//") + 2)
+        origin = url if end < 0 else url[:end]
+        known = self._pools.get(origin)
+        if known is not None and known[0] is adapter and known[1].pool is not None:
+            return known[1]
+        try:
+            pool = adapter.get_connection_with_tls_context(prepared, verify, proxies=None,
+                                                           cert=cert)
+        except u3.LocationValueError as exc:
+            raise requests.exceptions.InvalidURL(exc, request=prepared) from exc
+        cast(Any, adapter).cert_verify(pool, url, verify, cert)
+        self._pools[origin] = (adapter, pool)
+        return pool
+
+
+def send(adapter: HTTPAdapter, pools: Pools, prepared: requests.PreparedRequest, *,
+         timeout: Any, verify: Any, cert: Any) -> requests.Response:
     """Send a request that :func:`usable` accepts; return the Response, its body read."""
-    try:
-        pool = adapter.get_connection_with_tls_context(prepared, verify, proxies=None,
-                                                       cert=cert)
-    except u3.LocationValueError as exc:
-        raise requests.exceptions.InvalidURL(exc, request=prepared) from exc
-    cast(Any, adapter).cert_verify(pool, prepared.url or "", verify, cert)
+    pool = pools.get(adapter, prepared, verify, cert)
     try:
         answer = cast(Any, pool).urlopen(
             method=prepared.method, url=prepared.path_url, body=prepared.body,

@@ -2,9 +2,10 @@
 
 :class:`Prefetch` wraps any page iterator (a generator that sends one request per page).
 The first page is fetched on the caller's thread; after each page it hands out, one
-background thread fetches the next, so at most one request is in flight and at most two
-pages are held. The page iterator still decides what the next page is (keyset paging
-reads the last row of the page before), as it would run sequentially.
+background thread (the same one for the whole loop) fetches the next, so at most one
+request is in flight and at most two pages are held. The page iterator still decides what
+the next page is (keyset paging reads the last row of the page before), as it would run
+sequentially.
 
 - An error of a background fetch is raised where that page would have been returned,
   after every page before it.
@@ -24,39 +25,87 @@ __all__ = ["Prefetch"]
 T = TypeVar("T")
 
 
-class _Fetch(Generic[T]):
-    """One next() of the page iterator, on its own thread; holds the page or the error."""
+class _Fetcher(Generic[T]):
+    """One thread that runs next() of the page iterator each time it is asked to.
 
-    __slots__ = ("done", "error", "page", "thread")
+    It holds the page iterator and its own slots only, not the Prefetch: a Prefetch
+    dropped by its caller can be collected (and close) while a fetch runs.
+    """
 
     def __init__(self, pages: Iterator[T]) -> None:
+        self._pages = pages
+        self._wanted = threading.Semaphore(0)
+        self._ready = threading.Semaphore(0)
+        self._stop = threading.Event()
+        self.asked = False  # a fetch was asked for and its result not yet taken
         self.page: T | None = None
         self.error: BaseException | None = None
         self.done = False
-        # The thread holds the page iterator and this slot only, not the Prefetch: a
-        # Prefetch dropped by its caller can be collected (and close) while this runs.
-        self.thread = threading.Thread(target=self._run, args=(pages,), daemon=True,
+        # One thread for the whole loop: starting one per page costs the caller's process
+        # a thread start and a few context switches per page.
+        self.thread = threading.Thread(target=self._run, daemon=True,
                                        name="pydirectus-prefetch")
         self.thread.start()
 
-    def _run(self, pages: Iterator[T]) -> None:
-        try:
-            self.page = next(pages)
-        except StopIteration:
-            self.done = True
-        except BaseException as exc:  # raised again on the caller's thread
-            self.error = exc
+    def _run(self) -> None:
+        while True:
+            self._wanted.acquire()
+            if self._stop.is_set():
+                return
+            try:
+                self.page = next(self._pages)
+            except StopIteration:
+                self.done = True
+            except BaseException as exc:  # raised again on the caller's thread
+                self.error = exc
+            finished = self.done or self.error is not None
+            stopping = self._stop.is_set()
+            if stopping:
+                self.page = None
+                _close(self._pages)  # dropped while fetching: nobody else will close it
+            self._ready.release()
+            if finished or stopping:
+                return
+
+    def ask(self) -> None:
+        """Start fetching the next page."""
+        self.asked = True
+        self._wanted.release()
 
     def result(self) -> T:
-        self.thread.join()
-        if self.error is not None:
+        """Wait for the page asked for; return it, or raise its error or StopIteration."""
+        self._ready.acquire()
+        self.asked = False
+        if self.error is not None or self.done:
+            self.thread.join()
             error, self.error = self.error, None
-            raise error
-        if self.done:
+            if error is not None:
+                raise error
             raise StopIteration
         page = self.page
         self.page = None
         return page  # type: ignore[return-value]  # set by _run when neither done nor error
+
+    def stop(self) -> None:
+        """Let the fetch in flight finish (its page dropped), then end the thread."""
+        if self.thread is threading.current_thread():
+            # Collected by the garbage collector on this very thread, mid-fetch: the
+            # thread closes the page iterator and ends after this fetch.
+            self._stop.set()
+            return
+        if self.asked:
+            self._ready.acquire()
+            self.asked = False
+            self.page = None
+        self._stop.set()
+        self._wanted.release()
+        self.thread.join()
+
+
+def _close(pages: Iterator[object]) -> None:
+    close = getattr(pages, "close", None)
+    if close is not None:
+        close()
 
 
 class Prefetch(Iterator[T]):
@@ -64,7 +113,7 @@ class Prefetch(Iterator[T]):
 
     def __init__(self, pages: Iterator[T]) -> None:
         self._pages: Iterator[T] | None = pages
-        self._fetch: _Fetch[T] | None = None
+        self._fetcher: _Fetcher[T] | None = None
 
     def __iter__(self) -> Prefetch[T]:
         return self
@@ -73,28 +122,31 @@ class Prefetch(Iterator[T]):
         pages = self._pages
         if pages is None:
             raise StopIteration
-        fetch, self._fetch = self._fetch, None
+        fetcher = self._fetcher
         try:
-            page = next(pages) if fetch is None else fetch.result()
+            page = next(pages) if fetcher is None else fetcher.result()
         except BaseException:
+            self._fetcher = None
             self._finish()
             raise
-        self._fetch = _Fetch(pages)
+        if fetcher is None:
+            fetcher = self._fetcher = _Fetcher(pages)
+        fetcher.ask()
         return page
 
     def _finish(self) -> None:
         pages, self._pages = self._pages, None
-        close = getattr(pages, "close", None)
-        if close is not None:
-            close()
+        if pages is not None:
+            _close(pages)
 
     def close(self) -> None:
         """Wait for the fetch in flight (its page is dropped) and close the page iterator."""
-        fetch, self._fetch = self._fetch, None
-        if fetch is not None:
-            if fetch.thread is threading.current_thread():
-                return  # collected by the garbage collector on the fetching thread itself
-            fetch.thread.join()
+        fetcher, self._fetcher = self._fetcher, None
+        if fetcher is not None:
+            fetcher.stop()
+            if fetcher.thread is threading.current_thread():
+                self._pages = None  # the fetching thread closes it when its fetch ends
+                return
         self._finish()
 
     def __enter__(self) -> Prefetch[T]:

@@ -22,9 +22,10 @@ the bytes on the wire are the same either way.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Final
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -42,13 +43,34 @@ _SESSION_SEND: Final = requests.Session.send
 _SESSION_REQUEST: Final = requests.Session.request
 
 
+# What urlencode's quote_plus does to ASCII text (every character but letters, digits and
+# "_.-~" as %XX, a space as "+"), as a table str.translate applies in one C call.
+_ALWAYS_SAFE: Final = frozenset(string.ascii_letters + string.digits + "_.-~")
+_ASCII_QUOTED: Final = {code: "+" if code == 32 else f"%{code:02X}"
+                        for code in range(128) if chr(code) not in _ALWAYS_SAFE}
+
+
+def _quote(part: Any) -> str:
+    if isinstance(part, bytes):
+        return quote_plus(part)
+    text = part if isinstance(part, str) else str(part)
+    # Other text is UTF-8 encoded first, byte by byte: quote_plus does that.
+    return text.translate(_ASCII_QUOTED) if text.isascii() else quote_plus(text)
+
+
 def encode_query(params: Mapping[str, Any]) -> str:
     """Return the query string requests would build for params (None values left out)."""
-    pairs: list[tuple[Any, Any]] = []
+    pairs: list[str] = []
     for key, value in params.items():
-        values = value if isinstance(value, list | tuple) else (value,)
-        pairs.extend((key, item) for item in values if item is not None)
-    return urlencode(pairs, doseq=True)
+        name = _quote(key)
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if item is not None:
+                pairs.append(f"{name}={_quote(item)}")
+    return "&".join(pairs)
+
+
+#: how many checked header lines are remembered (per-call values could grow it forever)
+_VALID_HEADERS_KEPT: Final = 256
 
 
 class LeanSender:
@@ -64,6 +86,9 @@ class LeanSender:
         probe.prepare_url(base_url + "/", None)
         self.prefix = (probe.url or "").removesuffix("/")
         self._settings: dict[tuple[str, str], Settings] = {}
+        self._pools = direct.Pools()
+        # Header lines checked once (the session's own, Content-Type...), not on every call.
+        self._valid_headers: set[tuple[Any, Any]] = set()
         self._proxy_used: dict[tuple[str, str, tuple[tuple[str, str], ...]], bool] = {}
         self.verify, self.cert, self.proxies = self._resolve(base_url)
         # What requests would authenticate with when the client has no auth strategy:
@@ -137,8 +162,13 @@ class LeanSender:
         for name, value in list(merged.items()):
             if value is None:
                 del merged[name]
-            elif name not in self._agent:
+            elif name not in self._agent and not (
+                    type(value) is str and (name, value) in self._valid_headers):
                 check_header_validity((name, value))
+                if type(name) is str and type(value) is str:
+                    if len(self._valid_headers) >= _VALID_HEADERS_KEPT:
+                        self._valid_headers.clear()
+                    self._valid_headers.add((name, value))
         prepared.headers = merged
         prepared.prepare_body(data, files)
         chosen = auth if auth is not None else self._fallback
@@ -158,8 +188,8 @@ class LeanSender:
         url = prepared.url or ""
         adapter = self.session.get_adapter(url)
         if direct.usable(adapter, prepared, stream, self._proxied(url, proxies)):
-            return direct.send(adapter, prepared, timeout=timeout, verify=self.verify,
-                               cert=self.cert)
+            return direct.send(adapter, self._pools, prepared, timeout=timeout,
+                               verify=self.verify, cert=self.cert)
         response = adapter.send(prepared, stream=stream, timeout=timeout, verify=self.verify,
                                 cert=self.cert, proxies=dict(proxies))
         if not stream:

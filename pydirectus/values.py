@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 __all__ = ["could_change", "needs_field_types", "typed_aggregate", "typed_item", "typed_items"]
@@ -57,6 +59,21 @@ def needs_field_types(rows: Any) -> bool:
     return False
 
 
+def _column(rows: list[dict[str, Any]], field: str) -> list[Any]:
+    """Return a field's values down the rows (None where a row lacks it), at C speed."""
+    try:
+        return list(map(itemgetter(field), rows))
+    except KeyError:
+        if not any(map(dict.__contains__, rows, repeat(field))):
+            return []
+        return [row.get(field) for row in rows]
+
+
+def _dicts(items: Any) -> list[dict[str, Any]]:
+    return [item for item in (items if isinstance(items, list) else [items])
+            if type(item) is dict]
+
+
 def could_change(items: Any) -> bool:
     """Return whether some item's top-level value could change type once field types are known.
 
@@ -65,8 +82,7 @@ def could_change(items: Any) -> bool:
     leave it open. The first row settles most columns; the open ones are read down their
     column by set comprehension, not a regex per value.
     """
-    rows = [item for item in (items if isinstance(items, list) else [items])
-            if type(item) is dict]
+    rows = _dicts(items)
     if not rows:
         return False
     first = rows[0]
@@ -86,12 +102,13 @@ def could_change(items: Any) -> bool:
         # Rows with other keys (Directus sends one shape; anything else is read whole).
         open_fields = list(dict.fromkeys(field for row in rows for field in row))
     for field in open_fields:
-        seen = {type(row.get(field)) for row in rows}
+        values = _column(rows, field)
+        seen = set(map(type, values))
         if float in seen:
             return True
         if str in seen and any(
                 type(value) is str and value not in _NON_FINITE and _NUMBER.fullmatch(value)
-                for value in (row.get(field) for row in rows)):
+                for value in values):
             return True
     return False
 
@@ -153,18 +170,16 @@ def typed_items(items: Any, types: Mapping[str, str]) -> Any:
     Column by column, and only the numeric columns: a column whose values are all of the
     promised type already (integers from SQLite, say) costs one set comprehension.
     """
-    rows = [item for item in (items if isinstance(items, list) else [items])
-            if type(item) is dict]
+    rows = _dicts(items)
     if not rows:
         return items
     for field, kind in types.items():
         if kind not in NUMERIC_TYPES:
             continue
-        seen = {type(row.get(field)) for row in rows}
-        if seen <= _FINAL.get(kind, _NOTHING):
+        values = _column(rows, field)
+        if set(map(type, values)) <= _FINAL.get(kind, _NOTHING):
             continue
-        for row in rows:
-            value = row.get(field)
+        for row, value in zip(rows, values, strict=False):
             if value is not None:
                 row[field] = typed_value(kind, value)
     return items

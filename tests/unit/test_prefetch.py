@@ -146,3 +146,17 @@ def test_an_empty_source() -> None:
 def test_a_plain_iterator_without_close() -> None:
     assert list(Prefetch(iter([1, 2, 3]))) == [1, 2, 3]
     assert prefetch_threads() == []
+
+
+def test_one_thread_fetches_every_later_page() -> None:
+    fetched_on: list[int] = []
+
+    def pages() -> Iterator[int]:
+        for number in range(6):
+            fetched_on.append(threading.get_ident())
+            yield number
+
+    assert list(Prefetch(pages())) == list(range(6))
+    assert fetched_on[0] == threading.get_ident()
+    assert len(set(fetched_on[1:])) == 1 and fetched_on[1] != fetched_on[0]
+    assert prefetch_threads() == []

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pydirectus import StaticToken
 from pydirectus.encoding import encode_bytes
@@ -209,3 +211,16 @@ def test_encode_query_matches_requests(params: dict[str, Any]) -> None:
     prepared = requests.PreparedRequest()
     prepared.prepare_url("http://h/x", params)
     assert prepared.url == "http://h/x?" + encode_query(params)
+
+
+_PARTS = st.one_of(st.text(max_size=12), st.binary(max_size=6), st.integers(),
+                   st.booleans(), st.none())
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=8),
+                       st.one_of(_PARTS, st.lists(_PARTS, max_size=3)), max_size=5))
+def test_encode_query_matches_requests_for_any_params(params: dict[str, Any]) -> None:
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url("http://h/x", params)
+    query = encode_query(params)
+    assert prepared.url == ("http://h/x?" + query if query else "http://h/x")
