@@ -25,11 +25,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from benchmarks.canned_server import PAGE_DELAY, PAGED_ROWS
+from benchmarks.harness import ratio_text, rotated, run_line, spawn_json
 from benchmarks.report import update_separate
 
 OUT = Path(__file__).with_name("iteration_prefetch.md")
@@ -85,11 +85,8 @@ def worker(variant: str, work: str, url: str) -> dict[str, Any]:
 
 
 def spawn(variant: str, work: str, url: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.iteration_prefetch", "--worker",
-                           variant, "--work", work, "--url", url], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return spawn_json([sys.executable, "-m", "benchmarks.iteration_prefetch", "--worker",
+                       variant, "--work", work, "--url", url], cwd=str(ROOT), env=os.environ)
 
 
 def main() -> None:
@@ -112,8 +109,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{int(server.stdout.readline())}"
         for round_ in range(options.rounds):
             for work in WORKS:
-                order = VARIANTS[round_ % 3:] + VARIANTS[:round_ % 3]
-                for variant in order:
+                for variant in rotated(VARIANTS, round_):
                     samples[work][variant].append(spawn(variant, work, url))
             print(f"round {round_ + 1}/{options.rounds}", file=sys.stderr)
     finally:
@@ -123,24 +119,21 @@ def main() -> None:
 
 
 def _ratio(rows: dict[str, list[dict[str, Any]]], a: str, b: str, key: str) -> str:
-    ratios = [x[key] / y[key] for x, y in zip(rows[a], rows[b], strict=True)]
-    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}x)"
+    return ratio_text([x[key] for x in rows[a]], [y[key] for y in rows[b]])
 
 
 def write(samples: dict[str, dict[str, list[dict[str, Any]]]], rounds: int,
           seconds: float) -> None:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Iteration with prefetch (canned server, 20,000 items, pages of 1,000)", "",
-        f"Measured {now} by `python -m benchmarks.iteration_prefetch --rounds {rounds}` "
-        f"({seconds / 60:.1f} min), Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-        f"1-minute load average {os.getloadavg()[0]:.1f} at the end (other sessions shared "
-        f"the machine). Each page is answered after {PAGE_DELAY * 1000:.0f} ms; caller work "
-        f"is {PAGE_DELAY * 1000:.0f} ms per page. Cells: medians over the rounds; ratios: "
+        run_line(f"python -m benchmarks.iteration_prefetch --rounds {rounds}", seconds)
+        + f" Each page is answered after {PAGE_DELAY * 1000:.0f} ms; caller work is "
+        f"{PAGE_DELAY * 1000:.0f} ms per page. Cells: medians over the rounds; ratios: "
         f"median of per-round ratios to the raw sequential loop (min-max).", "",
         "| Caller work | raw sequential loop | pydirectus prefetch=False | pydirectus prefetch "
-        "| prefetch ÷ raw: wall | cpu | peak RSS | prefetch=False ÷ raw: wall |",
-        "|---|---|---|---|---|---|---|---|",
+        "| prefetch ÷ raw: wall | cpu | peak RSS | prefetch=False ÷ raw: wall "
+        "| prefetch ÷ prefetch=False: cpu |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for work, title in WORKS.items():
         rows = samples[work]
@@ -149,7 +142,8 @@ def write(samples: dict[str, dict[str, list[dict[str, Any]]]], rounds: int,
                  f"RSS {statistics.median(s['rss'] for s in rows[v]):.1f} MiB" for v in VARIANTS]
         lines.append(f"| {title} | " + " | ".join(cells) + " | " + " | ".join(
             [_ratio(rows, "prefetch", "raw", "wall"), _ratio(rows, "prefetch", "raw", "cpu"),
-             _ratio(rows, "prefetch", "raw", "rss"), _ratio(rows, "sequential", "raw", "wall")])
+             _ratio(rows, "prefetch", "raw", "rss"), _ratio(rows, "sequential", "raw", "wall"),
+             _ratio(rows, "prefetch", "sequential", "cpu")])
             + " |")
     OUT.write_text("\n".join(lines) + "\n")
     update_separate()
