@@ -33,12 +33,10 @@ test-postgresql: $(STAMP)
 test-scaled: $(STAMP)
 	$(PY) -m pytest $(SCALED)
 
-# The test extra installs orjson (pydirectus[fast]); this slice runs as if it were not.
-NO_ORJSON_SLICE := tests/unit tests/integration/test_collection.py tests/integration/test_seed_methods.py
-
-## The unit tests and a slice of integration with orjson turned off (the json codec).
+# The test extra installs orjson (pydirectus[fast]); this runs the suite as if it were not.
+## The whole suite (unit and integration, SQLite) with orjson turned off: the json codec.
 test-no-orjson: $(STAMP)
-	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest $(NO_ORJSON_SLICE)
+	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest --ignore=$(SCALED)
 
 lint: $(STAMP)
 	$(PY) -m ruff check pydirectus tests benchmarks

@@ -45,6 +45,9 @@ __all__ = ["MAX_QUERY_STRING", "ReadPath", "Window", "keyset_filter"]
 MAX_QUERY_STRING = 6000
 # What a window keeps of a query; the rest says what to read, not where.
 WINDOW_KEYS = ("limit", "offset", "page")
+#: the limit an unbounded fetch() sends until the server's cap is known (2**31 - 1: a
+#: LIMIT every database accepts); a capped Directus answers it with a 400 naming its cap
+UNCAPPED_PROBE = 2**31 - 1
 _PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LIMIT_CAP = re.compile(r'"limit" must be less than or equal to (\d+)')
 _OPERATOR_REFUSED = re.compile(r'does not contain the "_(gt|lt|eq|null|nnull)" filter operator')
@@ -454,7 +457,8 @@ class ReadPath:
 
         With no limit the server's default page is the answer (one request, as Directus
         itself answers, ``page`` included); with a limit, or -1, every match of the
-        window, paged as needed.
+        window: in one request where the server's QUERY_LIMIT_MAX allows, else page by
+        page in the same total order.
         """
         if compiled.get("limit") is None and (
                 self.known_singleton() or "groupBy" not in compiled):
@@ -462,13 +466,55 @@ class ReadPath:
             return data, got
         first_meta: dict[str, Any] = {}
         collected: list[Any] = []
-        for index, (rows, got) in enumerate(self.pages(compiled, meta=meta)):
-            if index == 0:
+        answered = self._one_request(compiled, meta)
+        window: Window | None = None
+        if answered is not None:
+            collected, first_meta, complete = answered
+            if complete:
+                return collected, first_meta
+            window = Window.of(compiled).within(len(collected))  # capped: page the rest
+        for index, (rows, got) in enumerate(self.pages(compiled, window, meta=meta)):
+            if index == 0 and answered is None:
                 first_meta = got
             collected.extend(rows)
         if self.known_singleton() and len(collected) == 1 and "aggregate" not in compiled:
             return collected[0], first_meta
         return collected, first_meta
+
+    def _one_request(self, compiled: Mapping[str, Any], meta: Sequence[str]
+                     ) -> tuple[Any, dict[str, Any], bool] | None:
+        """Ask for the whole window in one request, as the server's cap allows.
+
+        Return (rows, meta, complete), or None where the window is read page by page
+        from the start (groups, aggregates, singletons, a window past a known cap).
+        An unbounded window asks for UNCAPPED_PROBE rows until the server is known to
+        have no cap: a capped Directus refuses that with a 400 naming its cap, where it
+        would quietly cut ``limit=-1`` short.
+        """
+        if "aggregate" in compiled or "groupBy" in compiled or self.known_singleton():
+            return None
+        window = Window.of(compiled)
+        cap = self.schema.server.query_limit_max
+        if cap is not None and cap >= 0 and (window.size is None or window.size > cap):
+            return None
+        base = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS and k != "meta"}
+        plan = self._plan(base)
+        query = self._request(base, plan)
+        if meta:
+            query["meta"] = list(meta)
+        limit = window.size if window.size is not None else (-1 if cap == -1 else UNCAPPED_PROBE)
+        query["limit"] = limit
+        if window.start:
+            query["offset"] = window.start
+        data, got, used = self._send_capped(query)
+        if isinstance(data, dict):  # a singleton after all
+            return data, got, True
+        rows = self._strip(list(data or []), plan)
+        if used == limit:
+            if limit == UNCAPPED_PROBE:
+                self.schema.server.query_limit_max = -1  # it took the probe: no cap
+            return rows, got, True
+        return rows, got, len(rows) < used  # cut to the cap: complete only if short of it
 
     def first(self, compiled: Mapping[str, Any]) -> Any | None:
         """Return the window's first row, or None."""

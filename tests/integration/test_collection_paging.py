@@ -123,6 +123,28 @@ def test_windows_are_honoured(recorded: Any, numbers: str) -> None:
     assert len(handle.fetch()) == 100  # no limit: Directus's own default page
 
 
+def test_fetch_asks_for_the_window_in_one_request_where_the_server_allows(
+        recorded: Any, numbers: str) -> None:
+    client, session = recorded  # page_size=50: iteration pages, fetch() need not
+    handle = client.collection(numbers)
+    session.calls.clear()
+    assert len(handle.limit(-1).fetch()) == 300
+    # Until the cap is known, the probe: a capped server would refuse it naming its cap.
+    assert [p.get("limit") for p in _reads(session, numbers)] == ["2147483647"]
+    assert handle._reads.schema.server.query_limit_max == -1
+    session.calls.clear()
+    assert len(handle.filter(n__gte=0).limit(-1).fetch()) == len(
+        [i for i in handle.filter(n__gte=0)])
+    assert _reads(session, numbers)[0]["limit"] == "-1"
+    session.calls.clear()
+    window = handle.sort("n")[10:250]
+    rows = window.fetch()
+    assert [(p.get("offset"), p.get("limit"), p.get("sort")) for p in _reads(session, numbers)
+            ] == [("10", "240", "n,id")]  # the key breaks ties, as paging does
+    assert [r["id"] for r in rows] == [r["id"] for r in window]  # the same order, paged
+    assert len(_reads(session, numbers)) > 5
+
+
 def test_every_group_of_a_grouped_aggregate(make_collection: Callable[..., str],
                                             directus_client: DirectusClient) -> None:
     name = make_collection({"g": "integer"}, prefix="groups")

@@ -108,9 +108,8 @@ def test_update_or_create_survives_a_concurrent_create(
 
 
 def _readers(seeded: TokenClients) -> list[tuple[str, DirectusClient]]:
-    # Paging through all matches and creating look up the collection's primary key and
-    # singleton flag, which API-only and Public tokens may not read yet (issue 9 makes the
-    # read path least-privilege); get/fetch/index work for every token today.
+    # The admin here; the API-only user and the Public policy run these methods (and their
+    # refusals) in test_handle_methods_tokens.py.
     return [("admin", seeded.admin)]
 
 

@@ -136,6 +136,9 @@ def test_the_direct_path_is_taken_only_where_it_sends_the_same_bytes() -> None:
     assert not direct_path.usable(plain, bare, stream=True, proxied=False)  # downloads
     assert not direct_path.usable(plain, bare, stream=False, proxied=True)  # via a proxy
     assert not direct_path.usable(other, bare, stream=False, proxied=False)
+    # Read retries of the adapter's own would happen inside urlopen: adapter.send then.
+    assert not direct_path.usable(HTTPAdapter(max_retries=3), bare, stream=False,
+                                  proxied=False)
 
 
 def test_a_patched_adapter_is_sent_through_its_patch(monkeypatch: pytest.MonkeyPatch) -> None:
