@@ -273,27 +273,23 @@ class SchemaCache:
     def _learn(self, name: str) -> CollectionInfo:
         if name.startswith("directus_"):
             return CollectionInfo(name, SYSTEM_KEYS.get(name, "id"), False, source="given")
+        # One request where the token may read the schema: GET /fields gives the key and
+        # the types. Whether the collection is a singleton is seen in the first answer
+        # (an object, not a list), so GET /collections is not asked.
         info = self._from_schema(name)
-        if info.primary_key is None or info.singleton is None:
+        if info.primary_key is None:
             info = self._from_graphql(name, info)
         return info
 
     def _from_schema(self, name: str) -> CollectionInfo:
-        singleton: bool | None = None
-        try:
-            meta = (self._transport.data("GET", "collections", name) or {}).get("meta") or {}
-            singleton = bool(meta.get("singleton"))
-        except PermissionDenied:
-            self._transport.log.debug("no read access to /collections/%s", name)
         fields = self._field_rows(name)
         if fields is None:
             self._transport.log.debug("no read access to /fields/%s", name)
-            return CollectionInfo(name, None, singleton,
-                                  source="schema" if singleton is not None else "none")
+            return CollectionInfo(name, None, None, source="none")
         primary_key = next((f["field"] for f in fields
                             if (f.get("schema") or {}).get("is_primary_key")), None)
         types = tuple((f["field"], str(f.get("type"))) for f in fields if f.get("type"))
-        return CollectionInfo(name, primary_key, singleton, types, source="schema")
+        return CollectionInfo(name, primary_key, None, types, source="schema")
 
     def _from_graphql(self, name: str, known: CollectionInfo) -> CollectionInfo:
         if not _GRAPHQL_NAME.match(name):

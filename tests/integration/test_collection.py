@@ -82,6 +82,15 @@ def test_explicit_window_fetches_only_that_window(counting: Any, articles: str) 
     assert len(item_reads) == 2 + 1 + 1  # the 3-item window in pages of 2; then 1; then 1
 
 
+def test_first_use_learns_the_key_in_one_request(counting: Any, articles: str) -> None:
+    client, session = counting
+    assert titles(client.collection(articles).sort("title").limit(3).fetch()) == [
+        "a", "b", "c"]
+    # GET /fields gives the key and the field types; a singleton shows in its answer.
+    assert [path.split("?")[0] for _, path in session.calls] == [
+        f"/fields/{articles}", f"/items/{articles}"]
+
+
 def test_non_unique_sort_pages_without_skips(counting: Any, articles: str) -> None:
     client, _ = counting
     items = client.collection(articles).sort("group").fields("id", "group").all()

@@ -136,8 +136,7 @@ def test_no_schema_permission_is_asked_for(seeded: TokenClients) -> None:
     # What the token may not read is asked once per client, then learned from GraphQL.
     learned = [c for c in session_calls if not c.startswith(("GET /items", "POST /items",
                                                              "PATCH /items"))]
-    assert learned == [f"GET /collections/{seeded.collection}",
-                       f"GET /fields/{seeded.collection}", "POST /graphql"]
+    assert learned == [f"GET /fields/{seeded.collection}", "POST /graphql"]
     session_calls.clear()
     assert _handle(api, seeded.collection).sort("views").last() is not None
     assert all(c.startswith("GET /items") for c in session_calls)
