@@ -111,31 +111,32 @@ def send(adapter: HTTPAdapter, pools: Pools, prepared: requests.PreparedRequest,
     return response
 
 
+# What HTTPAdapter.send raises for a MaxRetryError, by its reason, in the order it tests
+# them (a connect timeout that is not a refused connection is tested first, apart).
+_BY_REASON: Final = ((u3.ResponseError, requests.exceptions.RetryError),
+                     (u3.ProxyError, requests.exceptions.ProxyError),
+                     (u3.SSLError, requests.exceptions.SSLError))
+# ... and for the other urllib3 errors (a body it cannot decode: Response.content's name).
+_BY_ERROR: Final = ((u3.ProxyError, requests.exceptions.ProxyError),
+                    (u3.SSLError, requests.exceptions.SSLError),
+                    (u3.ReadTimeoutError, requests.exceptions.ReadTimeout),
+                    (u3.InvalidHeader, requests.exceptions.InvalidHeader),
+                    (u3.DecodeError, requests.exceptions.ContentDecodingError),
+                    ((u3.ProtocolError, u3.ClosedPoolError, OSError),
+                     requests.exceptions.ConnectionError))
+
+
 def _as_requests_error(exc: Exception, request: requests.PreparedRequest) -> Exception:
     """Return the exception HTTPAdapter.send (or Response.content) raises for a urllib3 one."""
-    exceptions = requests.exceptions
     if isinstance(exc, u3.MaxRetryError):
         reason = exc.reason
         if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(
                 reason, u3.NewConnectionError):
-            return exceptions.ConnectTimeout(exc, request=request)
-        if isinstance(reason, u3.ResponseError):
-            return exceptions.RetryError(exc, request=request)
-        if isinstance(reason, u3.ProxyError):
-            return exceptions.ProxyError(exc, request=request)
-        if isinstance(reason, u3.SSLError):
-            return exceptions.SSLError(exc, request=request)
-        return exceptions.ConnectionError(exc, request=request)
-    if isinstance(exc, u3.ProxyError):
-        return exceptions.ProxyError(exc)
-    if isinstance(exc, u3.SSLError):
-        return exceptions.SSLError(exc, request=request)
-    if isinstance(exc, u3.ReadTimeoutError):
-        return exceptions.ReadTimeout(exc, request=request)
-    if isinstance(exc, u3.InvalidHeader):
-        return exceptions.InvalidHeader(exc, request=request)
-    if isinstance(exc, u3.DecodeError):  # Response.content's name for a body it cannot decode
-        return exceptions.ContentDecodingError(exc, request=request)
-    if isinstance(exc, u3.ProtocolError | u3.ClosedPoolError | OSError):
-        return exceptions.ConnectionError(exc, request=request)
+            return requests.exceptions.ConnectTimeout(exc, request=request)
+        kind = next((error for cause, error in _BY_REASON if isinstance(reason, cause)),
+                    requests.exceptions.ConnectionError)
+        return kind(exc, request=request)
+    for cause, error in _BY_ERROR:
+        if isinstance(exc, cause):
+            return error(exc, request=request)
     return exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from pydirectus import StaticToken
 from pydirectus import direct as direct_path
 from pydirectus.errors import DirectusError
 from pydirectus.transport import Call, RetryPolicy, Transport
+from tests.loopback import LoopbackServer
 
 OK_BODY = b'{"data":{"id":1}}'
 
@@ -52,39 +52,6 @@ FAULTS: dict[str, Callable[[socket.socket], None]] = {
 }
 
 
-class ScriptedServer:
-    """Loopback server: reads one request per connection, misbehaves as told, closes."""
-
-    def __init__(self, fault: Callable[[socket.socket], None]) -> None:
-        self.fault = fault
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.requests = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                self.requests += 1
-                self.fault(conn)
-
-    def close(self) -> None:
-        self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.thread.join(5)
-
-
 class PlainAdapterSubclass(HTTPAdapter):
     """Overrides a hook, so the transport must go through adapter.send."""
 
@@ -93,30 +60,30 @@ class PlainAdapterSubclass(HTTPAdapter):
 
 
 @pytest.fixture(params=list(FAULTS))
-def scripted(request: pytest.FixtureRequest) -> Iterator[tuple[str, ScriptedServer]]:
-    server = ScriptedServer(FAULTS[request.param])
+def scripted(request: pytest.FixtureRequest) -> Iterator[tuple[str, LoopbackServer]]:
+    server = LoopbackServer(FAULTS[request.param])  # reads each request, then the fault
     yield request.param, server
     server.close()
 
 
-def _outcome(server: ScriptedServer, *, through_adapter: bool) -> tuple[Any, int]:
+def _outcome(server: LoopbackServer, *, through_adapter: bool) -> tuple[Any, int]:
     session = requests.Session()
     if through_adapter:
         session.mount("http://", PlainAdapterSubclass())
     transport = Transport(server.url, auth=StaticToken("tok"), session=session,
                           timeout=(0.5, 0.3), retry=RetryPolicy(attempts=2, backoff=0.0))
-    before = server.requests
+    before = len(server.requests)
     try:
         result: Any = transport.send_json(Call("GET", ("items", "a")))
     except DirectusError as error:
         result = (type(error).__name__, str(error).split(":")[0])
     finally:
         transport.close()
-    return result, server.requests - before
+    return result, len(server.requests) - before
 
 
 def test_the_direct_path_and_adapter_send_end_the_same_way(
-        scripted: tuple[str, ScriptedServer]) -> None:
+        scripted: tuple[str, LoopbackServer]) -> None:
     name, server = scripted
     direct = _outcome(server, through_adapter=False)
     adapter = _outcome(server, through_adapter=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,55 +15,17 @@ from pydirectus import StaticToken
 from pydirectus.encoding import encode_bytes
 from pydirectus.sender import LeanSender, encode_query
 from pydirectus.transport import Call, Transport
+from tests.loopback import LoopbackServer
 
 ANSWER = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
           b"Connection: close\r\n\r\n{\"data\":{}}")
 
 
-class RecordingServer:
-    """A loopback HTTP/1.1 server that keeps the raw bytes of each request it reads."""
+class RecordingServer(LoopbackServer):
+    """Keeps the raw bytes of each request it reads; answers a small JSON object."""
 
     def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.requests: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                self.requests.append(self._read(conn))
-                conn.sendall(ANSWER)
-
-    @staticmethod
-    def _read(conn: socket.socket) -> bytes:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(65536)
-        head, _, rest = data.partition(b"\r\n\r\n")
-        headers = head.lower()
-        if b"transfer-encoding: chunked" in headers:
-            while not rest.endswith(b"0\r\n\r\n"):
-                rest += conn.recv(65536)
-        else:
-            length = 0
-            for line in headers.split(b"\r\n"):
-                if line.startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            while len(rest) < length:
-                rest += conn.recv(65536)
-        return head + b"\r\n\r\n" + rest
-
-    def close(self) -> None:
-        # shutdown() wakes the accept() in the serving thread; close() alone does not.
-        self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.thread.join(5)
+        super().__init__(lambda conn: conn.sendall(ANSWER))
 
 
 @pytest.fixture
