@@ -13,9 +13,14 @@ Run: ``python -m benchmarks.canned_server`` prints the port, then serves until k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from benchmarks import spec
@@ -116,6 +121,27 @@ async def main() -> None:
     sys.stdout.flush()
     async with server:
         await server.serve_forever()
+
+
+def expected(workload: str, calls: int, ids: list[int]) -> Any:
+    """Return the check value of a block of read_one or list_100 calls on this server."""
+    if workload == "read_one":
+        return sum(ids[i % len(ids)] for i in range(calls))
+    return {"n": calls * LIST_ROWS, "sig": LIST_ROWS * (LIST_ROWS + 1) // 2}
+
+
+@contextlib.contextmanager
+def running() -> Iterator[str]:
+    """Start the canned server in its own process; yield its URL; kill it afterwards."""
+    server = subprocess.Popen([sys.executable, "-m", "benchmarks.canned_server"],
+                              cwd=Path(__file__).resolve().parent.parent,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        yield f"http://127.0.0.1:{int(server.stdout.readline())}"
+    finally:
+        server.kill()
+        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

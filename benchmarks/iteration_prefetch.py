@@ -21,13 +21,13 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks import canned_server
 from benchmarks.canned_server import PAGE_DELAY, PAGED_ROWS
 from benchmarks.harness import ratio_text, rotated, run_line, spawn_json
 from benchmarks.report import update_separate
@@ -99,22 +99,15 @@ def main() -> None:
     if options.worker:
         print(json.dumps(worker(options.worker, options.work, options.url)))
         return
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.canned_server"], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
     started = time.monotonic()
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {
         w: {v: [] for v in VARIANTS} for w in WORKS}
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+    with canned_server.running() as url:
         for round_ in range(options.rounds):
             for work in WORKS:
                 for variant in rotated(VARIANTS, round_):
                     samples[work][variant].append(spawn(variant, work, url))
             print(f"round {round_ + 1}/{options.rounds}", file=sys.stderr)
-    finally:
-        server.kill()
-        server.wait(timeout=10)
     write(samples, options.rounds, time.monotonic() - started)
 
 

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import canned_server
 from benchmarks.harness import ratio_text, rotated, run_line, spawn_json
 from benchmarks.report import update_separate
 
@@ -148,45 +149,28 @@ def main() -> None:
         else:
             print(f"Node SDK left out: {peers.problem('node')}", file=sys.stderr)
     before = before_tree()
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.canned_server"], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
     started = time.monotonic()
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {
         w: {v: [] for v in variants} for w in WORKLOADS}
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+    with canned_server.running() as url, tempfile.TemporaryDirectory() as logs:
         dataset = Dataset(url, "canned")
         args = {**dataset.args("bench_canned"), "ids": list(range(1, 51))}
-        with tempfile.TemporaryDirectory() as logs:
-            for round_ in range(options.rounds):
-                for workload in WORKLOADS:
-                    for variant in rotated(variants, round_):
-                        if variant.startswith("node"):
-                            result = run_node(variant, workload, url, args, peers, Path(logs))
-                        else:
-                            result = spawn_python(variant, workload, options.calls, url, args,
-                                                  before)
-                        calls = result.get("calls", options.calls)
-                        expected = _expected(workload, calls, args)
-                        if result["check"] != expected:
-                            raise RuntimeError(f"{variant} {workload}: wrong result "
-                                               f"{result['check']!r}, expected {expected!r}")
-                        samples[workload][variant].append(result)
-                print(f"round {round_ + 1}/{options.rounds}", file=sys.stderr)
-    finally:
-        server.kill()
-        server.wait(timeout=10)
+        for round_ in range(options.rounds):
+            for workload in WORKLOADS:
+                for variant in rotated(variants, round_):
+                    if variant.startswith("node"):
+                        result = run_node(variant, workload, url, args, peers, Path(logs))
+                    else:
+                        result = spawn_python(variant, workload, options.calls, url, args,
+                                              before)
+                    calls = result.get("calls", options.calls)
+                    expected = canned_server.expected(workload, calls, args["ids"])
+                    if result["check"] != expected:
+                        raise RuntimeError(f"{variant} {workload}: wrong result "
+                                           f"{result['check']!r}, expected {expected!r}")
+                    samples[workload][variant].append(result)
+            print(f"round {round_ + 1}/{options.rounds}", file=sys.stderr)
     write(samples, variants, options, time.monotonic() - started, peers)
-
-
-def _expected(workload: str, calls: int, args: dict[str, Any]) -> Any:
-    ids = args["ids"]
-    if workload == "read_one":
-        return sum(ids[i % len(ids)] for i in range(calls))
-    from benchmarks.canned_server import LIST_ROWS
-
-    return {"n": calls * LIST_ROWS, "sig": LIST_ROWS * (LIST_ROWS + 1) // 2}
 
 
 def write(samples: dict[str, dict[str, list[dict[str, Any]]]], variants: tuple[str, ...],

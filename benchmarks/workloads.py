@@ -11,14 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import spec, workers
+from benchmarks import canned_server, spec, workers
 from benchmarks.dataset import Admin, Dataset
 from benchmarks.harness import Sample, Series, Unsupported, VerificationError, interleave
 from benchmarks.peers import Peers
@@ -361,25 +359,15 @@ def download_rows(runner: Runner, data: Dataset, admin: Admin, columns: Sequence
 def canned_rows(runner: Runner) -> list[Row]:
     """Repeat the reads against the canned server: client-side cost only."""
     sizes = runner.sizes
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.canned_server"],
-                              cwd=workers.ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+    with canned_server.running() as url:
         args = {**Dataset(url, "canned").args("bench_canned"), "ids": list(range(1, 51))}
-        signature = sum(range(1, spec.LIST_LIMIT + 1))
 
         def expected(workload: str, calls: int) -> Any:
-            if workload == "read_one":
-                return sum(args["ids"][i % len(args["ids"])] for i in range(calls))
-            return {"n": calls * spec.LIST_LIMIT, "sig": signature}
+            return canned_server.expected(workload, calls, args["ids"])
 
         log.info("canned server (client-side cost only)")
         result = run_reads(runner, url, "canned-token", CANNED_VARIANTS, sizes.canned_calls,
                            sizes.canned_rounds, args, expected)
-    finally:
-        server.kill()
-        server.wait(timeout=10)
     same = dict.fromkeys(PEERS, "as above")
     one, many = result["read_one"], result["list_100"]
     return [
