@@ -1,10 +1,11 @@
 """What the client learns of a project once and caches: relations, keys, singletons, limits.
 
 Nothing here needs schema-read permission. Each fact comes from the first source the
-token may read: ``/collections/{name}`` and ``/fields/{name}`` (app and admin tokens),
-else GraphQL introspection (any token that may read the collection: the primary key is
-its ``ID`` field, a singleton's query field is an object, not a list), else what the data
-shows (a singleton's read answers an object). A fact that cannot be learned raises
+token may read: ``/fields/{name}`` (app and admin tokens: the primary key and the field
+types, one request), else GraphQL introspection (any token that may read the collection:
+the primary key is its ``ID`` field, a singleton's query field is an object, not a list),
+else what the data shows (a singleton's read answers an object, which is also where an
+app token learns it). A fact that cannot be learned raises
 :class:`~pydirectus.errors.SchemaRequired` saying what is missing and how to give it.
 """
 
