@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .files import Upload
     from .system.handles import ReadOnlyError
     from .transport import RetryPolicy
+    from .typegen import SchemaError
 
 #: public name -> the module that defines it, imported on first access
 _LAZY = {
@@ -50,6 +51,7 @@ _LAZY = {
     # Errors defined beside the code that raises them (all in the DirectusError tree).
     "BatchWriteError": "collection",
     "ReadOnlyError": "system.handles",
+    "SchemaError": "typegen",
 }
 
 
@@ -85,6 +87,7 @@ __all__ = [
     "RateLimited",
     "ReadOnlyError",
     "RetryPolicy",
+    "SchemaError",
     "SchemaRequired",
     "ServerError",
     "StaticToken",

@@ -6,6 +6,8 @@
       InvalidQuery (also ValueError)      raised while building, before any request
         SchemaRequired                      a schema fact (relations, a primary key) is needed
         UsageError                          a constructor or argument misused (not a query)
+          SchemaError                         typegen: not a Directus schema (pydirectus.typegen)
+          CommandError                        a command line error (pydirectus.cli.common)
       BatchWriteError                     a batched write failed part-way: .written, .not_written
       TransportError                      the request never got a usable HTTP answer
         ConnectError                        connection refused or reset, DNS failure

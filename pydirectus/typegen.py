@@ -23,6 +23,8 @@ from typing import Any
 
 import attrs
 
+from .errors import UsageError
+
 __all__ = ["SchemaError", "generate_models"]
 
 LINE_LENGTH = 88
@@ -58,8 +60,9 @@ CHOICE_INTERFACES = frozenset({"select-dropdown", "select-radio", "select-multip
                                "select-multiple-checkbox", "select-icon", "select-color"})
 
 
-class SchemaError(ValueError):
-    """The schema given to the generator is not a Directus schema."""
+class SchemaError(UsageError):
+    """The schema given to the generator is not a Directus schema, or lacks a collection asked
+    for; raised before any output (a UsageError, and so still a ValueError)."""
 
 
 @attrs.frozen

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..client import DirectusClient
 
@@ -28,8 +30,13 @@ __all__ = [
 EXIT_ERROR = 1
 
 
-class CommandError(Exception):
-    """A command cannot go on; its message is the one line the user sees."""
+class CommandError(UsageError):
+    """A command cannot go on; its message is the one line the user sees.
+
+    A UsageError (so ``except DirectusError`` catches it) since most are a bad option or
+    input file; one that stops a command part-way (an import refused mid-file) chains the
+    DirectusError that stopped it as ``__cause__``.
+    """
 
     def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
         super().__init__(message)

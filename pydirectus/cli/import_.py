@@ -189,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
                                   writer.outcome):
                 writer.write(batch)
                 progress.update(len(batch))
+        except CommandError:
+            raise  # a bad row in the file: its own message, not "stopped after writing"
         except DirectusError as stopped:
             # Not a row's fault (no permission, a bad token, the server gone): say how far
             # it got, so that the user knows what --resume will do.

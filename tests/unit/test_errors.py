@@ -130,7 +130,7 @@ def test_every_error_the_package_defines_is_in_the_tree_and_exported() -> None:
     import pydirectus
 
     for module in pkgutil.walk_packages(pydirectus.__path__, "pydirectus."):
-        if not module.name.startswith(("pydirectus.testing", "pydirectus.cli")):
+        if not module.name.startswith("pydirectus.testing"):
             importlib.import_module(module.name)
     found, stack = set(), [errors.DirectusError]
     while stack:
@@ -138,7 +138,27 @@ def test_every_error_the_package_defines_is_in_the_tree_and_exported() -> None:
         found.add(cls)
         stack += cls.__subclasses__()
     ours = {cls for cls in found if cls.__module__.startswith("pydirectus.")}
-    assert len(ours) >= 20
+    assert len(ours) >= 22
     for cls in ours:
+        if cls.__module__.startswith("pydirectus.cli"):
+            # The command line's own errors stay in its package, exported there.
+            assert cls.__name__ in importlib.import_module(cls.__module__).__all__, cls
+            continue
         assert cls.__name__ in pydirectus.__all__, cls
         assert getattr(pydirectus, cls.__name__) is cls
+    named = {cls.__name__ for cls in ours}
+    assert {"SchemaError", "CommandError"} <= named
+
+
+def test_schema_and_command_errors_are_usage_errors() -> None:
+    from pydirectus.cli.common import CommandError
+    from pydirectus.typegen import SchemaError
+
+    for cls in (SchemaError, CommandError):
+        assert issubclass(cls, errors.UsageError), cls
+        assert issubclass(cls, errors.InvalidQuery) and issubclass(cls, ValueError), cls
+        assert not issubclass(cls, errors.APIError), cls
+    import pydirectus
+
+    assert pydirectus.SchemaError is SchemaError
+    assert CommandError("x").status == 1 and CommandError("x", status=3).status == 3

@@ -210,3 +210,42 @@ def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> N
     with Progress("export things", enabled=False) as progress:
         progress.update(3)
     assert disabled.getvalue() == ""
+
+
+def test_command_and_schema_errors_are_caught_as_directus_errors() -> None:
+    from pydirectus.errors import DirectusError, UsageError
+    from pydirectus.typegen import SchemaError, generate_models
+
+    with pytest.raises(DirectusError) as bad_condition:
+        parse_condition("views")
+    assert type(bad_condition.value) is CommandError
+    assert isinstance(bad_condition.value, UsageError)
+    with pytest.raises(DirectusError) as bad_schema:
+        generate_models({"collections": "nope"})
+    assert type(bad_schema.value) is SchemaError
+    assert isinstance(bad_schema.value, ValueError)  # as before: callers catching ValueError
+
+
+def test_a_schema_error_is_one_line_with_status_1(tmp_path: Any,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    snapshot = tmp_path / "schema.json"
+    snapshot.write_text(json.dumps({"collections": "nope", "fields": [], "relations": []}))
+    assert main(["types", "--from", str(snapshot)]) == 1
+    err = capsys.readouterr().err
+    assert err == ("pydirectus types: error: schema: 'collections' must be a list of objects, "
+                   "as in GET /schema/snapshot\n")
+
+
+def test_a_bad_row_stops_an_import_with_its_own_message(tmp_path: Any,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    # The bad row comes before the first batch is full, so nothing is sent (port 9 is shut):
+    # the reader's CommandError (a DirectusError now) must not be reworded as a refusal.
+    source = tmp_path / "rows.jsonl"
+    source.write_text('{"title": "a"}\n{nope\n')
+    status = main(["import", "things", str(source), "--url", "http://127.0.0.1:9",
+                   "--token", "t"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith(f"pydirectus import: error: {source}: row 2 is not JSON (")
+    assert err.count("\n") == 1 and "stopped after writing" not in err
