@@ -24,7 +24,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-__all__ = ["could_change", "needs_field_types", "typed_aggregate", "typed_item", "typed_items"]
+__all__ = ["could_change", "needs_field_types", "typed_aggregate", "typed_items"]
 
 INTEGER_TYPES = frozenset({"integer", "bigInteger"})
 #: The field types whose values may need converting; every other type passes through.
@@ -80,7 +80,7 @@ def could_change(items: Any) -> bool:
     Column by column: a float or numeric text means yes; other text, a boolean, an object
     or a list settles the column (a numeric column never sends one); integers and nulls
     leave it open. The first row settles most columns; the open ones are read down their
-    column by set comprehension, not a regex per value.
+    column as the set of their types, not a regex per value.
     """
     rows = _dicts(items)
     if not rows:
@@ -148,16 +148,6 @@ def _count(value: Any) -> Any:
     return value
 
 
-def typed_item(item: Any, types: Mapping[str, str]) -> Any:
-    """Convert an item's top-level values by their field types, in place; return it."""
-    if isinstance(item, dict) and types:
-        for field, value in item.items():
-            kind = types.get(field)
-            if kind is not None:
-                item[field] = typed_value(kind, value)
-    return item
-
-
 # A value already of its field type's promised type, or null, is left as it is.
 _FINAL = {"integer": frozenset({int, type(None)}), "bigInteger": frozenset({int, type(None)}),
           "float": frozenset({float, type(None)})}
@@ -168,7 +158,7 @@ def typed_items(items: Any, types: Mapping[str, str]) -> Any:
     """Convert items' numeric top-level values by their field types, in place; return them.
 
     Column by column, and only the numeric columns: a column whose values are all of the
-    promised type already (integers from SQLite, say) costs one set comprehension.
+    promised type already (integers from SQLite, say) costs one set of types.
     """
     rows = _dicts(items)
     if not rows:
