@@ -7,7 +7,7 @@ singletons, relations), so later reads see the new shape.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -488,8 +488,83 @@ class SchemaAPI(_Handle):
             "schema": {"on_delete": "CASCADE"}})
 
     def drop(self, *collections: str) -> None:
-        """Delete collections (DELETE /collections/{name} each), in the order given."""
-        for name in collections:
-            self.collections.delete(name)
+        """Delete collections, the ones holding a relation to another first, whatever the
+        order given.
+
+        Reads GET /collections and GET /relations, and refuses (nothing dropped) a name
+        that no collection has. Among the given collections, one whose field points at
+        another (a many-to-one's many side, a many-to-many's junction) is deleted before
+        the one it points at, so PostgreSQL's foreign keys hold and no relation is left
+        dangling. A relation that makes a cycle (a field pointing back at its own
+        collection, or collections pointing at each other) has its many-side field deleted
+        first with DELETE /fields/{collection}/{field}, which takes the relation with it
+        (Directus cannot drop a collection that points at itself, and DELETE /relations
+        can hang on SQLite); then each collection goes with DELETE /collections/{name}.
+        A relation from a collection not given to one given is left to Directus
+        (PostgreSQL refuses to drop the collection it points at).
+        """
+        names = [check_name(name, f"collections[{index}]")
+                 for index, name in enumerate(collections)]
+        system = [name for name in names if name.startswith("directus_")]
+        if system:
+            raise InvalidQuery(f"collections: {', '.join(map(repr, system))}: system "
+                               f"collections cannot be dropped")
+        if not names:
+            return
+        existing = {row["collection"] for row in self.collections.all()}
+        missing = [name for name in dict.fromkeys(names) if name not in existing]
+        if missing:
+            raise InvalidQuery(f"collections: no collection named {', '.join(map(repr, missing))}"
+                               f" (or this token may not see it); nothing was dropped")
+        cyclic, order = drop_order(names, self.relations.all())
+        # Every collection named exists: a bare FORBIDDEN now means the token is no admin's.
+        with admin_only("schema.drop()"):
+            for collection, field in cyclic:
+                self.fields.delete(collection, field)
+            for name in order:
+                self.collections.delete(name)
+
+
+def drop_order(names: Sequence[str], relations: Iterable[Relation]
+               ) -> tuple[list[tuple[str, str]], list[str]]:
+    """Return the (collection, field) of each relation on a cycle among `names`, whose
+    field goes first, and the order to drop the collections in: none before one of
+    `names` that points at it by a relation not on a cycle."""
+    wanted = list(dict.fromkeys(names))
+    inside = set(wanted)
+    links: list[tuple[str, str, str]] = []
+    for row in relations:
+        many, one = row.get("collection"), row.get("related_collection")
+        # A many-to-any's related_collection is None: it has no foreign key to order by.
+        if isinstance(many, str) and isinstance(one, str) and {many, one} <= inside:
+            links.append((many, row["field"], one))
+    points_at: dict[str, set[str]] = {}
+    for many, _, one in links:
+        points_at.setdefault(many, set()).add(one)
+    # A relation is in a cycle when the collection it points at leads back to its own.
+    cyclic = [(many, field) for many, field, one in links if _reaches(points_at, one, many)]
+    kept = [(many, one) for many, field, one in links if (many, field) not in cyclic]
+    order: list[str] = []
+    left = wanted
+    while left:
+        pointed_at = {one for many, one in kept if many in left}
+        # Always one: what is kept has no cycle. The given order breaks ties.
+        name = next(name for name in left if name not in pointed_at)
+        order.append(name)
+        left = [other for other in left if other != name]
+    return cyclic, order
+
+
+def _reaches(points_at: Mapping[str, set[str]], start: str, goal: str) -> bool:
+    seen, stack = {start}, [start]
+    while stack:
+        here = stack.pop()
+        if here == goal:
+            return True
+        for there in points_at.get(here, ()):
+            if there not in seen:
+                seen.add(there)
+                stack.append(there)
+    return False
 
 

@@ -277,3 +277,96 @@ def test_request_calls_a_custom_endpoint(second: DirectusClient, tmp_path: Path)
         assert as_user.request("GET", "hello/private") == {"ok": True}
         assert as_user.request("GET", "hello")["user"] == user_id
         assert second.request("GET", "hello")["user"] == me
+
+
+def _assert_dropped(client: DirectusClient, names: list[str]) -> None:
+    for name in names:
+        with pytest.raises((NotFound, PermissionDenied)):
+            client.collections.get(name)
+    assert [r for r in client.relations.all()
+            if r["collection"] in names or r["related_collection"] in names] == []
+    assert [f for f in client.fields.all() if f["collection"] in names] == []
+
+
+def test_drop_deletes_the_many_side_first_whatever_the_order_given(
+        directus_client: DirectusClient) -> None:
+    admin = directus_client
+    authors, articles, notes = unique("authors"), unique("articles"), unique("notes")
+    admin.schema.define(authors, {"name": "string"})
+    admin.schema.define(articles, {"title": "string",
+                                   "author": ManyToOne(authors, reverse="articles")})
+    admin.schema.define(notes, {"text": "string"})
+    admin.schema.add_relation(authors, "notes", OneToMany(notes, field="author"))
+    ann = admin.collection(authors).create({"name": "Ann"})
+    admin.collection(articles).create({"title": "t", "author": ann["id"]})
+    admin.collection(notes).create({"text": "n", "author": ann["id"]})
+    # The one side first: PostgreSQL refuses to drop a table a foreign key points at.
+    admin.schema.drop(authors, articles, notes)
+    _assert_dropped(admin, [authors, articles, notes])
+
+
+def test_drop_deletes_a_junction_before_both_sides(directus_client: DirectusClient) -> None:
+    admin = directus_client
+    tags, posts = unique("tags"), unique("posts")
+    admin.schema.define(tags, {"label": "string"}, pk="uuid")
+    admin.schema.define(posts, {"title": "string", "tags": ManyToMany(tags, reverse="posts")})
+    junction = f"{posts}_{tags}"
+    tag = admin.collection(tags).create({"label": "py"})
+    admin.collection(posts).create({"title": "t",
+                                    "tags": {"create": [{f"{tags}_id": tag["id"]}]}})
+    assert admin.collection(junction).count() == 1
+    admin.schema.drop(tags, posts, junction)
+    _assert_dropped(admin, [tags, posts, junction])
+
+
+def test_drop_deletes_self_references_and_cycles_first(directus_client: DirectusClient) -> None:
+    admin = directus_client
+    people, tree, left, right = (unique(n) for n in ("people", "tree", "left", "right"))
+    admin.schema.define(people, {"name": "string"})
+    # Directus 12.4 cannot drop a collection holding a relation to itself (a 500 on
+    # either database) until that relation is gone.
+    admin.schema.define(tree, {"name": "string"})
+    admin.schema.add_relation(tree, "parent", ManyToOne(tree, reverse="children"))
+    admin.schema.define(left, {"owner": ManyToOne(people)})
+    admin.schema.define(right, {"left": ManyToOne(left, reverse="rights")})
+    admin.schema.add_relation(left, "right", ManyToOne(right))
+    root = admin.collection(tree).create({"name": "root"})
+    admin.collection(tree).create({"name": "leaf", "parent": root["id"]})
+    one = admin.collection(left).create({"owner": admin.collection(people).create({})["id"]})
+    other = admin.collection(right).create({"left": one["id"]})
+    admin.collection(left).update(one["id"], {"right": other["id"]})
+    admin.schema.drop(people, tree, left, right)
+    _assert_dropped(admin, [people, tree, left, right])
+
+
+def test_drop_refuses_a_missing_collection_before_dropping_any(
+        directus_client: DirectusClient) -> None:
+    admin = directus_client
+    kept = unique("kept")
+    admin.schema.define(kept, {"name": "string"})
+    with pytest.raises(InvalidQuery, match=r"no collection named 'never_dropped_x'.*nothing"):
+        admin.schema.drop(kept, "never_dropped_x")
+    assert admin.collections.get(kept)["collection"] == kept
+    admin.schema.drop(kept, kept)
+    _assert_dropped(admin, [kept])
+
+
+def test_drop_needs_an_admin_token(directus_client: DirectusClient) -> None:
+    admin = directus_client
+    kept = unique("kept")
+    admin.schema.define(kept, {"name": "string"})
+    schema_reader = {kept: ["read", "delete"], "directus_collections": ["read"],
+                     "directus_relations": ["read"]}
+    with AccessGrants(admin) as grants, \
+            grants.api_client({kept: ["read", "create", "update", "delete"]}) as api, \
+            grants.api_client(schema_reader) as reader, \
+            grants.public_client({kept: ["read", "delete"]}) as public:
+        for client in (api, public):
+            with pytest.raises(PermissionDenied, match="directus_collections"):
+                client.schema.drop(kept)
+        # A token that may read the schema gets as far as the DELETE, and is told why.
+        with pytest.raises(PermissionDenied, match=r"schema\.drop\(\) needs an admin token"):
+            reader.schema.drop(kept)
+    assert admin.collections.get(kept)["collection"] == kept
+    admin.schema.drop(kept)
+    _assert_dropped(admin, [kept])

@@ -76,6 +76,9 @@ BAD: dict[str, tuple[Callable[[DirectusClient], Any], str]] = {
     "add_relation spec": (lambda c: c.schema.add_relation("a", "b", "m2o"), "spec"),  # type: ignore[arg-type]
     "add_relation field": (lambda c: c.schema.add_relation("a", "", ManyToOne("b")), "field"),
     "relation spec": (lambda c: c.relations.create({"collection": "a"}), "field"),
+    "drop name": (lambda c: c.schema.drop("a", 3), r"collections\[1\]"),  # type: ignore[arg-type]
+    "drop blank": (lambda c: c.schema.drop("a", " "), r"collections\[1\]"),
+    "drop system": (lambda c: c.schema.drop("a", "directus_users"), "'directus_users'.*system"),
     "diff": (lambda c: c.schema.diff({"collections": []}), "snapshot"),
     "apply": (lambda c: c.schema.apply({"diff": {}}), "diff"),
     "request method": (lambda c: c.request("BREW", "coffee"), "method"),
@@ -93,6 +96,10 @@ def test_bad_input_is_refused_before_sending(
     call, message = BAD[case]
     with pytest.raises(InvalidQuery, match=message):
         call(wired[0])
+
+
+def test_drop_of_nothing_sends_nothing(wired: tuple[DirectusClient, RecordingAdapter]) -> None:
+    wired[0].schema.drop()
 
 
 def test_read_only_error_is_an_invalid_query() -> None:
