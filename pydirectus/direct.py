@@ -41,7 +41,7 @@ def usable(adapter: BaseAdapter, prepared: requests.PreparedRequest, stream: boo
         return False  # requests before 2.32 has no get_connection_with_tls_context
     kind = type(adapter)
     if any(getattr(kind, name, None) is not hook for name, hook in _HOOKS.items()) or (
-            _HOOK_SET & vars(adapter).keys()):
+            _HOOK_SET & getattr(adapter, "__dict__", {}).keys()):
         return False
     # urllib3 reads the body inside urlopen here: an adapter whose retries cover reads
     # (max_retries=N) would retry a broken body where adapter.send does not.

@@ -12,9 +12,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-__all__ = ["LocalProcess", "ServerStartError", "free_port", "kill_group", "log_tail"]
+__all__ = ["LocalProcess", "ServerStartError", "Service", "free_port", "kill_group", "log_tail"]
 
-S = TypeVar("S", bound="LocalProcess")
+S = TypeVar("S", bound="Service")
 
 LOG_TAIL_CHARS = 4000
 
@@ -65,7 +65,30 @@ def kill_group(
         process.wait(timeout=grace)
 
 
-class LocalProcess:
+class Service:
+    """Something tests start and stop: ``with`` starts it and stops it however the block ends."""
+
+    def start(self: S) -> S:
+        """Start the server; subclasses say how."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the server; subclasses say how."""
+        raise NotImplementedError
+
+    def __enter__(self: S) -> S:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class LocalProcess(Service):
     """A server we start in its own process group, with a temp dir holding its log."""
 
     log_name = "server.log"
@@ -90,22 +113,3 @@ class LocalProcess:
         if self.workdir is None:
             raise RuntimeError("the server has not been started")
         return self.workdir / self.log_name
-
-    def start(self: S) -> S:
-        """Start the server; subclasses say how."""
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        """Stop the server; subclasses say how."""
-        raise NotImplementedError
-
-    def __enter__(self: S) -> S:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -19,10 +19,10 @@ import itertools
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from .postgres import PostgresServer
+from .processes import Service
 from .redis import RedisServer, find_redis_server
 from .server import DirectusServer
 
@@ -32,7 +32,7 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfe
                         "te", "trailer", "upgrade", "content-length"})
 
 
-class RoundRobinProxy:
+class RoundRobinProxy(Service):
     """Forward each HTTP request to the next upstream in turn; count what each one got."""
 
     def __init__(self, upstreams: Sequence[str], *, host: str = "127.0.0.1",
@@ -118,7 +118,7 @@ class RoundRobinProxy:
             self._thread = None
 
 
-class ScaledDirectus:
+class ScaledDirectus(Service):
     """Two Directus instances on one PostgreSQL and one Redis, behind a RoundRobinProxy."""
 
     def __init__(self, *, instances: int = 2, env: Mapping[str, str] | None = None,
@@ -196,14 +196,3 @@ class ScaledDirectus:
             if server is not None:
                 server.stop()
         self.redis = self.postgres = None
-
-    def __enter__(self) -> ScaledDirectus:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

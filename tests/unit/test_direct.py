@@ -83,10 +83,21 @@ def _outcome(server: LoopbackServer, *, through_adapter: bool) -> tuple[Any, int
 
 
 def test_the_direct_path_and_adapter_send_end_the_same_way(
-        scripted: tuple[str, LoopbackServer]) -> None:
+        scripted: tuple[str, LoopbackServer], monkeypatch: pytest.MonkeyPatch) -> None:
     name, server = scripted
+    taken: list[bool] = []
+    real_send = direct_path.send
+
+    def spy(*args: Any, **kwargs: Any) -> requests.Response:
+        taken.append(True)
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(direct_path, "send", spy)
     direct = _outcome(server, through_adapter=False)
+    assert taken, "the plain session did not take the direct path"
+    taken.clear()
     adapter = _outcome(server, through_adapter=True)
+    assert not taken, "the subclassed adapter took the direct path"
     assert direct == adapter, name
     if name in ("ok", "gzip"):
         assert direct == ({"data": {"id": 1}}, 1)
