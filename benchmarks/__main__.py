@@ -4,6 +4,8 @@ Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance sec
 ``--quick`` does a small smoke run into benchmarks/.peers/quick/ and leaves README alone;
 ``--render results.json`` rewrites the outputs from a run's samples without measuring;
 ``--only downloads`` re-measures the download rows into results.json's run (noted as such).
+``--async-client [ARGS]`` runs ``python -m benchmarks.async_client [ARGS]`` instead (the async
+face against raw aiohttp, httpx and py-directus on the canned server; no Directus needed).
 Never run by the test suite.
 """
 
@@ -35,7 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render", metavar="RESULTS_JSON", type=Path,
                         help="measure nothing: rewrite results.md, the chart and README's "
                              "section from a run's results.json")
+    parser.add_argument("--async-client", nargs=argparse.REMAINDER, metavar="ARGS",
+                        help="run benchmarks.async_client instead, passing it ARGS "
+                             "(e.g. --rounds 3); writes benchmarks/async_client.md")
     options = parser.parse_args(argv)
+    if options.async_client is not None:
+        from benchmarks import async_client
+
+        return async_client.main(options.async_client)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     if options.render is not None:
