@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from pydirectus import DirectusClient, StaticToken
-from pydirectus.reads import Window
+from pydirectus.core.reads import Window
 from pydirectus.testing import DIRECTUS_VERSION, CollectionFactory, DirectusServer
 
 log = logging.getLogger("benchmarks")

@@ -1,19 +1,22 @@
-"""Auth strategies: requests AuthBase subclasses that the transport applies per request.
+"""Auth strategies: requests AuthBase subclasses whose decisions are plans both faces drive.
 
-Write your own by subclassing :class:`DirectusAuth`: set the header in ``__call__``;
-optionally override ``recover`` (called once on a 401 TOKEN_EXPIRED; return True to
-re-send), ``ensure_fresh`` (called before a body that cannot be sent twice) and
-``close`` (called by ``client.close()``).
+Write your own by subclassing :class:`DirectusAuth`: set the header in ``__call__`` (it
+must not send anything: it runs on the event loop under the async face); optionally
+override ``recover`` (called once on a 401 TOKEN_EXPIRED; return True to re-send),
+``ensure_fresh`` (called before a body that cannot be sent twice) and ``close`` (called
+by ``client.close()``). Strategies that talk to the server (:class:`Password`) override
+the plan forms instead (``prepare_plan``, ``recover_plan``, ``ensure_fresh_plan``,
+``close_plan``): generators that yield calls (see :mod:`pydirectus.core.plans`), so one
+definition serves the sync and the async face.
 
-Strategies reach the server only through an :class:`AuthChannel` (``post_auth``), which
-the transport provides: this module imports nothing from the transport.
+Strategies reach the server only through an :class:`AuthChannel` (``post_auth``, a plan),
+which the transport provides: this module imports nothing from the transport.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
@@ -21,6 +24,7 @@ from typing import Any, Final, Protocol
 import requests
 import requests.auth
 
+from .core.plans import Exclusive, LockSlot, Plan, Reply
 from .errors import (
     AuthenticationError,
     DirectusError,
@@ -45,8 +49,15 @@ class AuthChannel(Protocol):
     # The client's logger (its logger= argument, else the pydirectus logger).
     log: logging.Logger
 
-    def post_auth(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        """POST /auth/{endpoint} (no bearer token, no redirects); return the data or None."""
+    #: True when run() blocks (the sync face)
+    blocking: bool
+
+    def auth_call(self, endpoint: str, body: Mapping[str, Any]) -> Plan[dict[str, Any] | None]:
+        """Plan: POST /auth/{endpoint} (no bearer token, no redirects); the data or None."""
+        ...
+
+    def run(self, plan: Plan[Any]) -> Any:
+        """Drive a plan with the face that bound this strategy (sync: returns its result)."""
         ...
 
 
@@ -56,7 +67,7 @@ class DirectusAuth(requests.auth.AuthBase):
     def bind(self, channel: AuthChannel) -> None:
         """Receive the channel that login, refresh and logout calls go through."""
 
-    def recover(self, failed: requests.PreparedRequest) -> bool:
+    def recover(self, failed: Any) -> bool:
         """Make a fresh token after a 401 TOKEN_EXPIRED; return True to re-send once."""
         return False
 
@@ -68,6 +79,27 @@ class DirectusAuth(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         return r
+
+    # The plan forms the transport drives (the defaults call the methods above).
+
+    def prepare_plan(self) -> Plan[None]:
+        """Plan run before each attempt: make the token ``__call__`` sends fresh."""
+        yield from ()
+
+    def recover_plan(self, failed: Reply) -> Plan[bool]:
+        """Plan run once on a 401 TOKEN_EXPIRED; True: re-send the call."""
+        yield from ()
+        return self.recover(getattr(failed, "request", None))
+
+    def ensure_fresh_plan(self) -> Plan[None]:
+        """Plan run before a body that cannot be sent twice."""
+        yield from ()
+        self.ensure_fresh()
+
+    def close_plan(self) -> Plan[None]:
+        """Plan run by ``client.close()``."""
+        yield from ()
+        self.close()
 
 
 def _bearer(request: requests.PreparedRequest, token: str) -> requests.PreparedRequest:
@@ -112,8 +144,8 @@ class Password(DirectusAuth):
     later calls raise AuthenticationError at once and send no login (repeated attempts
     with a wrong password get the account suspended) until :meth:`set_credentials`.
 
-    Thread-safe: many threads sharing one client cause one refresh per expiry.
-    ``logins`` and ``refreshes`` count what happened, for monitoring and tests.
+    Safe to share: many threads (sync face) or tasks (async face) cause one refresh per
+    expiry. ``logins`` and ``refreshes`` count what happened, for monitoring and tests.
     """
 
     def __init__(self, email: str, password: str, otp: str | None = None) -> None:
@@ -122,7 +154,7 @@ class Password(DirectusAuth):
         self._password = password
         self._otp = otp
         self._channel: AuthChannel | None = None
-        self._lock = threading.Lock()
+        self._slot = LockSlot()
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._refresh_at = 0.0
@@ -149,52 +181,82 @@ class Password(DirectusAuth):
         email = self.email if email is None else email
         password = self._password if password is None else password
         _check_credentials(email, password, otp)
-        with self._lock:
+        with self._slot.sync_lock:
             self.email, self._password, self._otp = email, password, otp
             self._refused = None
             self._access_token = self._refresh_token = None
             self._refresh_at = self._fresh_until = 0.0
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        # The transport runs prepare_plan() before each attempt, so the token is fresh here
+        # and nothing is sent; called on its own (sync face), it logs in or refreshes first.
         token = self._access_token
         if token is None or time.monotonic() >= self._refresh_at:
-            token = self._renew(stale=token)
-        return _bearer(r, token)
+            if self._channel is None or self._channel.blocking:
+                self._run(self.prepare_plan())
+                token = self._access_token
+        return _bearer(r, token) if token is not None else r
 
-    def recover(self, failed: requests.PreparedRequest) -> bool:
-        """Refresh after a 401 TOKEN_EXPIRED unless another thread already did."""
-        sent = (failed.headers.get("Authorization") or "").removeprefix("Bearer ")
-        self._renew(stale=sent or None, force=True)
+    def prepare_plan(self) -> Plan[None]:
+        """Log in or refresh first when there is no token or it is near expiry."""
+        token = self._access_token
+        if token is None or time.monotonic() >= self._refresh_at:
+            yield from self._renew(stale=token)
+
+    def recover_plan(self, failed: Reply) -> Plan[bool]:
+        """Refresh after a 401 TOKEN_EXPIRED unless another thread or task already did."""
+        request = getattr(failed, "request", None)
+        headers = getattr(request, "headers", None) or {}
+        sent = str(headers.get("Authorization") or "").removeprefix("Bearer ")
+        yield from self._renew(stale=sent or None, force=True)
         return True
 
-    def ensure_fresh(self) -> None:
+    def ensure_fresh_plan(self) -> Plan[None]:
         """Renew the token now unless more than half its lifetime is left."""
         token = self._access_token
         if token is None or time.monotonic() >= self._fresh_until:
-            self._renew(stale=token, force=True)
+            yield from self._renew(stale=token, force=True)
 
-    def _renew(self, stale: str | None, force: bool = False) -> str:
-        with self._lock:
-            current = self._access_token
-            # Another thread renewed while we waited on the lock: use its token.
-            if current is not None and current != stale:
-                return current
-            if current is not None and not force and time.monotonic() < self._refresh_at:
-                return current
-            if self._refresh_token is not None:
-                try:
-                    data = self._post("refresh", {"refresh_token": self._refresh_token})
-                except (AuthenticationError, InvalidRequest) as exc:
-                    self._log.debug("refresh failed (%s); logging in again", exc.code or exc.status)
-                    self._refresh_token = None
-                    if exc.code == "USER_SUSPENDED":  # a login would be refused too
-                        self._refused = (exc.status, exc.code, exc.message)
-                else:
-                    self.refreshes += 1
-                    return self._store("refresh", data)
-            return self._login()
+    def recover(self, failed: Any) -> bool:
+        """Refresh after a 401 TOKEN_EXPIRED (sync face; see recover_plan)."""
+        return bool(self._run(self.recover_plan(failed)))
 
-    def _login(self) -> str:
+    def ensure_fresh(self) -> None:
+        """Renew the token now unless more than half its lifetime is left (sync face)."""
+        self._run(self.ensure_fresh_plan())
+
+    def _run(self, plan: Plan[Any]) -> Any:
+        if self._channel is None:
+            raise UsageError("Password auth is not bound to a client: pass it as "
+                             "DirectusClient(url, auth=Password(...))")
+        return self._channel.run(plan)
+
+    def _renew(self, stale: str | None, force: bool = False) -> Plan[str]:
+        # One renewal at a time per strategy: the face's lock (a thread's or a task's).
+        token: str = yield Exclusive(self._slot, self._renew_locked(stale, force))
+        return token
+
+    def _renew_locked(self, stale: str | None, force: bool) -> Plan[str]:
+        current = self._access_token
+        # Another thread or task renewed while we waited on the lock: use its token.
+        if current is not None and current != stale:
+            return current
+        if current is not None and not force and time.monotonic() < self._refresh_at:
+            return current
+        if self._refresh_token is not None:
+            try:
+                data = yield from self._post("refresh", {"refresh_token": self._refresh_token})
+            except (AuthenticationError, InvalidRequest) as exc:
+                self._log.debug("refresh failed (%s); logging in again", exc.code or exc.status)
+                self._refresh_token = None
+                if exc.code == "USER_SUSPENDED":  # a login would be refused too
+                    self._refused = (exc.status, exc.code, exc.message)
+            else:
+                self.refreshes += 1
+                return self._store("refresh", data)
+        return (yield from self._login())
+
+    def _login(self) -> Plan[str]:
         if self._refused is not None:
             status, code, message = self._refused
             raise AuthenticationError(
@@ -206,7 +268,7 @@ class Password(DirectusAuth):
             body["otp"] = self._otp
         self._access_token = None
         try:
-            data = self._post("login", body)
+            data = yield from self._post("login", body)
         except AuthenticationError as exc:
             if exc.code in REMEMBERED_REFUSALS:
                 self._refused = (exc.status, exc.code or "", exc.message)
@@ -233,22 +295,31 @@ class Password(DirectusAuth):
         self._log.debug("access token renewed for %s; valid %.1f s", self.email, lifetime)
         return access
 
-    def _post(self, endpoint: str, body: dict[str, Any]) -> Any:
+    def _post(self, endpoint: str, body: dict[str, Any]) -> Plan[Any]:
         if self._channel is None:
             raise UsageError("Password auth is not bound to a client: pass it as "
                              "DirectusClient(url, auth=Password(...))")
         # Without the stale bearer token: Directus rejects auth calls that carry one.
-        return self._channel.post_auth(endpoint, body)
+        return (yield from self._channel.auth_call(endpoint, body))
 
     def close(self) -> None:
+        """Log out (invalidating the refresh token) and forget the tokens (sync face)."""
+        if self._channel is not None:
+            self._channel.run(self.close_plan())
+        else:
+            self._access_token = self._refresh_token = None
+
+    def close_plan(self) -> Plan[None]:
         """Log out (invalidating the refresh token) and forget the tokens."""
-        with self._lock:
-            refresh, self._refresh_token, self._access_token = self._refresh_token, None, None
-            if refresh is None or self._channel is None:
-                return
-            # Best effort: close() runs in __exit__ and must not mask the error in flight;
-            # an unreachable server raises TransportError, which is not an OSError.
-            try:
-                self._post("logout", {"refresh_token": refresh})
-            except DirectusError as exc:
-                self._log.debug("logout failed: %s", type(exc).__name__)
+        yield Exclusive(self._slot, self._logout())
+
+    def _logout(self) -> Plan[None]:
+        refresh, self._refresh_token, self._access_token = self._refresh_token, None, None
+        if refresh is None or self._channel is None:
+            return
+        # Best effort: close() runs in __exit__ and must not mask the error in flight;
+        # an unreachable server raises TransportError, which is not an OSError.
+        try:
+            yield from self._post("logout", {"refresh_token": refresh})
+        except DirectusError as exc:
+            self._log.debug("logout failed: %s", type(exc).__name__)

@@ -33,7 +33,7 @@ from .models import (
     Translation,
 )
 from .query import Query
-from .schema_cache import SchemaCache
+from .core.schema import SchemaCache
 from .system import (
     Authentication,
     Collections,
@@ -176,7 +176,7 @@ class DirectusClient:
                                    prefetch=prefetch)
         self.server = Server(self.transport)
         self.page_size = page_size
-        self._schema = SchemaCache(self.transport)
+        self._schema = SchemaCache(self.transport.log)
         self.files = Files(self.transport, self._schema, page_size=page_size)
         self.folders = Folders(self.transport, self._schema, page_size=page_size)
 
@@ -232,7 +232,7 @@ class DirectusClient:
     def singleton(self, name: str, item_type: type[T]) -> Singleton[T]: ...
     def singleton(self, name: str, item_type: type[Any] | None = None) -> Singleton[Any]:
         """Return a handle on the singleton collection at /items/{name}."""
-        return Singleton(name, self.transport)
+        return Singleton(name, self.transport, self._schema)
 
     def refresh_schema(self) -> None:
         """Drop the cached relations and collection info; the next need fetches them again."""
@@ -387,7 +387,7 @@ class DirectusClient:
     @cached_property
     def settings(self) -> SettingsHandle[Settings]:
         """Return the /settings singleton handle (get() and update())."""
-        return SettingsHandle(self.transport)
+        return SettingsHandle(self.transport, self._schema)
 
     @cached_property
     def extensions(self) -> Extensions:

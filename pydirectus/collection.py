@@ -1,55 +1,69 @@
-"""Collection handles and the lazy item queries bound to them.
+"""Collection handles and the lazy item queries bound to them: one definition, both faces.
 
 ``client.collection("articles")`` is a :class:`Collection`; its chain methods return an
 :class:`ItemQuery`, which holds a :class:`~pydirectus.query.Query` and runs only when
 iterated or asked for a result. Reads page transparently; writes batch.
+
+Every method that talks to Directus builds a plan (:mod:`pydirectus.core`) and hands it
+to the face's runner: the sync client's returns the result, the async client's an
+awaitable (``await coll.get(pk)``, ``async for row in q``). Django's QuerySet vocabulary
+(``get(**lookups)``, ``get_or_create``, ``in_bulk``, ``values_list``, ...) is built on
+the same plans.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
 
-from .batches import chunks, write_in_batches
 from .checks import (
     check_batch_size,
+    check_bool,
     check_data,
     check_items,
     check_key,
     check_keys,
     check_name,
+    check_positive_int,
     fields_params,
     query_params,
 )
+from .core import plans
+from .core.batches import chunks, write_in_batches
+from .core.plans import Plan, Runner, encode_segment
+from .core.reads import ReadPath, ReadRules, collect
+from .core.schema import CollectionInfo, SchemaCache
 from .errors import (
     APIError,
     BatchWriteError,
     InvalidQuery,
+    InvalidRequest,
+    MultipleItemsFound,
     NotFound,
     PermissionDenied,
     SchemaRequired,
+    UsageError,
 )
-from .handle_methods import HandleMethods
-from .query import Query
-from .reads import ReadPath
-from .schema_cache import CollectionInfo
-from .transport import encode_segment
-from .values import could_change, needs_field_types, typed_aggregate, typed_items
+from .query import Q, Query
+from .query.parts import field_path
 
 if TYPE_CHECKING:
-    from .query import Q
-    from .schema_cache import SchemaCache
-    from .transport import Transport
+    pass
 
 # BatchWriteError lives in pydirectus.errors; it stays importable from here.
 __all__ = ["BatchWriteError", "Collection", "CollectionInfo", "ItemQuery", "Page", "Singleton"]
 
 T = TypeVar("T", bound=Mapping[str, Any])
+R = TypeVar("R")
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_BATCH_SIZE = 1000
+#: keys per request of in_bulk(); long lists go out as SEARCH through the read path
+IN_BULK_BATCH = 500
+_MISSING: Any = object()
+_EXACT = ("__eq", "__exact")
 
 
 @attrs.frozen
@@ -61,8 +75,36 @@ class Page(Generic[T]):
     filter_count: int | None
 
 
-class _Reads(Generic[T]):
-    """Chain methods and read-only terminal operations shared by handles and queries."""
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _value_at(row: Mapping[str, Any], path: str) -> Any:
+    """Return the value at a dotted path of a row (None where a relation is empty)."""
+    value: Any = row
+    for seg in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(seg)
+    return value
+
+
+def _not_unique(exc: APIError) -> bool:
+    return isinstance(exc, InvalidRequest) and exc.code == "RECORD_NOT_UNIQUE"
+
+
+def _describe(qs: Sequence[Any], lookups: Mapping[str, Any]) -> str:
+    parts = [repr(q) for q in qs] + [f"{k}={v!r}" for k, v in lookups.items()]
+    return ", ".join(parts)
+
+
+def check_concurrency(concurrency: Any) -> int:
+    """Return how many batches may be in flight at once (a positive int)."""
+    return check_positive_int(concurrency, "concurrency")
+
+
+class _Handle(Generic[T]):
+    """What a collection handle and its bound queries share: the chain and every read."""
 
     _handle: Collection[T]
     _query: Query
@@ -70,23 +112,60 @@ class _Reads(Generic[T]):
     def _bind(self, query: Query) -> ItemQuery[T]:
         return ItemQuery(self._handle, query)
 
-    # Chain methods: each returns a new bound query; see Query for add/replace semantics.
+    def _run(self, plan: Plan[R]) -> R:
+        return self._handle._runner.run(plan)
 
-    def query(self, query: Query | Mapping[str, Any]) -> ItemQuery[T]:
-        """Replace the bound query with a Query (or Directus query dict) built elsewhere."""
-        if isinstance(query, Query):
-            return self._bind(query)
-        if isinstance(query, Mapping):
-            return self._bind(Query.from_dict(query))
-        raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
+    @property
+    def _reads(self) -> ReadPath:
+        return self._handle._path
+
+    def _compiled(self, query: Query | None = None) -> Plan[dict[str, Any]]:
+        return self._reads.compile(self._query if query is None else query)
+
+    # ------------------------------------------------------------------ chaining
+
+    def _resolve_pk(self, lookups: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        # ``pk`` names the primary key (Django's alias); the handle knows which field it is.
+        if not any(k == "pk" or k.startswith("pk__") for k in lookups):
+            return dict(lookups)
+        pk = yield from self._primary_key()
+        return {(pk + k[2:] if k == "pk" or k.startswith("pk__") else k): v
+                for k, v in lookups.items()}
+
+    def _primary_key(self) -> Plan[str]:
+        # Learned from what the token may read, else SchemaRequired says how to name it
+        # (PermissionDenied when the token may not read the collection at all).
+        return (yield from self._reads.primary_key_to_read("a primary-key lookup"))
+
+    def _lookups(self, lookups: Mapping[str, Any]) -> dict[str, Any]:
+        # A chain method must not send: ``pk`` resolves from what is known, else from one
+        # request of the sync face (the async face names the key or passes it to get()).
+        if not any(k == "pk" or k.startswith("pk__") for k in lookups):
+            return dict(lookups)
+        known = self._reads.known_primary_key()
+        if known is not None:
+            return {(known + k[2:] if k == "pk" or k.startswith("pk__") else k): v
+                    for k, v in lookups.items()}
+        if not self._handle._runner.blocking:
+            raise UsageError(
+                f"pk: the primary key of {self._handle.name!r} is not known yet, and a chain "
+                f"method does not send: name it (client.collection({self._handle.name!r}, "
+                f"pk='<field>')), or read once first (await ....get(pk=...) learns it)")
+        return self._run(self._resolve_pk(lookups))
 
     def filter(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> ItemQuery[T]:
-        """Add conditions (AND) that items must match."""
-        return self._bind(self._query.filter(*qs, **lookups))
+        """Add conditions (AND) that items must match; ``pk`` names the primary key."""
+        return self._bind(self._query.filter(*qs, **self._lookups(lookups)))
 
     def exclude(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> ItemQuery[T]:
         """Add conditions (AND NOT) that items must not match, nulls counted as not matching."""
-        return self._bind(self._query.exclude(*qs, **lookups))
+        return self._bind(self._query.exclude(*qs, **self._lookups(lookups)))
+
+    def query(self, query: Query | Mapping[str, Any]) -> ItemQuery[T]:
+        """Merge a Query (or Directus query dict) into the bound one: see ``Query.merge``."""
+        if not isinstance(query, Query | Mapping):
+            raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
+        return self._bind(self._query.merge(query))
 
     def fields(self, *names: str) -> ItemQuery[T]:
         """Replace the fields to return."""
@@ -140,14 +219,49 @@ class _Reads(Generic[T]):
         """Replace whether '*.*' fields follow relations back to the parent."""
         return self._bind(self._query.backlink(enabled))
 
-    def __getitem__(self, window: slice) -> ItemQuery[T]:
-        """Return the query limited to a window, e.g. ``[20:30]`` (offset 20, limit 10)."""
-        return self._bind(self._query[window])
+    def compile(self, query: Query) -> dict[str, Any]:
+        """Return the Directus query object of a Query for this collection (names checked
+        where the schema is known; GET /relations read once where negation needs it)."""
+        return self._run(self._reads.compile(query))
 
-    # Terminal operations: each goes through the handle's one read path (pydirectus.reads).
+    def to_dict(self) -> dict[str, Any]:
+        """Return the Directus query object, compiled with the client's schema (for presets)."""
+        return self._run(self._compiled())
 
-    def _compiled(self, query: Query | None = None) -> dict[str, Any]:
-        return self._handle._compile(self._query if query is None else query)
+    def __getitem__(self, item: int | slice) -> Any:
+        """Return item ``i`` (one GET /items/{collection}), or a narrower query for a slice."""
+        if isinstance(item, slice):
+            return self._bind(self._query[item])
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise InvalidQuery(f"index: expected an int or a slice, got {item!r}")
+        if item < 0:
+            raise InvalidQuery(
+                f"index {item}: negative indexes are not supported (they would need a "
+                "count first); sort the other way (sort('-...')) and index from the start"
+            )
+        return self._run(self._index(item))
+
+    def _index(self, item: int) -> Plan[T]:
+        rows = yield from self._fetch_plan(self._query[item:item + 1])
+        if not rows:
+            raise IndexError(f"index {item} is past the end of the query")
+        found: T = rows[0]
+        return found
+
+    def __bool__(self) -> bool:
+        raise TypeError("a lazy query has no truth value (that would be a hidden request): "
+                        "use .exists()")
+
+    def __len__(self) -> int:
+        raise TypeError("a lazy query has no len() (that would be a hidden request): "
+                        "use .count()")
+
+    # ------------------------------------------------------------------ reads
+
+    def _fetch_plan(self, query: Query | None = None) -> Plan[Any]:
+        compiled = yield from self._compiled(query)
+        data, _ = yield from self._reads.fetch(compiled)
+        return data
 
     def fetch(self) -> Any:
         """Return the window's data from GET (or SEARCH) /items/{collection}.
@@ -156,8 +270,7 @@ class _Reads(Generic[T]):
         with a limit, or limit(-1), every match of the window, paged past the server's cap.
         A singleton's data is its one object; an aggregate's, its rows (every group).
         """
-        data, _ = self._handle._reads.fetch(self._compiled())
-        return data
+        return self._run(self._fetch_plan())
 
     def __iter__(self) -> Iterator[T]:
         """Iterate every match of the window via GET /items/{collection}, page by page.
@@ -167,23 +280,40 @@ class _Reads(Generic[T]):
         """
         return self.iterator()
 
+    def __aiter__(self) -> AsyncIterator[T]:
+        """Iterate (``async for``, async face) like ``__iter__``: one page fetched ahead."""
+        return cast("AsyncIterator[T]", self.iterator())
+
     def iterator(self, *, prefetch: bool | None = None) -> Iterator[T]:
         """Iterate like iter(query) (GET /items/{collection}); prefetch=False: each page is
         fetched only when the loop reaches it; None: the client's setting."""
         if prefetch is not None and not isinstance(prefetch, bool):
-            raise InvalidQuery(f"prefetch: expected True, False or None, got {prefetch!r}")
-        reads = self._handle._reads
-        return reads.rows(self._compiled(),
-                          prefetch=reads.transport.prefetch if prefetch is None else prefetch)
+            raise UsageError(f"prefetch: expected True, False or None, got {prefetch!r}")
+        runner = self._handle._runner
+        rows: Iterator[T] = runner.rows(self._pages(self._query),
+                                        runner.prefetch if prefetch is None else prefetch)
+        return rows
+
+    def _pages(self, query: Query) -> Plan[None]:
+        compiled = yield from self._compiled(query)
+        yield from self._reads.pages(compiled)
+
+    def _all(self, query: Query) -> Plan[list[T]]:
+        compiled = yield from self._compiled(query)
+        rows, _ = yield from collect(self._reads.pages(compiled))
+        return rows
 
     def all(self) -> list[T]:
         """Return every match of the window as a list (pages through GET /items/{collection})."""
-        return list(self)
+        return self._run(self._all(self._query))
+
+    def _read(self, terminal: str) -> Plan[Any]:
+        compiled = yield from self._compiled()
+        return (yield from getattr(self._reads, terminal)(compiled))
 
     def first(self) -> T | None:
         """Return the window's first match or None (GET /items/{collection}, one row)."""
-        item: T | None = self._handle._reads.first(self._compiled())
-        return item
+        return cast("T | None", self._run(self._read("first")))
 
     def last(self) -> T | None:
         """Return the window's last match or None (GET /items/{collection} in reverse order).
@@ -191,37 +321,201 @@ class _Reads(Generic[T]):
         An unordered query is ordered by primary key; a window that does not start at
         the first match also costs one count.
         """
-        item: T | None = self._handle._reads.last(self._compiled())
-        return item
+        return cast("T | None", self._run(self._read("last")))
 
     def count(self) -> int:
         """Return how many matches the window holds (GET /items/{collection}?aggregate)."""
-        return self._handle._reads.count(self._compiled())
+        return cast(int, self._run(self._read("count")))
 
     def exists(self) -> bool:
         """Return whether the window holds any match (GET /items/{collection}, one row)."""
-        return self._handle._reads.exists(self._compiled())
+        return cast(bool, self._run(self._read("exists")))
 
-    def with_meta(self) -> Page[T]:
-        """Return the window's items with total_count and filter_count (GET /items/{c}?meta)."""
-        data, meta = self._handle._reads.fetch(self._compiled(),
-                                               meta=("total_count", "filter_count"))
+    def _with_meta(self) -> Plan[Page[T]]:
+        compiled = yield from self._compiled()
+        data, meta = yield from self._reads.fetch(compiled, meta=("total_count", "filter_count"))
         items: list[T] = list(data or []) if isinstance(data, list) else [data]
         return Page(items, _int_or_none(meta.get("total_count")),
                     _int_or_none(meta.get("filter_count")))
 
-    def get(self, pk: str | int) -> T:
-        """Return one matching item from GET /items/{collection}/{pk}, else raise NotFound."""
-        item: T = self._handle._reads.get(self._compiled(), check_key(pk))
-        return self._handle._typed(item)  # type: ignore[no-any-return]
+    def with_meta(self) -> Page[T]:
+        """Return the window's items with total_count and filter_count (GET /items/{c}?meta)."""
+        return self._run(self._with_meta())
 
+    # --------------------------------------------------------------- one item
 
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
+    def get(self, key: Any = _MISSING, /, *qs: Q | Mapping[str, Any], **lookups: Any) -> T:
+        """Return the one item matching a key or lookups; NotFound if none, MultipleItemsFound
+        if several. ``get(pk)`` reads GET /items/{collection}/{pk}; ``get(**lookups)`` and
+        ``get(Q)`` read GET /items/{collection} with limit 2."""
+        return self._run(self._get(key, *qs, **lookups))
+
+    def _get(self, key: Any = _MISSING, /, *qs: Q | Mapping[str, Any],
+             **lookups: Any) -> Plan[T]:
+        if key is not _MISSING and not isinstance(key, Q | Mapping):
+            if qs or lookups:
+                raise InvalidQuery("get(): give a key or lookups, not both (use pk=... with "
+                                   "other lookups)")
+            checked = check_key(key)
+            compiled = yield from self._compiled()
+            item: T = yield from self._reads.get(compiled, checked)
+            return item
+        if key is not _MISSING:
+            qs = (key, *qs)
+        if not qs and not lookups:
+            raise InvalidQuery("get(): expected a key, a Q or lookups")
+        resolved = yield from self._resolve_pk(lookups)
+        rows = list((yield from self._fetch_plan(self._query.filter(*qs, **resolved)[:2]))
+                    or [])
+        if not rows:
+            raise NotFound(404, "ITEM_NOT_FOUND",
+                           f"no item in {self._handle.name!r} matches {_describe(qs, lookups)}",
+                           {"collection": self._handle.name}, None)
+        if len(rows) > 1:
+            pk = yield from self._primary_key()
+            raise MultipleItemsFound(
+                f"more than one item in {self._handle.name!r} matches "
+                f"{_describe(qs, lookups)}", [row.get(pk) for row in rows])
+        found: T = rows[0]
+        return found
+
+    def _create_data(self, lookups: Mapping[str, Any], defaults: Mapping[str, Any] | None,
+                     ) -> Plan[dict[str, Any]]:
+        data: dict[str, Any] = {}
+        for key, value in (yield from self._resolve_pk(lookups)).items():
+            # Only exact lookups on the collection's own fields say what to create.
+            name = next((key[: -len(s)] for s in _EXACT if key.endswith(s)), key)
+            if "__" not in name:
+                data[name] = value
+        if defaults is not None:
+            if not isinstance(defaults, Mapping):
+                raise UsageError(f"defaults: expected a dict, got {type(defaults).__name__}")
+            data.update(defaults)
+        return data
+
+    def get_or_create(self, defaults: Mapping[str, Any] | None = None,
+                      **lookups: Any) -> tuple[T, bool]:
+        """Return (item, False) for the one match, else create it from the exact lookups and
+        ``defaults`` and return (item, True). GET then POST /items/{collection}; a create
+        refused as RECORD_NOT_UNIQUE (someone else created it meanwhile) reads again."""
+        return self._run(self._get_or_create(defaults, lookups))
+
+    def _get_or_create(self, defaults: Mapping[str, Any] | None,
+                       lookups: Mapping[str, Any]) -> Plan[tuple[T, bool]]:
+        if not lookups:
+            raise InvalidQuery("get_or_create(): expected lookups")
+        data = yield from self._create_data(lookups, defaults)
+        try:
+            return (yield from self._get(**lookups)), False
+        except NotFound:
+            pass
+        try:
+            return (yield from self._handle._create(data, None)), True
+        except APIError as exc:
+            if not _not_unique(exc):
+                raise
+        return (yield from self._get(**lookups)), False
+
+    def update_or_create(self, defaults: Mapping[str, Any] | None = None, *,
+                         create_defaults: Mapping[str, Any] | None = None,
+                         **lookups: Any) -> tuple[T, bool]:
+        """Update the one match with ``defaults`` and return (item, False), else create it
+        from the exact lookups and ``create_defaults`` (default: ``defaults``) and return
+        (item, True). GET, then PATCH or POST /items/{collection}; a create refused as
+        RECORD_NOT_UNIQUE (a concurrent create) reads the winner and updates it."""
+        return self._run(self._update_or_create(defaults, create_defaults, lookups))
+
+    def _update_or_create(self, defaults: Mapping[str, Any] | None,
+                          create_defaults: Mapping[str, Any] | None,
+                          lookups: Mapping[str, Any]) -> Plan[tuple[T, bool]]:
+        if not lookups:
+            raise InvalidQuery("update_or_create(): expected lookups")
+        changes = dict(defaults or {})
+        data = yield from self._create_data(
+            lookups, defaults if create_defaults is None else create_defaults)
+        for attempt in (1, 2):
+            try:
+                found = yield from self._get(**lookups)
+            except NotFound:
+                if attempt == 2:
+                    raise
+            else:
+                key = found[(yield from self._primary_key())]
+                if not changes:
+                    return found, False
+                return (yield from self._handle._update(key, changes, None)), False
+            try:
+                return (yield from self._handle._create(data, None)), True
+            except APIError as exc:
+                if not _not_unique(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --------------------------------------------------------------- many items
+
+    def in_bulk(self, keys: Iterable[Any] | None = None, *, field_name: str = "pk",
+                batch_size: int = IN_BULK_BATCH) -> dict[Any, T]:
+        """Return {key: item} for the given keys (all matches if None), one GET (or SEARCH)
+        /items/{collection} per batch of keys; ``field_name`` must be unique."""
+        check_positive_int(batch_size, "batch_size")
+        if not isinstance(field_name, str) or not field_name:
+            raise UsageError(f"field_name: expected a field name, got {field_name!r}")
+        if keys is not None and (isinstance(keys, str | bytes | Mapping) or not isinstance(
+                keys, Iterable)):
+            raise UsageError(f"in_bulk(): expected an iterable of keys, got {keys!r}")
+        return self._run(self._in_bulk(None if keys is None else list(keys), field_name,
+                                       batch_size))
+
+    def _in_bulk(self, keys: list[Any] | None, field_name: str,
+                 batch_size: int) -> Plan[dict[Any, T]]:
+        field = (yield from self._primary_key()) if field_name == "pk" else field_path(
+            field_name)
+        lookup = field.replace(".", "__")
+        if keys is None:
+            rows = yield from self._all(self._query)
+            return {_value_at(row, field): row for row in rows}
+        wanted = list(dict.fromkeys(keys))
+        if field_name == "pk":
+            wanted = [check_key(k, "in_bulk key") for k in wanted]
+        out: dict[Any, T] = {}
+        for start in range(0, len(wanted), batch_size):
+            batch = wanted[start:start + batch_size]
+            for row in (yield from self._all(self._query.filter(**{f"{lookup}__in": batch}))):
+                out[_value_at(row, field)] = row
+        return out
+
+    def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
+        """Return tuples of the given fields per match (single values with ``flat=True``),
+        paging through GET /items/{collection}; ``__`` paths read related fields."""
+        if not fields:
+            raise InvalidQuery("values_list(): name the fields to return")
+        if flat and len(fields) != 1:
+            raise InvalidQuery(f"values_list(flat=True) takes one field, got {len(fields)}")
+        paths = Query().fields(*fields).to_dict()["fields"]
+        return self._run(self._values_list(paths, flat))
+
+    def _values_list(self, paths: list[str], flat: bool) -> Plan[list[Any]]:
+        rows = yield from self._all(self._query.fields(*paths))
+        if flat:
+            return [_value_at(row, paths[0]) for row in rows]
+        return [tuple(_value_at(row, p) for p in paths) for row in rows]
+
+    def values(self, *fields: str) -> list[dict[str, Any]]:
+        """Return a dict of the given fields (keyed as given) per match, paging through
+        GET /items/{collection}; without fields, the items as they come."""
+        paths = Query().fields(*fields).to_dict()["fields"] if fields else []
+        return self._run(self._values(fields, paths))
+
+    def _values(self, names: Sequence[str], paths: list[str]) -> Plan[list[dict[str, Any]]]:
+        if not names:
+            return [dict(row) for row in (yield from self._all(self._query))]
+        rows = yield from self._all(self._query.fields(*paths))
+        return [{name: _value_at(row, p) for name, p in zip(names, paths, strict=True)}
+                for row in rows]
 
 
 @attrs.frozen(repr=False)
-class ItemQuery(HandleMethods[T], _Reads[T]):
+class ItemQuery(_Handle[T]):
     """A lazy query bound to a collection; runs when iterated or asked for a result."""
 
     _handle: Collection[T]
@@ -241,7 +535,7 @@ class ItemQuery(HandleMethods[T], _Reads[T]):
         return self._query
 
     def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None,
-               batch_size: int = DEFAULT_BATCH_SIZE) -> list[T]:
+               batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int = 1) -> list[T]:
         """Update every match of the window: keys read, then PATCH /items/{collection} per batch.
 
         Reading the keys first covers every match whatever the server's QUERY_LIMIT_MAX
@@ -250,51 +544,67 @@ class ItemQuery(HandleMethods[T], _Reads[T]):
         body = dict(check_data(data))
         size = check_batch_size(batch_size)
         params = fields_params(fields)
-        handle = self._handle
-        handle._refuse_singleton("update")
-        keys = handle._reads.keys(self._compiled(), "a filtered update")
-        return handle._write_keys("PATCH", keys, size, params, body, "updated")
+        check_concurrency(concurrency)
+        self._handle._refuse_singleton("update")
+        return self._run(self._write_matches("PATCH", size, params, body, concurrency))
 
-    def delete(self, *, batch_size: int = DEFAULT_BATCH_SIZE * 10) -> int:
+    def delete(self, *, batch_size: int = DEFAULT_BATCH_SIZE * 10,
+               concurrency: int = 1) -> int:
         """Delete every match of the window (keys read, then DELETE /items/{c} per batch).
 
         Returns how many items were deleted: the keys read, each of which existed then.
         """
         size = check_batch_size(batch_size)
-        handle = self._handle
-        handle._refuse_singleton("delete")
-        keys = handle._reads.keys(self._compiled(), "a filtered delete")
-        handle._write_keys("DELETE", keys, size, None, None, "deleted")
+        check_concurrency(concurrency)
+        self._handle._refuse_singleton("delete")
+        return self._run(self._delete_matches(size, concurrency))
+
+    def _keys(self, needed_for: str) -> Plan[list[Any]]:
+        compiled = yield from self._compiled()
+        return (yield from self._reads.keys(compiled, needed_for))
+
+    def _write_matches(self, method: str, size: int, params: dict[str, str] | None,
+                       body: dict[str, Any], concurrency: int) -> Plan[list[T]]:
+        keys = yield from self._keys("a filtered update")
+        return (yield from self._handle._write_keys(method, keys, size, params, body,
+                                                    "updated", concurrency))
+
+    def _delete_matches(self, size: int, concurrency: int) -> Plan[int]:
+        keys = yield from self._keys("a filtered delete")
+        yield from self._handle._write_keys("DELETE", keys, size, None, None, "deleted",
+                                            concurrency)
         return len(keys)
 
 
-class Collection(HandleMethods[T], _Reads[T]):
+class Collection(_Handle[T]):
     """A handle on /items/{name}: chain a query, iterate it, and write items.
 
     Nothing here needs schema-read permission: the primary key and the singleton flag are
-    learned from what the token may read (see pydirectus.schema_cache), or given with
+    learned from what the token may read (see pydirectus.core.schema), or given with
     ``pk=`` / ``singleton=``.
     """
 
-    def __init__(self, name: str, transport: Transport, schema: SchemaCache, *,
+    def __init__(self, name: str, transport: Runner, schema: SchemaCache, *,
                  page_size: int = DEFAULT_PAGE_SIZE,
                  route: tuple[str, ...] | None = None,
                  pk: str | None = None,
-                 singleton: bool | None = None) -> None:
+                 singleton: bool | None = None,
+                 rules: ReadRules = ReadRules()) -> None:  # noqa: B008 - frozen
         encode_segment(check_name(name))
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise InvalidQuery(f"page_size: expected a positive int, got {page_size!r}")
+        check_positive_int(page_size, "page_size")
         if pk is not None and (not isinstance(pk, str) or not pk.strip()):
-            raise InvalidQuery(f"pk: expected the primary key's field name, got {pk!r}")
-        if singleton is not None and not isinstance(singleton, bool):
-            raise InvalidQuery(f"singleton: expected True or False, got {singleton!r}")
+            raise UsageError(f"pk: expected the primary key's field name, got {pk!r}")
+        if singleton is not None:
+            check_bool(singleton, "singleton")
         self.name = name
         # System collections live at their own routes: directus_files at /files, ...
         self.route = route or ("items", name)
-        self._transport = transport
+        # The face's runner (the sync Transport, or the async one): it drives the plans.
+        self._runner = transport
+        self._transport: Any = transport
         self._schema = schema
-        self._reads = ReadPath(name, self.route, transport, schema, page_size,
-                               primary_key=pk, singleton=singleton, send=self._read)
+        self._path = ReadPath(name, self.route, schema, page_size, primary_key=pk,
+                              singleton=singleton, rules=rules)
         self._handle = self
         self._query = Query()
 
@@ -304,85 +614,17 @@ class Collection(HandleMethods[T], _Reads[T]):
     @property
     def page_size(self) -> int:
         """Return how many items one read asks for (capped by the server's QUERY_LIMIT_MAX)."""
-        return self._reads.page_size
+        return self._path.page_size
 
     @page_size.setter
     def page_size(self, size: int) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise InvalidQuery(f"page_size: expected a positive int, got {size!r}")
-        self._reads.page_size = size
-
-    def _info(self) -> CollectionInfo:
-        return self._reads.info()
-
-    # Hooks of the read path: a handle on a route that answers in its own way overrides
-    # _read (one request); everything else reads through it.
-
-    def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-        try:
-            data, meta = self._reads.request(compiled)
-        except APIError as refusal:
-            self._explain(compiled, refusal)  # InvalidQuery when a name is at fault
-            raise
-        return self._typed(data, "aggregate" in compiled or "groupBy" in compiled), meta
-
-    def _iterate(self, compiled: Mapping[str, Any]) -> Iterator[T]:
-        return self._reads.rows(compiled)
-
-    def _missing_or_denied(self, key: str | int, denied: PermissionDenied,
-                           filtered: bool) -> PermissionDenied | NotFound:
-        return self._reads.missing_or_denied(key, denied, filtered)
-
-    def _compile(self, query: Query) -> dict[str, Any]:
-        try:
-            compiled: dict[str, Any] = query.to_dict()
-        except SchemaRequired as needed:
-            # Only negated relational paths need the relations: fetch them (once) then.
-            try:
-                schema = self._schema.relations_from(self.name)
-            except PermissionDenied:
-                message = str(needed).replace(
-                    "(the client passes it for you)",
-                    "(this client asked: the token may not read /relations; grant it read "
-                    "on directus_relations, or spell the path as above)")
-                raise SchemaRequired(message) from None
-            compiled = query.to_dict(schema=schema)
-        if "page" in compiled and "offset" in compiled:
-            raise InvalidQuery("a query with both page and offset is ambiguous: use one")
-        return compiled
-
-    def _typed(self, data: Any, aggregate: bool = False) -> Any:
-        # The same Python types on every database (see pydirectus.values); the field
-        # types are fetched once, and only when some value could change. Once they are
-        # known, only the numeric fields are visited.
-        if aggregate:
-            rows = data if isinstance(data, list) else [data]
-            kinds = self._schema.field_types(self.name) if needs_field_types(rows) else {}
-            for row in rows:
-                typed_aggregate(row, kinds)
-            return data
-        items = data if isinstance(data, list) else [data]
-        types = self._schema.known_field_types(self.name)
-        if types is None:
-            if not could_change(items):
-                return data
-            types = self._schema.field_types(self.name)
-        if types:
-            missing = {key for item in items[:1] if isinstance(item, dict) for key in item
-                       if key not in types}
-            if missing and could_change([{key: item.get(key) for key in missing}
-                                         for item in items if isinstance(item, dict)]):
-                # A field added since the types were read (by another client, or through
-                # another instance behind the same load balancer): read them again.
-                types = self._schema.field_types(self.name, missing=missing)
-            typed_items(items, types)
-        return data
+        self._path.page_size = check_positive_int(size, "page_size")
 
     # Writing.
 
     def _refuse_singleton(self, action: str) -> None:
         # Only what is already known: a write never waits on a schema read.
-        if self.route[0] == "items" and self._reads.known_singleton():
+        if self.route[0] == "items" and self._path.known_singleton():
             raise InvalidQuery(f"collection {self.name!r} is a singleton: {action} it with "
                                f"client.singleton({self.name!r})")
 
@@ -398,38 +640,47 @@ class Collection(HandleMethods[T], _Reads[T]):
         """Create one item with POST /items/{collection}; return it."""
         body = dict(check_data(data))
         params = fields_params(fields)
+        return self._run(self._create(body, params))
+
+    def _create(self, body: dict[str, Any], params: dict[str, str] | None) -> Plan[T]:
         self._refuse_singleton("create")
         try:
-            created: T = self._transport.data("POST", *self.route, params=params, json=body)
+            created = yield from plans.data("POST", *self.route, params=params, json=body)
         except NotFound as missing:
-            raise self._singleton_refused(missing, "create") from None
-        return self._typed(created)  # type: ignore[no-any-return]
+            error = missing
+        else:
+            return cast("T", (yield from self._path.typed(created)))
+        raise self._singleton_refused(error, "create") from None
 
     def create_many(self, items: Iterable[Mapping[str, Any]], *,
                     batch_size: int = DEFAULT_BATCH_SIZE,
-                    fields: Sequence[str] | None = None) -> list[T]:
+                    fields: Sequence[str] | None = None, concurrency: int = 1) -> list[T]:
         """Create items with one POST /items/{collection} per batch; return them in order.
 
-        A failing batch raises BatchWriteError with what was written, what was not, and
-        (after a connection failure) the batch that may or may not have landed.
+        ``concurrency``: how many batches are in flight at once. A failing batch raises
+        BatchWriteError with what was written, what was not, and (after a connection
+        failure) the batch that may or may not have landed.
         """
         checked = check_items(items, "items")
         size = check_batch_size(batch_size)
         params = fields_params(fields)
+        check_concurrency(concurrency)
         if not checked:
             return []
         self._refuse_singleton("create")
-        return self._write_items("POST", checked, size, params, "create")
+        return self._run(self._write_items("POST", checked, size, params, "create",
+                                           concurrency))
 
     def _write_items(self, method: str, items: Sequence[Mapping[str, Any]], size: int,
-                     params: dict[str, str] | None, verb: str) -> list[T]:
-        def send(batch: Sequence[Mapping[str, Any]]) -> list[T]:
-            answer: list[T] = self._transport.data(method, *self.route, params=params,
-                                                   json=list(batch))
-            return self._typed(answer)  # type: ignore[no-any-return]
+                     params: dict[str, str] | None, verb: str,
+                     concurrency: int = 1) -> Plan[list[T]]:
+        def send(batch: Sequence[Mapping[str, Any]]) -> Plan[list[T]]:
+            answer = yield from plans.data(method, *self.route, params=params,
+                                           json=list(batch))
+            return cast("list[T]", (yield from self._path.typed(answer)))
 
-        return write_in_batches(send, items, size, what=f"{verb} in {self.name!r}",
-                                idempotent=False)
+        return (yield from write_in_batches(send, items, size, what=f"{verb} in {self.name!r}",
+                                            idempotent=False, concurrency=concurrency))
 
     def update(self, pk: str | int, data: Mapping[str, Any], *,
                fields: Sequence[str] | None = None) -> T:
@@ -440,63 +691,80 @@ class Collection(HandleMethods[T], _Reads[T]):
         key, body = check_key(pk), dict(check_data(data))
         params = fields_params(fields)
         self._refuse_singleton("update")
+        return self._run(self._update(key, body, params))
+
+    def _update(self, key: str | int, body: dict[str, Any],
+                params: dict[str, str] | None) -> Plan[T]:
+        denied: PermissionDenied | None = None
         try:
-            updated: T | None = self._transport.data("PATCH", *self.route, key, params=params,
-                                                     json=body)
-        except PermissionDenied as denied:
+            updated = yield from plans.data("PATCH", *self.route, key, params=params, json=body)
+        except PermissionDenied as refusal:
+            denied = refusal
+        if denied is not None:
             # Directus refuses a missing item to non-admin tokens like a forbidden one.
-            if self._reads.item_exists(key) is False:
-                raise self._reads.missing(key, False, denied.response) from None
-            raise
+            if (yield from self._path.item_exists(key)) is False:
+                raise self._path.missing(key, False, denied.response) from None
+            raise denied
         # 204: an admin's PATCH of a missing item, or a token that may not read it back.
         if updated is None:
-            if self._reads.item_exists(key) is False:
-                raise self._reads.missing(key, False)
+            if (yield from self._path.item_exists(key)) is False:
+                raise self._path.missing(key, False)
             return cast("T", {})
-        return self._typed(updated)  # type: ignore[no-any-return]
+        return cast("T", (yield from self._path.typed(updated)))
 
     def update_many(self, keys: Iterable[str | int], data: Mapping[str, Any], *,
                     fields: Sequence[str] | None = None,
-                    batch_size: int = DEFAULT_BATCH_SIZE) -> list[T]:
-        """Apply the same change to items with PATCH /items/{collection} {keys, data} per batch."""
+                    batch_size: int = DEFAULT_BATCH_SIZE, concurrency: int = 1) -> list[T]:
+        """Apply the same change to items with PATCH /items/{collection} {keys, data} per batch
+        (``concurrency`` batches in flight at once)."""
         checked, body = check_keys(keys), dict(check_data(data))
         size = check_batch_size(batch_size)
         params = fields_params(fields)
+        check_concurrency(concurrency)
         if not checked:
             return []
         self._refuse_singleton("update")
-        return self._write_keys("PATCH", checked, size, params, body, "updated")
+        return self._run(self._write_keys("PATCH", checked, size, params, body, "updated",
+                                          concurrency))
 
     def _write_keys(self, method: str, keys: Sequence[str | int], size: int,
                     params: dict[str, str] | None, data: dict[str, Any] | None,
-                    verb: str) -> list[T]:
+                    verb: str, concurrency: int = 1) -> Plan[list[T]]:
         # Deleting keys twice is harmless, so the transport may retry a DELETE; a PATCH may
         # run flows and hooks, so, like every write, it is not retried.
         idempotent = method == "DELETE"
 
-        def send(batch: Sequence[str | int]) -> list[T] | None:
+        def send(batch: Sequence[str | int]) -> Plan[list[T] | None]:
             body: Any = list(batch) if data is None else {"keys": list(batch), "data": data}
-            answer: list[T] | None = self._transport.data(method, *self.route, params=params,
-                                                          json=body, idempotent=idempotent)
-            return self._typed(answer) if answer else answer
+            answer = yield from plans.data(method, *self.route, params=params, json=body,
+                                           idempotent=idempotent)
+            if not answer:
+                return cast("list[T] | None", answer)
+            return cast("list[T]", (yield from self._path.typed(answer)))
 
-        return write_in_batches(send, keys, size, what=f"{verb} in {self.name!r}",
-                                idempotent=idempotent)
+        return (yield from write_in_batches(send, keys, size, what=f"{verb} in {self.name!r}",
+                                            idempotent=idempotent, concurrency=concurrency))
 
     def update_batch(self, items: Iterable[Mapping[str, Any]], *,
                      batch_size: int = DEFAULT_BATCH_SIZE,
-                     fields: Sequence[str] | None = None) -> list[T]:
+                     fields: Sequence[str] | None = None, concurrency: int = 1) -> list[T]:
         """Update items that each carry their primary key, one PATCH per batch."""
         checked = check_items(items, "items")
         size = check_batch_size(batch_size)
         params = fields_params(fields)
+        check_concurrency(concurrency)
         if not checked:
             return []
-        pk = self._reads.primary_key("update_batch()")
+        return self._run(self._update_batch(checked, size, params, concurrency))
+
+    def _update_batch(self, checked: list[Mapping[str, Any]], size: int,
+                      params: dict[str, str] | None, concurrency: int) -> Plan[list[T]]:
+        pk = yield from self._path.primary_key("update_batch()")
         for index, item in enumerate(checked):
             check_key(item.get(pk), f"items[{index}].{pk}")
         self._refuse_singleton("update")
-        return self._write_items("PATCH", checked, size, params, "update")
+        return (yield from self._write_items("PATCH", checked, size, params, "update",
+                                             concurrency))
 
     def delete(self, pk: str | int) -> None:
         """Delete one item with DELETE /items/{collection}/{pk}; NotFound if it is not there.
@@ -506,17 +774,23 @@ class Collection(HandleMethods[T], _Reads[T]):
         """
         key = check_key(pk)
         self._refuse_singleton("delete")
-        if self._reads.item_exists(key) is False:
-            raise self._reads.missing(key, False)
+        self._run(self._delete(key))
+
+    def _delete(self, key: str | int) -> Plan[None]:
+        if (yield from self._path.item_exists(key)) is False:
+            raise self._path.missing(key, False)
+        denied: PermissionDenied | None = None
         try:
-            self._transport.data("DELETE", *self.route, key, idempotent=True)
-        except PermissionDenied as denied:
-            if self._reads.item_exists(key) is False:
-                raise self._reads.missing(key, False, denied.response) from None
-            raise
+            yield from plans.data("DELETE", *self.route, key, idempotent=True)
+        except PermissionDenied as refusal:
+            denied = refusal
+        if denied is not None:
+            if (yield from self._path.item_exists(key)) is False:
+                raise self._path.missing(key, False, denied.response) from None
+            raise denied
 
     def delete_many(self, keys: Iterable[str | int], *,
-                    batch_size: int = DEFAULT_BATCH_SIZE * 10) -> int:
+                    batch_size: int = DEFAULT_BATCH_SIZE * 10, concurrency: int = 1) -> int:
         """Delete items by key with one DELETE /items/{collection} per batch; return a count.
 
         The count is of keys that existed: each batch is first read back (one read of the
@@ -525,23 +799,29 @@ class Collection(HandleMethods[T], _Reads[T]):
         """
         checked = check_keys(keys)
         size = check_batch_size(batch_size)
+        check_concurrency(concurrency)
         if not checked:
             return 0
         self._refuse_singleton("delete")
-        existing = self._existing(checked, size)
-        self._write_keys("DELETE", existing, size, None, None, "deleted")
+        return self._run(self._delete_many(checked, size, concurrency))
+
+    def _delete_many(self, keys: list[str | int], size: int, concurrency: int) -> Plan[int]:
+        existing = yield from self._existing(keys, size)
+        yield from self._write_keys("DELETE", existing, size, None, None, "deleted",
+                                    concurrency)
         return len(existing)
 
-    def _existing(self, keys: list[str | int], size: int) -> list[str | int]:
+    def _existing(self, keys: list[str | int], size: int) -> Plan[list[str | int]]:
         try:
-            pk = self._reads.primary_key("delete_many()")
+            pk = yield from self._path.primary_key("delete_many()")
         except SchemaRequired:
             return keys
         found: set[Any] = set()
         try:
             for batch in chunks(keys, size):
-                found.update(row[pk] for row in self._reads.rows(
+                rows, _ = yield from collect(self._path.pages(
                     {"filter": {pk: {"_in": list(batch)}}, "fields": [pk]}))
+                found.update(row[pk] for row in rows)
         except PermissionDenied:
             return keys
         # Keys may be given as text ("5") for an integer key, and come back as numbers.
@@ -552,25 +832,30 @@ class Collection(HandleMethods[T], _Reads[T]):
 class Singleton(Generic[T]):
     """A handle on a singleton collection: one item at /items/{name}."""
 
-    def __init__(self, name: str, transport: Transport) -> None:
+    def __init__(self, name: str, transport: Runner, schema: SchemaCache, *,
+                 route: tuple[str, ...] | None = None) -> None:
         encode_segment(check_name(name, "singleton"))
         self.name = name
-        self.route = ("items", name)
-        self._transport = transport
+        self.route = route or ("items", name)
+        self._runner = transport
+        self._path = ReadPath(name, self.route, schema, DEFAULT_PAGE_SIZE, singleton=True)
 
     def __repr__(self) -> str:
         return f"<Singleton {self.name!r}>"
 
     def get(self, query: Query | Mapping[str, Any] | None = None) -> T:
         """Return the singleton's item from GET /items/{name}."""
-        item: T = self._transport.data("GET", *self.route, params=query_params(query),
-                                       expect=dict)
-        return item
+        return self._runner.run(self._get(query_params(query)))
+
+    def _get(self, params: dict[str, str] | None) -> Plan[T]:
+        item = yield from plans.data("GET", *self.route, params=params, expect=dict)
+        return cast("T", (yield from self._path.typed(item)))
 
     def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> T:
         """Update the singleton's item with PATCH /items/{name}; return it."""
         body = dict(check_data(data))
-        item: T = self._transport.data("PATCH", *self.route,
-                                       params=fields_params(fields), json=body)
-        return item
+        return self._runner.run(self._update(body, fields_params(fields)))
 
+    def _update(self, body: dict[str, Any], params: dict[str, str] | None) -> Plan[T]:
+        item = yield from plans.data("PATCH", *self.route, params=params, json=body)
+        return cast("T", (yield from self._path.typed(item)))

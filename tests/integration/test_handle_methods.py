@@ -72,8 +72,9 @@ def test_update_or_create_survives_a_concurrent_create(
                                      "meta": {}}, "views": "integer"})
     items = directus_client.collection(name)
     # Another client creates the item between our read and our create: Directus answers
-    # RECORD_NOT_UNIQUE, and update_or_create reads the winner and updates it.
-    real_get = items.get
+    # RECORD_NOT_UNIQUE, and update_or_create reads the winner and updates it. (The read
+    # is the handle's get plan, which both faces run.)
+    real_get = items._get
     calls = {"n": 0}
 
     def late_get(*args: Any, **kwargs: Any) -> Any:
@@ -83,7 +84,7 @@ def test_update_or_create_survives_a_concurrent_create(
             raise NotFound(404, "ITEM_NOT_FOUND", "not yet", {}, None)
         return real_get(*args, **kwargs)
 
-    items.get = late_get  # type: ignore[method-assign]
+    items._get = late_get  # type: ignore[method-assign]
     item, created = items.update_or_create(slug="s", defaults={"views": 5})
     assert not created and item["views"] == 5
     assert [row["views"] for row in directus_client.collection(name)] == [5]

@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pydirectus import InvalidQuery
-from pydirectus.batches import write_in_batches
-from pydirectus.errors import BatchWriteError, ConnectError, InvalidRequest
-from pydirectus.reads import SortKey, Window, keyset_filter
+from pydirectus.core.batches import write_in_batches
+from pydirectus.core.plans import Gather, Plan
+from pydirectus.core.reads import SortKey, Window, keyset_filter
+from pydirectus.errors import BatchWriteError, ConnectError, InvalidRequest, ServerError
 
 
 @pytest.mark.parametrize(("compiled", "window"), [
@@ -105,27 +106,91 @@ def test_keyset_filter_without_nulls_is_a_plain_comparison() -> None:
         {"n": {"_lt": 5}}, {"_and": [{"n": {"_eq": 5}}, {"id": {"_gt": 9}}]}]}
 
 
-def test_batches_say_what_landed() -> None:
+def drive(plan: Plan[Any]) -> Any:
+    """Run a plan that yields only Gathers (each sub-plan run to its outcome, in order)."""
+    try:
+        instruction = next(plan)
+        while True:
+            assert isinstance(instruction, Gather)
+            outcomes: list[Any] = []
+            for sub in instruction.plans:
+                try:
+                    outcomes.append(drive(sub))
+                except Exception as exc:
+                    outcomes.append(exc)
+            instruction = plan.send(outcomes)
+    except StopIteration as done:
+        return done.value
+
+
+def sender(fail: dict[int, Exception]) -> tuple[Any, list[list[int]]]:
+    """A batch sender (a plan per batch) that fails the batches numbered in ``fail``."""
     sent: list[list[int]] = []
 
-    def send(batch: Any) -> list[int]:
-        if len(sent) == 1:
-            sent.append(list(batch))
-            raise ConnectError("POST /items/x: connection failed")
+    def send(batch: Any) -> Plan[list[int]]:
+        number = len(sent)
         sent.append(list(batch))
+        yield from ()
+        if number in fail:
+            raise fail[number]
         return [n * 10 for n in batch]
 
+    return send, sent
+
+
+def test_batches_say_what_landed() -> None:
+    send, _ = sender({1: ConnectError("POST /items/x: connection failed")})
     with pytest.raises(BatchWriteError) as raised:
-        write_in_batches(send, list(range(7)), 3, what="create", idempotent=False)
+        drive(write_in_batches(send, list(range(7)), 3, what="create", idempotent=False))
     assert raised.value.written == [0, 10, 20]
     assert raised.value.uncertain == [3, 4, 5] and raised.value.not_written == [6]
 
 
 def test_a_refused_batch_is_not_written() -> None:
-    def send(batch: Any) -> list[int]:
-        raise InvalidRequest(400, "INVALID_PAYLOAD", "no")
-
+    send, _ = sender({0: InvalidRequest(400, "INVALID_PAYLOAD", "no"),
+                      1: InvalidRequest(400, "INVALID_PAYLOAD", "no")})
     with pytest.raises(BatchWriteError) as raised:
-        write_in_batches(send, [1, 2], 1, what="create", idempotent=False)
+        drive(write_in_batches(send, [1, 2], 1, what="create", idempotent=False))
     assert raised.value.written == [] and raised.value.not_written == [1, 2]
     assert raised.value.uncertain == [] and isinstance(raised.value.cause, InvalidRequest)
+
+
+def test_concurrent_batches_answer_in_input_order() -> None:
+    send, sent = sender({})
+    assert drive(write_in_batches(send, list(range(10)), 2, what="create", idempotent=False,
+                                  concurrency=4)) == [n * 10 for n in range(10)]
+    assert sent == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+
+
+def test_concurrent_batches_report_exactly_what_landed() -> None:
+    # Batches 0-3 go out together: 1 loses its connection, 2 is refused, 0 and 3 land; the
+    # batch after them (4) is never sent.
+    send, sent = sender({1: ConnectError("POST /items/x: reset"),
+                         2: InvalidRequest(400, "INVALID_PAYLOAD", "no")})
+    with pytest.raises(BatchWriteError) as raised:
+        drive(write_in_batches(send, list(range(10)), 2, what="create", idempotent=False,
+                               concurrency=4))
+    error = raised.value
+    assert error.written == [0, 10, 60, 70]
+    assert error.uncertain == [2, 3]
+    assert error.not_written == [4, 5, 8, 9]
+    assert isinstance(error.cause, ConnectError) and len(sent) == 4
+
+
+def test_an_idempotent_batch_whose_connection_failed_is_not_written() -> None:
+    send, _ = sender({0: ConnectError("DELETE /items/x: reset")})
+    with pytest.raises(BatchWriteError) as raised:
+        drive(write_in_batches(send, [1, 2, 3], 2, what="delete", idempotent=True,
+                               concurrency=2))
+    assert raised.value.not_written == [1, 2] and raised.value.uncertain == []
+    assert raised.value.written == [30]
+
+
+def test_an_error_outside_the_tree_is_raised_as_it_is() -> None:
+    send, _ = sender({0: KeyError("bug")})
+    with pytest.raises(KeyError):
+        drive(write_in_batches(send, [1, 2, 3], 2, what="create", idempotent=False,
+                               concurrency=2))
+    send, _ = sender({0: ServerError(502, None, "bad gateway")})
+    with pytest.raises(BatchWriteError):
+        drive(write_in_batches(send, [1], 1, what="create", idempotent=False))

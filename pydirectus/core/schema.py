@@ -7,6 +7,10 @@ the primary key is its ``ID`` field, a singleton's query field is an object, not
 else what the data shows (a singleton's read answers an object, which is also where an
 app token learns it). A fact that cannot be learned raises
 :class:`~pydirectus.errors.SchemaRequired` saying what is missing and how to give it.
+
+Every method that may ask the server is a plan (it yields calls; see
+:mod:`pydirectus.core.plans`). The lock guards the cache's dicts only and is never held
+across a yield, so threads (sync face) and tasks (async face) share one cache.
 """
 
 from __future__ import annotations
@@ -15,15 +19,15 @@ import contextlib
 import re
 import threading
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import Any
 
 import attrs
 
-from .errors import APIError, PermissionDenied, SchemaRequired
-from .query import Schema
-
-if TYPE_CHECKING:
-    from .transport import Transport
+from ..errors import APIError, PermissionDenied, SchemaRequired
+from ..query import Schema
+from . import plans
+from .plans import Plan
 
 __all__ = ["CollectionInfo", "SchemaCache", "ServerFacts"]
 
@@ -85,8 +89,8 @@ class ServerFacts:
 class SchemaCache:
     """Learn relations and collection facts on first need from what the token may read."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
         self._lock = threading.Lock()
         self._relations: list[dict[str, Any]] | None = None
         self._collections: dict[str, CollectionInfo] = {}
@@ -116,21 +120,22 @@ class SchemaCache:
             self.server = ServerFacts()
             self._unknown.clear()
 
-    def _field_rows(self, name: str) -> list[dict[str, Any]] | None:
+    def _field_rows(self, name: str) -> Plan[list[dict[str, Any]] | None]:
         """Return the rows of GET /fields/{name} (fetched once), None when forbidden."""
         with self._lock:
             if name in self._fields:
                 return self._fields[name]
         try:
             rows: list[dict[str, Any]] | None = list(
-                self._transport.data("GET", "fields", name) or [])
+                (yield from plans.data("GET", "fields", name)) or [])
         except PermissionDenied:
             rows = None
         with self._lock:
             self._fields[name] = rows
         return rows
 
-    def field_types(self, name: str, *, missing: Collection[str] = ()) -> Mapping[str, str]:
+    def field_types(self, name: str, *, missing: Collection[str] = ()
+                    ) -> Plan[Mapping[str, str]]:
         """Return field -> Directus type for a collection, {} when they cannot be read.
 
         ``missing``: keys of an item that the cached types lack (a field added since they
@@ -146,20 +151,20 @@ class SchemaCache:
             elif name in self._types:
                 return self._types[name]
         if isinstance(full, Schema):  # the whole schema, already read
-            fresh = self.fields_from(name, refresh=True) if refresh else full
+            fresh = (yield from self.fields_from(name, refresh=True)) if refresh else full
             types = (fresh.field_types(name) if fresh is not None else None) or {}
         else:
             try:
-                rows = self._field_rows(name)
+                rows = yield from self._field_rows(name)
             except APIError as exc:  # a read that worked must not fail over its types
-                self._transport.log.debug("no field types for %r: %s", name, exc)
+                self.log.debug("no field types for %r: %s", name, exc)
                 return {}
             types = {str(f["field"]): str(f.get("type")) for f in rows or [] if "field" in f}
         with self._lock:
             self._types[name] = types
         return types
 
-    def known_field_types(self, name: str) -> Mapping[str, str] | None:
+    def known_field_types(self, name: str) -> Plan[Mapping[str, str] | None]:
         """Return the field types if what they come from was read already, else None.
 
         No request: the types field_types() last answered, or those in the rows of
@@ -170,32 +175,35 @@ class SchemaCache:
             if types is not None:
                 return types
             read = name in self._fields or isinstance(self._full, Schema)
-        return self.field_types(name) if read else None
+        return (yield from self.field_types(name)) if read else None
 
-    def relations(self) -> list[dict[str, Any]]:
+    def relations(self) -> Plan[list[dict[str, Any]]]:
         """Return the rows of GET /relations (fetched once)."""
         with self._lock:
+            if self._relations is not None:
+                return self._relations
+        rows = list((yield from plans.data("GET", "relations")) or [])
+        with self._lock:
             if self._relations is None:
-                rows = self._transport.data("GET", "relations")
-                self._relations = list(rows or [])
+                self._relations = rows
             return self._relations
 
-    def relations_from(self, collection: str) -> Schema:
+    def relations_from(self, collection: str) -> Plan[Schema]:
         """Return the relation Schema rooted at a collection (with the primary keys known)."""
         with self._lock:
             full = self._full
         if isinstance(full, Schema):
             return full.at(collection)
-        schema = Schema.from_directus(collection, self.relations())
+        schema = Schema.from_directus(collection, (yield from self.relations()))
         with contextlib.suppress(PermissionDenied):
-            self.collection(collection)  # its primary key stands for `pk`
+            yield from self.collection(collection)  # its primary key stands for `pk`
         with self._lock:
             keys = {name: info.primary_key for name, info in self._collections.items()
                     if info.primary_key is not None}
         return attrs.evolve(schema, primary_keys=keys) if keys else schema
 
     def fields_from(self, collection: str, *, fetch: bool = True,
-                    refresh: bool = False) -> Schema | None:
+                    refresh: bool = False) -> Plan[Schema | None]:
         """Return relations, field types and primary keys rooted at a collection, from
         GET /fields and /relations (fetched once; with ``fetch=False`` only if already
         fetched; ``refresh=True`` fetches again), or None if this token may not read them."""
@@ -206,11 +214,11 @@ class SchemaCache:
             full = self._full
         if full is None and fetch:
             try:
-                rows = self._transport.data("GET", "fields") or []
-                full = Schema.from_directus(collection, self.relations(), rows)
+                rows = (yield from plans.data("GET", "fields")) or []
+                full = Schema.from_directus(collection, (yield from self.relations()), rows)
             except APIError:
                 # Most API tokens may not read the schema: the server decides, as before.
-                self._transport.log.debug("no read access to /fields or /relations; names go "
+                self.log.debug("no read access to /fields or /relations; names go "
                                           "unchecked")
                 full = False
             with self._lock:
@@ -231,13 +239,19 @@ class SchemaCache:
         with self._lock:
             return self._collections.get(name)
 
-    def collection(self, name: str) -> CollectionInfo:
+    def known_fields(self, collection: str) -> Schema | None:
+        """Return the schema rooted at a collection if GET /fields was read (no request)."""
+        with self._lock:
+            full = self._full
+        return full.at(collection) if isinstance(full, Schema) else None
+
+    def collection(self, name: str) -> Plan[CollectionInfo]:
         """Return what can be learned of a collection (asked once per name; never raises 403)."""
         with self._lock:
             info = self._collections.get(name)
             if info is not None and name in self._learned:
                 return info
-        learned = self._learn(name)
+        learned = yield from self._learn(name)
         with self._lock:
             cached = self._collections.get(name)
             if cached is not None:  # facts given or seen since win over learned ones
@@ -248,9 +262,9 @@ class SchemaCache:
             self._learned.add(name)
         return learned
 
-    def primary_key(self, name: str, *, needed_for: str) -> str:
+    def primary_key(self, name: str, *, needed_for: str) -> Plan[str]:
         """Return the collection's primary key, or raise SchemaRequired saying how to give it."""
-        info = self.collection(name)
+        info = yield from self.collection(name)
         if info.primary_key is not None:
             return info.primary_key
         raise SchemaRequired(
@@ -271,36 +285,36 @@ class SchemaCache:
 
     # Learning.
 
-    def _learn(self, name: str) -> CollectionInfo:
+    def _learn(self, name: str) -> Plan[CollectionInfo]:
         if name.startswith("directus_"):
             return CollectionInfo(name, SYSTEM_KEYS.get(name, "id"), False, source="given")
         # One request where the token may read the schema: GET /fields gives the key and
         # the types. Whether the collection is a singleton is seen in the first answer
         # (an object, not a list), so GET /collections is not asked.
-        info = self._from_schema(name)
+        info = yield from self._from_schema(name)
         if info.primary_key is None:
-            info = self._from_graphql(name, info)
+            info = yield from self._from_graphql(name, info)
         return info
 
-    def _from_schema(self, name: str) -> CollectionInfo:
-        fields = self._field_rows(name)
+    def _from_schema(self, name: str) -> Plan[CollectionInfo]:
+        fields = yield from self._field_rows(name)
         if fields is None:
-            self._transport.log.debug("no read access to /fields/%s", name)
+            self.log.debug("no read access to /fields/%s", name)
             return CollectionInfo(name, None, None, source="none")
         primary_key = next((f["field"] for f in fields
                             if (f.get("schema") or {}).get("is_primary_key")), None)
         types = tuple((f["field"], str(f.get("type"))) for f in fields if f.get("type"))
         return CollectionInfo(name, primary_key, None, types, source="schema")
 
-    def _from_graphql(self, name: str, known: CollectionInfo) -> CollectionInfo:
+    def _from_graphql(self, name: str, known: CollectionInfo) -> Plan[CollectionInfo]:
         if not _GRAPHQL_NAME.match(name):
             return known
         try:
-            body = self._transport.request(
+            body = yield from plans.request(
                 "POST", "graphql", json={"query": _INTROSPECT, "variables": {"name": name}},
                 idempotent=True)
         except APIError as refused:
-            self._transport.log.debug("GraphQL introspection of %s refused: %s", name, refused)
+            self.log.debug("GraphQL introspection of %s refused: %s", name, refused)
             return known
         data = (body or {}).get("data") or {}
         fields = (data.get("collection") or {}).get("fields") or []

@@ -15,30 +15,44 @@ aggregates, and the key reads behind filtered update/delete) goes through
 - adapts the page size to the server's ``QUERY_LIMIT_MAX`` (learned from the 400 that a
   larger limit gets), so ``limit(-1)`` and unbounded reads cover every match;
 - sends the query as SEARCH with a JSON body when the query string would be too long;
-- knows a singleton's shape (one object, not a list).
+- knows a singleton's shape (one object, not a list);
+- gives every answer the same Python types on every database (:mod:`pydirectus.values`),
+  and turns a refusal caused by a bad name into an InvalidQuery naming it.
+
+Every method that reads is a plan (see :mod:`pydirectus.core.plans`). Page streams
+(:meth:`ReadPath.pages`) yield calls and, between them, :class:`Rows`: the sync face
+iterates them with a background prefetch thread, the async face with a prefetch task.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Generator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import attrs
 
-from .errors import InvalidQuery, InvalidRequest, NotFound, PermissionDenied, SchemaRequired
-from .prefetch import Prefetch
-from .query import query_to_params
-from .transport import Call, unwrap
+from ..errors import (
+    APIError,
+    InvalidQuery,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    SchemaRequired,
+    ServerError,
+)
+from ..query import Query, query_to_params
+from ..query.checking import check_query
+from ..values import could_change, needs_field_types, typed_aggregate, typed_items
+from . import plans
+from .plans import Call, Plan, unwrap
+from .schema import CollectionInfo, SchemaCache
 
-if TYPE_CHECKING:
-    from .schema_cache import CollectionInfo, SchemaCache
-    from .transport import Transport
-
-__all__ = ["MAX_QUERY_STRING", "ReadPath", "Window", "keyset_filter"]
+__all__ = ["MAX_QUERY_STRING", "ReadPath", "ReadRules", "Rows", "Window", "collect",
+           "keyset_filter"]
 
 # Beyond this many bytes of query string, reads go out as SEARCH with the query in the body:
 # proxies and servers commonly cap a request line at 8 KiB.
@@ -150,6 +164,74 @@ def _query_string_may_exceed(params: Mapping[str, str], limit: int) -> bool:
 
 
 @attrs.frozen
+class Rows:
+    """One page of a page stream: its rows, and Directus's meta (on the first page only)."""
+
+    rows: list[Any]
+    meta: dict[str, Any]
+
+
+#: a page stream: yields instructions (calls) and Rows, returns nothing
+Pages = Generator[Any, Any, None]
+
+
+def collect(pages: Pages, limit: int | None = None) -> Plan[tuple[list[Any], dict[str, Any]]]:
+    """Plan: run a page stream, passing its calls up; return its rows (at most ``limit``)
+    and the first page's meta. The stream is closed when the limit is reached."""
+    rows: list[Any] = []
+    meta: dict[str, Any] | None = None
+    with _closing(pages):
+        item = next(pages, None)
+        while item is not None:
+            if type(item) is Rows:
+                if meta is None:
+                    meta = item.meta
+                rows.extend(item.rows)
+                if limit is not None and len(rows) >= limit:
+                    return rows[:limit], meta
+                item = next(pages, None)
+                continue
+            failure: Exception | None = None
+            try:
+                result = yield item
+            except Exception as exc:
+                failure = exc
+            try:
+                item = pages.throw(failure) if failure is not None else pages.send(result)
+            except StopIteration:
+                item = None
+    return rows, meta or {}
+
+
+class _closing:
+    """Close a generator however the block ends (a limit reached, an error)."""
+
+    def __init__(self, gen: Generator[Any, Any, Any]) -> None:
+        self.gen = gen
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.gen.close()
+
+
+@attrs.frozen
+class ReadRules:
+    """How a route answers reads, where it differs from /items (given by its handle).
+
+    ``drop_system_rows``: rows flagged ``"system": true`` without an id are left out
+    (/permissions appends the app's built-in permissions to every page);
+    ``count_by_keys``: the route does not aggregate, so count() counts the keys read;
+    ``search_only``: every read goes out as SEARCH (a route whose GET is broken).
+    """
+
+    drop_system_rows: bool = False
+    count_by_keys: bool = False
+    search_only: bool = False
+
+
+@attrs.frozen
 class _Plan:
     """How one read pages: the total order, extra fields to fetch and strip, the mode."""
 
@@ -161,51 +243,56 @@ class _Plan:
 class ReadPath:
     """Every read of one handle: one request (GET or SEARCH) or a window read page by page."""
 
-    def __init__(self, name: str, route: tuple[str, ...], transport: Transport,
-                 schema: SchemaCache, page_size: int, *, primary_key: str | None = None,
-                 singleton: bool | None = None,
-                 send: Callable[[Mapping[str, Any]], tuple[Any, dict[str, Any]]] | None = None
-                 ) -> None:
+    def __init__(self, name: str, route: tuple[str, ...], schema: SchemaCache, page_size: int,
+                 *, primary_key: str | None = None, singleton: bool | None = None,
+                 rules: ReadRules = ReadRules(),  # noqa: B008 - frozen, so sharing is safe
+                 log: logging.Logger | None = None) -> None:
         self.name = name
         self.route = route
-        self.transport = transport
         self.schema = schema
         self.page_size = page_size
+        self.rules = rules
+        self.log = log if log is not None else schema.log
         self._primary_key = primary_key
         self._singleton = singleton
-        # Send every read as SEARCH (the query in the body), for routes whose GET is broken.
-        self.search_only = False
-        # Every read goes out through `send`: a handle may wrap it (a system route that
-        # answers in its own way) and the whole read path follows.
-        self.send = send or self.request
         if primary_key is not None or singleton is not None:
             schema.remember(name, primary_key=primary_key, singleton=singleton)
 
+    @property
+    def items_route(self) -> bool:
+        """Return whether this is a user collection at /items/{name}."""
+        return self.route[0] == "items"
+
     # Facts about the collection.
 
-    def info(self) -> CollectionInfo:
+    def info(self) -> Plan[CollectionInfo]:
         """Return what is known of the collection (learned once, explicit facts first)."""
-        info = self.schema.collection(self.name)
+        info = yield from self.schema.collection(self.name)
         if self._primary_key is not None:
             info = attrs.evolve(info, primary_key=self._primary_key)
         if self._singleton is not None:
             info = attrs.evolve(info, singleton=self._singleton)
         return info
 
-    def primary_key(self, needed_for: str) -> str:
+    def primary_key(self, needed_for: str) -> Plan[str]:
         """Return the primary key's name, or raise SchemaRequired saying how to give it."""
         if self._primary_key is not None:
             return self._primary_key
-        return self.schema.primary_key(self.name, needed_for=needed_for)
+        return (yield from self.schema.primary_key(self.name, needed_for=needed_for))
 
-    def primary_key_to_read(self, needed_for: str) -> str:
+    def primary_key_to_read(self, needed_for: str) -> Plan[str]:
         """Return the primary key's name for a read; PermissionDenied if the token may not
         read the collection (GraphQL hides what it may not read: no key is learned then)."""
         try:
-            return self.primary_key(needed_for)
+            return (yield from self.primary_key(needed_for))
         except SchemaRequired:
-            self.check_readable()
+            yield from self.check_readable()
             raise
+
+    def known_primary_key(self) -> str | None:
+        """Return the primary key if given or already learned (no request)."""
+        known = self.schema.known(self.name)
+        return self._primary_key or (known.primary_key if known else None)
 
     def known_singleton(self) -> bool | None:
         """Return whether the collection is a singleton, if already known (no request)."""
@@ -214,34 +301,145 @@ class ReadPath:
         known = self.schema.known(self.name)
         return None if known is None else known.singleton
 
+    # Compiling a query for this collection.
+
+    def compile(self, query: Query) -> Plan[dict[str, Any]]:
+        """Return the Directus query object for a Query: names checked where the schema is
+        known, relations fetched (once) only for a negated relational path."""
+        if self.items_route:
+            known = self.schema.known_fields(self.name)
+            try:
+                check_query(query, known)
+            except InvalidQuery:
+                if known is None:
+                    raise
+                # The schema may have changed since it was read: judge by today's.
+                check_query(query, (yield from self.schema.fields_from(self.name,
+                                                                       refresh=True)))
+        try:
+            compiled: dict[str, Any] = query.to_dict()
+        except SchemaRequired as needed:
+            try:
+                schema = yield from self.schema.relations_from(self.name)
+            except PermissionDenied:
+                message = str(needed).replace(
+                    "(the client passes it for you)",
+                    "(this client asked: the token may not read /relations; grant it read "
+                    "on directus_relations, or spell the path as above)")
+                raise SchemaRequired(message) from None
+            compiled = query.to_dict(schema=schema)
+        if "page" in compiled and "offset" in compiled:
+            raise InvalidQuery("a query with both page and offset is ambiguous: use one")
+        return compiled
+
+    def explain(self, compiled: Mapping[str, Any], refusal: APIError) -> Plan[None]:
+        """Raise InvalidQuery naming the bad name when a read was refused for one.
+
+        Directus answers an unknown field with 403 (as if forbidden), a function on the
+        wrong type with 400 and an aggregate over a relational path with 500. On such an
+        answer the schema is read (GET /fields and /relations, once per client, when the
+        token may) and the query checked; from then on names are checked before sending.
+        """
+        if not self.items_route or not isinstance(
+                refusal, PermissionDenied | InvalidRequest | ServerError):
+            return
+        schema = yield from self.schema.fields_from(self.name)
+        if schema is None:
+            return
+        try:
+            query = Query.from_dict(compiled)
+        except InvalidQuery:
+            return
+        try:
+            check_query(query, schema)
+        except InvalidQuery as exc:
+            raise exc from refusal
+
+    # Python types.
+
+    def typed(self, data: Any, aggregate: bool = False) -> Plan[Any]:
+        """Return data with the same Python types on every database (pydirectus.values).
+
+        The field types are fetched once, and only when some value could change; once
+        they are known, only the numeric fields are visited.
+        """
+        if aggregate:
+            rows = data if isinstance(data, list) else [data]
+            kinds = (yield from self.schema.field_types(self.name)) if needs_field_types(
+                rows) else {}
+            for row in rows:
+                typed_aggregate(row, kinds)
+            return data
+        items = data if isinstance(data, list) else [data]
+        types = yield from self.schema.known_field_types(self.name)
+        if types is None:
+            if not could_change(items):
+                return data
+            types = yield from self.schema.field_types(self.name)
+        if types:
+            missing = {key for item in items[:1] if isinstance(item, dict) for key in item
+                       if key not in types}
+            if missing and could_change([{key: item.get(key) for key in missing}
+                                         for item in items if isinstance(item, dict)]):
+                # A field added since the types were read (by another client, or through
+                # another instance behind the same load balancer): read them again.
+                types = yield from self.schema.field_types(self.name, missing=missing)
+            typed_items(items, types)
+        return data
+
     # One request.
 
-    def request(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    def request(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
         """Send one read (SEARCH when the query string is too long); return data and meta."""
         params = query_to_params(compiled)
-        if self.search_only or (_query_string_may_exceed(params, MAX_QUERY_STRING) and (
+        if self.rules.search_only or (_query_string_may_exceed(params, MAX_QUERY_STRING) and (
                 len(urlencode(params)) > MAX_QUERY_STRING)):
             call = Call("SEARCH", self.route, json={"query": dict(compiled)})
         else:
             call = Call("GET", self.route, params=params)
-        body = self.transport.send_json(call)
+        body = yield from plans.send_json(call)
         # A list of items (an object when the collection is a singleton); anything else,
         # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
         data = unwrap(body, call, (list, dict))
         meta = body.get("meta")
-        if self.route[0] == "items" and "aggregate" not in compiled:
+        if self.items_route and "aggregate" not in compiled:
             # The answer's shape says what the collection is: a singleton answers an object.
             singleton = isinstance(data, dict)
             if self.known_singleton() is None:
                 self.schema.remember(self.name, singleton=singleton)
         return data, meta if isinstance(meta, dict) else {}
 
-    def _send_capped(self, compiled: dict[str, Any]) -> tuple[Any, dict[str, Any], int]:
+    def send(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
+        """One read as the handle answers it: the route's rules, names explained, typed."""
+        aggregate = compiled.get("aggregate")
+        if self.rules.count_by_keys and aggregate is not None:
+            if aggregate != {"count": ["*"]} or "groupBy" in compiled:
+                raise InvalidQuery(f"Directus does not aggregate /{'/'.join(self.route)}; "
+                                   "count() is the one aggregate this handle supports")
+            plain = {k: v for k, v in compiled.items() if k in ("filter", "search")}
+            keys, _ = yield from collect(self.pages({**plain, "fields": ["id"]}))
+            return [{"count": len(keys)}], {}
+        failure: APIError | None = None
+        try:
+            data, meta = yield from self.request(compiled)
+        except APIError as refusal:
+            failure = refusal
+        if failure is not None:
+            yield from self.explain(compiled, failure)  # InvalidQuery when a name is at fault
+            raise failure
+        if self.rules.drop_system_rows and isinstance(data, list):
+            data = [row for row in data if not (isinstance(row, Mapping) and row.get("system")
+                                                is True and "id" not in row)]
+        typed = yield from self.typed(data, "aggregate" in compiled or "groupBy" in compiled)
+        return typed, meta
+
+    def _send_capped(self, compiled: dict[str, Any]
+                     ) -> Plan[tuple[Any, dict[str, Any], int]]:
         # Learn QUERY_LIMIT_MAX from the 400 a larger limit gets, and retry within it;
         # return the limit that was used with the answer.
         while True:
             try:
-                data, meta = self.send(compiled)
+                data, meta = yield from self.send(compiled)
                 return data, meta, int(compiled["limit"])
             except InvalidRequest as refused:
                 cap = self._cap_from(refused)
@@ -266,39 +464,36 @@ class ReadPath:
     # A window, page by page.
 
     def pages(self, compiled: Mapping[str, Any], window: Window | None = None, *,
-              meta: Sequence[str] = ()) -> Generator[tuple[list[Any], dict[str, Any]]]:
-        """Yield (rows, meta) page by page until the window is read; meta on the first only."""
+              meta: Sequence[str] = ()) -> Pages:
+        """Page stream: Rows page by page until the window is read; meta on the first only."""
         window = Window.of(compiled) if window is None else window
         base = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS and k != "meta"}
         if meta:
             base["meta"] = list(meta)
         if "aggregate" in base and "groupBy" not in base:
-            data, got = self.send({**base, **_window_params(window)})
-            yield list(data or []), got
+            data, got = yield from self.send({**base, **_window_params(window)})
+            yield Rows(list(data or []), got)
             return
         if "groupBy" in base:
             yield from self._offset_pages(base, window, None)
             return
         if self.known_singleton():
-            yield from self._singleton_page(base)
+            data, got = yield from self.send(base)
+            yield Rows([data] if isinstance(data, dict) else list(data or []), got)
             return
-        plan = self._plan(base)
+        plan = yield from self._plan(base)
         if plan is None or not plan.keyset:
             yield from self._offset_pages(base, window, plan)
         else:
             yield from self._keyset_pages(base, window, plan)
 
-    def _singleton_page(self, base: dict[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
-        data, got = self.send(base)
-        yield ([data] if isinstance(data, dict) else list(data or [])), got
-
-    def _plan(self, base: Mapping[str, Any]) -> _Plan | None:
+    def _plan(self, base: Mapping[str, Any]) -> Plan[_Plan | None]:
         sort = [SortKey.parse(key) for key in base.get("sort") or ()]
         try:
-            pk = self.primary_key("paging in a stable order")
+            pk = yield from self.primary_key("paging in a stable order")
         except InvalidQuery:
-            self.transport.log.debug("%s: primary key unknown; paging by offset in the given "
-                                     "order", self.name)
+            self.log.debug("%s: primary key unknown; paging by offset in the given order",
+                           self.name)
             return None
         order: list[SortKey] = []
         for key in sort:
@@ -309,7 +504,7 @@ class ReadPath:
             order.append(SortKey(pk))
         aliases = set(base.get("alias") or ())
         plain = all(_PLAIN_FIELD.match(k.field) and k.field not in aliases for k in order)
-        info = self.info()
+        info = yield from self.info()
         comparable = plain and not any(
             info.orderable(k.field) is False or self.schema.is_unordered(self.name, k.field)
             for k in order)
@@ -320,7 +515,8 @@ class ReadPath:
             added = tuple(dict.fromkeys(k.field for k in order if k.field not in fields))
         return _Plan(tuple(order), added, comparable)
 
-    def _request(self, base: Mapping[str, Any], plan: _Plan | None) -> dict[str, Any]:
+    @staticmethod
+    def _request(base: Mapping[str, Any], plan: _Plan | None) -> dict[str, Any]:
         query = dict(base)
         if plan is not None:
             query["sort"] = [key.spelled() for key in plan.order]
@@ -334,8 +530,7 @@ class ReadPath:
             return rows
         return [{k: v for k, v in row.items() if k not in plan.added_fields} for row in rows]
 
-    def _offset_pages(self, base: dict[str, Any], window: Window, plan: _Plan | None
-                      ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    def _offset_pages(self, base: dict[str, Any], window: Window, plan: _Plan | None) -> Pages:
         query = self._request(base, plan)
         if "groupBy" in base and "sort" not in base:
             query["sort"] = list(base["groupBy"])  # a stable order for paging the groups
@@ -345,9 +540,9 @@ class ReadPath:
             page = {**query, "limit": size}
             if position:
                 page["offset"] = position
-            data, got, size = self._send_capped(page)
+            data, got, size = yield from self._send_capped(page)
             rows = list(data or []) if not isinstance(data, dict) else [data]
-            yield self._strip(rows, plan), got
+            yield Rows(self._strip(rows, plan), got)
             query.pop("meta", None)
             if isinstance(data, dict) or len(rows) < size:
                 return
@@ -355,8 +550,7 @@ class ReadPath:
             if remaining is not None:
                 remaining -= len(rows)
 
-    def _keyset_pages(self, base: dict[str, Any], window: Window, plan: _Plan
-                      ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    def _keyset_pages(self, base: dict[str, Any], window: Window, plan: _Plan) -> Pages:
         query = self._request(base, plan)
         remaining = window.size
         seen = 0
@@ -370,28 +564,30 @@ class ReadPath:
                     page["offset"] = window.start
             else:
                 if nulls is None:
-                    nulls = [self._nulls_before(base, key, pk_key=index == len(plan.order) - 1)
-                             for index, key in enumerate(plan.order)]
+                    nulls = []
+                    for index, key in enumerate(plan.order):
+                        nulls.append((yield from self._nulls_before(
+                            base, key, pk_key=index == len(plan.order) - 1)))
                 after = keyset_filter(plan.order, last, nulls)
                 page["filter"] = _and(base.get("filter"), after)
             try:
-                data, got, size = self._send_capped(page)
+                data, got, size = yield from self._send_capped(page)
             except (InvalidRequest, InvalidQuery) as refused:
-                # The handle may explain a refusal as InvalidQuery (its cause, the 400).
+                # A refusal explained as InvalidQuery has the 400 as its cause.
                 answer = refused if isinstance(refused, InvalidRequest) else refused.__cause__
                 if last is None or not isinstance(answer, InvalidRequest) or (
                         not _OPERATOR_REFUSED.search(answer.message)):
                     raise
-                self._mark_unordered(plan, last)
+                yield from self._mark_unordered(plan, last)
                 # The same total order by offset from here: no item skipped or repeated.
                 offset_plan = attrs.evolve(plan, keyset=False)
                 yield from self._offset_pages(base, window.within(seen), offset_plan)
                 return
             if isinstance(data, dict):  # a singleton after all
-                yield [data], got
+                yield Rows([data], got)
                 return
             rows = list(data or [])
-            yield self._strip(rows, plan), got
+            yield Rows(self._strip(rows, plan), got)
             query.pop("meta", None)
             if len(rows) < size:
                 return
@@ -406,15 +602,15 @@ class ReadPath:
                                               attrs.evolve(plan, keyset=False))
                 return
 
-    def _mark_unordered(self, plan: _Plan, last: Sequence[Any]) -> None:
+    def _mark_unordered(self, plan: _Plan, last: Sequence[Any]) -> Plan[None]:
         # Directus does not say which field it refused: blame those not known comparable.
-        info = self.info()
+        info = yield from self.info()
         for key, value in zip(plan.order, last, strict=True):
             if info.orderable(key.field) is not True and not isinstance(value, int | float):
                 self.schema.mark_unordered(self.name, key.field)
 
     def _nulls_before(self, base: Mapping[str, Any], key: SortKey, *, pk_key: bool
-                      ) -> bool | None:
+                      ) -> Plan[bool | None]:
         # Whether NULLs sort before values in this key's direction; None: no NULL matches.
         if pk_key:
             return None
@@ -424,12 +620,12 @@ class ReadPath:
                      "fields": [key.field], "limit": 1}
             if "search" in base:
                 probe["search"] = base["search"]
-            data, _ = self.send(probe)
+            data, _ = yield from self.send(probe)
             if not data:
                 return None
-            data, _ = self.send({"filter": base.get("filter"), "sort": [key.field],
-                                 "fields": [key.field], "limit": 1,
-                                 **({"search": base["search"]} if "search" in base else {})})
+            data, _ = yield from self.send({
+                "filter": base.get("filter"), "sort": [key.field], "fields": [key.field],
+                "limit": 1, **({"search": base["search"]} if "search" in base else {})})
             first = data[0].get(key.field) if data else None
             if data and first is not None:
                 server.nulls_first = False
@@ -441,18 +637,8 @@ class ReadPath:
 
     # Terminal reads.
 
-    def rows(self, compiled: Mapping[str, Any], window: Window | None = None, *,
-             prefetch: bool = False) -> Iterator[Any]:
-        """Yield every row of the window; prefetch: the next page is fetched in the background."""
-        pages = self.pages(compiled, window)
-        # Closed however the loop ends (break, an error, garbage collection): a page fetch
-        # in flight is waited for, and nothing more is sent.
-        with closing(Prefetch(pages) if prefetch else pages) as source:
-            for rows, _ in source:
-                yield from rows
-
     def fetch(self, compiled: Mapping[str, Any], *, meta: Sequence[str] = ()
-              ) -> tuple[Any, dict[str, Any]]:
+              ) -> Plan[tuple[Any, dict[str, Any]]]:
         """Return the window's data (an object for a singleton) and the first page's meta.
 
         With no limit the server's default page is the answer (one request, as Directus
@@ -462,27 +648,26 @@ class ReadPath:
         """
         if compiled.get("limit") is None and (
                 self.known_singleton() or "groupBy" not in compiled):
-            data, got = self.send({**compiled, **({"meta": list(meta)} if meta else {})})
-            return data, got
+            return (yield from self.send({**compiled, **({"meta": list(meta)} if meta else {})}))
         first_meta: dict[str, Any] = {}
         collected: list[Any] = []
-        answered = self._one_request(compiled, meta)
+        answered = yield from self._one_request(compiled, meta)
         window: Window | None = None
         if answered is not None:
             collected, first_meta, complete = answered
             if complete:
                 return collected, first_meta
             window = Window.of(compiled).within(len(collected))  # capped: page the rest
-        for index, (rows, got) in enumerate(self.pages(compiled, window, meta=meta)):
-            if index == 0 and answered is None:
-                first_meta = got
-            collected.extend(rows)
+        rest, got = yield from collect(self.pages(compiled, window, meta=meta))
+        if answered is None:
+            first_meta = got
+        collected.extend(rest)
         if self.known_singleton() and len(collected) == 1 and "aggregate" not in compiled:
             return collected[0], first_meta
         return collected, first_meta
 
     def _one_request(self, compiled: Mapping[str, Any], meta: Sequence[str]
-                     ) -> tuple[Any, dict[str, Any], bool] | None:
+                     ) -> Plan[tuple[Any, dict[str, Any], bool] | None]:
         """Ask for the whole window in one request, as the server's cap allows.
 
         Return (rows, meta, complete), or None where the window is read page by page
@@ -498,7 +683,7 @@ class ReadPath:
         if cap is not None and cap >= 0 and (window.size is None or window.size > cap):
             return None
         base = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS and k != "meta"}
-        plan = self._plan(base)
+        plan = yield from self._plan(base)
         query = self._request(base, plan)
         if meta:
             query["meta"] = list(meta)
@@ -506,7 +691,7 @@ class ReadPath:
         query["limit"] = limit
         if window.start:
             query["offset"] = window.start
-        data, got, used = self._send_capped(query)
+        data, got, used = yield from self._send_capped(query)
         if isinstance(data, dict):  # a singleton after all
             return data, got, True
         rows = self._strip(list(data or []), plan)
@@ -516,84 +701,92 @@ class ReadPath:
             return rows, got, True
         return rows, got, len(rows) < used  # cut to the cap: complete only if short of it
 
-    def first(self, compiled: Mapping[str, Any]) -> Any | None:
+    def first(self, compiled: Mapping[str, Any]) -> Plan[Any | None]:
         """Return the window's first row, or None."""
-        return next(self.rows(compiled, Window.of(compiled).within(size=1)), None)
+        rows, _ = yield from collect(self.pages(compiled, Window.of(compiled).within(size=1)),
+                                     limit=1)
+        return rows[0] if rows else None
 
-    def last(self, compiled: Mapping[str, Any]) -> Any | None:
+    def last(self, compiled: Mapping[str, Any]) -> Plan[Any | None]:
         """Return the window's last row, or None (read from the end in reversed order)."""
         window = Window.of(compiled)
         sort = [SortKey.parse(key) for key in compiled.get("sort") or ()]
-        pk = self.primary_key_to_read("last()") if not sort else self._primary_key_if_known()
+        if not sort:
+            pk: str | None = yield from self.primary_key_to_read("last()")
+        else:
+            pk = yield from self._primary_key_if_known()
         if pk is not None and pk not in (key.field for key in sort):
             sort.append(SortKey(pk))
         reversed_query = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS}
         reversed_query["sort"] = [key.reversed().spelled() for key in sort]
         from_end = 0
         if window.start or window.size is not None:
-            total = self.total(compiled)
+            total = yield from self.total(compiled)
             inside = window.count(total)
             if inside == 0:
                 return None
             from_end = total - (window.start + inside)
-        data, _ = self.send({**reversed_query, "limit": 1,
-                             **({"offset": from_end} if from_end else {})})
+        data, _ = yield from self.send({**reversed_query, "limit": 1,
+                                        **({"offset": from_end} if from_end else {})})
         if isinstance(data, dict):
             return data
         return data[0] if data else None
 
-    def _primary_key_if_known(self) -> str | None:
+    def _primary_key_if_known(self) -> Plan[str | None]:
         try:
-            return self.primary_key("last()")
+            return (yield from self.primary_key("last()"))
         except InvalidQuery:
             return None
 
-    def total(self, compiled: Mapping[str, Any]) -> int:
+    def total(self, compiled: Mapping[str, Any]) -> Plan[int]:
         """Return how many items match, window aside (one aggregate count read)."""
         query = {k: v for k, v in compiled.items() if k in ("filter", "search", "version")}
         query["aggregate"] = {"count": ["*"]}
-        data, _ = self.send(query)
+        data, _ = yield from self.send(query)
         return int(data[0]["count"]) if data else 0
 
-    def count(self, compiled: Mapping[str, Any]) -> int:
+    def count(self, compiled: Mapping[str, Any]) -> Plan[int]:
         """Return how many matches the window holds: at most its size."""
         window = Window.of(compiled)
-        return window.count(self.total(compiled))
+        return window.count((yield from self.total(compiled)))
 
-    def exists(self, compiled: Mapping[str, Any]) -> bool:
+    def exists(self, compiled: Mapping[str, Any]) -> Plan[bool]:
         """Return whether the window holds any match (one read of one row)."""
         query = dict(compiled)
-        known = self.schema.known(self.name)
-        pk = self._primary_key or (known.primary_key if known else None)
+        pk = self.known_primary_key()
         if pk is not None:
             query["fields"] = [pk]
-        return self.first(query) is not None
+        return (yield from self.first(query)) is not None
 
-    def keys(self, compiled: Mapping[str, Any], needed_for: str) -> list[Any]:
+    def keys(self, compiled: Mapping[str, Any], needed_for: str) -> Plan[list[Any]]:
         """Return the primary keys of every match in the window (keyset paged)."""
-        pk = self.primary_key_to_read(needed_for)
+        pk = yield from self.primary_key_to_read(needed_for)
         query = {k: v for k, v in compiled.items() if k not in ("fields", "deep", "alias")}
         query["fields"] = [pk]
-        return [row[pk] for row in self.rows(query)]
+        rows, _ = yield from collect(self.pages(query))
+        return [row[pk] for row in rows]
 
-    def get(self, compiled: Mapping[str, Any], key: str | int) -> Any:
+    def get(self, compiled: Mapping[str, Any], key: str | int) -> Plan[Any]:
         """Return one item by key (GET /items/{c}/{key}, or SEARCH when long), else NotFound."""
         query = {k: v for k, v in compiled.items() if k in (
             "filter", "fields", "deep", "alias", "version", "backlink")}
         params = query_to_params(query)
         if _query_string_may_exceed(params, MAX_QUERY_STRING) and (
                 len(urlencode(params)) > MAX_QUERY_STRING):
-            pk = self.primary_key("get() with a long query")
-            found, _ = self.send({**query, "filter": _and(query.get("filter"),
-                                                          {pk: {"_eq": key}}), "limit": 1})
+            pk = yield from self.primary_key("get() with a long query")
+            found, _ = yield from self.send({**query, "filter": _and(
+                query.get("filter"), {pk: {"_eq": key}}), "limit": 1})
             if found:
                 return found[0]
             raise self.missing(key, "filter" in query)
         try:
-            return self.transport.data("GET", *self.route, key, params=params or None,
-                                       expect=dict)
+            item = yield from plans.data("GET", *self.route, key, params=params or None,
+                                         expect=dict)
         except PermissionDenied as denied:
-            raise self.missing_or_denied(key, denied, "filter" in query) from None
+            refusal = denied
+        else:
+            return (yield from self.typed(item))
+        raise (yield from self.missing_or_denied(key, refusal, "filter" in query)) from None
 
     def missing(self, key: str | int, filtered: bool, response: Any = None) -> NotFound:
         """Return the NotFound for an item that is not there (or does not match)."""
@@ -602,41 +795,44 @@ class ReadPath:
                         f"{self.name!r}", {"collection": self.name, "pk": key}, response)
 
     def missing_or_denied(self, key: str | int, denied: PermissionDenied,
-                          filtered: bool) -> PermissionDenied | NotFound:
+                          filtered: bool) -> Plan[PermissionDenied | NotFound]:
         """Tell a missing item from a refused one after Directus said FORBIDDEN for it."""
         # Directus answers a bare FORBIDDEN for a missing item too. One with a reason names
         # what is forbidden (a field, the collection); without one, if the collection
         # itself is readable, the item is simply not there.
         if denied.reason is not None:
             return denied
-        return self.missing(key, filtered, denied.response) if self.readable() else denied
+        if (yield from self.readable()):
+            return self.missing(key, filtered, denied.response)
+        return denied
 
-    def check_readable(self) -> None:
+    def check_readable(self) -> Plan[None]:
         """Raise the server's PermissionDenied if this token may not read the collection
         (one read of no rows)."""
-        self.transport.data("GET", *self.route, params={"limit": "0"})
+        yield from plans.data("GET", *self.route, params={"limit": "0"})
 
-    def readable(self) -> bool:
+    def readable(self) -> Plan[bool]:
         """Return whether this token may read the collection (one read of no rows)."""
         try:
-            self.check_readable()
+            yield from self.check_readable()
         except PermissionDenied:
             return False
         return True
 
-    def item_exists(self, key: str | int) -> bool | None:
+    def item_exists(self, key: str | int) -> Plan[bool | None]:
         """Return whether an item exists (None: this token may not read the collection)."""
         try:
-            pk = self.primary_key("an existence check")
+            pk: str | None = yield from self.primary_key("an existence check")
         except InvalidQuery:
             pk = None
         try:
             if pk is not None:
-                found, _ = self.send({"filter": {pk: {"_eq": key}}, "fields": [pk], "limit": 1})
+                found, _ = yield from self.send({"filter": {pk: {"_eq": key}}, "fields": [pk],
+                                                 "limit": 1})
                 return bool(found)
-            self.transport.data("GET", *self.route, key)
+            yield from plans.data("GET", *self.route, key)
         except PermissionDenied as denied:
-            if pk is None and denied.reason is None and self.readable():
+            if pk is None and denied.reason is None and (yield from self.readable()):
                 return False
             return None
         return True
