@@ -8,6 +8,7 @@ Pure: no I/O, nothing from the client or the transport.
 
 from pydirectus.query.filters import Q
 from pydirectus.query.lookups import Lookup, get_lookup, lookup_names, register_lookup
+from pydirectus.query.parts import COUNT_KEYS, ITEM_READ_KEYS, SHAPE_KEYS, WINDOW_KEYS
 from pydirectus.query.query import Query, query_to_params
 from pydirectus.query.schema import Relation, Schema
 from pydirectus.query.variables import (
@@ -20,10 +21,14 @@ from pydirectus.query.variables import (
 )
 
 __all__ = [
+    "COUNT_KEYS",
     "CURRENT_POLICIES",
     "CURRENT_ROLE",
     "CURRENT_ROLES",
     "CURRENT_USER",
+    "ITEM_READ_KEYS",
+    "SHAPE_KEYS",
+    "WINDOW_KEYS",
     "Lookup",
     "Now",
     "Q",

@@ -1,14 +1,26 @@
-"""The parts of a query, declared once: how each is checked, written, read back and shown.
+"""The parts of a query, declared once: the one table of Directus's global query parameters.
 
 A part is one Directus query parameter (``filter``, ``fields``, ``sort``, ``limit``, ...).
-Its ``Kind`` says how the value is stored on a ``Query`` and turned into the query
-object (``to_dict``), a GET parameter (``to_params``), read back (``from_dict`` /
-``from_params``) and shown by ``repr``; ``PARTS`` lists them in the order Directus
-documents them. Adding a part is one line here plus its chain method on ``Query``.
+``PARTS`` holds one row per part, in the order queries are written and shown:
+
+- ``name``: its Python name: the chain method (``Query.group_by``) and, with a leading
+  ``_``, the ``Query`` attribute holding it;
+- ``key``: its Directus key (``groupBy``), in query objects and GET parameters;
+- ``chain``: whether its chain method ADDs to what is there or REPLACEs it (what
+  ``Query.merge`` does with it too);
+- ``role``: what it says about a read (``Role``); the read path keeps the parts a read
+  needs by role: ``WINDOW_KEYS``, ``ITEM_READ_KEYS``, ``COUNT_KEYS``, ``SHAPE_KEYS``;
+- ``kind``: how the value is stored on a ``Query`` and turned into the query object
+  (``to_dict``), a GET parameter (``to_params``), read back (``from_dict`` /
+  ``from_params``) and shown by ``repr`` (None: ``Query`` writes it, with the schema).
+
+Adding a part is one row here plus its chain method on ``Query`` (an attribute
+``_<name>`` defaulting to the kind's empty value) and on ``pydirectus.query.bound.BoundChain``.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import keyword
 from collections.abc import Callable, Iterable, Mapping
@@ -21,10 +33,20 @@ from pydirectus.errors import InvalidQuery
 from pydirectus.query.lookups import FUNCTIONS
 
 __all__ = [
+    "BY_KEY",
+    "BY_NAME",
+    "COUNT_KEYS",
+    "ITEM_READ_KEYS",
     "PARTS",
+    "SHAPE_KEYS",
+    "WINDOW_KEYS",
+    "Chain",
+    "Kind",
     "Part",
+    "Role",
     "encode",
     "field_path",
+    "keys_for",
     "kwargs_repr",
     "names",
     "split_names",
@@ -191,36 +213,97 @@ LISTS = Kind(
 )
 
 
+class Chain(enum.Enum):
+    """What a part's chain method does with the value already there."""
+
+    #: ANDed with it (filter), or merged key by key, a key named again replaced (deep, ...)
+    ADD = "ADD"
+    #: replaced whole; None (or nothing) clears it
+    REPLACE = "REPLACE"
+
+
+class Role(enum.Flag):
+    """What a part says about a read; the read path keeps the parts a read needs by role.
+
+    Each part has one role; the composite ones name what a kind of read keeps.
+    """
+
+    #: which items match: filter
+    MATCH = 1
+    #: which items match, by full text: search (a read by key leaves it out)
+    SEARCH = 2
+    #: what to read of each item: fields, deep, alias, backlink
+    SHAPE = 4
+    #: which content version of the items: version
+    VERSION = 8
+    #: in what order: sort
+    ORDER = 16
+    #: which of the matches: limit, offset, page
+    WINDOW = 32
+    #: which counts come with them: meta
+    META = 64
+    #: aggregates (per group) instead of items: aggregate, groupBy
+    GROUP = 128
+    #: what reading one item by key keeps: whether it matches, what and which version to read
+    ITEM_READ = MATCH | SHAPE | VERSION
+    #: what narrows a count of the matches
+    COUNT = MATCH | SEARCH | VERSION
+
+
 @attrs.frozen
 class Part:
-    """One query parameter: its Directus key, the Query attribute and the chain method."""
+    """One query parameter: Python name, Directus key, add or replace, read role, kind."""
 
+    #: the chain method (``group_by``); the Query attribute is ``_`` + name
+    name: str
+    #: the Directus key (``groupBy``)
     key: str
-    attr: str
-    method: str
-    kind: Kind | None  # None: written by Query itself (filter, deep need the schema)
+    chain: Chain
+    role: Role
+    #: None: written by Query itself (filter and deep need the schema)
+    kind: Kind | None
 
     @property
-    def empty(self) -> Any:
-        """Return the stored value meaning "not set"."""
-        return self.kind.empty if self.kind is not None else None
+    def attr(self) -> str:
+        """Return the name of the Query attribute holding the part."""
+        return "_" + self.name
 
+
+_ADD, _REPLACE = Chain.ADD, Chain.REPLACE
 
 #: every part, in the order queries are written and shown
 PARTS: tuple[Part, ...] = (
-    Part("filter", "_filter", "filter", None),
-    Part("fields", "_fields", "fields", NAMES),
-    Part("sort", "_sort", "sort", NAMES),
-    Part("limit", "_limit", "limit", INT),
-    Part("offset", "_offset", "offset", INT),
-    Part("page", "_page", "page", INT),
-    Part("search", "_search", "search", TEXT),
-    Part("meta", "_meta", "meta", NAMES),
-    Part("deep", "_deep", "deep", None),
-    Part("alias", "_alias", "alias", PAIRS),
-    Part("aggregate", "_aggregate", "aggregate", LISTS),
-    Part("groupBy", "_group_by", "group_by", NAMES),
-    Part("version", "_version", "version", TEXT),
-    Part("backlink", "_backlink", "backlink", FLAG),
-)
+    #    name         Directus key  chain     role           kind
+    Part("filter",    "filter",     _ADD,     Role.MATCH,    None),
+    Part("fields",    "fields",     _REPLACE, Role.SHAPE,    NAMES),
+    Part("sort",      "sort",       _REPLACE, Role.ORDER,    NAMES),
+    Part("limit",     "limit",      _REPLACE, Role.WINDOW,   INT),
+    Part("offset",    "offset",     _REPLACE, Role.WINDOW,   INT),
+    Part("page",      "page",       _REPLACE, Role.WINDOW,   INT),
+    Part("search",    "search",     _REPLACE, Role.SEARCH,   TEXT),
+    Part("meta",      "meta",       _REPLACE, Role.META,     NAMES),
+    Part("deep",      "deep",       _ADD,     Role.SHAPE,    None),
+    Part("alias",     "alias",      _ADD,     Role.SHAPE,    PAIRS),
+    Part("aggregate", "aggregate",  _ADD,     Role.GROUP,    LISTS),
+    Part("group_by",  "groupBy",    _REPLACE, Role.GROUP,    NAMES),
+    Part("version",   "version",    _REPLACE, Role.VERSION,  TEXT),
+    Part("backlink",  "backlink",   _REPLACE, Role.SHAPE,    FLAG),
+)  # fmt: skip
 BY_KEY: Mapping[str, Part] = {p.key: p for p in PARTS}
+BY_NAME: Mapping[str, Part] = {p.name: p for p in PARTS}
+
+
+def keys_for(roles: Role) -> tuple[str, ...]:
+    """Return the Directus keys of the parts playing any of ``roles``, in ``PARTS`` order."""
+    return tuple(p.key for p in PARTS if p.role & roles)
+
+
+#: what says which of the matches a read returns: ("limit", "offset", "page")
+WINDOW_KEYS = keys_for(Role.WINDOW)
+#: what a read of one item by key keeps:
+#: ("filter", "fields", "deep", "alias", "version", "backlink")
+ITEM_READ_KEYS = keys_for(Role.ITEM_READ)
+#: what narrows a count of the matches: ("filter", "search", "version")
+COUNT_KEYS = keys_for(Role.COUNT)
+#: what to read of each item: ("fields", "deep", "alias", "backlink")
+SHAPE_KEYS = keys_for(Role.SHAPE)

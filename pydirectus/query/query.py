@@ -5,6 +5,10 @@ with what is there); ``deep``, ``alias`` and ``aggregate`` ADD entries (naming a
 again replaces that key); every other method REPLACES its part. Passing ``None`` to
 ``limit``/``offset``/``page``/``search``/``version``/``backlink``, or nothing to
 ``fields``/``sort``/``meta``/``group_by``, clears it.
+
+Which part adds and which replaces, its Directus key, and how it is written, read back
+and shown are declared once, in ``pydirectus.query.parts.PARTS``; the attributes of
+``Query`` are the parts, in that table's order.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import attrs
 from pydirectus.errors import InvalidQuery
 from pydirectus.query.filters import (
     EMPTY,
-    And,
     Node,
     Q,
     combine,
@@ -30,7 +33,16 @@ from pydirectus.query.filters import (
     parse_filter,
 )
 from pydirectus.query.lookups import AGGREGATES
-from pydirectus.query.parts import BY_KEY, PARTS, encode, field_path, kwargs_repr, names
+from pydirectus.query.parts import (
+    BY_KEY,
+    NAMES,
+    PARTS,
+    Chain,
+    encode,
+    field_path,
+    kwargs_repr,
+    names,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -41,19 +53,10 @@ __all__ = ["Query", "query_to_params"]
 
 _encode = encode
 _META = frozenset({"total_count", "filter_count", "*"})
-_LIST_PARAMS = frozenset({"fields", "sort", "groupBy", "meta"})
-_INT_PARAMS = frozenset({"limit", "offset", "page"})
-_WRITTEN = tuple(p for p in PARTS if p.kind is not None)
-#: the written parts' values, in _WRITTEN's order, in one call
-_WRITTEN_VALUES = operator.attrgetter(*(p.attr for p in _WRITTEN))
-#: per written part: Directus key, "not set" value, writers (query object, GET parameter)
-_WRITERS = tuple(
-    (p.key, p.empty, p.kind.to_json, p.kind.to_param) for p in _WRITTEN if p.kind is not None
-)
-
-
-def _is_empty(node: Node) -> bool:
-    return type(node) is And and not node.children
+#: the Directus keys holding name lists, comma-joined in GET parameters
+_LIST_PARAMS = frozenset(p.key for p in PARTS if p.kind is NAMES)
+#: every part's value, in PARTS order, in one call
+_VALUES = operator.attrgetter(*(p.attr for p in PARTS))
 
 
 def _count(part: str, value: Any, low: int) -> int | None:
@@ -149,6 +152,7 @@ class Query:
     own type, ``pydirectus.models.Query`` (a TypedDict, the name pydirectus 0.2 used).
     """
 
+    # One attribute per row of PARTS, in its order: ``_`` + name, defaulting to "not set".
     _filter: Node = EMPTY
     _fields: tuple[str, ...] = ()
     _sort: tuple[str, ...] = ()
@@ -249,13 +253,17 @@ class Query:
             other = Query.from_dict(other)
         if not isinstance(other, Query):
             raise InvalidQuery(f"merge: expected a Query or a dict, got {type(other).__name__}")
-        changes: dict[str, Any] = {"filter": make_and((self._filter, other._filter))}
-        for part in PARTS[1:]:
-            value = getattr(other, part.attr)
-            if part.method in ("deep", "alias", "aggregate"):
-                changes[part.method] = _merge(getattr(self, part.attr), value)
-            elif value != part.empty:
-                changes[part.method] = value
+        changes: dict[str, Any] = {}
+        for (name, chain, empty), mine, theirs in zip(
+            _MERGERS, _VALUES(self), _VALUES(other), strict=True
+        ):
+            if chain is not Chain.ADD:
+                if theirs != empty:
+                    changes[name] = theirs
+            elif name == "filter":
+                changes[name] = make_and((mine, theirs))
+            else:
+                changes[name] = _merge(mine, theirs)
         if "page" in changes or "offset" in changes:
             # The other's window replaces this one's whole.
             for key in ("offset", "page"):
@@ -304,28 +312,30 @@ class Query:
     def to_params(self, schema: Schema | None = None) -> dict[str, str]:
         """Return GET query parameters: JSON for filter/deep/alias/aggregate, CSV lists."""
         p: dict[str, str] = {}
-        if not _is_empty(self._filter):
-            p["filter"] = _encode(compile_filter(self._filter, schema))
-        for (key, empty, _, to_param), value in zip(_WRITERS, _WRITTEN_VALUES(self), strict=True):
-            if value is not empty and value != empty:
+        for (key, empty, _, to_param), value in zip(_WRITERS, _VALUES(self), strict=True):
+            if value is empty or value == empty:
+                continue
+            if to_param is not None:
                 p[key] = to_param(value)
-            if key == "meta" and self._deep:
-                p["deep"] = _encode(self._deep_dict(schema))
+            elif key == "filter":
+                p[key] = _encode(compile_filter(value, schema))
+            else:
+                p[key] = _encode(self._deep_dict(schema))
         return p
 
     def _compile(self, schema: Schema | None, prefix: str) -> dict[str, Any]:
         d: dict[str, Any] = {}
-        if not _is_empty(self._filter):
-            d[prefix + "filter"] = compile_filter(self._filter, schema)
-        for (key, empty, to_json, _), value in zip(_WRITERS, _WRITTEN_VALUES(self), strict=True):
-            if value is not empty and value != empty:
+        for (key, empty, to_json, _), value in zip(_WRITERS, _VALUES(self), strict=True):
+            if value is empty or value == empty:
+                continue
+            if to_json is not None:
                 d[prefix + key] = to_json(value)
-            if key == "meta" and self._deep:
-                deep = self._deep_dict(schema)
-                if prefix:
-                    d.update(deep)  # nested deep entries sit beside the `_` options
-                else:
-                    d["deep"] = deep
+            elif key == "filter":
+                d[prefix + key] = compile_filter(value, schema)
+            elif prefix:
+                d.update(self._deep_dict(schema))  # nested deep entries sit beside `_` options
+            else:
+                d[key] = self._deep_dict(schema)
         return d
 
     def _deep_dict(self, schema: Schema | None) -> dict[str, Any]:
@@ -383,7 +393,7 @@ class Query:
             return self.deep(**{k: Query._parse(_deep_object(k, v), "_") for k, v in value.items()})
         assert part.kind is not None
         args, kwargs = part.kind.arguments(key, value)
-        method = getattr(self, part.method)
+        method = getattr(self, part.name)
         result: Query = method(*args, **kwargs)
         return result
 
@@ -414,20 +424,31 @@ class Query:
 
     def __repr__(self) -> str:
         out = ["Query()"]
-        if not _is_empty(self._filter):
-            out.append(f".filter({node_repr(self._filter)})")
-        for part in _WRITTEN:
-            value = getattr(self, part.attr)
-            if value != part.empty:
-                assert part.kind is not None
-                out.append(f".{part.method}({part.kind.show(value)})")
-            if part.key == "meta" and self._deep:
-                out.append(f".deep({kwargs_repr(self._deep)})")
+        for part, value in zip(PARTS, _VALUES(self), strict=True):
+            if value == _EMPTY[part.name]:
+                continue
+            if part.kind is not None:
+                text = part.kind.show(value)
+            elif part.key == "filter":
+                text = node_repr(value)
+            else:
+                text = kwargs_repr(value)
+            out.append(f".{part.name}({text})")
         return "".join(out)
 
 
 _INIT_NAMES: tuple[str, ...] = tuple(str(field.alias) for field in attrs.fields(Query))
 _ALL_FIELDS = operator.attrgetter(*(field.name for field in attrs.fields(Query)))
+#: each part's "not set" value: its attribute's default
+_EMPTY: Mapping[str, Any] = {str(f.alias): f.default for f in attrs.fields(Query)}
+#: per part: Directus key, "not set" value, and its writers (query object, GET parameter),
+#: None for the parts written here with the schema (filter, deep)
+_WRITERS = tuple(
+    (p.key, _EMPTY[p.name], *((p.kind.to_json, p.kind.to_param) if p.kind else (None, None)))
+    for p in PARTS
+)
+#: per part: chain method (the ``_evolve`` argument), add or replace, "not set" value
+_MERGERS = tuple((p.name, p.chain, _EMPTY[p.name]) for p in PARTS)
 
 
 def _deep_object(key: str, value: Any) -> Mapping[str, Any]:
