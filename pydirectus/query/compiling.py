@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydirectus.errors import InvalidQuery, SchemaRequired
-from pydirectus.query.lookups import OPERATORS, JSONObject, to_json
 from pydirectus.query.negation import negate
 from pydirectus.query.nodes import (
     And,
@@ -33,49 +32,16 @@ from pydirectus.query.nodes import (
     never,
     rel_text,
 )
+from pydirectus.query.raw import complement_json, cond_json, needs_schema, prefix
+from pydirectus.query.rendering import q_repr
 
 if TYPE_CHECKING:
     from pydirectus.query.schema import Relation, Schema
 
-__all__ = ["PK", "compile_filter", "honoured", "raw_json"]
+__all__ = ["PK", "compile_filter", "honoured"]
 
 #: the field name standing for the primary key, as in Django
 PK = "pk"
-
-
-def _value_json(value: Any) -> Any:
-    t = type(value)
-    return to_json(value) if t is tuple or t is JSONObject else value
-
-
-def _cond_json(key: str, op: str, value: Any) -> dict[str, Any]:
-    if op == "nicontains":
-        # Directus 12 refuses `_nicontains` on every field type; `_nistarts_with` with a
-        # leading `%` yields the identical SQL, LOWER(col) NOT LIKE '%value%'.
-        return {key: {"_nistarts_with": "%" + value}}
-    return {key: {"_" + op: _value_json(value)}}
-
-
-def _complement_json(c: Cond, key: str, with_null: bool) -> dict[str, Any]:
-    entry = OPERATORS[c.op]
-    assert entry.complement is not None
-    neg = _cond_json(key, entry.complement, c.value)
-    if not (with_null and entry.complement_needs_null):
-        return neg
-    return {"_or": [neg, {key: {"_null": True}}]}
-
-
-
-
-def _needs_schema(rel: Rel) -> SchemaRequired:
-    text = rel_text(rel)
-    rest = text[len(rel.field) + 2 :]
-    return SchemaRequired(
-        f"filter {text!r}: negating a condition behind relation {rel.field!r} needs to "
-        f"know whether {rel.field!r} is many-to-one or one-to-many. Say it is one-to-many "
-        f"with '{rel.field}__some__{rest}' (negates to __none__), or compile with a "
-        "schema: to_dict(schema=...) / to_params(schema=...) (the client passes it for you)"
-    )
 
 
 def honoured(quantified: Any) -> bool:
@@ -152,10 +118,8 @@ class _Compiler:
     so a case the two kinds compile differently raises ``SchemaRequired``.
     """
 
-    def __init__(self, schema: Schema | None, *, raw: bool = False) -> None:
+    def __init__(self, schema: Schema | None) -> None:
         self.schema = schema
-        #: write nodes as they are, unchecked (``repr`` spells nodes with it)
-        self.raw = raw
         #: scope-root Rel nodes compiled as a quantifier -> their JSON
         self.decisions: dict[Node, Any] = {}
         #: how many count() guards were added
@@ -168,7 +132,7 @@ class _Compiler:
 
     def key(self, cond: Cond, coll: str | None) -> str:
         """Return the Directus key of a condition, ``pk`` read as the primary key."""
-        if cond.field != PK or self.raw:
+        if cond.field != PK:
             return cond.key
         pk = self.schema.primary_key(coll) if self.schema is not None and coll else None
         if pk is None:
@@ -186,8 +150,7 @@ class _Compiler:
         """Compile a node as a filter of its own (the whole filter, or a quantifier's)."""
         saved, self.decisions = self.decisions, {}
         try:
-            if not self.raw:
-                self.plan(node, coll)
+            self.plan(node, coll)
             return self.json(node, coll, ())
         finally:
             self.decisions = saved
@@ -315,7 +278,7 @@ class _Compiler:
         t = type(node)
         if t is Cond:
             assert isinstance(node, Cond)
-            return _cond_json(self.key(node, coll), node.op, node.value)
+            return cond_json(self.key(node, coll), node.op, node.value)
         if t is And or t is Rel:
             parts: list[Any] = []
             guards = self.guards
@@ -333,8 +296,6 @@ class _Compiler:
             assert isinstance(node, Not)
             return self.negative(node.child, coll, path)
         assert isinstance(node, Quant)
-        if self.raw:
-            return {node.field: {"_" + node.kind: self.json(node.child, None, ())}}
         rel = self.relation(node.field, coll)
         if rel is not None and rel.kind != "o2m":
             raise InvalidQuery(
@@ -343,9 +304,6 @@ class _Compiler:
             )
         form = self.quantified(node.field, node.kind, node.child, rel.related if rel else None)
         if form is None or path:
-            # rendering spells nodes with raw_json, so it imports this module.
-            from pydirectus.query.rendering import q_repr
-
             raise InvalidQuery(
                 f"filter {node.field}__{node.kind}: Directus 12 applies _{node.kind} only "
                 "to one condition (or an OR of single conditions) on a one-to-many field "
@@ -364,11 +322,6 @@ class _Compiler:
                 self.conjuncts(c, coll, path, out)
         elif t is Rel:
             assert isinstance(node, Rel)
-            if self.raw:
-                inner_raw: list[Any] = []
-                self.conjuncts(node.child, None, path, inner_raw)
-                out.extend(_prefix(node.field, part) for part in inner_raw)
-                return
             form = None if path else self.decisions.get(node)
             if form is not None:
                 out.append(form)
@@ -384,7 +337,7 @@ class _Compiler:
             inner: list[Any] = []
             self.conjuncts(node.child, rel.related if rel else None, (*path, node.field), inner)
             # Directus reads no _and/_or below a field: distribute the path over them.
-            out.extend(_prefix(node.field, part) for part in inner)
+            out.extend(prefix(node.field, part) for part in inner)
             if guard is not None:
                 out.append(guard)
         else:
@@ -412,10 +365,10 @@ class _Compiler:
             rel = self.relation(child.field, coll)
             # count() of a one-to-many relation is a COUNT subquery: 0, never NULL.
             counted = child.func == "count" and rel is not None and rel.kind == "o2m"
-            return _complement_json(child, self.key(child, coll), not counted)
+            return complement_json(child, self.key(child, coll), not counted)
         assert isinstance(child, Rel)
         if self.schema is None:
-            raise _needs_schema(child)
+            raise needs_schema(child)
         text = rel_text(child)
         rel = self.relation(child.field, coll)
         if rel is None:
@@ -445,20 +398,7 @@ class _Compiler:
         # Many-to-one: a missing related item reads as a row of NULLs, so the
         # complement of the condition under the same path is exact.
         inner = self.json(negate(child.child), rel.related, (*path, child.field))
-        return _prefix(child.field, inner)
-
-
-def _prefix(seg: str, obj: dict[str, Any]) -> dict[str, Any]:
-    # Keep every condition its own object, joined by _and/_or at the top.
-    if "_or" in obj:
-        alternatives: list[Any] = []
-        for o in obj["_or"]:
-            p = _prefix(seg, o)
-            alternatives.extend(p.get("_or", (p,)))
-        return {"_or": alternatives}
-    if "_and" in obj:
-        return {"_and": [_prefix(seg, o) for o in obj["_and"]]}
-    return {seg: obj}
+        return prefix(child.field, inner)
 
 
 def compile_filter(node: Node, schema: Schema | None = None) -> dict[str, Any]:
@@ -466,9 +406,3 @@ def compile_filter(node: Node, schema: Schema | None = None) -> dict[str, Any]:
     coll = schema.collection if schema is not None else None
     out: dict[str, Any] = _Compiler(schema).scope(node, coll)
     return out
-
-
-def raw_json(node: Node) -> Any:
-    """Return a node's filter JSON as written, unchecked (a negated path needs a schema)."""
-    return _Compiler(None, raw=True).json(node, None, ())
-

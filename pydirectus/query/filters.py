@@ -2,8 +2,9 @@
 
 The machinery sits in modules by job: ``nodes`` (the tree and how nodes combine),
 ``parsing`` (lookups and raw filter objects), ``negation`` (exact complements),
-``compiling`` (Directus filter JSON) and ``rendering`` (``repr``). This module keeps the
-public ``Q`` and re-exports the names other modules and tests use.
+``raw`` (nodes written as filter JSON as they stand), ``compiling`` (Directus filter JSON,
+exactly as Directus runs it) and ``rendering`` (``repr``). This module keeps the public
+``Q`` and re-exports the names other modules and tests use.
 
 **Two readings of a to-many path, as in Django.** Conditions given together, in one
 ``Q(...)`` or one ``filter()`` call, refer to the same related item; separate ``Q``

@@ -11,7 +11,6 @@ import keyword
 from typing import Any
 
 from pydirectus.errors import InvalidQuery
-from pydirectus.query.compiling import raw_json
 from pydirectus.query.lookups import to_json
 from pydirectus.query.nodes import (
     EMPTY,
@@ -27,6 +26,7 @@ from pydirectus.query.nodes import (
     make_and,
 )
 from pydirectus.query.parsing import parse_lookup
+from pydirectus.query.raw import raw_json
 
 __all__ = ["node_repr", "q_repr"]
 
