@@ -191,10 +191,10 @@ class Password(DirectusAuth):
         # The transport runs prepare_plan() before each attempt, so the token is fresh here
         # and nothing is sent; called on its own (sync face), it logs in or refreshes first.
         token = self._access_token
-        if token is None or time.monotonic() >= self._refresh_at:
-            if self._channel is None or self._channel.blocking:
-                self._run(self.prepare_plan())
-                token = self._access_token
+        stale = token is None or time.monotonic() >= self._refresh_at
+        if stale and (self._channel is None or self._channel.blocking):
+            self._run(self.prepare_plan())
+            token = self._access_token
         return _bearer(r, token) if token is not None else r
 
     def prepare_plan(self) -> Plan[None]:

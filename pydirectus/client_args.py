@@ -16,16 +16,19 @@ Nothing here sends a request; every error is a UsageError naming the argument at
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import warnings
+from urllib.parse import urlsplit
 
 import attrs
 
 from .auth import DirectusAuth, Password, StaticToken
-from .errors import UsageError
-from .transport import validate_base_url
+from .core.exchange import validate_base_url
+from .errors import InsecureTransportWarning, UsageError
 
-__all__ = ["ClientArgs", "resolve_client_args"]
+__all__ = ["ClientArgs", "resolve_client_args", "warn_if_insecure"]
 
 
 @attrs.frozen
@@ -126,3 +129,26 @@ def _auth(
             raise UsageError("username= and password= go together; one of them is missing")
         return Password(username, password)
     return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_insecure(base_url: str, auth: DirectusAuth | None, stacklevel: int) -> None:
+    """Warn (InsecureTransportWarning) when a password would travel unencrypted off this
+    machine: Password auth over plain http to a host that is not loopback."""
+    if isinstance(auth, Password):
+        parts = urlsplit(base_url)
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            warnings.warn(
+                f"Password auth over plain http to {parts.hostname}: the password and tokens "
+                "travel unencrypted; use https://",
+                InsecureTransportWarning,
+                stacklevel=stacklevel + 1,
+            )

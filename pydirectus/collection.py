@@ -47,6 +47,7 @@ from .errors import (
     UsageError,
 )
 from .query import Q, Query
+from .query.bound import BoundChain
 from .query.parts import field_path
 
 if TYPE_CHECKING:
@@ -103,14 +104,22 @@ def check_concurrency(concurrency: Any) -> int:
     return check_positive_int(concurrency, "concurrency")
 
 
-class _Handle(Generic[T]):
-    """What a collection handle and its bound queries share: the chain and every read."""
+class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
+    """What a collection handle and its bound queries share: the chain and every read.
 
+    The chain methods of the query parameters come from BoundChain (one per row of
+    pydirectus.query.parts); filter, exclude and query are here, as ``pk`` is resolved
+    by the handle.
+    """
+
+    __slots__ = ()
     _handle: Collection[T]
     _query: Query
 
-    def _bind(self, query: Query) -> ItemQuery[T]:
+    def _rebind(self, query: Query) -> ItemQuery[T]:
         return ItemQuery(self._handle, query)
+
+    _bind = _rebind
 
     def _run(self, plan: Plan[R]) -> R:
         return self._handle._runner.run(plan)
@@ -167,58 +176,6 @@ class _Handle(Generic[T]):
             raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
         return self._bind(self._query.merge(query))
 
-    def fields(self, *names: str) -> ItemQuery[T]:
-        """Replace the fields to return."""
-        return self._bind(self._query.fields(*names))
-
-    def sort(self, *keys: str) -> ItemQuery[T]:
-        """Replace the sort keys (prefix '-' for descending)."""
-        return self._bind(self._query.sort(*keys))
-
-    def limit(self, n: int) -> ItemQuery[T]:
-        """Replace the limit (-1 means all)."""
-        return self._bind(self._query.limit(n))
-
-    def offset(self, n: int) -> ItemQuery[T]:
-        """Replace the offset."""
-        return self._bind(self._query.offset(n))
-
-    def page(self, n: int) -> ItemQuery[T]:
-        """Replace the page number (1-based; pages are `limit` items long)."""
-        return self._bind(self._query.page(n))
-
-    def search(self, text: str) -> ItemQuery[T]:
-        """Replace the full-text search string."""
-        return self._bind(self._query.search(text))
-
-    def aggregate(self, **functions: Any) -> ItemQuery[T]:
-        """Add aggregate functions, e.g. ``aggregate(count="*", sum=["price"])``."""
-        return self._bind(self._query.aggregate(**functions))
-
-    def group_by(self, *fields: str) -> ItemQuery[T]:
-        """Replace the group-by fields (functions such as 'year(date)' allowed)."""
-        return self._bind(self._query.group_by(*fields))
-
-    def deep(self, **relations: Query) -> ItemQuery[T]:
-        """Add nested queries for relational fields."""
-        return self._bind(self._query.deep(**relations))
-
-    def alias(self, **aliases: str) -> ItemQuery[T]:
-        """Add field aliases (name -> field)."""
-        return self._bind(self._query.alias(**aliases))
-
-    def meta(self, *names: str) -> ItemQuery[T]:
-        """Replace the metadata to ask for ('total_count', 'filter_count' or '*')."""
-        return self._bind(self._query.meta(*names))
-
-    def version(self, name: str) -> ItemQuery[T]:
-        """Replace the content version to read."""
-        return self._bind(self._query.version(name))
-
-    def backlink(self, enabled: bool) -> ItemQuery[T]:
-        """Replace whether '*.*' fields follow relations back to the parent."""
-        return self._bind(self._query.backlink(enabled))
-
     def compile(self, query: Query) -> dict[str, Any]:
         """Return the Directus query object of a Query for this collection (names checked
         where the schema is known; GET /relations read once where negation needs it)."""
@@ -231,7 +188,7 @@ class _Handle(Generic[T]):
     def __getitem__(self, item: int | slice) -> Any:
         """Return item ``i`` (one GET /items/{collection}), or a narrower query for a slice."""
         if isinstance(item, slice):
-            return self._bind(self._query[item])
+            return BoundChain.__getitem__(self, item)
         if isinstance(item, bool) or not isinstance(item, int):
             raise InvalidQuery(f"index: expected an int or a slice, got {item!r}")
         if item < 0:

@@ -22,16 +22,16 @@ the bytes on the wire are the same either way.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Final
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, get_auth_from_url, get_netrc_auth, select_proxy
 
 from . import direct
+from .core.query_string import encode_query
 
 __all__ = ["LeanSender", "encode_query"]
 
@@ -43,32 +43,6 @@ _SESSION_SEND: Final = requests.Session.send
 _SESSION_REQUEST: Final = requests.Session.request
 
 
-# What urlencode's quote_plus does to ASCII text (every character but letters, digits and
-# "_.-~" as %XX, a space as "+"), as a table str.translate applies in one C call.
-_ALWAYS_SAFE: Final = frozenset(string.ascii_letters + string.digits + "_.-~")
-_ASCII_QUOTED: Final = {code: "+" if code == 32 else f"%{code:02X}"
-                        for code in range(128) if chr(code) not in _ALWAYS_SAFE}
-
-
-def _quote(part: Any) -> str:
-    if isinstance(part, bytes):
-        return quote_plus(part)
-    text = part if isinstance(part, str) else str(part)
-    # Other text is UTF-8 encoded first, byte by byte: quote_plus does that.
-    return text.translate(_ASCII_QUOTED) if text.isascii() else quote_plus(text)
-
-
-def encode_query(params: Mapping[str, Any]) -> str:
-    """Return the query string requests would build for params (None values left out)."""
-    pairs: list[str] = []
-    for key, value in params.items():
-        name = _quote(key)
-        for item in value if isinstance(value, list | tuple) else (value,):
-            if item is not None:
-                pairs.append(f"{name}={_quote(item)}")
-    return "&".join(pairs)
-
-
 #: how many checked header lines are remembered (per-call values could grow it forever)
 _VALID_HEADERS_KEPT: Final = 256
 
@@ -77,8 +51,10 @@ class LeanSender:
     """Prepare and send requests for one base URL over a session, lean when the session allows."""
 
     def __init__(self, session: requests.Session, base_url: str, verify: bool | str | None,
-                 agent_headers: Mapping[str, str]) -> None:
+                 agent_headers: Mapping[str, str], *, lean: bool = True) -> None:
         self.session = session
+        # False: every request goes through Session.prepare_request and adapter.send.
+        self.lean_enabled = lean
         self._agent = dict(agent_headers)
         self._verify_arg = verify
         # requests normalises the base (IDNA host, re-quoting) once, not per call.
@@ -127,6 +103,8 @@ class LeanSender:
 
     def lean(self) -> bool:
         """Return whether the session relies on nothing the lean path skips (checked per call)."""
+        if not self.lean_enabled:
+            return False
         session = self.session
         kind = type(session)
         return (kind.prepare_request is _SESSION_PREPARE and kind.send is _SESSION_SEND

@@ -41,13 +41,13 @@ from .core.plans import (
     encode_segment,
     unwrap,
 )
+from .core.reads import Rows
 from .errors import (
     ConnectError,
-    TLSError,
     Timeout,
+    TLSError,
     TransportError,
 )
-from .core.reads import Rows
 from .prefetch import Prefetch
 from .redact import SECRET_PARAMS, redact_text, redact_url
 from .sender import LeanSender
@@ -62,6 +62,7 @@ __all__ = [
     "NO_RETRY",
     "Call",
     "RetryPolicy",
+    "SharedPoolSession",
     "TimeoutSpec",
     "Transport",
     "decode_json",
@@ -152,6 +153,27 @@ def _detached(exc: requests.RequestException) -> requests.RequestException:
 R = TypeVar("R")
 
 
+class SharedPoolSession(requests.Session):
+    """A session with its own headers and cookies over another session's connection pools.
+
+    Closing it leaves the pools open: they belong to the session it was made from.
+    """
+
+    def __init__(self, parent: requests.Session) -> None:
+        super().__init__()
+        for prefix, adapter in parent.adapters.items():
+            self.mount(prefix, adapter)
+        self.headers.update({k: v for k, v in parent.headers.items()
+                             if k.lower() != "authorization"})
+        self.proxies = dict(parent.proxies)
+        self.trust_env = parent.trust_env
+        self.cert = parent.cert
+
+    def close(self) -> None:
+        """Forget the borrowed adapters without closing their pools."""
+        self.adapters.clear()
+
+
 class Transport:
     """The sync face's driver: run plans, sending over one requests.Session.
 
@@ -232,10 +254,7 @@ class Transport:
                 except Exception as exc:
                     failure = exc
                 # Thrown outside the except block: the plan's own error gets no context.
-                if failure is not None:
-                    instruction = plan.throw(failure)
-                else:
-                    instruction = plan.send(result)
+                instruction = plan.throw(failure) if failure is not None else plan.send(result)
         except StopIteration as done:
             value: R = done.value
             return value

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import attrs
 
 from ..encoding import UNDECODED, fast_loads
-from ..errors import InvalidQuery, ServerError, TransportError
+from ..errors import InvalidQuery, ServerError, WireFailure
 from ..redact import mask, redact_text
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "Reply",
     "Runner",
     "Wait",
-    "WireFailure",
+    "WireFailure",  # defined in pydirectus.errors, with the rest of the tree
     "data",
     "decode_json",
     "encode_segment",
@@ -67,6 +67,9 @@ class Reply(Protocol):
 
     @property
     def content(self) -> bytes: ...
+
+    @property
+    def text(self) -> str: ...
 
     def json(self) -> Any: ...
 
@@ -194,24 +197,6 @@ class Exclusive:
 
     slot: LockSlot
     plan: Plan[Any] = attrs.field(repr=False)
-
-
-class WireFailure(Exception):
-    """A sender's report that an attempt got no usable answer (raised into the plan).
-
-    ``error`` is the pydirectus TransportError to raise; ``never_sent``: nothing reached
-    the server (refused connection, DNS), so even a write may be retried;
-    ``read_timed_out``: the server may still be working on it, so not even a read is.
-    ``cause`` is a detached copy of the sender's own exception (no request inside).
-    """
-
-    def __init__(self, error: TransportError, *, never_sent: bool, read_timed_out: bool,
-                 cause: BaseException | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.never_sent = never_sent
-        self.read_timed_out = read_timed_out
-        self.cause = cause
 
 
 # Plans over one call.

@@ -44,7 +44,7 @@ from ..errors import (
     SchemaRequired,
     ServerError,
 )
-from ..query import Query, query_to_params
+from ..query import COUNT_KEYS, ITEM_READ_KEYS, WINDOW_KEYS, Query, query_to_params
 from ..query.checking import check_query
 from ..values import could_change, needs_field_types, typed_aggregate, typed_items
 from . import plans
@@ -57,8 +57,6 @@ __all__ = ["MAX_QUERY_STRING", "ReadPath", "ReadRules", "Rows", "Window", "colle
 # Beyond this many bytes of query string, reads go out as SEARCH with the query in the body:
 # proxies and servers commonly cap a request line at 8 KiB.
 MAX_QUERY_STRING = 6000
-# What a window keeps of a query; the rest says what to read, not where.
-WINDOW_KEYS = ("limit", "offset", "page")
 #: the limit an unbounded fetch() sends until the server's cap is known (2**31 - 1: a
 #: LIMIT every database accepts); a capped Directus answers it with a 400 naming its cap
 UNCAPPED_PROBE = 2**31 - 1
@@ -245,7 +243,7 @@ class ReadPath:
 
     def __init__(self, name: str, route: tuple[str, ...], schema: SchemaCache, page_size: int,
                  *, primary_key: str | None = None, singleton: bool | None = None,
-                 rules: ReadRules = ReadRules(),  # noqa: B008 - frozen, so sharing is safe
+                 rules: ReadRules = ReadRules(),
                  log: logging.Logger | None = None) -> None:
         self.name = name
         self.route = route
@@ -740,7 +738,7 @@ class ReadPath:
 
     def total(self, compiled: Mapping[str, Any]) -> Plan[int]:
         """Return how many items match, window aside (one aggregate count read)."""
-        query = {k: v for k, v in compiled.items() if k in ("filter", "search", "version")}
+        query = {k: v for k, v in compiled.items() if k in COUNT_KEYS}
         query["aggregate"] = {"count": ["*"]}
         data, _ = yield from self.send(query)
         return int(data[0]["count"]) if data else 0
@@ -768,8 +766,7 @@ class ReadPath:
 
     def get(self, compiled: Mapping[str, Any], key: str | int) -> Plan[Any]:
         """Return one item by key (GET /items/{c}/{key}, or SEARCH when long), else NotFound."""
-        query = {k: v for k, v in compiled.items() if k in (
-            "filter", "fields", "deep", "alias", "version", "backlink")}
+        query = {k: v for k, v in compiled.items() if k in ITEM_READ_KEYS}
         params = query_to_params(query)
         if _query_string_may_exceed(params, MAX_QUERY_STRING) and (
                 len(urlencode(params)) > MAX_QUERY_STRING):

@@ -16,10 +16,10 @@ across a yield, so threads (sync face) and tasks (async face) share one cache.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 from collections.abc import Collection, Mapping
-import logging
 from typing import Any
 
 import attrs

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, Query
+from pydirectus import DirectusClient, InvalidQuery, Query, UsageError
 from pydirectus.system import Field, ManyToOne, ReadOnlyError
-from pydirectus.system.custom import SharedPoolSession, split_path
+from pydirectus.system.custom import split_path
 from pydirectus.system.presets import preset_body
+from pydirectus.transport import SharedPoolSession
 
 from .test_client_rules import RecordingAdapter, recording_client
 
@@ -90,26 +91,32 @@ BAD: dict[str, tuple[Callable[[DirectusClient], Any], str]] = {
 }
 
 
+#: the cases about a query (InvalidQuery); every other one is an argument misused (UsageError)
+QUERY_CASES = frozenset({"export query", "permissions aggregate", "preset deep", "preset offset",
+                         "preset query"})
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_input_is_refused_before_sending(
         wired: tuple[DirectusClient, RecordingAdapter], case: str) -> None:
     call, message = BAD[case]
-    with pytest.raises(InvalidQuery, match=message):
+    with pytest.raises(UsageError, match=message) as caught:
         call(wired[0])
+    assert isinstance(caught.value, InvalidQuery) == (case in QUERY_CASES), type(caught.value)
 
 
 def test_drop_of_nothing_sends_nothing(wired: tuple[DirectusClient, RecordingAdapter]) -> None:
     wired[0].schema.drop()
 
 
-def test_read_only_error_is_an_invalid_query() -> None:
-    assert issubclass(ReadOnlyError, InvalidQuery)
+def test_read_only_error_is_a_usage_error_not_an_invalid_query() -> None:
+    assert issubclass(ReadOnlyError, UsageError) and not issubclass(ReadOnlyError, InvalidQuery)
 
 
 def test_field_and_relation_values_check_themselves() -> None:
-    with pytest.raises(InvalidQuery, match="length"):
+    with pytest.raises(UsageError, match="length"):
         Field("string", length=0)
-    with pytest.raises(InvalidQuery, match="on_delete"):
+    with pytest.raises(UsageError, match="on_delete"):
         ManyToOne("authors", on_delete="DROP")
     assert Field("json").to_dict("data") == {
         "field": "data", "type": "json", "schema": {"is_nullable": True, "is_unique": False},

@@ -1,0 +1,220 @@
+"""The async face's driver: run the core's plans by awaiting, over the aiohttp sender.
+
+The same plans the sync :class:`~pydirectus.transport.Transport` blocks on run here as
+coroutines: a call runs the core's exchange plan (retries, token renewal, redirects,
+error mapping), attempts go through :class:`~pydirectus.aio.sender.AioSender`, waits are
+``asyncio.sleep``, :class:`~pydirectus.core.plans.Exclusive` takes an ``asyncio.Lock``
+(one token refresh for many waiting tasks) and :class:`~pydirectus.core.plans.Gather`
+runs its plans as tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Generator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiohttp
+
+from ..core import plans
+from ..core.exchange import Exchange, RetryPolicy, validate_base_url
+from ..core.plans import Attempt, Call, Exclusive, Gather, Plan, Wait, decode_json
+from ..core.reads import Rows
+from ..redact import redact_url
+from .sender import USER_AGENT, AioReply, AioSender
+
+if TYPE_CHECKING:
+    from ..auth import DirectusAuth
+
+__all__ = ["AsyncTransport"]
+
+log = logging.getLogger("pydirectus")
+R = TypeVar("R")
+
+
+class AsyncTransport:
+    """Drive plans as coroutines over one aiohttp session."""
+
+    #: run() returns an awaitable, not the result
+    blocking = False
+
+    def __init__(self, base_url: str, *, auth: DirectusAuth | None,
+                 timeout: float | tuple[float, float], verify: bool | str,
+                 retry: RetryPolicy, session: aiohttp.ClientSession | None,
+                 logger: logging.Logger | None, prefetch: bool) -> None:
+        self.base_url = validate_base_url(base_url)
+        self.log = logger if logger is not None else log
+        self.timeout = timeout
+        self.retry = retry
+        self.verify = verify
+        self.prefetch = prefetch
+        self.sender = AioSender(session, verify=verify, timeout=timeout)
+        self.exchange = Exchange(self.base_url, headers={"User-Agent": USER_AGENT},
+                                 retry=retry, auth=auth, log=self.log)
+        self.auth = auth
+        if auth is not None:
+            auth.bind(self)
+
+    def __repr__(self) -> str:
+        return f"<AsyncTransport {redact_url(self.base_url)} auth={self.auth!r}>"
+
+    # Driving plans.
+
+    async def run(self, plan: Plan[R]) -> R:
+        """Drive a plan to its result, awaiting each instruction it yields."""
+        try:
+            instruction = next(plan)
+            while True:
+                failure: Exception | None = None
+                result: Any = None
+                try:
+                    result = await self._answer(instruction)
+                except Exception as exc:
+                    failure = exc
+                instruction = plan.throw(failure) if failure is not None else plan.send(result)
+        except StopIteration as done:
+            value: R = done.value
+            return value
+        finally:
+            # Cancelled (or failed) mid-plan: let the plan's own cleanup run now.
+            plan.close()
+
+    async def _answer(self, instruction: Any) -> Any:
+        kind = type(instruction)
+        if kind is Call:
+            return await self.send(instruction)
+        if kind is Attempt:
+            return await self.sender.attempt(instruction)
+        if kind is Wait:
+            await asyncio.sleep(instruction.seconds)
+            return None
+        if kind is Exclusive:
+            slot = instruction.slot
+            if slot.async_lock is None:
+                slot.async_lock = asyncio.Lock()
+            async with slot.async_lock:
+                return await self.run(instruction.plan)
+        if kind is Gather:
+            return list(await asyncio.gather(*(self.run(p) for p in instruction.plans),
+                                             return_exceptions=True))
+        raise TypeError(f"a plan yielded {instruction!r}, which the async face cannot answer")
+
+    def rows(self, pages: Plan[None], prefetch: bool) -> AsyncIterator[Any]:
+        """Iterate (``async for``) the rows of a page stream; prefetch: the next page is
+        fetched by a task while the caller works on this one."""
+        return _rows(_PageStream(self, pages), prefetch)
+
+    # Calls.
+
+    async def send(self, call: Call) -> AioReply:
+        """Send a call; retry what is safe; map failures to the pydirectus error tree."""
+        # The replies this face's sender makes are AioReplies.
+        reply: Any = await self.run(self.exchange.run(call))
+        return reply  # type: ignore[no-any-return]
+
+    async def request(self, method: str, *segments: str | int,
+                      params: Mapping[str, str] | None = None, json: Any = None,
+                      idempotent: bool | None = None, authenticate: bool = True) -> Any:
+        """Send a JSON call and return the decoded body (None for an empty answer)."""
+        return await self.run(plans.request(method, *segments, params=params, json=json,
+                                            idempotent=idempotent, authenticate=authenticate))
+
+    async def send_json(self, call: Call) -> Any:
+        """Send a call and return its decoded JSON body (None for an empty answer)."""
+        return decode_json(await self.send(call), call)
+
+    async def data(self, method: str, *segments: str | int,
+                   params: Mapping[str, str] | None = None, json: Any = None,
+                   idempotent: bool | None = None, authenticate: bool = True,
+                   expect: type | tuple[type, ...] | None = None) -> Any:
+        """Send a JSON call and return the envelope's `data` (None for 204 No Content)."""
+        return await self.run(plans.data(method, *segments, params=params, json=json,
+                                         idempotent=idempotent, authenticate=authenticate,
+                                         expect=expect))
+
+    def auth_call(self, endpoint: str, body: Mapping[str, Any]) -> Plan[dict[str, Any] | None]:
+        """Plan: POST /auth/{endpoint} without a bearer token, without following redirects."""
+        return self.exchange.post_auth(endpoint, body)
+
+    async def close(self) -> None:
+        """Log out the auth strategy (if it holds a session); close a session made here."""
+        try:
+            if self.auth is not None:
+                await self.run(self.auth.close_plan())
+        finally:
+            await self.sender.close()
+
+
+class _PageStream:
+    """A page stream driven one page at a time (the plan keeps its place between pages)."""
+
+    def __init__(self, transport: AsyncTransport, pages: Generator[Any, Any, None]) -> None:
+        self._transport = transport
+        self._pages = pages
+        self._next: Any = None
+        self._started = False
+        self.done = False
+
+    async def page(self) -> list[Any] | None:
+        """Return the next page's rows, or None at the end."""
+        if self.done:
+            return None
+        try:
+            item = self._next if self._started else next(self._pages)
+            self._started = True
+            while type(item) is not Rows:
+                failure: Exception | None = None
+                result: Any = None
+                try:
+                    result = await self._transport._answer(item)
+                except Exception as exc:
+                    failure = exc
+                item = (self._pages.throw(failure) if failure is not None
+                        else self._pages.send(result))
+            self._next = None
+            rows: list[Any] = item.rows
+            self._advance()
+            return rows
+        except StopIteration:
+            self.done = True
+            return None
+        except BaseException:
+            self.close()
+            raise
+
+    def _advance(self) -> None:
+        # Move past the Rows just handed out, to the stream's next instruction.
+        try:
+            self._next = next(self._pages)
+        except StopIteration:
+            self.done = True
+
+    def close(self) -> None:
+        """Close the plan (nothing more is sent)."""
+        self.done = True
+        self._pages.close()
+
+
+async def _rows(stream: _PageStream, prefetch: bool) -> AsyncIterator[Any]:
+    ahead: asyncio.Task[list[Any] | None] | None = None
+    try:
+        page = await stream.page()
+        while page is not None:
+            if prefetch and not stream.done:
+                ahead = asyncio.ensure_future(stream.page())
+            for row in page:
+                yield row
+            if ahead is not None:
+                page, ahead = await ahead, None
+            else:
+                page = await stream.page()
+    finally:
+        # Ended early (break, an error, cancellation): the page in flight is cancelled
+        # and awaited, so no task or connection is left behind.
+        if ahead is not None:
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ahead
+        stream.close()

@@ -1,0 +1,190 @@
+"""What the sync and the async client share: handles, the seed's methods, custom routes.
+
+:class:`ClientFace` is written once. Each method builds a handle or a plan and hands it
+to the face's runner: :class:`~pydirectus.client.DirectusClient` (sync) gets results,
+:class:`~pydirectus.aio.AsyncDirectusClient` gets awaitables (its types are declared in
+:mod:`pydirectus.aio.typing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast, overload
+
+from .checks import check_data, check_key, check_query
+from .collection import Collection, Singleton
+from .core import plans
+from .core.plans import Call, Plan, Runner
+from .core.schema import SchemaCache
+from .errors import UsageError
+from .files import Files, Folders
+from .models import File
+from .query import Query
+from .system.custom import send_custom
+from .system.registry import SystemHandles
+
+__all__ = ["ClientFace", "QueryLike", "Server"]
+
+QueryLike = Query | Mapping[str, Any] | None
+T = TypeVar("T", bound=Mapping[str, Any])
+
+
+class Server:
+    """The /server endpoints: ping, info, health (both faces: the runner drives each plan)."""
+
+    def __init__(self, transport: Runner) -> None:
+        self._runner = transport
+
+    def ping(self) -> str:
+        """Return 'pong' from GET /server/ping (needs no auth)."""
+        return self._runner.run(_text(Call("GET", ("server", "ping"), authenticate=False)))
+
+    def info(self) -> dict[str, Any]:
+        """Return GET /server/info's data (project settings, and versions for admins)."""
+        return cast("dict[str, Any]", self._runner.run(
+            plans.data("GET", "server", "info", expect=dict)))
+
+    def health(self) -> dict[str, Any]:
+        """Return GET /server/health's report (status and checks; details need admin)."""
+        return cast("dict[str, Any]", self._runner.run(plans.request("GET", "server", "health")))
+
+    def specs_openapi(self) -> dict[str, Any]:
+        """Return the OpenAPI document (as this token may see it) from GET /server/specs/oas."""
+        return cast("dict[str, Any]", self._runner.run(
+            plans.request("GET", "server", "specs", "oas")))
+
+    def specs_graphql(self, scope: str = "items") -> str:
+        """Return the GraphQL SDL of the "items" or "system" schema from
+        GET /server/specs/graphql/{scope}."""
+        if scope not in ("items", "system"):
+            raise UsageError(f"scope: expected 'items' or 'system', got {scope!r}")
+        return self._runner.run(_text(Call("GET", ("server", "specs", "graphql", scope))))
+
+
+def _text(call: Call) -> Plan[str]:
+    reply = yield from plans.send(call)
+    return reply.text.strip() if call.segments[-1] == "ping" else reply.text
+
+
+def _discard(plan: Plan[Any]) -> Plan[None]:
+    yield from plan
+
+
+class ClientFace(SystemHandles):
+    """Handles and calls both clients offer; the face supplies the runner."""
+
+    _runner: Runner
+    server: Server
+    files: Files
+    folders: Folders
+
+    def _setup(self, runner: Any, page_size: int) -> None:
+        # What the handles drive their plans with (SystemHandles makes them on first use).
+        self._runner = runner
+        self.page_size = page_size
+        self._schema = SchemaCache(runner.log)
+        self.server = Server(runner)
+        self.files = Files(runner, self._schema, page_size=page_size)
+        self.folders = Folders(runner, self._schema, page_size=page_size)
+
+    # Handles.
+
+    @overload
+    def collection(self, name: str, *, pk: str | None = None,
+                   singleton: bool | None = None) -> Collection[dict[str, Any]]: ...
+    @overload
+    def collection(self, name: str, item_type: type[T], *, pk: str | None = None,
+                   singleton: bool | None = None) -> Collection[T]: ...
+    def collection(self, name: str, item_type: type[Any] | None = None, *,
+                   pk: str | None = None, singleton: bool | None = None) -> Collection[Any]:
+        """Return a handle on /items/{name}; pass a TypedDict as item_type for typed results.
+
+        The primary key and singleton flag are learned from what the token may read;
+        name them (``pk="uuid"``) where the token may read neither the schema nor GraphQL.
+        """
+        return Collection(name, self._runner, self._schema, page_size=self.page_size,
+                          pk=pk, singleton=singleton)
+
+    @overload
+    def singleton(self, name: str) -> Singleton[dict[str, Any]]: ...
+    @overload
+    def singleton(self, name: str, item_type: type[T]) -> Singleton[T]: ...
+    def singleton(self, name: str, item_type: type[Any] | None = None) -> Singleton[Any]:
+        """Return a handle on the singleton collection at /items/{name}."""
+        return Singleton(name, self._runner, self._schema)
+
+    def refresh_schema(self) -> None:
+        """Drop the cached relations and collection info; the next need fetches them again."""
+        self._schema.clear()
+
+    # The seed's methods: plain dicts in, plain dicts and lists out, one request each.
+
+    def read_items(self, collection: str, query: QueryLike = None) -> list[dict[str, Any]]:
+        """Return the items of GET /items/{collection} matching a query dict or Query.
+
+        Without a limit, Directus's default page; with ``limit: -1``, every match (paged).
+        """
+        data: list[dict[str, Any]] = self.collection(collection).query(check_query(query)).fetch()
+        return data
+
+    def read_item(self, collection: str, id: str | int, query: QueryLike = None) -> dict[str, Any]:
+        """Return one item from GET /items/{collection}/{id}."""
+        return self.collection(collection).query(check_query(query)).get(id)
+
+    def create_item(self, collection: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Create one item with POST /items/{collection}; return it."""
+        return self.collection(collection).create(data)
+
+    def update_item(
+        self, collection: str, id: str | int, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Update one item with PATCH /items/{collection}/{id}; return it (NotFound if missing).
+
+        Returns an empty dict when the token may update the item but not read it back.
+        """
+        return self.collection(collection).update(id, data)
+
+    def delete_item(self, collection: str, id: str | int) -> None:
+        """Delete one item with DELETE /items/{collection}/{id}."""
+        return self.collection(collection).delete(id)
+
+    def read_files(self, query: QueryLike = None) -> list[File]:
+        """Return file records from GET /files matching a query dict or Query."""
+        return cast("list[File]", self.files.query(check_query(query)).fetch())
+
+    def read_file(self, id: str, query: QueryLike = None) -> File:
+        """Return one file record from GET /files/{id}."""
+        return self.files.query(check_query(query)).get(check_key(id))
+
+    def create_file(self, file_data: Mapping[str, Any]) -> File:
+        """Register a file record (no upload) with POST /files; return it."""
+        body = dict(check_data(file_data, "file_data"))
+        return self._runner.run(self._file_record("POST", body))
+
+    def update_file(self, id: str, data: Mapping[str, Any]) -> File:
+        """Update a file record's metadata with PATCH /files/{id}; return it."""
+        body = dict(check_data(data))
+        return self._runner.run(self._file_record("PATCH", body, check_key(id)))
+
+    def delete_file(self, id: str) -> None:
+        """Delete a file (record and stored bytes) with DELETE /files/{id}."""
+        return self._runner.run(_discard(plans.data("DELETE", "files", check_key(id),
+                                                    idempotent=True)))
+
+    def _file_record(self, method: str, body: dict[str, Any], *key: str | int) -> Plan[File]:
+        record = yield from plans.data(method, "files", *key, json=body)
+        return cast("File", (yield from self.files._path.typed(record)))
+
+    # Custom endpoints.
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
+        """Call any route (an extension's endpoint, say) as {method} {path}; return the
+        decoded JSON body, the text of a non-JSON one, or None for an empty answer.
+
+        `path` is relative to the base URL, e.g. "my-endpoint/items/42": each segment is
+        percent-encoded here (pass it unencoded) and query strings go in `params`. Errors
+        map to the pydirectus tree; GET-like calls are retried as elsewhere.
+        """
+        return send_custom(self._runner, method, path, params=params, json=json,
+                           headers=headers)
