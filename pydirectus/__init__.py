@@ -11,8 +11,10 @@ from .errors import (
     APIError,
     AuthenticationError,
     BatchWriteError,
+    CommandError,
     ConnectError,
     DirectusError,
+    InsecureTransportWarning,
     InvalidQuery,
     InvalidRequest,
     MultipleItemsFound,
@@ -20,6 +22,8 @@ from .errors import (
     NotReplayable,
     PermissionDenied,
     RateLimited,
+    ReadOnlyError,
+    SchemaError,
     SchemaRequired,
     ServerError,
     Timeout,
@@ -32,12 +36,9 @@ from .query import Q, Query
 
 if TYPE_CHECKING:
     from .auth import DirectusAuth, Password, StaticToken
-    from .client import DirectusClient, InsecureTransportWarning
-    from .collection import BatchWriteError
+    from .client import DirectusClient
     from .files import Upload
-    from .system.handles import ReadOnlyError
     from .transport import RetryPolicy
-    from .typegen import SchemaError
 
 #: public name -> the module that defines it, imported on first access
 _LAZY = {
@@ -45,13 +46,8 @@ _LAZY = {
     "Password": "auth",
     "StaticToken": "auth",
     "DirectusClient": "client",
-    "InsecureTransportWarning": "client",
     "RetryPolicy": "transport",
     "Upload": "files",
-    # Errors defined beside the code that raises them (all in the DirectusError tree).
-    "BatchWriteError": "collection",
-    "ReadOnlyError": "system.handles",
-    "SchemaError": "typegen",
 }
 
 
@@ -70,6 +66,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BatchWriteError",
+    "CommandError",
     "ConnectError",
     "DirectusAuth",
     "DirectusClient",

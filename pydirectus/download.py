@@ -9,10 +9,7 @@ and no partial file behind.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -20,7 +17,9 @@ from typing import IO, TYPE_CHECKING
 import requests
 import urllib3.exceptions
 
-from .errors import InvalidQuery
+from .atomic import write_atomically
+from .checks import check_positive_int
+from .errors import UsageError
 from .progress import Reporter
 from .transport import Call, wrap_error
 
@@ -39,10 +38,8 @@ STREAM_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSErro
 
 
 def check_chunk_size(chunk_size: int) -> int:
-    """Return chunk_size if it is a positive int, else raise naming it."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise InvalidQuery(f"chunk_size: expected a positive int, got {chunk_size!r}")
-    return chunk_size
+    """Return chunk_size if it is a positive int, else raise UsageError naming it."""
+    return check_positive_int(chunk_size, "chunk_size")
 
 
 def check_destination(destination: Destination) -> Path | IO[bytes]:
@@ -50,13 +47,13 @@ def check_destination(destination: Destination) -> Path | IO[bytes]:
     if isinstance(destination, str | os.PathLike):
         path = Path(destination)
         if path.is_dir():
-            raise InvalidQuery(f"destination: {str(path)!r} is a directory; name the file")
+            raise UsageError(f"destination: {str(path)!r} is a directory; name the file")
         if not path.parent.is_dir():
-            raise InvalidQuery(f"destination: the folder {str(path.parent)!r} does not exist")
+            raise UsageError(f"destination: the folder {str(path.parent)!r} does not exist")
         return path
     if not hasattr(destination, "write"):
-        raise InvalidQuery(f"destination: expected a path or a binary file object, got "
-                           f"{type(destination).__name__}")
+        raise UsageError(f"destination: expected a path or a binary file object, got "
+                         f"{type(destination).__name__}")
     return destination
 
 
@@ -122,27 +119,7 @@ def save(chunks: Iterator[bytes], destination: Path | IO[bytes]) -> int:
 
 
 def _replace(chunks: Iterator[bytes], destination: Path) -> int:
-    partial = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.part")
-    try:
-        # A file replaced keeps its permissions, as one overwritten in place would.
-        mode: int | None = stat.S_IMODE(destination.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    # O_EXCL: never write through a file (or link) that someone else put there; 0o666 less
-    # the umask, as open() would give the destination itself.
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                 0o666)
-    try:
-        with open(fd, "wb") as out:
-            written = _copy(chunks, out)
-        if mode is not None:
-            os.chmod(partial, mode)
-        os.replace(partial, destination)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
-    return written
+    return write_atomically(destination, lambda out: _copy(chunks, out))
 
 
 def _copy(chunks: Iterator[bytes], out: IO[bytes]) -> int:

@@ -3,11 +3,13 @@
 ::
 
     DirectusError
-      InvalidQuery (also ValueError)      raised while building, before any request
-        SchemaRequired                      a schema fact (relations, a primary key) is needed
-        UsageError                          a constructor or argument misused (not a query)
-          SchemaError                         typegen: not a Directus schema (pydirectus.typegen)
-          CommandError                        a command line error (pydirectus.cli.common)
+      UsageError (also ValueError)        an argument misused, not a query (a bad URL, option,
+                                          batch_size, page_size, id, destination, ...)
+        InvalidQuery                        raised while building a query, before any request
+          SchemaRequired                      a schema fact (relations, a primary key) is needed
+        SchemaError                         typegen: not a Directus schema, or lacks a collection
+        CommandError                        the command line cannot go on (.status: exit code)
+        ReadOnlyError                       a write asked of a read-only handle (activity, ...)
       BatchWriteError                     a batched write failed part-way: .written, .not_written
       TransportError                      the request never got a usable HTTP answer
         ConnectError                        connection refused or reset, DNS failure
@@ -25,6 +27,25 @@
         UnexpectedRedirect                  a 3xx the client must not follow (a write, an
                                             auth call, another origin): names the Location
       MultipleItemsFound                  get(**lookups) matched more than one item
+
+    UserWarning
+      InsecureTransportWarning            credentials about to travel unencrypted to a host
+                                          that is not this machine
+
+    RuntimeError                        pydirectus.testing: a local Directus for tests
+      ServerStartError                    a local server did not start (quotes its log)
+        PostgresNotInstalled                PostgreSQL's initdb and postgres were not found
+        RedisNotInstalled                   redis-server was not found
+      InstallError                        Node.js or Directus could not be installed
+
+    Exception
+      WireFailure                         internal: a sender tells the core an attempt got
+                                          no answer (carries the TransportError raised to
+                                          callers); never escapes the client
+
+Every exception and warning class the package defines is defined here; the modules that
+raise them (``pydirectus.typegen``, ``pydirectus.cli.common``, ``pydirectus.system.handles``,
+``pydirectus.client``, ``pydirectus.testing``) re-export them under the same names.
 
 Errors map on Directus's ``errors[0].extensions.code`` first and fall back on the
 HTTP status. Messages never carry a token, a password or a refresh token, and no
@@ -51,24 +72,33 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BatchWriteError",
+    "CommandError",
     "ConnectError",
     "DirectusError",
+    "InsecureTransportWarning",
+    "InstallError",
     "InvalidQuery",
     "InvalidRequest",
     "MultipleItemsFound",
     "NotFound",
     "NotReplayable",
     "PermissionDenied",
+    "PostgresNotInstalled",
     "RateLimited",
+    "ReadOnlyError",
+    "RedisNotInstalled",
     "RequestInfo",
     "ResponseInfo",
+    "SchemaError",
     "SchemaRequired",
     "ServerError",
+    "ServerStartError",
     "TLSError",
     "Timeout",
     "TransportError",
     "UnexpectedRedirect",
     "UsageError",
+    "WireFailure",
     "error_from_response",
 ]
 
@@ -86,12 +116,43 @@ class DirectusError(Exception):
     """The root of every error pydirectus raises."""
 
 
-class InvalidQuery(DirectusError, ValueError):
-    """A query, key or argument is wrong; raised before anything is sent."""
+class UsageError(DirectusError, ValueError):
+    """An argument was misused (a bad URL, option, credential shape, size, id or path).
+
+    Raised before anything is sent. A ValueError, as Python's own argument checks are.
+    """
+
+
+class InvalidQuery(UsageError):
+    """A query is wrong (a field path, lookup, filter, sort, window); raised while building
+    it, before anything is sent."""
 
 
 class SchemaRequired(InvalidQuery):
     """A schema fact is needed (relations, a primary key) that the token may not read."""
+
+
+class SchemaError(UsageError):
+    """The schema given to the type generator is not a Directus schema, or lacks a collection
+    asked for; raised before any output (pydirectus.typegen)."""
+
+
+class CommandError(UsageError):
+    """A command cannot go on; its message is the one line the user sees (pydirectus.cli).
+
+    A UsageError (so ``except DirectusError`` catches it) since most are a bad option or
+    input file; one that stops a command part-way (an import refused mid-file) chains the
+    DirectusError that stopped it as ``__cause__``. ``status`` is the exit code (1 unless
+    said otherwise).
+    """
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ReadOnlyError(UsageError):
+    """A write was asked of a read-only handle (activity, revisions); nothing was sent."""
 
 
 class BatchWriteError(DirectusError):
@@ -111,16 +172,27 @@ class BatchWriteError(DirectusError):
         self.cause = cause
 
 
-class UsageError(InvalidQuery):
-    """A constructor or argument was misused (a bad URL, option or credential shape).
-
-    A subclass of InvalidQuery (and so of ValueError) so that code written when these
-    were plain InvalidQuery errors keeps catching them.
-    """
-
-
 class TransportError(DirectusError):
     """The request got no usable HTTP answer; chains the underlying exception."""
+
+
+class WireFailure(Exception):
+    """A sender's report that an attempt got no usable answer (raised into the core's plan).
+
+    ``error`` is the pydirectus TransportError to raise; ``never_sent``: nothing reached
+    the server (refused connection, DNS), so even a write may be retried;
+    ``read_timed_out``: the server may still be working on it, so not even a read is.
+    ``cause`` is a detached copy of the sender's own exception (no request inside).
+    Internal: the exchange plan always turns it into ``error``.
+    """
+
+    def __init__(self, error: TransportError, *, never_sent: bool, read_timed_out: bool,
+                 cause: BaseException | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.never_sent = never_sent
+        self.read_timed_out = read_timed_out
+        self.cause = cause
 
 
 class ConnectError(TransportError):
@@ -149,6 +221,26 @@ class MultipleItemsFound(DirectusError):
 class NotReplayable(TransportError):
     """The request had to be re-sent (a refreshed token, a retry) but its body was a one-shot
     stream already consumed; pass bytes, a path or a seekable file to allow re-sending."""
+
+
+class InsecureTransportWarning(UserWarning):
+    """Credentials are about to travel unencrypted to a host that is not this machine."""
+
+
+class ServerStartError(RuntimeError):
+    """A local server did not start; the message quotes the end of its log (pydirectus.testing)."""
+
+
+class PostgresNotInstalled(ServerStartError):
+    """PostgreSQL's server programs (initdb, postgres) were not found on this machine."""
+
+
+class RedisNotInstalled(ServerStartError):
+    """The redis-server program was not found on this machine."""
+
+
+class InstallError(RuntimeError):
+    """Node.js or Directus could not be installed (pydirectus.testing)."""
 
 
 class _Headers(Mapping[str, str]):

@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 
 import attrs
 
-from .checks import check_data, check_key
+from .checks import check_data, check_key, check_text, check_url, check_uuid
 from .collection import Collection
+from .core.reads import ReadRules
 from .download import CHUNK_SIZE, Destination, check_chunk_size, check_destination, save, stream
-from .errors import InvalidQuery
+from .errors import UsageError
 from .models import File, Folder
 from .multipart import FilePart, MultipartStream, Source, Upload, file_parts, send_parts
 from .progress import ProgressArg, reporter
@@ -28,7 +29,7 @@ from .transport import Call, encode_segment
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .schema_cache import SchemaCache
+    from .core.schema import SchemaCache
     from .transport import Transport
 
 __all__ = ["Files", "Folders", "MultipartStream", "Source", "Transforms", "Upload"]
@@ -55,16 +56,6 @@ class Transforms(TypedDict, total=False):
     key: str
     transforms: Sequence[Sequence[Any]]
     download: bool
-
-
-def _check_uuid(value: Any, what: str) -> str:
-    """Return a file or folder id (Directus refuses anything but a UUID on these routes)."""
-    try:
-        if isinstance(value, str):
-            return str(uuid.UUID(value))
-    except ValueError:
-        pass
-    raise InvalidQuery(f"{what}: expected a file or folder id (a UUID), got {value!r}")
 
 
 class Files(Collection[File]):
@@ -107,10 +98,10 @@ class Files(Collection[File]):
         """
         if isinstance(source, list | tuple):
             if filename is not None or content_type is not None:
-                raise InvalidQuery("filename/content_type: give them per file with Upload(...) "
-                                   "when uploading a list")
+                raise UsageError("filename/content_type: give them per file with Upload(...) "
+                                 "when uploading a list")
             if not source:
-                raise InvalidQuery("source: expected at least one file, got an empty list")
+                raise UsageError("source: expected at least one file, got an empty list")
             uploads = [_with_id(item if isinstance(item, Upload) else Upload(item))
                        for item in source]
             parts = file_parts(uploads, data, listed=True)
@@ -120,8 +111,8 @@ class Files(Collection[File]):
             # A token that may create files but not read them gets only the ids back.
             return [by_id.get(part.fields["id"], File(id=part.fields["id"])) for part in parts]
         if isinstance(source, Upload) and (filename is not None or content_type is not None):
-            raise InvalidQuery("filename/content_type: an Upload carries its own; pass them "
-                               "to Upload(...)")
+            raise UsageError("filename/content_type: an Upload carries its own; pass them "
+                             "to Upload(...)")
         upload = source if isinstance(source, Upload) else Upload(
             source, filename, content_type, None)  # type: ignore[arg-type]
         parts = file_parts([upload], data, listed=False)
@@ -144,9 +135,7 @@ class Files(Collection[File]):
 
     def import_url(self, url: str, *, data: Mapping[str, Any] | None = None) -> File:
         """Have Directus fetch a file from a URL with POST /files/import; return the record."""
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise InvalidQuery(f"url: expected an http(s) URL, got {url!r}")
-        body: dict[str, Any] = {"url": url}
+        body: dict[str, Any] = {"url": check_url(url, "url")}
         if data is not None:
             body["data"] = dict(check_data(data))
         record: File = self._transport.data("POST", "files", "import", json=body)
@@ -186,8 +175,8 @@ class Files(Collection[File]):
                      chunk_size: int = CHUNK_SIZE, progress: ProgressArg = None) -> int:
         """Stream a zip of several files from POST /assets/files to a path; return the bytes."""
         if isinstance(ids, str) or not isinstance(ids, Sequence) or not ids:
-            raise InvalidQuery(f"ids: expected a non-empty list of file ids, got {ids!r}")
-        checked = [_check_uuid(value, f"ids[{index}]") for index, value in enumerate(ids)]
+            raise UsageError(f"ids: expected a non-empty list of file ids, got {ids!r}")
+        checked = [check_uuid(value, f"ids[{index}]") for index, value in enumerate(ids)]
         target = check_destination(destination)
         # It only reads, so a re-send is harmless.
         call = Call("POST", ("assets", "files"), json={"ids": checked}, stream=True,
@@ -207,13 +196,11 @@ class Files(Collection[File]):
         segments = ["assets", encode_segment(check_key(id, "id"))]
         if filename is not None:
             if not isinstance(filename, str):
-                raise InvalidQuery(f"filename: expected a str, got {filename!r}")
+                raise UsageError(f"filename: expected a str, got {filename!r}")
             segments.append(encode_segment(filename))
         params = transform_params(transforms)
         if access_token is not None:
-            if not isinstance(access_token, str) or not access_token:
-                raise InvalidQuery("access_token: expected a non-empty str")
-            params["access_token"] = access_token
+            params["access_token"] = check_text(access_token, "access_token")
         query = f"?{urlencode(params)}" if params else ""
         return f"{self._transport.base_url}/{'/'.join(segments)}{query}"
 
@@ -232,12 +219,12 @@ class Folders(Collection[Folder]):
 
     def __init__(self, transport: Transport, schema: SchemaCache, *,
                  page_size: int) -> None:
-        super().__init__("directus_folders", transport, schema, page_size=page_size,
-                         route=("folders",), pk="id", singleton=False)
         # Directus 12.4.0 answers a non-admin GET /folders list with a 500
         # (FoldersService.readByQuery writes to the frozen query object GET hands it);
         # SEARCH /folders carries the same query and works for every token.
-        self._reads.search_only = True
+        super().__init__("directus_folders", transport, schema, page_size=page_size,
+                         route=("folders",), pk="id", singleton=False,
+                         rules=ReadRules(search_only=True))
 
     def __repr__(self) -> str:
         return "<Folders /folders>"
@@ -251,13 +238,13 @@ class Folders(Collection[Folder]):
         all take the match with the lowest id.
         """
         if not isinstance(path, str) or not path.strip("/ "):
-            raise InvalidQuery(f"path: expected folder names separated by '/', got {path!r}")
+            raise UsageError(f"path: expected folder names separated by '/', got {path!r}")
         names = path.strip("/").split("/")
         for index, name in enumerate(names):
             if not name.strip():
-                raise InvalidQuery(f"path: folder name {index} of {path!r} is empty")
+                raise UsageError(f"path: folder name {index} of {path!r} is empty")
         current: Folder | None = None
-        parent_id = None if parent is None else _check_uuid(parent, "parent")
+        parent_id = None if parent is None else check_uuid(parent, "parent")
         for name in names:
             found = self._child(name, parent_id)
             current = found if found is not None else self.create(
@@ -272,7 +259,7 @@ class Folders(Collection[Folder]):
     def download_zip(self, id: str, destination: Destination, *, chunk_size: int = CHUNK_SIZE,
                      progress: ProgressArg = None) -> int:
         """Stream a zip of a folder and its subfolders from POST /assets/folder/{id}."""
-        folder = _check_uuid(id, "id")
+        folder = check_uuid(id, "id")
         target = check_destination(destination)
         call = Call("POST", ("assets", "folder", folder), stream=True, idempotent=True)
         return save(stream(self._transport, call, check_chunk_size(chunk_size),

@@ -21,7 +21,7 @@ import attrs
 
 from .checks import check_data
 from .encoding import dumps, to_json
-from .errors import InvalidQuery
+from .errors import UsageError
 from .progress import ProgressArg, Reporter, reporter
 from .transport import Call
 
@@ -82,14 +82,14 @@ def _source(source: Any, where: str
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.is_file():
-            raise InvalidQuery(f"{where}: {str(path)!r} is not a file")
+            raise UsageError(f"{where}: {str(path)!r} is not a file")
         return (lambda: path.open("rb")), path.name, path.stat().st_size, True, True
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         return (lambda: io.BytesIO(data)), None, len(data), False, True
     if not callable(getattr(source, "read", None)):
-        raise InvalidQuery(f"{where}: expected a path, bytes or a binary file object, got "
-                           f"{type(source).__name__}")
+        raise UsageError(f"{where}: expected a path, bytes or a binary file object, got "
+                         f"{type(source).__name__}")
     name = Path(str(getattr(source, "name", "") or "")).name or None
     try:
         if source.seekable():
@@ -118,7 +118,7 @@ def file_parts(uploads: Sequence[Upload], common: Mapping[str, Any] | None, *,
         fields = {key: _field_text(f"data{at}[{key!r}]", value) for key, value in data.items()}
         filename = upload.filename or name or "upload.bin"
         if not isinstance(filename, str) or not filename.strip():
-            raise InvalidQuery(f"filename{at}: expected a non-empty str, got {filename!r}")
+            raise UsageError(f"filename{at}: expected a non-empty str, got {filename!r}")
         content_type = (upload.content_type or mimetypes.guess_type(filename)[0]
                         or "application/octet-stream")
         parts.append(FilePart(fields, filename, content_type, size, opener, owned, replayable))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InvalidQuery
+from .errors import UsageError
 
 __all__ = ["ProgressArg", "ProgressCallback", "Reporter", "reporter"]
 
@@ -68,8 +68,8 @@ def reporter(progress: ProgressArg, what: str) -> Reporter:
     if progress is True:
         return _tqdm_reporter(what)
     if not callable(progress):
-        raise InvalidQuery(f"progress: expected a callable (done_bytes, total_bytes_or_None) or "
-                           f"True, got {type(progress).__name__}")
+        raise UsageError(f"progress: expected a callable (done_bytes, total_bytes_or_None) or "
+                         f"True, got {type(progress).__name__}")
     return Reporter(progress)
 
 
@@ -77,9 +77,9 @@ def _tqdm_reporter(what: str) -> Reporter:
     try:
         tqdm: Any = importlib.import_module("tqdm").tqdm
     except ImportError:
-        raise InvalidQuery("progress=True draws a bar with tqdm, which is not installed: "
-                           "pip install 'pydirectus[progress]' (or pass a callable "
-                           "(done_bytes, total_bytes_or_None))") from None
+        raise UsageError("progress=True draws a bar with tqdm, which is not installed: "
+                         "pip install 'pydirectus[progress]' (or pass a callable "
+                         "(done_bytes, total_bytes_or_None))") from None
     bar = tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, desc=what,
                file=sys.stderr, leave=False)
 

@@ -2,7 +2,7 @@
 
 Pure: no I/O. The names and values are Directus 12's (``ASSET_TRANSFORM_QUERY_KEYS`` and
 ``TransformationMethods`` in its source); anything Directus would refuse, or silently ignore,
-raises InvalidQuery naming the argument before a request is sent.
+raises UsageError naming the argument before a request is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from .errors import InvalidQuery
+from .checks import check_bool, check_int_range
+from .errors import UsageError
 
 __all__ = ["FITS", "FORMATS", "SHARP_METHODS", "TRANSFORM_ARGUMENTS", "transform_params"]
 
@@ -34,15 +35,9 @@ TRANSFORM_ARGUMENTS: Final = ("width", "height", "fit", "quality", "format",
                               "transforms", "download")
 
 
-def _int(name: str, value: Any, low: int, high: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidQuery(f"{name}: expected an int from {low} to {high}, got {value!r}")
-    return str(value)
-
-
 def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
     if not isinstance(value, str) or value.lower() not in allowed:
-        raise InvalidQuery(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+        raise UsageError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
     return value.lower()
 
 
@@ -52,29 +47,29 @@ def _json_value(name: str, value: Any) -> Any:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidQuery(f"{name}: expected a finite number, got {value!r}")
+            raise UsageError(f"{name}: expected a finite number, got {value!r}")
         return value
     if isinstance(value, Mapping):
         return {str(key): _json_value(f"{name}[{key!r}]", item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_json_value(f"{name}[{index}]", item) for index, item in enumerate(value)]
-    raise InvalidQuery(f"{name}: expected JSON values (numbers, strings, lists, dicts), "
-                       f"got {type(value).__name__}")
+    raise UsageError(f"{name}: expected JSON values (numbers, strings, lists, dicts), "
+                     f"got {type(value).__name__}")
 
 
 def _transforms(value: Any) -> str:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
-        raise InvalidQuery("transforms: expected a list of [method, *arguments] lists, e.g. "
-                           f"[['blur', 5]], got {type(value).__name__}")
+        raise UsageError("transforms: expected a list of [method, *arguments] lists, e.g. "
+                         f"[['blur', 5]], got {type(value).__name__}")
     steps: list[Any] = []
     for index, step in enumerate(value):
         where = f"transforms[{index}]"
         if isinstance(step, str | bytes | Mapping) or not isinstance(step, Sequence) or not step:
-            raise InvalidQuery(f"{where}: expected a [method, *arguments] list, got {step!r}")
+            raise UsageError(f"{where}: expected a [method, *arguments] list, got {step!r}")
         method = step[0]
         if method not in SHARP_METHODS:
-            raise InvalidQuery(f"{where}: {method!r} is not a transformation Directus allows "
-                               f"(one of {', '.join(sorted(SHARP_METHODS))})")
+            raise UsageError(f"{where}: {method!r} is not a transformation Directus allows "
+                             f"(one of {', '.join(sorted(SHARP_METHODS))})")
         steps.append([method, *(_json_value(f"{where}[{n}]", arg)
                                 for n, arg in enumerate(step[1:], 1))])
     return json.dumps(steps, separators=(",", ":"))
@@ -87,31 +82,29 @@ def transform_params(transforms: Mapping[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         if name in ("width", "height"):
-            params[name] = _int(name, value, 1, MAX_DIMENSION)
+            params[name] = str(check_int_range(value, name, 1, MAX_DIMENSION))
         elif name == "quality":
-            params[name] = _int(name, value, 1, 100)
+            params[name] = str(check_int_range(value, name, 1, 100))
         elif name in ("focal_point_x", "focal_point_y"):
-            params[name] = _int(name, value, 0, MAX_DIMENSION)
+            params[name] = str(check_int_range(value, name, 0, MAX_DIMENSION))
         elif name == "fit":
             params[name] = _choice(name, value, FITS)
         elif name == "format":
             params[name] = _choice(name, value, FORMATS)
         elif name in ("without_enlargement", "download"):
-            if not isinstance(value, bool):
-                raise InvalidQuery(f"{name}: expected True or False, got {value!r}")
-            if value:
+            if check_bool(value, name):
                 params["withoutEnlargement" if name == "without_enlargement" else name] = "true"
         elif name == "key":
             if not isinstance(value, str) or not value.strip():
-                raise InvalidQuery(f"key: expected the name of a storage asset preset, "
-                                   f"got {value!r}")
+                raise UsageError(f"key: expected the name of a storage asset preset, "
+                                 f"got {value!r}")
             params[name] = value
         elif name == "transforms":
             params[name] = _transforms(value)
         else:
-            raise InvalidQuery(f"{name}: not an asset transform; expected one of "
-                               f"{', '.join(TRANSFORM_ARGUMENTS)}")
+            raise UsageError(f"{name}: not an asset transform; expected one of "
+                             f"{', '.join(TRANSFORM_ARGUMENTS)}")
     if "fit" in params and "width" not in params and "height" not in params:
         # Directus only resizes (and so only fits) when a width or height is given.
-        raise InvalidQuery("fit: needs width or height, else Directus ignores it")
+        raise UsageError("fit: needs width or height, else Directus ignores it")
     return params

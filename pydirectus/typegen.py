@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from .errors import UsageError
+from .errors import SchemaError
 
 __all__ = ["SchemaError", "generate_models"]
 
@@ -58,11 +58,6 @@ SYSTEM_MODELS: Mapping[str, str] = {
 RESERVED = frozenset({"Any", "Decimal", "Literal", "TypedDict", "models", "annotations"})
 CHOICE_INTERFACES = frozenset({"select-dropdown", "select-radio", "select-multiple-dropdown",
                                "select-multiple-checkbox", "select-icon", "select-color"})
-
-
-class SchemaError(UsageError):
-    """The schema given to the generator is not a Directus schema, or lacks a collection asked
-    for; raised before any output (a UsageError, and so still a ValueError)."""
 
 
 @attrs.frozen

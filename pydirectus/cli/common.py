@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..errors import UsageError
+from ..errors import CommandError
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -24,23 +22,9 @@ __all__ = [
     "describe",
     "fail",
     "report_error",
-    "write_atomically",
 ]
 
 EXIT_ERROR = 1
-
-
-class CommandError(UsageError):
-    """A command cannot go on; its message is the one line the user sees.
-
-    A UsageError (so ``except DirectusError`` catches it) since most are a bad option or
-    input file; one that stops a command part-way (an import refused mid-file) chains the
-    DirectusError that stopped it as ``__cause__``.
-    """
-
-    def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Parser(argparse.ArgumentParser):
@@ -144,16 +128,3 @@ def report_error(prog: str, exc: BaseException) -> None:
     """Print the one-line error on stderr."""
     print(f"{prog}: error: {describe(exc)}", file=sys.stderr)
 
-
-def write_atomically(path: str, write: Callable[[TextIO], Any]) -> Any:
-    """Call write(file) on PATH.part, then rename it to PATH: a failure leaves no half file."""
-    partial = f"{path}.part"
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as out:
-            result = write(out)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise
-    return result

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, connect, write_atomically
+from ..atomic import write_atomically
+from .common import add_command, connect
 from .querying import add_query_options
 
 EXAMPLES = """
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
             else:
                 count = write_atomically(args.output, lambda out: write_rows(
-                    query, out, fmt, columns, progress.update))
+                    query, out, fmt, columns, progress.update), encoding="utf-8")
     if not args.quiet:
         where = "stdout" if to_stdout else args.output
         print(f"exported {count} {'item' if count == 1 else 'items'} of {args.collection} "

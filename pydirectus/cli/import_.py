@@ -160,13 +160,13 @@ def _reason(error: APIError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Stream the file's rows into the collection; summarise on stderr."""
+    from ..checks import check_positive_int
     from ..errors import DirectusError
     from .output import format_for_path
     from .progress import Progress
     from .readers import CsvCaster, read_rows
 
-    if args.batch_size < 1:
-        fail(f"--batch-size: expected a positive number, got {args.batch_size}")
+    check_positive_int(args.batch_size, "--batch-size")
     if args.resume and not args.report:
         fail("--resume needs --report FILE: the report says which rows were written")
     fmt = format_for_path(args.file, args.format or ("jsonl" if args.file == "-" else None),

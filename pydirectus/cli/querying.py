@@ -74,12 +74,11 @@ def _names(values: list[str]) -> list[str]:
 
 def bound_query(client: DirectusClient, args: argparse.Namespace) -> ItemQuery[dict[str, Any]]:
     """Return the collection's query built from the options, with the library's own checks."""
+    from ..checks import check_positive_int
     from ..query import Query
 
     if args.page_size is not None:
-        if args.page_size < 1:
-            fail(f"--page-size: expected a positive number, got {args.page_size}")
-        client.page_size = args.page_size
+        client.page_size = check_positive_int(args.page_size, "--page-size")
     query = client.collection(args.collection).query(Query())
     for text in args.filter:
         condition = parse_condition(text, "--filter")

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from .common import add_command, connect, fail, write_atomically
+from ..atomic import write_atomically
+from .common import add_command, connect, fail
 
 EXAMPLES = """
 pydirectus schema snapshot -o schema.json                      # on the source
@@ -68,7 +69,7 @@ def _write(path: str, value: Any) -> None:
     if path == "-":
         sys.stdout.write(text)
     else:
-        write_atomically(path, lambda out: out.write(text))
+        write_atomically(path, lambda out: out.write(text), encoding="utf-8")
 
 
 def summarize(diff: Mapping[str, Any]) -> str:

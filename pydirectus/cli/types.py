@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .common import add_command, connect, fail, write_atomically
+from ..atomic import write_atomically
+from .common import add_command, connect, fail
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(source)
     else:
-        write_atomically(args.output, lambda out: out.write(source))
+        write_atomically(args.output, lambda out: out.write(source), encoding="utf-8")
         count = source.count("(TypedDict, total=False)") + source.count("= TypedDict(")
         print(f"wrote {count} models to {args.output}", file=sys.stderr)
     return 0

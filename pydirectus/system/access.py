@@ -5,36 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..checks import check_data, check_key, check_name, fields_params
-from ..errors import InvalidQuery, PermissionDenied
+from ..checks import (
+    check_data,
+    check_email,
+    check_key,
+    check_name,
+    check_text,
+    check_url,
+    check_uuid,
+    fields_params,
+)
+from ..collection import DEFAULT_PAGE_SIZE
+from ..core.reads import ReadRules
+from ..core.schema import SchemaCache
+from ..errors import PermissionDenied, UsageError
 from ..models import Permission as PermissionRecord
 from ..models import Policy, Role, User
-from .handles import SystemCollection, check_uuid
+from .handles import SystemCollection
 
-__all__ = ["Permissions", "Policies", "Roles", "Users", "check_email", "check_text"]
-
-
-def check_text(value: Any, what: str) -> str:
-    """Return a non-empty string, else raise InvalidQuery naming the argument."""
-    if not isinstance(value, str) or not value:
-        raise InvalidQuery(f"{what}: expected a non-empty string, got {type(value).__name__}")
-    return value
-
-
-def check_email(value: Any, what: str = "email") -> str:
-    """Return an email address (something@host), else raise InvalidQuery naming the argument."""
-    text = check_text(value, what)
-    local, _, host = text.partition("@")
-    if not local or not host or " " in text:
-        raise InvalidQuery(f"{what}: expected an email address, got {text!r}")
-    return text
-
-
-def check_url(value: Any, what: str) -> str:
-    """Return an http(s) URL, else raise InvalidQuery naming the argument."""
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        raise InvalidQuery(f"{what}: expected an http(s) URL, got {value!r}")
-    return value
+__all__ = ["Permissions", "Policies", "Roles", "Users"]
 
 
 class Users(SystemCollection[User]):
@@ -68,7 +57,7 @@ class Users(SystemCollection[User]):
         elif isinstance(email, Sequence) and email:
             emails = [check_email(e, f"email[{i}]") for i, e in enumerate(email)]
         else:
-            raise InvalidQuery(f"email: expected an address or a list of them, got {email!r}")
+            raise UsageError(f"email: expected an address or a list of them, got {email!r}")
         body: dict[str, Any] = {"email": emails, "role": check_uuid(role, "role")}
         if invite_url is not None:
             body["invite_url"] = check_url(invite_url, "invite_url")
@@ -119,7 +108,7 @@ class Users(SystemCollection[User]):
         another user's with POST /users/{user}/tfa/disable."""
         if user is not None:
             if otp is not None:
-                raise InvalidQuery("otp: not needed to disable another user's 2FA (pass user=)")
+                raise UsageError("otp: not needed to disable another user's 2FA (pass user=)")
             self._transport.data("POST", "users", check_uuid(user, "user"), "tfa", "disable")
             return
         body = {"otp": check_text(otp, "otp")}
@@ -161,20 +150,10 @@ class Permissions(SystemCollection[PermissionRecord]):
 
     NAME = "directus_permissions"
 
-    def _read(self, compiled: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
-        aggregate = compiled.get("aggregate")
-        if aggregate is not None:
-            if aggregate != {"count": ["*"]} or "groupBy" in compiled:
-                raise InvalidQuery("Directus does not aggregate /permissions; count() is the "
-                                   "one aggregate this handle supports")
-            plain = {k: v for k, v in compiled.items() if k in ("filter", "search")}
-            keys = list(self._iterate({**plain, "fields": ["id"]}))
-            return [{"count": len(keys)}], {}
-        data, meta = super()._read(compiled)
-        if isinstance(data, list):
-            data = [row for row in data if not (isinstance(row, Mapping) and row.get("system")
-                                                is True and "id" not in row)]
-        return data, meta
+    def __init__(self, transport: Any, schema: SchemaCache, *,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        super().__init__(transport, schema, page_size=page_size,
+                         rules=ReadRules(drop_system_rows=True, count_by_keys=True))
 
     def me(self) -> dict[str, dict[str, Any]]:
         """Return collection -> action -> {access, fields, ...} from GET /permissions/me."""

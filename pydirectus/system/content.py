@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ..checks import check_data, check_keys, check_name, fields_params
-from ..errors import InvalidQuery, NotFound, PermissionDenied
+from ..checks import check_data, check_keys, check_name, check_params, check_uuid, fields_params
+from ..errors import NotFound, PermissionDenied, UsageError
 from ..models import Flow, Share, Version
 from ..transport import Call
-from .handles import SystemCollection, check_uuid
+from .handles import SystemCollection
 
 __all__ = ["Flows", "Shares", "Versions"]
 
@@ -27,7 +27,7 @@ class Versions(SystemCollection[Version]):
             return send(key)
         except PermissionDenied as denied:
             # Directus says FORBIDDEN for a version that does not exist.
-            error = self._missing_or_denied(key, denied, False)
+            error = self._run(self._path.missing_or_denied(key, denied, False))
             if isinstance(error, NotFound):
                 raise NotFound(404, error.code, f"id: no version {key!r}",
                                {"version": key}, denied.response) from None
@@ -51,11 +51,11 @@ class Versions(SystemCollection[Version]):
         """Apply a version (all its fields, or `fields`) to the main item with
         POST /versions/{id}/promote; `main_hash` is compare()'s mainHash. Return the item key."""
         if not isinstance(main_hash, str) or not main_hash:
-            raise InvalidQuery(f"main_hash: expected compare(id)['mainHash'], got {main_hash!r}")
+            raise UsageError(f"main_hash: expected compare(id)['mainHash'], got {main_hash!r}")
         body: dict[str, Any] = {"mainHash": main_hash}
         if fields is not None:
             if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
-                raise InvalidQuery(f"fields: expected a list of field names, got {fields!r}")
+                raise UsageError(f"fields: expected a list of field names, got {fields!r}")
             body["fields"] = list(fields)
         return self._call(id, lambda key: self._transport.data(
             "POST", "versions", key, "promote", json=body))
@@ -112,12 +112,12 @@ class Flows(SystemCollection[Flow]):
             if keys is not None:
                 body["keys"] = check_keys(keys)
         if method is not None and method.upper() not in ("GET", "POST"):
-            raise InvalidQuery(f"method: expected 'GET' or 'POST', got {method!r}")
-        query = _check_params(params) if params else None
+            raise UsageError(f"method: expected 'GET' or 'POST', got {method!r}")
+        query = check_params(params) if params else None
         verb = method.upper() if method is not None else self._method_of(key, body)
         if verb == "GET" and body is not None:
-            raise InvalidQuery(f"data: flow {key!r} is triggered with GET, which takes no body; "
-                               "pass params= instead")
+            raise UsageError(f"data: flow {key!r} is triggered with GET, which takes no body; "
+                             "pass params= instead")
         # A flow run is not idempotent: never retried once it may have reached the server.
         call = Call(verb, ("flows", "trigger", key), params=query, json=body, idempotent=False)
         try:
@@ -143,17 +143,7 @@ class Flows(SystemCollection[Flow]):
         if flow.get("trigger") == "manual":
             return "POST"
         if flow.get("trigger") != "webhook":
-            raise InvalidQuery(f"flow_id: flow {key!r} has a {flow.get('trigger')!r} trigger; "
-                               "only webhook and manual flows can be triggered")
+            raise UsageError(f"flow_id: flow {key!r} has a {flow.get('trigger')!r} trigger; "
+                             "only webhook and manual flows can be triggered")
         return str((flow.get("options") or {}).get("method") or "GET").upper()
 
-
-def _check_params(params: Mapping[str, Any]) -> dict[str, str]:
-    if not isinstance(params, Mapping):
-        raise InvalidQuery(f"params: expected a dict, got {type(params).__name__}")
-    out: dict[str, str] = {}
-    for name, value in params.items():
-        if not isinstance(name, str) or not isinstance(value, str | int | float):
-            raise InvalidQuery(f"params[{name!r}]: expected a str or number, got {value!r}")
-        out[name] = str(value)
-    return out

@@ -9,17 +9,17 @@ bound to that route, with the primary key known up front, so that a token that m
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..checks import check_data
 from ..collection import DEFAULT_PAGE_SIZE, Collection, Singleton
-from ..errors import InvalidQuery, NotFound, PermissionDenied
+from ..core.reads import ReadRules
+from ..errors import NotFound, PermissionDenied, ReadOnlyError, UsageError
 from ..models import Extension
 
 if TYPE_CHECKING:
-    from ..schema_cache import SchemaCache
+    from ..core.schema import SchemaCache
     from ..transport import Transport
 
 __all__ = [
@@ -29,13 +29,9 @@ __all__ = [
     "SettingsHandle",
     "SystemCollection",
     "admin_only",
-    "check_uuid",
 ]
 
 T = TypeVar("T", bound=Mapping[str, Any])
-
-UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-
 
 @contextlib.contextmanager
 def admin_only(what: str) -> Iterator[None]:
@@ -51,17 +47,6 @@ def admin_only(what: str) -> Iterator[None]:
                                denied.response) from None
 
 
-def check_uuid(value: Any, what: str) -> str:
-    """Return value if it is a UUID string, else raise InvalidQuery naming the argument."""
-    if not isinstance(value, str) or not UUID_PATTERN.match(value):
-        raise InvalidQuery(f"{what}: expected a UUID, got {value!r}")
-    return value
-
-
-class ReadOnlyError(InvalidQuery):
-    """A write was asked of a read-only handle (activity, revisions); nothing was sent."""
-
-
 class SystemCollection(Collection[T]):
     """A handle on a system collection's own route (e.g. directus_users at /users).
 
@@ -74,12 +59,14 @@ class SystemCollection(Collection[T]):
 
     def __init__(self, transport: Transport, schema: SchemaCache, *, name: str | None = None,
                  route: tuple[str, ...] | None = None, primary_key: str = "id",
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+                 page_size: int = DEFAULT_PAGE_SIZE,
+                 rules: ReadRules = ReadRules()) -> None:  # noqa: B008 - frozen
         name = name or self.NAME
+        # The key is given: API-only tokens may not read /fields/directus_*, and system
+        # collections are never singletons here.
         super().__init__(name, transport, schema, page_size=page_size,
                          route=route or self.ROUTE or (name.removeprefix("directus_"),),
-                         pk=primary_key, singleton=False)  # given: API-only tokens may not
-        # read /fields/directus_*, and system collections are never singletons here.
+                         pk=primary_key, singleton=False, rules=rules)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} /{'/'.join(self.route)}>"
@@ -116,10 +103,8 @@ class ReadOnlyCollection(SystemCollection[T]):
 class SettingsHandle(Singleton[T]):
     """The project settings singleton at /settings: get() and update(data)."""
 
-    def __init__(self, transport: Transport) -> None:
-        super().__init__("directus_settings", transport)
-        # Singleton types its route as /items/{name}; settings has a route of its own.
-        self.route = ("settings",)  # type: ignore[assignment]
+    def __init__(self, transport: Transport, schema: SchemaCache) -> None:
+        super().__init__("directus_settings", transport, schema, route=("settings",))
 
     def __repr__(self) -> str:
         return "<SettingsHandle /settings>"
@@ -142,7 +127,7 @@ class Extensions:
     def get(self, extension: str) -> Extension:
         """Return one extension by id or name (from GET /extensions), else raise NotFound."""
         if not isinstance(extension, str) or not extension.strip():
-            raise InvalidQuery(f"extension: expected an extension id or name, got {extension!r}")
+            raise UsageError(f"extension: expected an extension id or name, got {extension!r}")
         installed = self.list()
         for record in installed:
             name = (record.get("schema") or {}).get("name")

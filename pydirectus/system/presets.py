@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..checks import check_key, check_name
+from ..checks import check_key, check_name, check_text, check_uuid
 from ..collection import Collection
 from ..errors import InvalidQuery
 from ..models import Preset
 from ..query import Query
-from .access import check_text
-from .handles import SystemCollection, check_uuid
+from .handles import SystemCollection
 
 __all__ = ["LAYOUT_QUERY_KEYS", "Presets", "preset_body"]
 
@@ -65,7 +64,7 @@ class Presets(SystemCollection[Preset]):
         if not isinstance(query, Query):
             raise InvalidQuery(f"query: expected a Query, got {type(query).__name__}")
         # The handle's compile path fetches relations if a negated path needs them.
-        compiled = Collection(name, self._transport, self._schema)._compile(query)
+        compiled = Collection(name, self._transport, self._schema).compile(query)
         body = preset_body(name, compiled, bookmark=check_text(bookmark, "bookmark"),
                            layout=check_text(layout, "layout"))
         if user == ME:

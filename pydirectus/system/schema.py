@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..checks import check_data, check_name
-from ..errors import InvalidQuery, PermissionDenied
+from ..checks import check_data, check_name, check_positive_int
+from ..errors import PermissionDenied, UsageError
 from ..models import CollectionRecord, FieldRecord, Relation
 from .handles import admin_only
 
 if TYPE_CHECKING:
-    from ..schema_cache import SchemaCache
+    from ..core.schema import SchemaCache
     from ..transport import Transport
 
 __all__ = [
@@ -183,7 +183,7 @@ class Relations(_Handle):
 
 def _optional_text(value: Any, what: str) -> None:
     if value is not None and (not isinstance(value, str) or not value):
-        raise InvalidQuery(f"{what}: expected a non-empty string or None, got {value!r}")
+        raise UsageError(f"{what}: expected a non-empty string or None, got {value!r}")
 
 
 @attrs.frozen
@@ -204,11 +204,10 @@ class Field:
 
     def __attrs_post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
-            raise InvalidQuery(f"Field type {self.type!r} is not a Directus type "
-                               f"(known: {', '.join(sorted(FIELD_TYPES))})")
-        if self.length is not None and (isinstance(self.length, bool) or
-                                        not isinstance(self.length, int) or self.length < 1):
-            raise InvalidQuery(f"Field length: expected a positive int, got {self.length!r}")
+            raise UsageError(f"Field type {self.type!r} is not a Directus type "
+                             f"(known: {', '.join(sorted(FIELD_TYPES))})")
+        if self.length is not None:
+            check_positive_int(self.length, "Field length")
 
     def to_dict(self, name: str) -> dict[str, Any]:
         """Return the POST /fields body for this field named `name`."""
@@ -240,8 +239,8 @@ class ManyToOne:
         check_name(self.related, "ManyToOne related")
         _optional_text(self.reverse, "ManyToOne reverse")
         if self.on_delete not in ON_DELETE:
-            raise InvalidQuery(f"ManyToOne on_delete: expected one of {', '.join(ON_DELETE)}, "
-                               f"got {self.on_delete!r}")
+            raise UsageError(f"ManyToOne on_delete: expected one of {', '.join(ON_DELETE)}, "
+                             f"got {self.on_delete!r}")
 
 
 @attrs.frozen
@@ -259,8 +258,8 @@ class OneToMany:
         check_name(self.related, "OneToMany related")
         check_name(self.field, "OneToMany field")
         if self.on_delete not in ON_DELETE:
-            raise InvalidQuery(f"OneToMany on_delete: expected one of {', '.join(ON_DELETE)}, "
-                               f"got {self.on_delete!r}")
+            raise UsageError(f"OneToMany on_delete: expected one of {', '.join(ON_DELETE)}, "
+                             f"got {self.on_delete!r}")
 
 
 @attrs.frozen
@@ -333,7 +332,7 @@ class SchemaAPI(_Handle):
         body = dict(check_data(snapshot, "snapshot"))
         for key in ("version", "directus", "collections", "fields", "relations"):
             if key not in body:
-                raise InvalidQuery(f"snapshot: missing {key!r}; pass what snapshot() returns")
+                raise UsageError(f"snapshot: missing {key!r}; pass what snapshot() returns")
         params = {"force": "true"} if force else None
         with admin_only("schema.diff()"):
             result: dict[str, Any] | None = self._transport.data("POST", "schema", "diff",
@@ -345,7 +344,7 @@ class SchemaAPI(_Handle):
         InvalidRequest with its reason) if the schema changed since, unless `force`."""
         body = dict(check_data(diff, "diff"))
         if "hash" not in body or "diff" not in body:
-            raise InvalidQuery("diff: expected what diff() returned ({hash, diff})")
+            raise UsageError("diff: expected what diff() returned ({hash, diff})")
         with admin_only("schema.apply()"):
             self._write("POST", "schema", "apply", json=body,
                         params={"force": "true"} if force else None)
@@ -373,14 +372,14 @@ class SchemaAPI(_Handle):
         """
         name = check_name(collection)
         if pk not in PRIMARY_KEYS:
-            raise InvalidQuery(f"pk: expected one of {', '.join(PRIMARY_KEYS)}, got {pk!r}")
+            raise UsageError(f"pk: expected one of {', '.join(PRIMARY_KEYS)}, got {pk!r}")
         specs = dict(check_data(fields if fields is not None else {}, "fields"))
         plain: list[dict[str, Any]] = []
         relational: list[tuple[str, ManyToOne | OneToMany | ManyToMany]] = []
         for field_name, spec in specs.items():
             check_name(field_name, "fields key")
             if field_name == "id":
-                raise InvalidQuery("fields['id']: the primary key is made from pk=")
+                raise UsageError("fields['id']: the primary key is made from pk=")
             if isinstance(spec, str):
                 plain.append(Field(spec).to_dict(field_name))
             elif isinstance(spec, Field):
@@ -390,9 +389,9 @@ class SchemaAPI(_Handle):
             elif isinstance(spec, Mapping) and isinstance(spec.get("type"), str):
                 plain.append({**spec, "field": field_name})  # a raw /fields body
             else:
-                raise InvalidQuery(f"fields[{field_name!r}]: expected a type name, Field, "
-                                   f"ManyToOne, OneToMany, ManyToMany or a /fields body with a "
-                                   f"type, got {spec!r}")
+                raise UsageError(f"fields[{field_name!r}]: expected a type name, Field, "
+                                 f"ManyToOne, OneToMany, ManyToMany or a /fields body with a "
+                                 f"type, got {spec!r}")
         # Check every related collection before creating anything.
         key_types = {related: self._key_type(related, f"fields[{field_name!r}]")
                      for field_name, spec in relational
@@ -420,7 +419,7 @@ class SchemaAPI(_Handle):
         name = check_name(collection)
         check_name(field, "field")
         if not isinstance(spec, ManyToOne | OneToMany | ManyToMany):
-            raise InvalidQuery(f"spec: expected ManyToOne, OneToMany or ManyToMany, got {spec!r}")
+            raise UsageError(f"spec: expected ManyToOne, OneToMany or ManyToMany, got {spec!r}")
         key_types = {name: self._key_type(name, "collection")}
         key_types.setdefault(spec.related, self._key_type(spec.related, "spec.related")
                              if spec.related != name else key_types[name])
@@ -442,12 +441,12 @@ class SchemaAPI(_Handle):
         try:
             rows = self.fields.all(collection)
         except PermissionDenied as denied:
-            raise InvalidQuery(f"{what}: related collection {collection!r} does not exist "
-                               f"or this token may not read its fields ({denied})") from None
+            raise UsageError(f"{what}: related collection {collection!r} does not exist "
+                             f"or this token may not read its fields ({denied})") from None
         for row in rows:
             if (row.get("schema") or {}).get("is_primary_key"):
                 return str(row["type"])
-        raise InvalidQuery(f"{what}: related collection {collection!r} has no primary key")
+        raise UsageError(f"{what}: related collection {collection!r} has no primary key")
 
     def _many_to_one(self, collection: str, field: str, spec: ManyToOne) -> None:
         if spec.reverse is not None:
@@ -507,15 +506,15 @@ class SchemaAPI(_Handle):
                  for index, name in enumerate(collections)]
         system = [name for name in names if name.startswith("directus_")]
         if system:
-            raise InvalidQuery(f"collections: {', '.join(map(repr, system))}: system "
-                               f"collections cannot be dropped")
+            raise UsageError(f"collections: {', '.join(map(repr, system))}: system "
+                             f"collections cannot be dropped")
         if not names:
             return
         existing = {row["collection"] for row in self.collections.all()}
         missing = [name for name in dict.fromkeys(names) if name not in existing]
         if missing:
-            raise InvalidQuery(f"collections: no collection named {', '.join(map(repr, missing))}"
-                               f" (or this token may not see it); nothing was dropped")
+            raise UsageError(f"collections: no collection named {', '.join(map(repr, missing))}"
+                             f" (or this token may not see it); nothing was dropped")
         cyclic, order = drop_order(names, self.relations.all())
         # Every collection named exists: a bare FORBIDDEN now means the token is no admin's.
         with admin_only("schema.drop()"):

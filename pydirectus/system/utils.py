@@ -7,16 +7,24 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..checks import check_data, check_items, check_key, check_name
-from ..errors import InvalidQuery
+from ..checks import (
+    check_data,
+    check_email,
+    check_int_range,
+    check_items,
+    check_key,
+    check_name,
+    check_text,
+    check_url,
+)
+from ..errors import InvalidQuery, UsageError
 from ..multipart import Source, Upload, file_parts, send_parts
 from ..query import Query
 from ..transport import Call
-from .access import check_email, check_text, check_url
 from .handles import admin_only
 
 if TYPE_CHECKING:
-    from ..schema_cache import SchemaCache
+    from ..core.schema import SchemaCache
     from ..transport import Transport
 
 __all__ = ["EXPORT_FORMATS", "IMPORT_TYPES", "Authentication", "Utils"]
@@ -37,10 +45,9 @@ class Utils:
 
     def random_string(self, length: int = 32) -> str:
         """Return a random URL-safe string from GET /utils/random/string (length 1-500)."""
-        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 500:
-            raise InvalidQuery(f"length: expected an int from 1 to 500, got {length!r}")
+        size = check_int_range(length, "length", 1, 500)
         value: str = self._transport.data("GET", "utils", "random", "string",
-                                          params={"length": str(length)})
+                                          params={"length": str(size)})
         return value
 
     def sort(self, collection: str, item: str | int, to: str | int) -> None:
@@ -68,8 +75,8 @@ class Utils:
         part = file_parts([Upload(source, filename, content_type)], None, listed=False)[0]
         kind = content_type or IMPORT_TYPES.get(_suffix(part.filename))
         if kind is None or kind not in IMPORT_TYPES.values():
-            raise InvalidQuery(f"source: import takes JSON or CSV; name the file *.json or "
-                               f"*.csv or pass content_type= (got {part.filename!r})")
+            raise UsageError(f"source: import takes JSON or CSV; name the file *.json or "
+                             f"*.csv or pass content_type= (got {part.filename!r})")
         send_parts(self._transport, "POST", ("utils", "import", name),
                    [attrs.evolve(part, content_type=kind)])
 
@@ -78,9 +85,9 @@ class Utils:
         """Import items into several collections at once with POST /utils/import
         (`mode` "add" or "merge"); return Directus's report."""
         if not isinstance(batches, Mapping) or not batches:
-            raise InvalidQuery("batches: expected {collection: [items]} with at least one entry")
+            raise UsageError("batches: expected {collection: [items]} with at least one entry")
         if mode not in ("add", "merge"):
-            raise InvalidQuery(f"mode: expected 'add' or 'merge', got {mode!r}")
+            raise UsageError(f"mode: expected 'add' or 'merge', got {mode!r}")
         body = [{"collection": check_name(name),
                  "items": [dict(item) for item in check_items(items, f"batches[{name!r}]")]}
                 for name, items in batches.items()]
@@ -93,14 +100,14 @@ class Utils:
         POST /utils/export/{collection}; Directus writes the file in the background."""
         name = check_name(collection)
         if format not in EXPORT_FORMATS:
-            raise InvalidQuery(f"format: expected one of {', '.join(EXPORT_FORMATS)}, "
-                               f"got {format!r}")
+            raise UsageError(f"format: expected one of {', '.join(EXPORT_FORMATS)}, "
+                             f"got {format!r}")
         if query is None:
             compiled: dict[str, Any] = {"limit": -1}
         elif isinstance(query, Query):
             from ..collection import Collection  # the handle's compile path knows relations
 
-            compiled = Collection(name, self._transport, self._schema)._compile(query)
+            compiled = Collection(name, self._transport, self._schema).compile(query)
         elif isinstance(query, Mapping):
             compiled = Query.from_dict(query).to_dict()
         else:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import attrs
 
+from ..errors import InstallError
+
 __all__ = ["DIRECTUS_VERSION", "InstallError", "NodeRuntime", "cache_root", "ensure_installed"]
 
 DIRECTUS_VERSION = "12.4.0"
@@ -23,10 +25,6 @@ INSTALL_TIMEOUT_SECONDS = 1800
 COMPLETE_MARKER = ".pydirectus-complete"
 
 log = logging.getLogger("pydirectus.testing")
-
-
-class InstallError(RuntimeError):
-    """Node.js or Directus could not be installed."""
 
 
 @attrs.frozen

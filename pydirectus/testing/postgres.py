@@ -21,7 +21,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .processes import LocalProcess, ServerStartError, free_port, kill_group, log_tail
+from ..errors import PostgresNotInstalled, ServerStartError
+from .processes import LocalProcess, free_port, kill_group, log_tail
 
 __all__ = ["PostgresNotInstalled", "PostgresServer", "find_postgres_bin"]
 
@@ -31,10 +32,6 @@ INSTALL_HINT = (
     "Fedora: `sudo dnf install postgresql-server`; macOS: `brew install postgresql@15`), "
     "or set PYDIRECTUS_PG_BIN to the folder that holds its `initdb` and `postgres`"
 )
-
-
-class PostgresNotInstalled(ServerStartError):
-    """PostgreSQL's server programs (initdb, postgres) were not found on this machine."""
 
 
 def _candidates() -> Iterator[Path]:

@@ -12,15 +12,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
+from ..errors import ServerStartError
+
 __all__ = ["LocalProcess", "ServerStartError", "Service", "free_port", "kill_group", "log_tail"]
 
 S = TypeVar("S", bound="Service")
 
 LOG_TAIL_CHARS = 4000
-
-
-class ServerStartError(RuntimeError):
-    """A local server did not start; the message quotes the end of its log."""
 
 
 def free_port(host: str) -> int:

@@ -11,13 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .processes import LocalProcess, ServerStartError, free_port, kill_group, log_tail
+from ..errors import RedisNotInstalled, ServerStartError
+from .processes import LocalProcess, free_port, kill_group, log_tail
 
 __all__ = ["RedisNotInstalled", "RedisServer", "find_redis_server"]
-
-
-class RedisNotInstalled(ServerStartError):
-    """The redis-server program was not found on this machine."""
 
 
 def find_redis_server() -> Path:

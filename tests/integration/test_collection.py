@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 import pytest
 import requests
 
-from pydirectus import DirectusClient, InvalidQuery, NotFound, PermissionDenied, Q, Query
+from pydirectus import DirectusClient, NotFound, PermissionDenied, Q, Query, UsageError
 from pydirectus.collection import BatchWriteError, Page
 from pydirectus.testing.dialects import nulls_sort_first
 from pydirectus.transport import Call
@@ -225,7 +225,7 @@ def test_singleton(directus_client: DirectusClient, make_collection: Callable[..
     settings.update({"site_name": "My site"})
     assert settings.get()["site_name"] == "My site"
     assert settings.get({"fields": ["site_name"]}) == {"site_name": "My site"}
-    with pytest.raises(InvalidQuery, match="singleton"):
+    with pytest.raises(UsageError, match="singleton"):
         directus_client.collection(name).create({"site_name": "nope"})
 
 
@@ -248,7 +248,7 @@ def test_singleton(directus_client: DirectusClient, make_collection: Callable[..
 )
 def test_bad_input_sends_no_write(counting: Any, articles: str, call: Any) -> None:
     client, session = counting
-    with pytest.raises(InvalidQuery):
+    with pytest.raises(UsageError):
         call(client.collection(articles))
     assert [m for m, _ in session.calls if m in ("POST", "PATCH", "DELETE")] == []
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import BatchWriteError, DirectusClient, InvalidQuery, NotFound, PermissionDenied
+from pydirectus import BatchWriteError, DirectusClient, NotFound, PermissionDenied, UsageError
 from pydirectus.errors import SchemaRequired
 from pydirectus.testing.access import AccessGrants, TokenClients
 
@@ -189,5 +189,5 @@ def test_singleton_through_collection(token_clients: TokenClients,
             assert handle.all() == [handle.fetch()]
             assert handle.fetch()["site_name"] == "Mine"
             assert handle.first()["site_name"] == "Mine"
-            with pytest.raises(InvalidQuery, match="singleton"):
+            with pytest.raises(UsageError, match="singleton"):
                 handle.create({"site_name": "nope"})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, Upload
+from pydirectus import DirectusClient, Upload, UsageError
 from pydirectus.errors import NotFound, PermissionDenied
 
 BIG = 32 * 1024 * 1024
@@ -141,13 +141,13 @@ def test_missing_file_and_bad_input(directus_client: DirectusClient, tmp_path: P
         b"".join(directus_client.files.iter_bytes("00000000-0000-0000-0000-000000000000"))
     with pytest.raises(NotFound):
         directus_client.files.get("00000000-0000-0000-0000-000000000000")
-    with pytest.raises(InvalidQuery, match="not a file"):
+    with pytest.raises(UsageError, match="not a file"):
         directus_client.files.upload(tmp_path / "nope.bin")
-    with pytest.raises(InvalidQuery, match="source"):
+    with pytest.raises(UsageError, match="source"):
         directus_client.files.upload(12345)  # type: ignore[arg-type]
-    with pytest.raises(InvalidQuery, match="data"):
+    with pytest.raises(UsageError, match="data"):
         directus_client.files.upload(b"x", data={"title": object()})
-    with pytest.raises(InvalidQuery, match="url"):
+    with pytest.raises(UsageError, match="url"):
         directus_client.files.import_url("ftp://example.com/x")
-    with pytest.raises(InvalidQuery, match="destination"):
+    with pytest.raises(UsageError, match="destination"):
         directus_client.files.download("abc", 42)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from pydirectus import DirectusClient, InvalidQuery, StaticToken
+from pydirectus import DirectusClient, StaticToken, UsageError
 from pydirectus.errors import InvalidRequest
 from pydirectus.testing import DirectusServer
 from tests.faults import FaultProxy
@@ -123,7 +123,7 @@ def test_bad_transforms_raise_before_any_request(directus: DirectusServer, image
             lambda: files.asset_url(image, **arguments),
         ]
         for call in calls:
-            with pytest.raises(InvalidQuery, match=named):
+            with pytest.raises(UsageError, match=named):
                 call()
         assert proxy.seen == []
     assert existing.read_bytes() == b"keep me"
@@ -143,7 +143,7 @@ def test_asset_url_has_no_token_unless_asked(directus: DirectusServer,
     assert answer.status_code == 200 and png_size(answer.content) == (32, 24)
     named = directus_client.files.asset_url(image, filename="my photo.png", download=True)
     assert named == f"{directus.url}/assets/{image}/my%20photo.png?download=true"
-    with pytest.raises(InvalidQuery, match="access_token"):
+    with pytest.raises(UsageError, match="access_token"):
         directus_client.files.asset_url(image, access_token="")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, Password, RetryPolicy, StaticToken, Upload
+from pydirectus import DirectusClient, Password, RetryPolicy, StaticToken, Upload, UsageError
 from pydirectus.errors import ConnectError, InvalidRequest, PermissionDenied, Timeout
 from pydirectus.testing import DirectusServer
 from pydirectus.testing.access import AccessGrants
@@ -96,34 +96,34 @@ def test_bad_uploads_send_nothing(directus: DirectusServer, tmp_path: Path) -> N
     with FaultProxy(directus.url, lifetime=30) as proxy, \
             DirectusClient(proxy.url, auth=StaticToken(directus.admin_token)) as client:
         files = client.files
-        with pytest.raises(InvalidQuery, match="empty list"):
+        with pytest.raises(UsageError, match="empty list"):
             files.upload([])
-        with pytest.raises(InvalidQuery, match=r"source\[1\]"):
+        with pytest.raises(UsageError, match=r"source\[1\]"):
             files.upload([b"ok", tmp_path / "missing.bin"])
-        with pytest.raises(InvalidQuery, match=r"data\[1\]"):
+        with pytest.raises(UsageError, match=r"data\[1\]"):
             files.upload([b"ok", Upload(b"x", data={"title": object()})])
-        with pytest.raises(InvalidQuery, match=r"data\[0\]"):
+        with pytest.raises(UsageError, match=r"data\[0\]"):
             files.upload([Upload(b"x", data=["title"])])  # type: ignore[arg-type]
-        with pytest.raises(InvalidQuery, match="per file"):
+        with pytest.raises(UsageError, match="per file"):
             files.upload([b"a", b"b"], filename="x.txt")  # type: ignore[call-overload]
-        with pytest.raises(InvalidQuery, match="progress"):
+        with pytest.raises(UsageError, match="progress"):
             files.upload(b"x", progress="yes")  # type: ignore[arg-type]
-        with pytest.raises(InvalidQuery, match="chunk_size"):
+        with pytest.raises(UsageError, match="chunk_size"):
             files.iter_bytes("abc", chunk_size=0)
-        with pytest.raises(InvalidQuery, match="destination"):
+        with pytest.raises(UsageError, match="destination"):
             files.download("abc", tmp_path / "no" / "such" / "folder.bin")
-        with pytest.raises(InvalidQuery, match="directory"):
+        with pytest.raises(UsageError, match="directory"):
             files.download("abc", tmp_path)
-        with pytest.raises(InvalidQuery, match=r"ids\[1\]"):
+        with pytest.raises(UsageError, match=r"ids\[1\]"):
             files.download_zip(["7f3e0b5e-5f9e-4a55-9a8e-6d7e1c2b3a4f", "nope"],
                                tmp_path / "z.zip")
-        with pytest.raises(InvalidQuery, match="ids"):
+        with pytest.raises(UsageError, match="ids"):
             files.download_zip([], tmp_path / "z.zip")
-        with pytest.raises(InvalidQuery, match="path"):
+        with pytest.raises(UsageError, match="path"):
             client.folders.ensure("media//2026")
-        with pytest.raises(InvalidQuery, match="path"):
+        with pytest.raises(UsageError, match="path"):
             client.folders.ensure("/")
-        with pytest.raises(InvalidQuery, match="parent"):
+        with pytest.raises(UsageError, match="parent"):
             client.folders.ensure("media", parent="root")
         assert proxy.seen == []
 
@@ -178,7 +178,7 @@ def test_progress_true_needs_tqdm_or_says_how(directus_client: DirectusClient,
     try:
         import tqdm  # noqa: F401
     except ImportError:
-        with pytest.raises(InvalidQuery, match=r"pydirectus\[progress\]"):
+        with pytest.raises(UsageError, match=r"pydirectus\[progress\]"):
             directus_client.files.upload(b"x", progress=True)
         return
     record = directus_client.files.upload(b"x" * 50_000, filename="bar.bin", progress=True)
@@ -386,5 +386,5 @@ def test_errors_of_the_progress_callable_are_its_own(
         directus_client.files.download(record["id"], tmp_path / "q.bin", progress=broken)
     assert not isinstance(caught.value, ConnectError | Timeout)
     assert _leftovers(tmp_path) == []
-    with pytest.raises(InvalidQuery, match="Upload"):
+    with pytest.raises(UsageError, match="Upload"):
         directus_client.files.upload(Upload(b"x"), filename="y.txt")

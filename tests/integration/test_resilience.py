@@ -19,13 +19,13 @@ from pydirectus.errors import (
     APIError,
     ConnectError,
     DirectusError,
-    InvalidQuery,
     NotReplayable,
     ServerError,
     Timeout,
     TLSError,
     TransportError,
     UnexpectedRedirect,
+    UsageError,
     error_class_for,
 )
 from pydirectus.testing import DirectusServer
@@ -256,9 +256,9 @@ def test_dot_segments_and_empty_ids_are_refused_before_sending(
     proxy: FaultProxy, client_for: Callable[..., DirectusClient], articles: str, bad: str
 ) -> None:
     client = client_for(proxy.url)
-    with pytest.raises(InvalidQuery):
+    with pytest.raises(UsageError):
         client.read_item(articles, bad)
-    with pytest.raises(InvalidQuery):
+    with pytest.raises(UsageError):
         client.delete_item(articles, bad)
     # The id never travels (a schema lookup of the collection may).
     assert not proxy.requests_to(f"/items/{articles}/")

@@ -23,6 +23,7 @@ from pydirectus import (
     Password,
     PermissionDenied,
     Query,
+    UsageError,
 )
 from pydirectus.errors import InvalidRequest
 from pydirectus.system import ManyToOne
@@ -64,7 +65,7 @@ def test_versions_save_compare_promote_and_read_at_a_version(
     missing = "6b3c5f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
     with pytest.raises(NotFound, match=f"id: no version '{missing}'"):
         directus_client.versions.compare(missing)
-    with pytest.raises(InvalidQuery, match="id: expected a UUID"):
+    with pytest.raises(UsageError, match="id: expected a UUID"):
         directus_client.versions.compare("draft")
 
 
@@ -113,9 +114,9 @@ def test_flow_with_a_webhook_trigger_creates_an_item(
             assert reader.collection(blog["authors"]).filter(name="By the API user").count() == 1
         with pytest.raises(PermissionDenied, match=r"no active webhook or manual flow .* POST"):
             admin.flows.trigger(echo, method="POST")  # not how the flow is configured
-        with pytest.raises(InvalidQuery, match="data"):
+        with pytest.raises(UsageError, match="data"):
             admin.flows.trigger(echo, {"a": 1})
-        with pytest.raises(InvalidQuery, match="flow_id"):
+        with pytest.raises(UsageError, match="flow_id"):
             admin.flows.trigger("not-a-uuid")
     finally:
         admin.flows.delete_many([flow, echo])

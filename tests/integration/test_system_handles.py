@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, NotFound, PermissionDenied
+from pydirectus import DirectusClient, NotFound, PermissionDenied, UsageError
 from pydirectus.collection import Collection
 from pydirectus.system import ReadOnlyError
 from pydirectus.testing.access import AccessGrants
@@ -227,7 +227,7 @@ def test_with_token_acts_as_the_limited_user_over_the_same_pool(
     # The admin client is untouched and its pool still open.
     assert directus_client.users.me(fields=["id"])["id"] != user_id
     assert directus_client.roles.fields("id").fetch()
-    with pytest.raises(InvalidQuery, match="auth"):
+    with pytest.raises(UsageError, match="auth"):
         directus_client.with_auth("token")  # type: ignore[arg-type]
     admin.users.delete(user_id)
     admin.policies.delete(policy["id"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, NotFound, PermissionDenied, StaticToken
+from pydirectus import DirectusClient, NotFound, PermissionDenied, StaticToken, UsageError
 from pydirectus.errors import InvalidRequest
 from pydirectus.system import Field, ManyToMany, ManyToOne, OneToMany
 from pydirectus.testing.access import AccessGrants
@@ -143,7 +143,7 @@ def test_define_builds_collections_fields_and_relations(directus_client: Directu
 def test_define_refuses_bad_specs_before_creating_anything(
         directus_client: DirectusClient) -> None:
     name = unique("never")
-    with pytest.raises(InvalidQuery, match="related collection 'missing_x'"):
+    with pytest.raises(UsageError, match="related collection 'missing_x'"):
         directus_client.schema.define(name, {"owner": ManyToOne("missing_x")})
     with pytest.raises(PermissionDenied):
         directus_client.collections.get(name)
@@ -344,7 +344,7 @@ def test_drop_refuses_a_missing_collection_before_dropping_any(
     admin = directus_client
     kept = unique("kept")
     admin.schema.define(kept, {"name": "string"})
-    with pytest.raises(InvalidQuery, match=r"no collection named 'never_dropped_x'.*nothing"):
+    with pytest.raises(UsageError, match=r"no collection named 'never_dropped_x'.*nothing"):
         admin.schema.drop(kept, "never_dropped_x")
     assert admin.collections.get(kept)["collection"] == kept
     admin.schema.drop(kept, kept)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, Password, StaticToken
-from pydirectus.client import InsecureTransportWarning
+from pydirectus import DirectusClient, InvalidQuery, Password, StaticToken, UsageError
+from pydirectus.errors import InsecureTransportWarning
 from tests.recording import RecordingAdapter, recording_session
 
 
@@ -54,14 +54,16 @@ def test_contract_style_with_auth() -> None:
     ],
 )
 def test_bad_constructor_arguments(kwargs: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(InvalidQuery, match=fragment):
+    with pytest.raises(UsageError, match=fragment) as caught:
         DirectusClient(**kwargs)
+    assert not isinstance(caught.value, InvalidQuery)
 
 
 @pytest.mark.parametrize(("email", "password"), [("", "pw"), ("a@b.c", ""), (None, "pw")])
 def test_password_needs_email_and_password(email: Any, password: Any) -> None:
-    with pytest.raises(InvalidQuery, match="Password"):
+    with pytest.raises(UsageError, match="Password") as caught:
         Password(email, password)
+    assert not isinstance(caught.value, InvalidQuery)
 
 
 def test_password_over_http_to_a_remote_host_warns() -> None:
@@ -75,31 +77,32 @@ def test_password_over_http_to_a_remote_host_warns() -> None:
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "about_a_query"),
     [
-        lambda c: c.read_items(""),
-        lambda c: c.read_items("   "),
-        lambda c: c.read_items(None),
-        lambda c: c.read_items("articles", query=["limit", 1]),
-        lambda c: c.read_item("articles", None),
-        lambda c: c.read_item("articles", ""),
-        lambda c: c.read_item("articles", ".."),
-        lambda c: c.read_item("articles", True),
-        lambda c: c.create_item("articles", data=[{"a": 1}]),
-        lambda c: c.create_item("articles", data=None),
-        lambda c: c.update_item("articles", "1", data="x"),
-        lambda c: c.update_item("articles", None, data={}),
-        lambda c: c.delete_item("", "1"),
-        lambda c: c.read_file(None),
-        lambda c: c.create_file("not a dict"),
-        lambda c: c.update_file("", {}),
-        lambda c: c.delete_file(None),
+        (lambda c: c.read_items(""), False),
+        (lambda c: c.read_items("   "), False),
+        (lambda c: c.read_items(None), False),
+        (lambda c: c.read_items("articles", query=["limit", 1]), True),
+        (lambda c: c.read_item("articles", None), False),
+        (lambda c: c.read_item("articles", ""), False),
+        (lambda c: c.read_item("articles", ".."), False),
+        (lambda c: c.read_item("articles", True), False),
+        (lambda c: c.create_item("articles", data=[{"a": 1}]), False),
+        (lambda c: c.create_item("articles", data=None), False),
+        (lambda c: c.update_item("articles", "1", data="x"), False),
+        (lambda c: c.update_item("articles", None, data={}), False),
+        (lambda c: c.delete_item("", "1"), False),
+        (lambda c: c.read_file(None), False),
+        (lambda c: c.create_file("not a dict"), False),
+        (lambda c: c.update_file("", {}), False),
+        (lambda c: c.delete_file(None), False),
     ],
 )
-def test_bad_input_is_refused_before_sending(call: Any) -> None:
+def test_bad_input_is_refused_before_sending(call: Any, about_a_query: bool) -> None:
     client, adapter = recording_client()
-    with pytest.raises(InvalidQuery):
+    with pytest.raises(UsageError) as caught:
         call(client)
+    assert isinstance(caught.value, InvalidQuery) == about_a_query
     assert adapter.sent == []
 
 

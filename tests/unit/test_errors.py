@@ -123,40 +123,63 @@ def test_limit_exceeded_is_a_quota_refusal_not_rate_limiting() -> None:
     assert type(error) is PermissionDenied and not isinstance(error, RateLimited)
 
 
-def test_every_error_the_package_defines_is_in_the_tree_and_exported() -> None:
-    import importlib
-    import pkgutil
-
-    import pydirectus
-
-    for module in pkgutil.walk_packages(pydirectus.__path__, "pydirectus."):
-        if not module.name.startswith("pydirectus.testing"):
-            importlib.import_module(module.name)
-    found, stack = set(), [errors.DirectusError]
+def _defined_classes(root: type) -> set[type]:
+    found, stack = set(), [root]
     while stack:
         cls = stack.pop()
         found.add(cls)
         stack += cls.__subclasses__()
-    ours = {cls for cls in found if cls.__module__.startswith("pydirectus.")}
-    assert len(ours) >= 22
+    return {cls for cls in found if cls.__module__.startswith("pydirectus")}
+
+
+def test_every_error_the_package_defines_is_in_errors_py_drawn_and_exported() -> None:
+    import importlib
+    import pkgutil
+    import re
+
+    import pydirectus
+
+    for module in pkgutil.walk_packages(pydirectus.__path__, "pydirectus."):
+        if module.name != "pydirectus.testing.pytest_plugin":
+            importlib.import_module(module.name)
+    ours = _defined_classes(BaseException) | _defined_classes(Warning)
+    assert len(ours) >= 27
+    docstring = errors.__doc__ or ""
     for cls in ours:
-        if cls.__module__.startswith("pydirectus.cli"):
-            # The command line's own errors stay in its package, exported there.
-            assert cls.__name__ in importlib.import_module(cls.__module__).__all__, cls
-            continue
+        assert cls.__module__ == "pydirectus.errors", cls
+        assert cls.__name__ in errors.__all__, cls
+        assert re.search(rf"^ +{cls.__name__}\b", docstring, re.M), f"{cls.__name__} not drawn"
+    tree = _defined_classes(errors.DirectusError) | {errors.InsecureTransportWarning}
+    for cls in tree:
         assert cls.__name__ in pydirectus.__all__, cls
         assert getattr(pydirectus, cls.__name__) is cls
-    named = {cls.__name__ for cls in ours}
-    assert {"SchemaError", "CommandError"} <= named
+    # The modules that raise them still export them under the same names.
+    for module, names in {
+        "pydirectus.typegen": ["SchemaError"],
+        "pydirectus.cli.common": ["CommandError"],
+        "pydirectus.system.handles": ["ReadOnlyError"],
+        "pydirectus.system": ["ReadOnlyError"],
+        "pydirectus.client": ["InsecureTransportWarning"],
+        "pydirectus.testing": ["InstallError", "PostgresNotInstalled", "RedisNotInstalled",
+                               "ServerStartError"],
+    }.items():
+        for name in names:
+            assert getattr(importlib.import_module(module), name) is getattr(errors, name), (
+                module, name)
 
 
-def test_schema_and_command_errors_are_usage_errors() -> None:
+def test_usage_errors_and_invalid_queries() -> None:
     from pydirectus.cli.common import CommandError
     from pydirectus.typegen import SchemaError
 
-    for cls in (SchemaError, CommandError):
-        assert issubclass(cls, errors.UsageError), cls
-        assert issubclass(cls, errors.InvalidQuery) and issubclass(cls, ValueError), cls
+    assert issubclass(errors.UsageError, errors.DirectusError)
+    assert issubclass(errors.UsageError, ValueError)
+    assert errors.UsageError.__mro__[1:3] == (errors.DirectusError, ValueError)
+    assert issubclass(errors.InvalidQuery, errors.UsageError)
+    assert issubclass(errors.SchemaRequired, errors.InvalidQuery)
+    for cls in (SchemaError, CommandError, errors.ReadOnlyError):
+        assert issubclass(cls, errors.UsageError) and issubclass(cls, ValueError), cls
+        assert not issubclass(cls, errors.InvalidQuery), cls
         assert not issubclass(cls, errors.APIError), cls
     import pydirectus
 

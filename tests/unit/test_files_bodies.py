@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import InvalidQuery, Upload
+from pydirectus import InvalidQuery, Upload, UsageError
 from pydirectus.multipart import UploadBody, file_parts
 from pydirectus.progress import Reporter, reporter
 from pydirectus.transforms import transform_params
@@ -133,9 +133,9 @@ def test_reporter_ends_exactly_once() -> None:
 
 def test_progress_true_without_tqdm_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)
-    with pytest.raises(InvalidQuery, match=r"pip install 'pydirectus\[progress\]'"):
+    with pytest.raises(UsageError, match=r"pip install 'pydirectus\[progress\]'"):
         reporter(True, "upload")
-    with pytest.raises(InvalidQuery, match="progress"):
+    with pytest.raises(UsageError, match="progress"):
         reporter(42, "upload")  # type: ignore[arg-type]
     assert not reporter(None, "x") and not reporter(False, "x")
 
