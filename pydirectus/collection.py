@@ -220,14 +220,15 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
         data, _ = yield from self._reads.fetch(compiled)
         return data
 
-    def fetch(self) -> Any:
-        """Return the window's data from GET (or SEARCH) /items/{collection}.
+    def fetch(self) -> list[T]:
+        """Return the window's items from GET (or SEARCH) /items/{collection}.
 
         With no limit this is Directus's own answer to one request (its default page);
         with a limit, or limit(-1), every match of the window, paged past the server's cap.
-        A singleton's data is its one object; an aggregate's, its rows (every group).
+        An aggregate's data is its rows (every group), not items; a collection that turns
+        out to be a singleton answers its one object (use ``client.singleton()``).
         """
-        return self._run(self._fetch_plan())
+        return cast("list[T]", self._run(self._fetch_plan()))
 
     def __iter__(self) -> Iterator[T]:
         """Iterate every match of the window via GET /items/{collection}, page by page.

@@ -150,7 +150,7 @@ class ClientFace(SystemHandles):
 
     def read_files(self, query: QueryLike = None) -> list[File]:
         """Return file records from GET /files matching a query dict or Query."""
-        return cast("list[File]", self.files.query(check_query(query)).fetch())
+        return self.files.query(check_query(query)).fetch()
 
     def read_file(self, id: str, query: QueryLike = None) -> File:
         """Return one file record from GET /files/{id}."""
