@@ -18,7 +18,6 @@ from .transport import (
     SharedPoolSession,
     TimeoutSpec,
     Transport,
-    redact_url,
 )
 
 __all__ = ["DirectusClient", "InsecureTransportWarning", "QueryLike", "Server"]
@@ -78,19 +77,6 @@ class DirectusClient(ClientFace):
                                    prefetch=prefetch, lean=lean_path)
         self._lean_path = lean_path
         self._setup(self.transport, page_size)
-
-    @property
-    def url(self) -> str:
-        """Return the base URL."""
-        return self.transport.base_url
-
-    @property
-    def auth(self) -> DirectusAuth | None:
-        """Return the auth strategy in use."""
-        return self.transport.auth
-
-    def __repr__(self) -> str:
-        return f"DirectusClient({redact_url(self.url)!r}, auth={self.auth!r})"
 
     def close(self) -> None:
         """Log out a password session and close the HTTP session (only one the client made)."""

@@ -14,7 +14,7 @@ the same plans.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 
@@ -49,9 +49,6 @@ from .errors import (
 from .query import Q, Query
 from .query.bound import BoundChain
 from .query.parts import field_path
-
-if TYPE_CHECKING:
-    pass
 
 # BatchWriteError lives in pydirectus.errors; it stays importable from here.
 __all__ = ["BatchWriteError", "Collection", "CollectionInfo", "ItemQuery", "Page", "Singleton"]

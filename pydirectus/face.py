@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast, overload
 
+from .auth import DirectusAuth
 from .checks import check_data, check_key, check_query
 from .collection import Collection, Singleton
 from .core import plans
@@ -20,6 +21,7 @@ from .errors import UsageError
 from .files import Files, Folders
 from .models import File
 from .query import Query
+from .redact import redact_url
 from .system.custom import send_custom
 from .system.registry import SystemHandles
 
@@ -77,6 +79,19 @@ class ClientFace(SystemHandles):
     server: Server
     files: Files
     folders: Folders
+
+    @property
+    def url(self) -> str:
+        """Return the base URL."""
+        return self._runner.base_url
+
+    @property
+    def auth(self) -> DirectusAuth | None:
+        """Return the auth strategy in use."""
+        return cast("DirectusAuth | None", self._runner.auth)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact_url(self.url)!r}, auth={self.auth!r})"
 
     def _setup(self, runner: Any, page_size: int) -> None:
         # What the handles drive their plans with (SystemHandles makes them on first use).

@@ -39,6 +39,7 @@ from .core.plans import (
     WireFailure,
     decode_json,
     encode_segment,
+    resume,
     unwrap,
 )
 from .core.reads import Rows
@@ -247,17 +248,22 @@ class Transport:
         try:
             instruction = next(plan)
             while True:
-                failure: Exception | None = None
-                result: Any = None
-                try:
-                    result = self._answer(instruction)
-                except Exception as exc:
-                    failure = exc
-                # Thrown outside the except block: the plan's own error gets no context.
-                instruction = plan.throw(failure) if failure is not None else plan.send(result)
+                instruction = self._step(plan, instruction)
         except StopIteration as done:
             value: R = done.value
             return value
+
+    def _step(self, plan: Plan[Any], instruction: Any) -> Any:
+        """Answer one instruction, resume the plan with the outcome; return what it yields
+        next (StopIteration when it is done)."""
+        failure: Exception | None = None
+        result: Any = None
+        try:
+            result = self._answer(instruction)
+        except Exception as exc:
+            failure = exc
+        # Thrown outside the except block: the plan's own error gets no context.
+        return resume(plan, result, failure)
 
     def _answer(self, instruction: Any) -> Any:
         if type(instruction) is Call:
@@ -297,14 +303,8 @@ class Transport:
                     yield item.rows
                     item = next(pages, None)
                     continue
-                failure: Exception | None = None
-                result: Any = None
                 try:
-                    result = self._answer(item)
-                except Exception as exc:
-                    failure = exc
-                try:
-                    item = pages.throw(failure) if failure is not None else pages.send(result)
+                    item = self._step(pages, item)
                 except StopIteration:
                     item = None
 

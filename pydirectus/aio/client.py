@@ -20,7 +20,6 @@ from ..collection import DEFAULT_PAGE_SIZE
 from ..core.exchange import RetryPolicy
 from ..errors import UsageError
 from ..face import ClientFace, QueryLike
-from ..redact import redact_url
 from .transport import AsyncTransport
 
 if TYPE_CHECKING:
@@ -81,19 +80,6 @@ class AsyncDirectusClient(ClientFace):
             session=session, logger=args.logger, prefetch=prefetch)
         self._shared_session = session
         self._setup(self.transport, page_size)
-
-    @property
-    def url(self) -> str:
-        """Return the base URL."""
-        return self.transport.base_url
-
-    @property
-    def auth(self) -> DirectusAuth | None:
-        """Return the auth strategy in use."""
-        return self.transport.auth
-
-    def __repr__(self) -> str:
-        return f"AsyncDirectusClient({redact_url(self.url)!r}, auth={self.auth!r})"
 
     async def close(self) -> None:
         """Log out a password session and close the aiohttp session (only one made here)."""

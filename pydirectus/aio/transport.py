@@ -20,7 +20,7 @@ import aiohttp
 
 from ..core import plans
 from ..core.exchange import Exchange, RetryPolicy, validate_base_url
-from ..core.plans import Attempt, Call, Exclusive, Gather, Plan, Wait, decode_json
+from ..core.plans import Attempt, Call, Exclusive, Gather, Plan, Wait, decode_json, resume
 from ..core.reads import Rows
 from ..redact import redact_url
 from .sender import USER_AGENT, AioReply, AioSender
@@ -67,19 +67,24 @@ class AsyncTransport:
         try:
             instruction = next(plan)
             while True:
-                failure: Exception | None = None
-                result: Any = None
-                try:
-                    result = await self._answer(instruction)
-                except Exception as exc:
-                    failure = exc
-                instruction = plan.throw(failure) if failure is not None else plan.send(result)
+                instruction = await self._step(plan, instruction)
         except StopIteration as done:
             value: R = done.value
             return value
         finally:
             # Cancelled (or failed) mid-plan: let the plan's own cleanup run now.
             plan.close()
+
+    async def _step(self, plan: Plan[Any], instruction: Any) -> Any:
+        """Answer one instruction, resume the plan with the outcome; return what it yields
+        next (StopIteration when it is done)."""
+        failure: Exception | None = None
+        result: Any = None
+        try:
+            result = await self._answer(instruction)
+        except Exception as exc:
+            failure = exc
+        return resume(plan, result, failure)
 
     async def _answer(self, instruction: Any) -> Any:
         kind = type(instruction)
@@ -165,14 +170,7 @@ class _PageStream:
             item = self._next if self._started else next(self._pages)
             self._started = True
             while type(item) is not Rows:
-                failure: Exception | None = None
-                result: Any = None
-                try:
-                    result = await self._transport._answer(item)
-                except Exception as exc:
-                    failure = exc
-                item = (self._pages.throw(failure) if failure is not None
-                        else self._pages.send(result))
+                item = await self._transport._step(self._pages, item)
             self._next = None
             rows: list[Any] = item.rows
             self._advance()

@@ -37,6 +37,8 @@ __all__ = [
     "data",
     "decode_json",
     "encode_segment",
+    "request",
+    "resume",
     "send",
     "send_json",
     "unwrap",
@@ -83,6 +85,9 @@ class Runner(Protocol):
     (its handles are typed by the Protocols in :mod:`pydirectus.aio.typing`).
     """
 
+    base_url: str
+    #: the auth strategy (a pydirectus.auth.DirectusAuth) or None
+    auth: Any
     prefetch: bool
     #: True for the sync face (run() returns the result), False for the async face
     blocking: bool
@@ -197,6 +202,12 @@ class Exclusive:
 
     slot: LockSlot
     plan: Plan[Any] = attrs.field(repr=False)
+
+
+def resume(plan: Plan[Any], result: Any, failure: BaseException | None) -> Any:
+    """Resume a plan with an instruction's result, or raise its failure at the ``yield``;
+    return what the plan yields next (StopIteration when it is done)."""
+    return plan.throw(failure) if failure is not None else plan.send(result)
 
 
 # Plans over one call.
