@@ -580,15 +580,15 @@ class Collection(_Handle[T]):
     def _refuse_singleton(self, action: str) -> None:
         # Only what is already known: a write never waits on a schema read.
         if self.route[0] == "items" and self._path.known_singleton():
-            raise InvalidQuery(f"collection {self.name!r} is a singleton: {action} it with "
-                               f"client.singleton({self.name!r})")
+            raise UsageError(f"collection {self.name!r} is a singleton: {action} it with "
+                             f"client.singleton({self.name!r})")
 
-    def _singleton_refused(self, error: NotFound, action: str) -> InvalidQuery | NotFound:
+    def _singleton_refused(self, error: NotFound, action: str) -> UsageError | NotFound:
         # Directus answers a write to /items/{singleton} with ROUTE_NOT_FOUND.
         if self.route[0] == "items" and error.code == "ROUTE_NOT_FOUND":
             self._schema.remember(self.name, singleton=True)
-            return InvalidQuery(f"collection {self.name!r} is a singleton: {action} it with "
-                                f"client.singleton({self.name!r})")
+            return UsageError(f"collection {self.name!r} is a singleton: {action} it with "
+                              f"client.singleton({self.name!r})")
         return error
 
     def create(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> T:

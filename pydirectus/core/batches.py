@@ -53,7 +53,8 @@ def write_in_batches(send: Callable[[Sequence[Item]], Plan[Sequence[Any] | None]
         failed = [(index, outcome) for index, outcome in enumerate(outcomes)
                   if isinstance(outcome, APIError | TransportError)]
         if failed:
-            raise _failure(batches, answers, first, outcomes, what, idempotent)
+            error = _failure(batches, answers, first, outcomes, what, idempotent)
+            raise error from error.cause
         answers.extend(outcomes)
     written: list[Any] = []
     for answer in answers:

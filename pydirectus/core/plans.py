@@ -19,7 +19,7 @@ from urllib.parse import quote
 import attrs
 
 from ..encoding import UNDECODED, fast_loads
-from ..errors import InvalidQuery, ServerError, WireFailure
+from ..errors import ServerError, UsageError, WireFailure
 from ..redact import mask, redact_text
 
 __all__ = [
@@ -104,10 +104,10 @@ class Runner(Protocol):
 def encode_segment(segment: str | int) -> str:
     """Percent-encode one path segment so no id can climb to another route."""
     if isinstance(segment, bool) or not isinstance(segment, str | int):
-        raise InvalidQuery(f"path segment {segment!r}: expected a str or int")
+        raise UsageError(f"path segment {segment!r}: expected a str or int")
     text = str(segment)
     if text in ("", ".", ".."):
-        raise InvalidQuery(f"path segment {text!r}: an id or name must not be empty, '.' or '..'")
+        raise UsageError(f"path segment {text!r}: an id or name must not be empty, '.' or '..'")
     return quote(text, safe="")
 
 
