@@ -1,36 +1,50 @@
 """Files and folders: the /files and /folders handles, uploads, downloads, assets and zips.
 
-Uploads stream from disk (or any binary file object) in a multipart body built on the fly
-(``multipart``); downloads stream to disk in chunks, all or nothing (``download``); image
-transforms are checked before sending (``transforms``). Nothing holds a file in memory
-except ``read_bytes()``, which is for small files.
+Uploads stream from disk (or any binary file object; on the async face also an async
+iterator of bytes) in a multipart body built on the fly (``multipart``); downloads stream
+to disk in chunks, all or nothing (``download``); image transforms are checked before
+sending (``transforms``). Nothing holds a file in memory except ``read_bytes()``, which is
+for small files.
+
+One definition serves both faces: what to send and how to read the answer are plans, the
+body's bytes are read by the face's runner (``stream()`` and ``save()``: blocking with
+requests, ``async for`` with aiohttp), so on the async face ``await files.upload(...)``,
+``await files.download(id, path)`` and ``async for chunk in files.iter_bytes(id)``.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict, overload
+from typing import TYPE_CHECKING, Any, TypedDict, cast, overload
 from urllib.parse import urlencode
 
 import attrs
 
 from .checks import check_data, check_key, check_text, check_url, check_uuid
 from .collection import Collection
+from .core import plans
+from .core.plans import Call, Plan, Runner, encode_segment
 from .core.reads import ReadRules
-from .download import CHUNK_SIZE, Destination, check_chunk_size, check_destination, save, stream
+from .download import (
+    CHUNK_SIZE,
+    BytesSink,
+    Destination,
+    Download,
+    check_destination,
+    sink_for,
+    streaming,
+)
 from .errors import UsageError
 from .models import File, Folder
-from .multipart import FilePart, MultipartStream, Source, Upload, file_parts, send_parts
-from .progress import ProgressArg, reporter
+from .multipart import FilePart, MultipartStream, Source, Upload, file_parts, send_parts_plan
+from .progress import ProgressArg, check_progress
 from .transforms import transform_params
-from .transport import Call, encode_segment
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .core.schema import SchemaCache
-    from .transport import Transport
 
 __all__ = ["Files", "Folders", "MultipartStream", "Source", "Transforms", "Upload"]
 
@@ -61,7 +75,7 @@ class Transforms(TypedDict, total=False):
 class Files(Collection[File]):
     """The /files handle: query file records like items, upload, import and download bytes."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
+    def __init__(self, transport: Runner, schema: SchemaCache, *,
                  page_size: int) -> None:
         super().__init__("directus_files", transport, schema, page_size=page_size,
                          route=("files",))
@@ -96,6 +110,8 @@ class Files(Collection[File]):
         gets no record back from Directus: then a list returns ``{"id": ...}`` per file and
         one source an empty record.
         """
+        allow_async = not self._runner.blocking
+        check_progress(progress)
         if isinstance(source, list | tuple):
             if filename is not None or content_type is not None:
                 raise UsageError("filename/content_type: give them per file with Upload(...) "
@@ -104,33 +120,41 @@ class Files(Collection[File]):
                 raise UsageError("source: expected at least one file, got an empty list")
             uploads = [_with_id(item if isinstance(item, Upload) else Upload(item))
                        for item in source]
-            parts = file_parts(uploads, data, listed=True)
-            answer = self._send_files("POST", ("files",), parts, progress, "upload")
-            records = answer if isinstance(answer, list) else [answer] if answer else []
-            by_id = {str(record.get("id")): record for record in records}
-            # A token that may create files but not read them gets only the ids back.
-            return [by_id.get(part.fields["id"], File(id=part.fields["id"])) for part in parts]
+            parts = file_parts(uploads, data, listed=True, allow_async=allow_async)
+            return self._run(self._upload_many(parts, progress))
         if isinstance(source, Upload) and (filename is not None or content_type is not None):
             raise UsageError("filename/content_type: an Upload carries its own; pass them "
                              "to Upload(...)")
         upload = source if isinstance(source, Upload) else Upload(
             source, filename, content_type, None)  # type: ignore[arg-type]
-        parts = file_parts([upload], data, listed=False)
-        record: File | None = self._send_files("POST", ("files",), parts, progress, "upload")
-        return record if record is not None else File()
+        parts = file_parts([upload], data, listed=False, allow_async=allow_async)
+        return self._run(self._upload_one(parts, progress))
+
+    def _upload_many(self, parts: list[FilePart], progress: ProgressArg) -> Plan[list[File]]:
+        answer = yield from self._send_files("POST", ("files",), parts, progress, "upload")
+        records = answer if isinstance(answer, list) else [answer] if answer else []
+        by_id = {str(record.get("id")): record for record in records}
+        # A token that may create files but not read them gets only the ids back.
+        return [by_id.get(part.fields["id"], File(id=part.fields["id"])) for part in parts]
+
+    def _upload_one(self, parts: list[FilePart], progress: ProgressArg) -> Plan[File]:
+        record = yield from self._send_files("POST", ("files",), parts, progress, "upload")
+        return cast("File", record) if record is not None else File()
 
     def replace(self, id: str, source: Source, *, filename: str | None = None,
                 content_type: str | None = None, data: Mapping[str, Any] | None = None,
                 progress: ProgressArg = None) -> File:
         """Replace a file's bytes (streamed) with PATCH /files/{id}; return the record."""
         key = check_key(id, "id")
-        parts = file_parts([Upload(source, filename, content_type, data)], None, listed=False)
-        record: File = self._send_files("PATCH", ("files", key), parts, progress, "replace")
-        return record
+        check_progress(progress)
+        parts = file_parts([Upload(source, filename, content_type, data)], None, listed=False,
+                           allow_async=not self._runner.blocking)
+        return cast("File", self._run(self._send_files("PATCH", ("files", key), parts,
+                                                       progress, "replace")))
 
     def _send_files(self, method: str, route: tuple[str | int, ...],
-                    parts: Sequence[FilePart], progress: ProgressArg, what: str) -> Any:
-        answer = send_parts(self._transport, method, route, parts, progress, what)
+                    parts: Sequence[FilePart], progress: ProgressArg, what: str) -> Plan[Any]:
+        answer = yield from send_parts_plan(method, route, parts, progress, what)
         return answer.get("data") if isinstance(answer, dict) else None
 
     def import_url(self, url: str, *, data: Mapping[str, Any] | None = None) -> File:
@@ -138,27 +162,31 @@ class Files(Collection[File]):
         body: dict[str, Any] = {"url": check_url(url, "url")}
         if data is not None:
             body["data"] = dict(check_data(data))
-        record: File = self._transport.data("POST", "files", "import", json=body)
-        return record
+        return cast("File", self._run(plans.data("POST", "files", "import", json=body)))
 
-    def _asset_call(self, id: str, transforms: Mapping[str, Any]) -> Call:
-        return Call("GET", ("assets", check_key(id, "id")),
+    def _asset(self, id: str, transforms: Mapping[str, Any], chunk_size: int,
+               progress: ProgressArg, what: str = "download") -> Download:
+        call = Call("GET", ("assets", check_key(id, "id")),
                     params=transform_params(transforms) or None, stream=True)
+        return Download(call, chunk_size, progress, what)
 
     def iter_bytes(self, id: str, *, chunk_size: int = CHUNK_SIZE, progress: ProgressArg = None,
                    **transforms: Unpack[Transforms]) -> Iterator[bytes]:
         """Stream a file's bytes (transformed, if asked) from GET /assets/{id} in chunks.
 
-        Arguments are checked now; the request goes out on the first ``next()``.
+        Arguments are checked now; the request goes out on the first ``next()`` (the first
+        step of ``async for`` on the async face, where this is an async iterator).
         """
-        call = self._asset_call(id, transforms)
-        return stream(self._transport, call, check_chunk_size(chunk_size),
-                      reporter(progress, "download"))
+        chunks: Iterator[bytes] = streaming(self._runner).stream(
+            self._asset(id, transforms, chunk_size, progress))
+        return chunks
 
     def read_bytes(self, id: str, *, progress: ProgressArg = None,
                    **transforms: Unpack[Transforms]) -> bytes:
         """Return a (small) file's bytes from GET /assets/{id}, transformed if asked."""
-        return b"".join(self.iter_bytes(id, progress=progress, **transforms))
+        download = self._asset(id, transforms, CHUNK_SIZE, progress)
+        found: bytes = streaming(self._runner).save(download, BytesSink())
+        return found
 
     def download(self, id: str, destination: Destination, *, chunk_size: int = CHUNK_SIZE,
                  progress: ProgressArg = None, **transforms: Unpack[Transforms]) -> int:
@@ -168,8 +196,9 @@ class Files(Collection[File]):
         once every byte has arrived.
         """
         target = check_destination(destination)
-        return save(self.iter_bytes(id, chunk_size=chunk_size, progress=progress, **transforms),
-                    target)
+        download = self._asset(id, transforms, chunk_size, progress)
+        written: int = streaming(self._runner).save(download, sink_for(target))
+        return written
 
     def download_zip(self, ids: Sequence[str], destination: Destination, *,
                      chunk_size: int = CHUNK_SIZE, progress: ProgressArg = None) -> int:
@@ -181,8 +210,9 @@ class Files(Collection[File]):
         # It only reads, so a re-send is harmless.
         call = Call("POST", ("assets", "files"), json={"ids": checked}, stream=True,
                     idempotent=True)
-        return save(stream(self._transport, call, check_chunk_size(chunk_size),
-                           reporter(progress, "zip")), target)
+        written: int = streaming(self._runner).save(
+            Download(call, chunk_size, progress, "zip"), sink_for(target))
+        return written
 
     def asset_url(self, id: str, *, filename: str | None = None,
                   access_token: str | None = None, **transforms: Unpack[Transforms]) -> str:
@@ -202,7 +232,8 @@ class Files(Collection[File]):
         if access_token is not None:
             params["access_token"] = check_text(access_token, "access_token")
         query = f"?{urlencode(params)}" if params else ""
-        return f"{self._transport.base_url}/{'/'.join(segments)}{query}"
+        base_url: str = self._transport.base_url
+        return f"{base_url}/{'/'.join(segments)}{query}"
 
 
 def _with_id(upload: Upload) -> Upload:
@@ -217,7 +248,7 @@ def _with_id(upload: Upload) -> Upload:
 class Folders(Collection[Folder]):
     """The /folders handle: folder records, queried and written like items."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *,
+    def __init__(self, transport: Runner, schema: SchemaCache, *,
                  page_size: int) -> None:
         # Directus 12.4.0 answers a non-admin GET /folders list with a 500
         # (FoldersService.readByQuery writes to the frozen query object GET hands it);
@@ -243,18 +274,23 @@ class Folders(Collection[Folder]):
         for index, name in enumerate(names):
             if not name.strip():
                 raise UsageError(f"path: folder name {index} of {path!r} is empty")
+        return self._run(self._ensure(names, None if parent is None
+                                      else check_uuid(parent, "parent")))
+
+    def _ensure(self, names: list[str], parent_id: str | None) -> Plan[Folder]:
         current: Folder | None = None
-        parent_id = None if parent is None else check_uuid(parent, "parent")
         for name in names:
-            found = self._child(name, parent_id)
-            current = found if found is not None else self.create(
-                {"name": name, "parent": parent_id})
+            found = yield from self._child(name, parent_id)
+            if found is None:
+                found = yield from self._create({"name": name, "parent": parent_id}, None)
+            current = found
             parent_id = str(current["id"])
         assert current is not None
         return current
 
-    def _child(self, name: str, parent: str | None) -> Folder | None:
-        return self.filter(name=name, parent=parent).sort("id").first()
+    def _child(self, name: str, parent: str | None) -> Plan[Folder | None]:
+        found = yield from self.filter(name=name, parent=parent).sort("id")._read("first")
+        return cast("Folder | None", found)
 
     def download_zip(self, id: str, destination: Destination, *, chunk_size: int = CHUNK_SIZE,
                      progress: ProgressArg = None) -> int:
@@ -262,5 +298,6 @@ class Folders(Collection[Folder]):
         folder = check_uuid(id, "id")
         target = check_destination(destination)
         call = Call("POST", ("assets", "folder", folder), stream=True, idempotent=True)
-        return save(stream(self._transport, call, check_chunk_size(chunk_size),
-                           reporter(progress, "zip")), target)
+        written: int = streaming(self._runner).save(
+            Download(call, chunk_size, progress, "zip"), sink_for(target))
+        return written

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["ProgressArg", "ProgressCallback", "Reporter", "reporter"]
+__all__ = ["ProgressArg", "ProgressCallback", "Reporter", "check_progress", "reporter"]
 
 ProgressCallback = Callable[[int, "int | None"], object]
 ProgressArg = ProgressCallback | bool | None
@@ -61,25 +61,41 @@ class Reporter:
             self._close()
 
 
+def check_progress(progress: ProgressArg) -> ProgressArg:
+    """Return a `progress=` argument if it is usable (True needs tqdm), else raise
+    UsageError; nothing is drawn yet (see :func:`reporter`)."""
+    if progress is None or progress is False:
+        return progress
+    if progress is True:
+        _tqdm()
+        return progress
+    if not callable(progress):
+        raise UsageError(f"progress: expected a callable (done_bytes, total_bytes_or_None) or "
+                         f"True, got {type(progress).__name__}")
+    return progress
+
+
 def reporter(progress: ProgressArg, what: str) -> Reporter:
     """Return a Reporter for a `progress=` argument; check it before anything is sent."""
+    check_progress(progress)
     if progress is None or progress is False:
         return Reporter(None)
     if progress is True:
         return _tqdm_reporter(what)
-    if not callable(progress):
-        raise UsageError(f"progress: expected a callable (done_bytes, total_bytes_or_None) or "
-                         f"True, got {type(progress).__name__}")
     return Reporter(progress)
 
 
-def _tqdm_reporter(what: str) -> Reporter:
+def _tqdm() -> Any:
     try:
-        tqdm: Any = importlib.import_module("tqdm").tqdm
+        return importlib.import_module("tqdm").tqdm
     except ImportError:
         raise UsageError("progress=True draws a bar with tqdm, which is not installed: "
                          "pip install 'pydirectus[progress]' (or pass a callable "
                          "(done_bytes, total_bytes_or_None))") from None
+
+
+def _tqdm_reporter(what: str) -> Reporter:
+    tqdm = _tqdm()
     bar = tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, desc=what,
                file=sys.stderr, leave=False)
 

@@ -43,6 +43,7 @@ from .core.plans import (
     unwrap,
 )
 from .core.reads import Rows
+from .download import Download, Sink, drain
 from .errors import (
     ConnectError,
     Timeout,
@@ -328,6 +329,38 @@ class Transport:
         raise WireFailure(wrap_error(failure, call), never_sent=_never_reached_server(failure),
                           read_timed_out=_read_timed_out(failure), cause=_detached(failure))
 
+    # Streamed bodies: the Download decides (pydirectus.download); reading is this face's.
+
+    def stream(self, download: Download) -> Generator[bytes, None, None]:
+        """Yield a streamed download's body in chunks; the request goes out on the first
+        next(), and the response is closed however the loop ends."""
+        try:
+            # The replies this face's sender makes are requests.Responses.
+            response: Any = self.run(download.plan())
+            try:
+                chunks = response.iter_content(download.chunk_size)
+                while True:
+                    # Only reading the body is guarded: an error of the progress callback
+                    # (or of the code consuming the chunks) is not a transport error.
+                    try:
+                        chunk = next(chunks)
+                    except StopIteration:
+                        break
+                    except STREAM_ERRORS as exc:
+                        raise _stream_error(exc, download.call) from exc
+                    download.received(chunk)
+                    yield chunk
+                download.finished()
+            finally:
+                response.close()
+        finally:
+            download.close()
+
+    def save(self, download: Download, sink: Sink) -> Any:
+        """Stream a download into a sink (a path all or nothing, a file, memory); return
+        what the sink commits."""
+        return drain(self.stream(download), sink)
+
     # Calls.
 
     def send(self, call: Call) -> requests.Response:
@@ -391,6 +424,18 @@ class Transport:
         finally:
             if self._owns_session:
                 self.session.close()
+
+
+# What reading a streamed body can raise: requests' wrappers (iter_content) and urllib3's own
+# errors (reading response.raw), mapped to ConnectError or Timeout by wrap_error.
+STREAM_ERRORS: Final = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+
+
+def _stream_error(exc: BaseException, call: Call) -> TransportError:
+    if isinstance(exc, requests.RequestException):
+        return wrap_error(exc, call)
+    # urllib3 (or the socket) raised while reading response.raw: wrap it as requests would.
+    return wrap_error(requests.exceptions.ChunkedEncodingError(exc), call)
 
 
 def _outcome(future: Future[Any]) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import aiohttp
@@ -21,12 +21,12 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from .._version import __version__
-from ..core.plans import Attempt, WireFailure
+from ..core.plans import Attempt, Call, WireFailure
 from ..core.query_string import encode_query
 from ..errors import ConnectError, Timeout, TLSError, TransportError
 from ..redact import SECRET_PARAMS, redact_text
 
-__all__ = ["AioReply", "AioSender", "client_timeout"]
+__all__ = ["READ_ERRORS", "AioReply", "AioSender", "client_timeout", "read_failure"]
 
 USER_AGENT = f"pydirectus/{__version__} aiohttp/{aiohttp.__version__}"
 
@@ -85,7 +85,7 @@ class AioReply:
         """Return the body decoded as JSON (ValueError if it is not JSON)."""
         return json.loads(self.content)
 
-    async def iter_chunks(self, size: int) -> AsyncIterator[bytes]:
+    async def iter_chunks(self, size: int) -> AsyncGenerator[bytes, None]:
         """Yield a streamed body in chunks of at most ``size`` bytes."""
         try:
             async for chunk in self._response.content.iter_chunked(size):
@@ -130,6 +130,15 @@ def _failure(exc: BaseException, attempt: Attempt) -> WireFailure:
     # The cause keeps only the message: the original holds the request and its headers.
     return WireFailure(error, never_sent=never_sent, read_timed_out=read_timed_out,
                        cause=TransportError(_reason(exc)))
+
+
+#: what reading a streamed body can raise
+READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def read_failure(exc: BaseException, call: Call) -> TransportError:
+    """Return the pydirectus error for a failure while reading a streamed body of `call`."""
+    return _failure(exc, Attempt(call, "", None, {}, None, None, None)).error
 
 
 class _Headers(dict[str, str]):
@@ -181,6 +190,10 @@ class AioSender:
         data = attempt.data
         if isinstance(data, str):
             data = data.encode()
+        elif hasattr(data, "__aiter__") and hasattr(data, "__len__"):
+            # A streamed body of known size (a multipart upload): sent with its length,
+            # not chunked.
+            headers.setdefault("Content-Length", str(len(data)))
         failure: WireFailure | None = None
         try:
             response = await self.session().request(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -22,8 +22,9 @@ from ..core import plans
 from ..core.exchange import Exchange, RetryPolicy, validate_base_url
 from ..core.plans import Attempt, Call, Exclusive, Gather, Plan, Wait, decode_json, resume
 from ..core.reads import Rows
+from ..download import Download, Sink, drain_async
 from ..redact import redact_url
-from .sender import USER_AGENT, AioReply, AioSender
+from .sender import READ_ERRORS, USER_AGENT, AioReply, AioSender, read_failure
 
 if TYPE_CHECKING:
     from ..auth import DirectusAuth
@@ -110,6 +111,42 @@ class AsyncTransport:
         """Iterate (``async for``) the rows of a page stream; prefetch: the next page is
         fetched by a task while the caller works on this one."""
         return _rows(_PageStream(self, pages), prefetch)
+
+    # Streamed bodies: the Download decides (pydirectus.download); reading is this face's.
+
+    async def stream(self, download: Download) -> AsyncGenerator[bytes, None]:
+        """Yield (``async for``) a streamed download's body in chunks; the request goes out
+        on the first one, and the reply is released however the loop ends."""
+        try:
+            # The replies this face's sender makes are AioReplies.
+            reply: AioReply = await self.run(download.plan())  # type: ignore[arg-type]
+            chunks = reply.iter_chunks(download.chunk_size)
+            try:
+                while True:
+                    # Only reading the body is guarded: an error of the progress callback
+                    # (or of the code consuming the chunks) is not a transport error.
+                    failure: Exception | None = None
+                    try:
+                        chunk = await chunks.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    except READ_ERRORS as exc:
+                        failure = read_failure(exc, download.call)
+                    if failure is not None:
+                        raise failure  # outside the except block: no aiohttp context
+                    download.received(chunk)
+                    yield chunk
+                download.finished()
+            finally:
+                await chunks.aclose()
+                reply.close()
+        finally:
+            download.close()
+
+    async def save(self, download: Download, sink: Sink) -> Any:
+        """Stream a download into a sink (a path all or nothing, a file, memory); return
+        what the sink commits."""
+        return await drain_async(self.stream(download), sink)
 
     # Calls.
 

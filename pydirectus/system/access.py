@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..checks import (
     check_data,
@@ -16,12 +16,14 @@ from ..checks import (
     fields_params,
 )
 from ..collection import DEFAULT_PAGE_SIZE
+from ..core import plans
+from ..core.plans import Plan
 from ..core.reads import ReadRules
 from ..core.schema import SchemaCache
 from ..errors import PermissionDenied, UsageError
 from ..models import Permission as PermissionRecord
 from ..models import Policy, Role, User
-from .handles import SystemCollection
+from .handles import SystemCollection, discard
 
 __all__ = ["Permissions", "Policies", "Roles", "Users"]
 
@@ -33,16 +35,15 @@ class Users(SystemCollection[User]):
 
     def me(self, *, fields: Sequence[str] | None = None) -> User:
         """Return the current user from GET /users/me ({id} only if it may not read itself)."""
-        user: User = self._transport.data("GET", "users", "me", params=fields_params(fields))
-        return user
+        return cast("User", self._run(plans.data("GET", "users", "me",
+                                                 params=fields_params(fields))))
 
     def update_me(self, data: Mapping[str, Any], *,
                   fields: Sequence[str] | None = None) -> User:
         """Update the current user with PATCH /users/me; return it."""
         body = dict(check_data(data))
-        user: User = self._transport.data("PATCH", "users", "me", params=fields_params(fields),
-                                          json=body)
-        return user
+        return cast("User", self._run(plans.data("PATCH", "users", "me",
+                                                 params=fields_params(fields), json=body)))
 
     def invite(self, email: str | Sequence[str], role: str,
                invite_url: str | None = None) -> None:
@@ -61,20 +62,24 @@ class Users(SystemCollection[User]):
         body: dict[str, Any] = {"email": emails, "role": check_uuid(role, "role")}
         if invite_url is not None:
             body["invite_url"] = check_url(invite_url, "invite_url")
+        return self._run(self._invite(body))
+
+    def _invite(self, body: dict[str, Any]) -> Plan[None]:
         # Directus answers 204 and invites no one when the token may not create users:
         # ask first (GET /permissions/me), so the refusal is not silent.
-        rights = self._transport.data("GET", "permissions", "me") or {}
+        rights = (yield from plans.data("GET", "permissions", "me")) or {}
         if ((rights.get("directus_users") or {}).get("create") or {}).get(
                 "access", "none") == "none":
             raise PermissionDenied(403, "FORBIDDEN", "invite: this token may not create users, "
                                    "so Directus would answer 204 without inviting anyone",
                                    {"reason": "no create permission on directus_users"})
-        self._transport.data("POST", "users", "invite", json=body)
+        yield from plans.data("POST", "users", "invite", json=body)
 
     def accept_invite(self, token: str, password: str) -> None:
         """Accept an invitation (set the password, activate) with POST /users/invite/accept."""
         body = {"token": check_text(token, "token"), "password": check_text(password, "password")}
-        self._transport.data("POST", "users", "invite", "accept", json=body, authenticate=False)
+        return self._run(discard(plans.data("POST", "users", "invite", "accept", json=body,
+                                            authenticate=False)))
 
     def register(self, email: str, password: str, *, verification_url: str | None = None,
                  first_name: str | None = None, last_name: str | None = None) -> None:
@@ -86,7 +91,8 @@ class Users(SystemCollection[User]):
         for name, value in (("first_name", first_name), ("last_name", last_name)):
             if value is not None:
                 body[name] = check_text(value, name)
-        self._transport.data("POST", "users", "register", json=body, authenticate=False)
+        return self._run(discard(plans.data("POST", "users", "register", json=body,
+                                            authenticate=False)))
 
     def generate_tfa(self, password: str | None = None) -> dict[str, str]:
         """Start two-factor setup with POST /users/me/tfa/generate: {secret, otpauth_url}.
@@ -94,14 +100,13 @@ class Users(SystemCollection[User]):
         Users of the default (password) provider must give their password.
         """
         body = {} if password is None else {"password": check_text(password, "password")}
-        data: dict[str, str] = self._transport.data("POST", "users", "me", "tfa", "generate",
-                                                    json=body)
-        return data
+        return cast("dict[str, str]", self._run(plans.data("POST", "users", "me", "tfa",
+                                                           "generate", json=body)))
 
     def enable_tfa(self, secret: str, otp: str) -> None:
         """Turn two-factor auth on with POST /users/me/tfa/enable (secret from generate_tfa)."""
         body = {"secret": check_text(secret, "secret"), "otp": check_text(otp, "otp")}
-        self._transport.data("POST", "users", "me", "tfa", "enable", json=body)
+        return self._run(discard(plans.data("POST", "users", "me", "tfa", "enable", json=body)))
 
     def disable_tfa(self, otp: str | None = None, *, user: str | None = None) -> None:
         """Turn two-factor auth off: yours with POST /users/me/tfa/disable {otp}, or (admin)
@@ -109,10 +114,11 @@ class Users(SystemCollection[User]):
         if user is not None:
             if otp is not None:
                 raise UsageError("otp: not needed to disable another user's 2FA (pass user=)")
-            self._transport.data("POST", "users", check_uuid(user, "user"), "tfa", "disable")
-            return
+            return self._run(discard(plans.data("POST", "users", check_uuid(user, "user"),
+                                                "tfa", "disable")))
         body = {"otp": check_text(otp, "otp")}
-        self._transport.data("POST", "users", "me", "tfa", "disable", json=body)
+        return self._run(discard(plans.data("POST", "users", "me", "tfa", "disable",
+                                            json=body)))
 
 
 class Roles(SystemCollection[Role]):
@@ -122,9 +128,11 @@ class Roles(SystemCollection[Role]):
 
     def me(self, *, fields: Sequence[str] | None = None) -> list[Role]:
         """Return the current user's roles (its role and the parents) from GET /roles/me."""
-        roles: list[Role] = self._transport.data("GET", "roles", "me",
-                                                 params=fields_params(fields)) or []
-        return roles
+        return self._run(self._me(fields_params(fields)))
+
+    def _me(self, params: dict[str, str] | None) -> Plan[list[Role]]:
+        roles = yield from plans.data("GET", "roles", "me", params=params)
+        return cast("list[Role]", roles or [])
 
 
 class Policies(SystemCollection[Policy]):
@@ -135,8 +143,8 @@ class Policies(SystemCollection[Policy]):
     def me_globals(self) -> dict[str, bool]:
         """Return the current user's app_access, admin_access and enforce_tfa from
         GET /policies/me/globals."""
-        flags: dict[str, bool] = self._transport.data("GET", "policies", "me", "globals")
-        return flags
+        return cast("dict[str, bool]", self._run(plans.data("GET", "policies", "me",
+                                                            "globals")))
 
 
 class Permissions(SystemCollection[PermissionRecord]):
@@ -157,8 +165,8 @@ class Permissions(SystemCollection[PermissionRecord]):
 
     def me(self) -> dict[str, dict[str, Any]]:
         """Return collection -> action -> {access, fields, ...} from GET /permissions/me."""
-        found: dict[str, dict[str, Any]] = self._transport.data("GET", "permissions", "me")
-        return found
+        return cast("dict[str, dict[str, Any]]", self._run(plans.data("GET", "permissions",
+                                                                      "me")))
 
     def item(self, collection: str, pk: str | int | None = None) -> dict[str, Any]:
         """Return what the current user may do to one item (or a singleton) from
@@ -166,5 +174,4 @@ class Permissions(SystemCollection[PermissionRecord]):
         segments: list[str | int] = ["permissions", "me", check_name(collection)]
         if pk is not None:
             segments.append(check_key(pk))
-        found: dict[str, Any] = self._transport.data("GET", *segments)
-        return found
+        return cast("dict[str, Any]", self._run(plans.data("GET", *segments)))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from ..checks import check_data, check_keys, check_name, check_params, check_uuid, fields_params
+from ..core import plans
+from ..core.plans import Call, Plan
 from ..errors import NotFound, PermissionDenied, UsageError
 from ..models import Flow, Share, Version
-from ..transport import Call
 from .handles import SystemCollection
 
 __all__ = ["Flows", "Shares", "Versions"]
@@ -21,31 +22,33 @@ class Versions(SystemCollection[Version]):
 
     NAME = "directus_versions"
 
-    def _call(self, id: str, send: Callable[[str], R]) -> R:
-        key = check_uuid(id, "id")
+    def _version(self, key: str, plan: Plan[R]) -> Plan[R]:
+        # Run a plan on version `key`; Directus says FORBIDDEN for a version that does not
+        # exist: NotFound then (when the token may tell).
+        denied: PermissionDenied | None = None
         try:
-            return send(key)
-        except PermissionDenied as denied:
-            # Directus says FORBIDDEN for a version that does not exist.
-            error = self._run(self._path.missing_or_denied(key, denied, False))
-            if isinstance(error, NotFound):
-                raise NotFound(404, error.code, f"id: no version {key!r}",
-                               {"version": key}, denied.response) from None
-            raise error from None
+            return (yield from plan)
+        except PermissionDenied as refusal:
+            denied = refusal
+        error = yield from self._path.missing_or_denied(key, denied, False)
+        if isinstance(error, NotFound):
+            raise NotFound(404, error.code, f"id: no version {key!r}",
+                           {"version": key}, denied.response) from None
+        raise error from None
 
     def save(self, id: str, delta: Mapping[str, Any]) -> dict[str, Any]:
         """Add changes to a version with POST /versions/{id}/save; return the item as the
         version now has it (main item with the version's delta applied)."""
         body = dict(check_data(delta, "delta"))
-        item: dict[str, Any] = self._call(id, lambda key: self._transport.data(
-            "POST", "versions", key, "save", json=body))
-        return item
+        key = check_uuid(id, "id")
+        return cast("dict[str, Any]", self._run(self._version(key, plans.data(
+            "POST", "versions", key, "save", json=body))))
 
     def compare(self, id: str) -> dict[str, Any]:
         """Return {outdated, mainHash, current, main} from GET /versions/{id}/compare."""
-        result: dict[str, Any] = self._call(id, lambda key: self._transport.data(
-            "GET", "versions", key, "compare"))
-        return result
+        key = check_uuid(id, "id")
+        return cast("dict[str, Any]", self._run(self._version(key, plans.data(
+            "GET", "versions", key, "compare"))))
 
     def promote(self, id: str, main_hash: str, fields: Sequence[str] | None = None) -> Any:
         """Apply a version (all its fields, or `fields`) to the main item with
@@ -57,18 +60,22 @@ class Versions(SystemCollection[Version]):
             if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
                 raise UsageError(f"fields: expected a list of field names, got {fields!r}")
             body["fields"] = list(fields)
-        return self._call(id, lambda key: self._transport.data(
-            "POST", "versions", key, "promote", json=body))
+        key = check_uuid(id, "id")
+        return self._run(self._version(key, plans.data("POST", "versions", key, "promote",
+                                                       json=body)))
 
     def item(self, id: str, *, fields: Sequence[str] | None = None) -> dict[str, Any]:
         """Return the item as a version has it: GET /versions/{id} for its collection, item and
         key, then GET /items/{collection}/{item}?version={key}."""
-        version: Version = self._call(id, lambda key: self._transport.data(
+        key = check_uuid(id, "id")
+        return self._run(self._item(key, fields_params(fields)))
+
+    def _item(self, key: str, params: dict[str, str] | None) -> Plan[dict[str, Any]]:
+        version = yield from self._version(key, plans.data(
             "GET", "versions", key, params={"fields": "collection,item,key"}))
-        params = {"version": version["key"], **(fields_params(fields) or {})}
-        item: dict[str, Any] = self._transport.data(
-            "GET", "items", version["collection"], version["item"], params=params)
-        return item
+        item = yield from plans.data("GET", "items", version["collection"], version["item"],
+                                     params={"version": version["key"], **(params or {})})
+        return cast("dict[str, Any]", item)
 
 
 class Shares(SystemCollection[Share]):
@@ -79,15 +86,20 @@ class Shares(SystemCollection[Share]):
     def info(self, id: str) -> Share:
         """Return a live share's public facts (collection, item, limits) from
         GET /shares/info/{id}; needs no permissions."""
-        key = check_uuid(id, "id")
+        return self._run(self._info(check_uuid(id, "id")))
+
+    def _info(self, key: str) -> Plan[Share]:
+        denied: PermissionDenied | None = None
         try:
-            share: Share = self._transport.data("GET", "shares", "info", key)
-        except PermissionDenied as denied:
-            # Expired, used up or missing: Directus does not say which.
-            raise PermissionDenied(denied.status, denied.code,
-                                   f"share {key!r} does not exist, has expired or is used up",
-                                   {**denied.extensions, "share": key}, denied.response) from None
-        return share
+            share = yield from plans.data("GET", "shares", "info", key)
+        except PermissionDenied as refusal:
+            denied = refusal
+        if denied is None:
+            return cast("Share", share)
+        # Expired, used up or missing: Directus does not say which.
+        raise PermissionDenied(denied.status, denied.code,
+                               f"share {key!r} does not exist, has expired or is used up",
+                               {**denied.extensions, "share": key}, denied.response) from None
 
 
 class Flows(SystemCollection[Flow]):
@@ -114,28 +126,36 @@ class Flows(SystemCollection[Flow]):
         if method is not None and method.upper() not in ("GET", "POST"):
             raise UsageError(f"method: expected 'GET' or 'POST', got {method!r}")
         query = check_params(params) if params else None
-        verb = method.upper() if method is not None else self._method_of(key, body)
-        if verb == "GET" and body is not None:
-            raise UsageError(f"data: flow {key!r} is triggered with GET, which takes no body; "
-                             "pass params= instead")
+        if method is not None:
+            _check_verb(key, method.upper(), body)
+        return self._run(self._trigger(key, method.upper() if method is not None else None,
+                                       body, query))
+
+    def _trigger(self, key: str, verb: str | None, body: dict[str, Any] | None,
+                 query: dict[str, str] | None) -> Plan[Any]:
+        if verb is None:
+            verb = yield from self._method_of(key, body)
+            _check_verb(key, verb, body)
         # A flow run is not idempotent: never retried once it may have reached the server.
         call = Call(verb, ("flows", "trigger", key), params=query, json=body, idempotent=False)
+        denied: PermissionDenied | None = None
         try:
-            return self._transport.send_json(call)
-        except PermissionDenied as denied:
-            if denied.reason is not None:
+            return (yield from plans.send_json(call))
+        except PermissionDenied as refusal:
+            if refusal.reason is not None:
                 raise  # refused by the flow's own steps or permissions: Directus said why
-            # A bare FORBIDDEN is also Directus's answer for no such active flow.
-            raise PermissionDenied(
-                denied.status, denied.code,
-                f"flow_id: no active webhook or manual flow {key!r} answers {verb} (or this "
-                f"token may not run it)", {**denied.extensions, "flow": key},
-                denied.response) from None
+            denied = refusal
+        # A bare FORBIDDEN is also Directus's answer for no such active flow.
+        raise PermissionDenied(
+            denied.status, denied.code,
+            f"flow_id: no active webhook or manual flow {key!r} answers {verb} (or this "
+            f"token may not run it)", {**denied.extensions, "flow": key},
+            denied.response) from None
 
-    def _method_of(self, key: str, body: dict[str, Any] | None) -> str:
+    def _method_of(self, key: str, body: dict[str, Any] | None) -> Plan[str]:
         try:
-            flow = self._transport.data("GET", "flows", key,
-                                        params={"fields": "trigger,options"})
+            flow = yield from plans.data("GET", "flows", key,
+                                         params={"fields": "trigger,options"})
         except PermissionDenied:
             return "POST" if body is not None else "GET"
         if not flow:
@@ -147,3 +167,8 @@ class Flows(SystemCollection[Flow]):
                              "only webhook and manual flows can be triggered")
         return str((flow.get("options") or {}).get("method") or "GET").upper()
 
+
+def _check_verb(key: str, verb: str, body: dict[str, Any] | None) -> None:
+    if verb == "GET" and body is not None:
+        raise UsageError(f"data: flow {key!r} is triggered with GET, which takes no body; "
+                         "pass params= instead")

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from ..checks import check_data
 from ..collection import DEFAULT_PAGE_SIZE, Collection, Singleton
+from ..core import plans
+from ..core.plans import Plan, Runner
 from ..core.reads import ReadRules
 from ..errors import NotFound, PermissionDenied, ReadOnlyError, UsageError
 from ..models import Extension
 
 if TYPE_CHECKING:
     from ..core.schema import SchemaCache
-    from ..transport import Transport
 
 __all__ = [
     "Extensions",
@@ -29,9 +30,20 @@ __all__ = [
     "SettingsHandle",
     "SystemCollection",
     "admin_only",
+    "admin_plan",
+    "discard",
 ]
 
 T = TypeVar("T", bound=Mapping[str, Any])
+R = TypeVar("R")
+
+
+def _admin_error(what: str, denied: PermissionDenied) -> PermissionDenied:
+    return PermissionDenied(denied.status, denied.code,
+                            f"{what} needs an admin token ({denied.message})",
+                            {**denied.extensions, "reason": f"{what} is for admins only"},
+                            denied.response)
+
 
 @contextlib.contextmanager
 def admin_only(what: str) -> Iterator[None]:
@@ -41,10 +53,25 @@ def admin_only(what: str) -> Iterator[None]:
     except PermissionDenied as denied:
         if denied.reason is not None:
             raise
-        raise PermissionDenied(denied.status, denied.code,
-                               f"{what} needs an admin token ({denied.message})",
-                               {**denied.extensions, "reason": f"{what} is for admins only"},
-                               denied.response) from None
+        raise _admin_error(what, denied) from None
+
+
+def admin_plan(what: str, plan: Plan[R]) -> Plan[R]:
+    """Plan: run `plan`, turning the bare FORBIDDEN of an admin-only route into a
+    PermissionDenied that says so (admin_only for plans)."""
+    refused: PermissionDenied | None = None
+    try:
+        return (yield from plan)
+    except PermissionDenied as denied:
+        if denied.reason is not None:
+            raise
+        refused = denied
+    raise _admin_error(what, refused) from None
+
+
+def discard(plan: Plan[Any]) -> Plan[None]:
+    """Plan: run `plan` for its effect; return None."""
+    yield from plan
 
 
 class SystemCollection(Collection[T]):
@@ -57,7 +84,7 @@ class SystemCollection(Collection[T]):
     NAME: str = ""
     ROUTE: tuple[str, ...] = ()
 
-    def __init__(self, transport: Transport, schema: SchemaCache, *, name: str | None = None,
+    def __init__(self, transport: Runner, schema: SchemaCache, *, name: str | None = None,
                  route: tuple[str, ...] | None = None, primary_key: str = "id",
                  page_size: int = DEFAULT_PAGE_SIZE,
                  rules: ReadRules = ReadRules()) -> None:  # noqa: B008 - frozen
@@ -103,32 +130,40 @@ class ReadOnlyCollection(SystemCollection[T]):
 class SettingsHandle(Singleton[T]):
     """The project settings singleton at /settings: get() and update(data)."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache) -> None:
+    def __init__(self, transport: Runner, schema: SchemaCache) -> None:
         super().__init__("directus_settings", transport, schema, route=("settings",))
 
     def __repr__(self) -> str:
         return "<SettingsHandle /settings>"
 
 
+_ExtensionList = list[Extension]
+
+
 class Extensions:
     """The installed extensions at /extensions: list them, enable or disable one."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, transport: Runner) -> None:
+        self._runner = transport
+        self._transport: Any = transport
 
     def __repr__(self) -> str:
         return "<Extensions /extensions>"
 
     def list(self) -> list[Extension]:
         """Return the installed extensions from GET /extensions."""
-        found: list[Extension] = self._transport.data("GET", "extensions") or []
-        return found
+        return self._runner.run(self._list())
+
+    def _list(self) -> Plan[_ExtensionList]:
+        found = yield from plans.data("GET", "extensions")
+        return cast("_ExtensionList", found or [])
 
     def get(self, extension: str) -> Extension:
         """Return one extension by id or name (from GET /extensions), else raise NotFound."""
-        if not isinstance(extension, str) or not extension.strip():
-            raise UsageError(f"extension: expected an extension id or name, got {extension!r}")
-        installed = self.list()
+        return self._runner.run(self._get(_check_extension(extension)))
+
+    def _get(self, extension: str) -> Plan[Extension]:
+        installed = yield from self._list()
         for record in installed:
             name = (record.get("schema") or {}).get("name")
             if extension in (record.get("id"), name, (record.get("meta") or {}).get("folder")):
@@ -142,11 +177,13 @@ class Extensions:
     def update(self, extension: str, meta: Mapping[str, Any]) -> Extension:
         """Change an extension's meta (e.g. {"enabled": False}) with PATCH /extensions/{id}."""
         body = dict(check_data(meta, "meta"))
+        return self._runner.run(self._update(_check_extension(extension), body))
+
+    def _update(self, extension: str, meta: dict[str, Any]) -> Plan[Extension]:
         # Resolved first: Directus answers a PATCH of an unknown id with an empty 204.
-        key = self.get(extension)["id"]
-        updated: Extension = self._transport.data("PATCH", "extensions", key,
-                                                  json={"meta": body})
-        return updated
+        key = (yield from self._get(extension))["id"]
+        updated = yield from plans.data("PATCH", "extensions", key, json={"meta": meta})
+        return cast("Extension", updated)
 
     def enable(self, extension: str) -> Extension:
         """Enable an extension (PATCH /extensions/{id} with meta.enabled true)."""
@@ -155,3 +192,9 @@ class Extensions:
     def disable(self, extension: str) -> Extension:
         """Disable an extension (PATCH /extensions/{id} with meta.enabled false)."""
         return self.update(extension, {"enabled": False})
+
+
+def _check_extension(extension: Any) -> str:
+    if not isinstance(extension, str) or not extension.strip():
+        raise UsageError(f"extension: expected an extension id or name, got {extension!r}")
+    return extension

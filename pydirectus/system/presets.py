@@ -7,6 +7,8 @@ from typing import Any
 
 from ..checks import check_key, check_name, check_text, check_uuid
 from ..collection import Collection
+from ..core import plans
+from ..core.plans import Plan
 from ..errors import InvalidQuery
 from ..models import Preset
 from ..query import Query
@@ -47,9 +49,11 @@ class Presets(SystemCollection[Preset]):
         """Return the Query a preset describes (filter, search and its layout's fields, sort,
         limit, page); given an id, read the preset with GET /presets/{id} first."""
         if isinstance(preset, Mapping):
-            record: Mapping[str, Any] = preset
-        else:
-            record = self.get(check_key(preset, "preset"))
+            return Query.from_preset(preset)
+        return self._run(self._to_query(check_key(preset, "preset")))
+
+    def _to_query(self, key: str | int) -> Plan[Query]:
+        record = yield from self._get(key)
         return Query.from_preset(record)
 
     def from_query(self, collection: str, query: Query, bookmark: str, *,
@@ -63,15 +67,23 @@ class Presets(SystemCollection[Preset]):
         name = check_name(collection)
         if not isinstance(query, Query):
             raise InvalidQuery(f"query: expected a Query, got {type(query).__name__}")
-        # The handle's compile path fetches relations if a negated path needs them.
-        compiled = Collection(name, self._transport, self._schema).compile(query)
-        body = preset_body(name, compiled, bookmark=check_text(bookmark, "bookmark"),
-                           layout=check_text(layout, "layout"))
-        if user == ME:
-            user = str(self._transport.data("GET", "users", "me", params={"fields": "id"})["id"])
-        body["user"] = check_uuid(user, "user") if user is not None else None
-        body["role"] = check_uuid(role, "role") if role is not None else None
+        marks = {"bookmark": check_text(bookmark, "bookmark"),
+                 "layout": check_text(layout, "layout")}
+        owner = {"user": check_uuid(user, "user") if user not in (None, ME) else None,
+                 "role": check_uuid(role, "role") if role is not None else None}
         for key, value in (("icon", icon), ("color", color)):
             if value is not None:
-                body[key] = check_text(value, key)
-        return self.create(body)
+                owner[key] = check_text(value, key)
+        return self._run(self._from_query(name, query, marks, owner, user == ME))
+
+    def _from_query(self, name: str, query: Query, marks: dict[str, str],
+                    owner: dict[str, str | None], mine: bool) -> Plan[Preset]:
+        # The handle's compile path fetches relations if a negated path needs them.
+        compiled = yield from Collection(name, self._runner, self._schema)._path.compile(query)
+        body = preset_body(name, compiled, bookmark=marks["bookmark"], layout=marks["layout"])
+        if mine:
+            me = yield from plans.data("GET", "users", "me", params={"fields": "id"})
+            owner = {**owner, "user": str(me["id"])}
+        body.update(owner)
+        self._refuse_singleton("create")
+        return (yield from self._create(body, None))

@@ -7,19 +7,20 @@ singletons, relations), so later reads see the new shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from ..checks import check_data, check_name, check_positive_int
+from ..core import plans
+from ..core.plans import Plan, Runner
 from ..errors import PermissionDenied, UsageError
 from ..models import CollectionRecord, FieldRecord, Relation
-from .handles import admin_only
+from .handles import admin_plan, discard
 
 if TYPE_CHECKING:
     from ..core.schema import SchemaCache
-    from ..transport import Transport
 
 __all__ = [
     "FIELD_TYPES",
@@ -46,17 +47,23 @@ TYPE_SPECIALS = {"json": ["cast-json"], "csv": ["cast-csv"], "boolean": ["cast-b
 PRIMARY_KEYS = ("integer", "uuid", "string")
 ON_DELETE = ("SET NULL", "CASCADE", "NO ACTION", "RESTRICT", "SET DEFAULT")
 
+R = TypeVar("R")
+
 
 class _Handle:
-    def __init__(self, transport: Transport, schema: SchemaCache) -> None:
-        self._transport = transport
+    def __init__(self, transport: Runner, schema: SchemaCache) -> None:
+        self._runner = transport
+        self._transport: Any = transport
         self._schema = schema
 
+    def _run(self, plan: Plan[R]) -> R:
+        return self._runner.run(plan)
+
     def _write(self, method: str, *segments: str | int, json: Any = None,
-               params: Mapping[str, str] | None = None) -> Any:
+               params: Mapping[str, str] | None = None) -> Plan[Any]:
         try:
-            return self._transport.data(method, *segments, json=json, params=params,
-                                        idempotent=method == "DELETE" or None)
+            return (yield from plans.data(method, *segments, json=json, params=params,
+                                          idempotent=method == "DELETE" or None))
         finally:
             # Even a failed change may have half-happened: forget what we knew.
             self._schema.clear()
@@ -70,32 +77,40 @@ class Collections(_Handle):
 
     def all(self, *, system: bool = False) -> list[CollectionRecord]:
         """Return the collections from GET /collections (directus_* ones only if asked)."""
-        found: list[CollectionRecord] = self._transport.data("GET", "collections") or []
+        return self._run(self._all(system))
+
+    def _all(self, system: bool = False) -> Plan[list[CollectionRecord]]:
+        found: list[CollectionRecord] = (yield from plans.data("GET", "collections")) or []
         return [c for c in found if system or not c["collection"].startswith("directus_")]
 
     def get(self, name: str) -> CollectionRecord:
         """Return one collection from GET /collections/{name}."""
-        found: CollectionRecord = self._transport.data("GET", "collections", check_name(name))
-        return found
+        return cast("CollectionRecord", self._run(plans.data("GET", "collections",
+                                                             check_name(name))))
 
     def create(self, spec: Mapping[str, Any]) -> CollectionRecord:
         """Create a collection (with its fields) from a raw spec with POST /collections."""
         body = dict(check_data(spec, "spec"))
         check_name(body.get("collection"), "spec['collection']")
-        created: CollectionRecord = self._write("POST", "collections", json=body)
-        return created
+        return self._run(self._create(body))
+
+    def _create(self, body: dict[str, Any]) -> Plan[CollectionRecord]:
+        return cast("CollectionRecord", (yield from self._write("POST", "collections",
+                                                                json=body)))
 
     def update(self, name: str, meta: Mapping[str, Any]) -> CollectionRecord:
         """Change a collection's meta (note, icon, sort field, ...) with
         PATCH /collections/{name}."""
         body = {"meta": dict(check_data(meta, "meta"))}
-        updated: CollectionRecord = self._write("PATCH", "collections", check_name(name),
-                                                json=body)
-        return updated
+        return cast("CollectionRecord", self._run(self._write(
+            "PATCH", "collections", check_name(name), json=body)))
 
     def delete(self, name: str) -> None:
         """Drop a collection, its table and its items with DELETE /collections/{name}."""
-        self._write("DELETE", "collections", check_name(name))
+        return self._run(self._delete(check_name(name)))
+
+    def _delete(self, name: str) -> Plan[None]:
+        yield from self._write("DELETE", "collections", name)
 
 
 class Fields(_Handle):
@@ -106,15 +121,17 @@ class Fields(_Handle):
 
     def all(self, collection: str | None = None) -> list[FieldRecord]:
         """Return every field from GET /fields, or one collection's from GET /fields/{name}."""
-        segments = ("fields",) if collection is None else ("fields", check_name(collection))
-        found: list[FieldRecord] = self._transport.data("GET", *segments) or []
-        return found
+        return self._run(self._all(None if collection is None else check_name(collection)))
+
+    def _all(self, collection: str | None = None) -> Plan[list[FieldRecord]]:
+        segments = ("fields",) if collection is None else ("fields", collection)
+        found = yield from plans.data("GET", *segments)
+        return cast("list[FieldRecord]", found or [])
 
     def get(self, collection: str, field: str) -> FieldRecord:
         """Return one field from GET /fields/{collection}/{field}."""
-        found: FieldRecord = self._transport.data("GET", "fields", check_name(collection),
-                                                  check_name(field, "field"))
-        return found
+        return cast("FieldRecord", self._run(plans.data(
+            "GET", "fields", check_name(collection), check_name(field, "field"))))
 
     def create(self, collection: str, spec: Mapping[str, Any] | Field, *,
                name: str | None = None) -> FieldRecord:
@@ -124,19 +141,24 @@ class Fields(_Handle):
         else:
             body = dict(check_data(spec, "spec"))
             check_name(body.get("field"), "spec['field']")
-        created: FieldRecord = self._write("POST", "fields", check_name(collection), json=body)
-        return created
+        return self._run(self._create(check_name(collection), body))
+
+    def _create(self, collection: str, body: dict[str, Any]) -> Plan[FieldRecord]:
+        return cast("FieldRecord", (yield from self._write("POST", "fields", collection,
+                                                           json=body)))
 
     def update(self, collection: str, field: str, data: Mapping[str, Any]) -> FieldRecord:
         """Change a field's type, schema or meta with PATCH /fields/{collection}/{field}."""
-        updated: FieldRecord = self._write("PATCH", "fields", check_name(collection),
-                                           check_name(field, "field"),
-                                           json=dict(check_data(data)))
-        return updated
+        return cast("FieldRecord", self._run(self._write(
+            "PATCH", "fields", check_name(collection), check_name(field, "field"),
+            json=dict(check_data(data)))))
 
     def delete(self, collection: str, field: str) -> None:
         """Drop a field (and its column) with DELETE /fields/{collection}/{field}."""
-        self._write("DELETE", "fields", check_name(collection), check_name(field, "field"))
+        return self._run(self._delete(check_name(collection), check_name(field, "field")))
+
+    def _delete(self, collection: str, field: str) -> Plan[None]:
+        yield from self._write("DELETE", "fields", collection, field)
 
 
 class Relations(_Handle):
@@ -148,15 +170,17 @@ class Relations(_Handle):
     def all(self, collection: str | None = None) -> list[Relation]:
         """Return every relation from GET /relations, or one collection's from
         GET /relations/{collection}."""
-        segments = ("relations",) if collection is None else ("relations", check_name(collection))
-        found: list[Relation] = self._transport.data("GET", *segments) or []
-        return found
+        return self._run(self._all(None if collection is None else check_name(collection)))
+
+    def _all(self, collection: str | None = None) -> Plan[list[Relation]]:
+        segments = ("relations",) if collection is None else ("relations", collection)
+        found = yield from plans.data("GET", *segments)
+        return cast("list[Relation]", found or [])
 
     def get(self, collection: str, field: str) -> Relation:
         """Return one relation from GET /relations/{collection}/{field}."""
-        found: Relation = self._transport.data("GET", "relations", check_name(collection),
-                                               check_name(field, "field"))
-        return found
+        return cast("Relation", self._run(plans.data(
+            "GET", "relations", check_name(collection), check_name(field, "field"))))
 
     def create(self, spec: Mapping[str, Any]) -> Relation:
         """Create a relation (collection, field, related_collection, meta, schema) with
@@ -164,18 +188,21 @@ class Relations(_Handle):
         body = dict(check_data(spec, "spec"))
         check_name(body.get("collection"), "spec['collection']")
         check_name(body.get("field"), "spec['field']")
-        created: Relation = self._write("POST", "relations", json=body)
-        return created
+        return self._run(self._create(body))
+
+    def _create(self, body: dict[str, Any]) -> Plan[Relation]:
+        return cast("Relation", (yield from self._write("POST", "relations", json=body)))
 
     def update(self, collection: str, field: str, data: Mapping[str, Any]) -> Relation:
         """Change a relation's meta or schema with PATCH /relations/{collection}/{field}."""
-        updated: Relation = self._write("PATCH", "relations", check_name(collection),
-                                        check_name(field, "field"), json=dict(check_data(data)))
-        return updated
+        return cast("Relation", self._run(self._write(
+            "PATCH", "relations", check_name(collection), check_name(field, "field"),
+            json=dict(check_data(data)))))
 
     def delete(self, collection: str, field: str) -> None:
         """Delete a relation (the fields stay) with DELETE /relations/{collection}/{field}."""
-        self._write("DELETE", "relations", check_name(collection), check_name(field, "field"))
+        return self._run(discard(self._write("DELETE", "relations", check_name(collection),
+                                             check_name(field, "field"))))
 
 
 # The declarative helper's vocabulary: frozen values that compile to /fields and /relations bodies.
@@ -307,7 +334,7 @@ def _alias(name: str, kind: str) -> dict[str, Any]:
 class SchemaAPI(_Handle):
     """Schema as code: ``define()`` collections with relations; snapshot, diff and apply."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache, collections: Collections,
+    def __init__(self, transport: Runner, schema: SchemaCache, collections: Collections,
                  fields: Fields, relations: Relations) -> None:
         super().__init__(transport, schema)
         self.collections = collections
@@ -321,40 +348,60 @@ class SchemaAPI(_Handle):
 
     def snapshot(self) -> dict[str, Any]:
         """Return the schema (collections, fields, relations) from GET /schema/snapshot."""
-        with admin_only("schema.snapshot()"):
-            snapshot: dict[str, Any] = self._transport.data("GET", "schema", "snapshot")
-        return snapshot
+        return self._run(self._snapshot())
+
+    def _snapshot(self) -> Plan[dict[str, Any]]:
+        snapshot = yield from admin_plan("schema.snapshot()",
+                                         plans.data("GET", "schema", "snapshot"))
+        return cast("dict[str, Any]", snapshot)
 
     def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> dict[str, Any] | None:
         """Return {hash, diff} that would turn this schema into `snapshot`, from
         POST /schema/diff, or None when they already match. `force` skips the check that
         both sides run the same Directus version and database vendor."""
-        body = dict(check_data(snapshot, "snapshot"))
-        for key in ("version", "directus", "collections", "fields", "relations"):
-            if key not in body:
-                raise UsageError(f"snapshot: missing {key!r}; pass what snapshot() returns")
+        return self._run(self._diff(_check_snapshot(snapshot), force))
+
+    def _diff(self, body: dict[str, Any], force: bool) -> Plan[dict[str, Any] | None]:
         params = {"force": "true"} if force else None
-        with admin_only("schema.diff()"):
-            result: dict[str, Any] | None = self._transport.data("POST", "schema", "diff",
-                                                                 params=params, json=body)
-        return result
+        result = yield from admin_plan("schema.diff()", plans.data(
+            "POST", "schema", "diff", params=params, json=body))
+        return cast("dict[str, Any] | None", result)
 
     def apply(self, diff: Mapping[str, Any], *, force: bool = False) -> None:
         """Apply what diff() returned with POST /schema/apply; Directus refuses it (an
         InvalidRequest with its reason) if the schema changed since, unless `force`."""
-        body = dict(check_data(diff, "diff"))
-        if "hash" not in body or "diff" not in body:
-            raise UsageError("diff: expected what diff() returned ({hash, diff})")
-        with admin_only("schema.apply()"):
-            self._write("POST", "schema", "apply", json=body,
-                        params={"force": "true"} if force else None)
+        return self._run(self._apply(_check_diff(diff), force))
+
+    def _apply(self, body: dict[str, Any], force: bool) -> Plan[None]:
+        yield from admin_plan("schema.apply()", self._write(
+            "POST", "schema", "apply", json=body, params={"force": "true"} if force else None))
 
     def copy_to(self, target: SchemaAPI, *, force: bool = False) -> dict[str, Any] | None:
         """Make `target`'s schema match this one (snapshot here, diff and apply there);
-        return the applied diff, or None when nothing differed."""
-        diff = target.diff(self.snapshot(), force=force)
+        return the applied diff, or None when nothing differed.
+
+        Each side's calls go through its own client. A sync client copies to a sync client;
+        an async client's copy_to is awaited, and `target` may be of either face.
+        """
+        if not isinstance(target, SchemaAPI):
+            raise UsageError(f"target: expected another client's schema (client.schema), got "
+                             f"{type(target).__name__}")
+        if self._runner.blocking:
+            if not target._runner.blocking:
+                raise UsageError("target: an async client's schema; copy from an async client "
+                                 "(await source.schema.copy_to(target.schema)) instead")
+            diff = target._run(target._diff(_check_snapshot(self._run(self._snapshot())),
+                                            force))
+            if diff is not None:
+                target._run(target._apply(diff, False))
+            return diff
+        return cast("dict[str, Any] | None", self._copy_async(target, force))
+
+    async def _copy_async(self, target: SchemaAPI, force: bool) -> dict[str, Any] | None:
+        snapshot = await cast("Awaitable[dict[str, Any]]", self._run(self._snapshot()))
+        diff = await _on(target, target._diff(_check_snapshot(snapshot), force))
         if diff is not None:
-            target.apply(diff)
+            await _on(target, target._apply(diff, False))
         return diff
 
     # The declarative helper.
@@ -392,23 +439,30 @@ class SchemaAPI(_Handle):
                 raise UsageError(f"fields[{field_name!r}]: expected a type name, Field, "
                                  f"ManyToOne, OneToMany, ManyToMany or a /fields body with a "
                                  f"type, got {spec!r}")
+        collection_meta = {**dict(check_data(meta or {}, "meta")), "singleton": singleton}
+        return self._run(self._define(name, pk, plain, relational, collection_meta))
+
+    def _define(self, name: str, pk: str, plain: list[dict[str, Any]],
+                relational: list[tuple[str, ManyToOne | OneToMany | ManyToMany]],
+                meta: dict[str, Any]) -> Plan[CollectionRecord]:
         # Check every related collection before creating anything.
-        key_types = {related: self._key_type(related, f"fields[{field_name!r}]")
-                     for field_name, spec in relational
-                     if (related := spec.related) != name}
+        key_types: dict[str, str] = {}
+        for field_name, spec in relational:
+            if spec.related != name and spec.related not in key_types:
+                key_types[spec.related] = yield from self._key_type(
+                    spec.related, f"fields[{field_name!r}]")
         key_types[name] = pk
         for field_name, spec in relational:
             if isinstance(spec, ManyToOne):
                 plain.append({**_foreign_key(field_name, key_types[spec.related],
                                              required=spec.required)})
         body: dict[str, Any] = {
-            "collection": name, "schema": {},
-            "meta": {**dict(check_data(meta or {}, "meta")), "singleton": singleton},
+            "collection": name, "schema": {}, "meta": meta,
             "fields": [_key_field(pk), *plain],
         }
-        created = self.collections.create(body)
+        created = yield from self.collections._create(body)
         for field_name, spec in relational:
-            self._relate(name, field_name, spec, key_types)
+            yield from self._relate(name, field_name, spec, key_types)
         return created
 
     def add_relation(self, collection: str, field: str,
@@ -420,27 +474,34 @@ class SchemaAPI(_Handle):
         check_name(field, "field")
         if not isinstance(spec, ManyToOne | OneToMany | ManyToMany):
             raise UsageError(f"spec: expected ManyToOne, OneToMany or ManyToMany, got {spec!r}")
-        key_types = {name: self._key_type(name, "collection")}
-        key_types.setdefault(spec.related, self._key_type(spec.related, "spec.related")
-                             if spec.related != name else key_types[name])
+        return self._run(self._add_relation(name, field, spec))
+
+    def _add_relation(self, name: str, field: str,
+                      spec: ManyToOne | OneToMany | ManyToMany) -> Plan[None]:
+        key_types = {name: (yield from self._key_type(name, "collection"))}
+        if spec.related not in key_types:
+            key_types[spec.related] = yield from self._key_type(spec.related, "spec.related")
         if isinstance(spec, ManyToOne):
-            self.fields.create(name, _foreign_key(field, key_types[spec.related],
-                                                  required=spec.required))
-        self._relate(name, field, spec, key_types)
+            yield from self.fields._create(name, _foreign_key(field, key_types[spec.related],
+                                                              required=spec.required))
+        yield from self._relate(name, field, spec, key_types)
 
     def _relate(self, collection: str, field: str, spec: ManyToOne | OneToMany | ManyToMany,
-                key_types: Mapping[str, str]) -> None:
+                key_types: Mapping[str, str]) -> Plan[None]:
         if isinstance(spec, ManyToOne):
-            self._many_to_one(collection, field, spec)
+            yield from self._many_to_one(collection, field, spec)
         elif isinstance(spec, OneToMany):
-            self._one_to_many(collection, field, spec, key_types[collection])
+            yield from self._one_to_many(collection, field, spec, key_types[collection])
         else:
-            self._many_to_many(collection, field, spec, key_types)
+            yield from self._many_to_many(collection, field, spec, key_types)
 
-    def _key_type(self, collection: str, what: str) -> str:
+    def _key_type(self, collection: str, what: str) -> Plan[str]:
+        denied: PermissionDenied | None = None
         try:
-            rows = self.fields.all(collection)
-        except PermissionDenied as denied:
+            rows = yield from self.fields._all(collection)
+        except PermissionDenied as refusal:
+            denied = refusal
+        if denied is not None:
             raise UsageError(f"{what}: related collection {collection!r} does not exist "
                              f"or this token may not read its fields ({denied})") from None
         for row in rows:
@@ -448,40 +509,41 @@ class SchemaAPI(_Handle):
                 return str(row["type"])
         raise UsageError(f"{what}: related collection {collection!r} has no primary key")
 
-    def _many_to_one(self, collection: str, field: str, spec: ManyToOne) -> None:
+    def _many_to_one(self, collection: str, field: str, spec: ManyToOne) -> Plan[None]:
         if spec.reverse is not None:
-            self.fields.create(spec.related, _alias(spec.reverse, "o2m"))
-        self.relations.create({
+            yield from self.fields._create(spec.related, _alias(spec.reverse, "o2m"))
+        yield from self.relations._create({
             "collection": collection, "field": field, "related_collection": spec.related,
             "meta": {"one_field": spec.reverse}, "schema": {"on_delete": spec.on_delete}})
 
-    def _one_to_many(self, collection: str, field: str, spec: OneToMany, key_type: str) -> None:
-        existing = {row["field"] for row in self.fields.all(spec.related)}
+    def _one_to_many(self, collection: str, field: str, spec: OneToMany,
+                     key_type: str) -> Plan[None]:
+        existing = {row["field"] for row in (yield from self.fields._all(spec.related))}
         if spec.field not in existing:
-            self.fields.create(spec.related, _foreign_key(spec.field, key_type))
-        self.fields.create(collection, _alias(field, "o2m"))
-        self.relations.create({
+            yield from self.fields._create(spec.related, _foreign_key(spec.field, key_type))
+        yield from self.fields._create(collection, _alias(field, "o2m"))
+        yield from self.relations._create({
             "collection": spec.related, "field": spec.field, "related_collection": collection,
             "meta": {"one_field": field}, "schema": {"on_delete": spec.on_delete}})
 
     def _many_to_many(self, collection: str, field: str, spec: ManyToMany,
-                      key_types: Mapping[str, str]) -> None:
+                      key_types: Mapping[str, str]) -> Plan[None]:
         junction = spec.junction or f"{collection}_{spec.related}"
         here = f"{collection}_id"
         there = f"{spec.related}_id" if spec.related != collection else f"related_{collection}_id"
-        self.collections.create({
+        yield from self.collections._create({
             "collection": junction, "schema": {}, "meta": {"hidden": True, "icon": "import_export"},
             "fields": [_key_field("integer"),
                        _foreign_key(here, key_types[collection], hidden=True),
                        _foreign_key(there, key_types[spec.related], hidden=True)]})
-        self.fields.create(collection, _alias(field, "m2m"))
+        yield from self.fields._create(collection, _alias(field, "m2m"))
         if spec.reverse is not None:
-            self.fields.create(spec.related, _alias(spec.reverse, "m2m"))
-        self.relations.create({
+            yield from self.fields._create(spec.related, _alias(spec.reverse, "m2m"))
+        yield from self.relations._create({
             "collection": junction, "field": here, "related_collection": collection,
             "meta": {"one_field": field, "junction_field": there},
             "schema": {"on_delete": "CASCADE"}})
-        self.relations.create({
+        yield from self.relations._create({
             "collection": junction, "field": there, "related_collection": spec.related,
             "meta": {"one_field": spec.reverse, "junction_field": here},
             "schema": {"on_delete": "CASCADE"}})
@@ -508,20 +570,49 @@ class SchemaAPI(_Handle):
         if system:
             raise UsageError(f"collections: {', '.join(map(repr, system))}: system "
                              f"collections cannot be dropped")
+        return self._run(self._drop(names))
+
+    def _drop(self, names: list[str]) -> Plan[None]:
         if not names:
             return
-        existing = {row["collection"] for row in self.collections.all()}
+        existing = {row["collection"] for row in (yield from self.collections._all())}
         missing = [name for name in dict.fromkeys(names) if name not in existing]
         if missing:
             raise UsageError(f"collections: no collection named {', '.join(map(repr, missing))}"
                              f" (or this token may not see it); nothing was dropped")
-        cyclic, order = drop_order(names, self.relations.all())
+        cyclic, order = drop_order(names, (yield from self.relations._all()))
         # Every collection named exists: a bare FORBIDDEN now means the token is no admin's.
-        with admin_only("schema.drop()"):
-            for collection, field in cyclic:
-                self.fields.delete(collection, field)
-            for name in order:
-                self.collections.delete(name)
+        yield from admin_plan("schema.drop()", self._drop_all(cyclic, order))
+
+    def _drop_all(self, cyclic: list[tuple[str, str]], order: list[str]) -> Plan[None]:
+        for collection, field in cyclic:
+            yield from self.fields._delete(collection, field)
+        for name in order:
+            yield from self.collections._delete(name)
+
+
+def _check_snapshot(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    body = dict(check_data(snapshot, "snapshot"))
+    for key in ("version", "directus", "collections", "fields", "relations"):
+        if key not in body:
+            raise UsageError(f"snapshot: missing {key!r}; pass what snapshot() returns")
+    return body
+
+
+def _check_diff(diff: Mapping[str, Any]) -> dict[str, Any]:
+    body = dict(check_data(diff, "diff"))
+    if "hash" not in body or "diff" not in body:
+        raise UsageError("diff: expected what diff() returned ({hash, diff})")
+    return body
+
+
+async def _on(handle: _Handle, plan: Plan[R]) -> R:
+    # Run a plan on a handle's own runner from a coroutine: awaited on the async face, a
+    # blocking call on the sync face (copy_to from an async client to a sync one).
+    result: Any = handle._runner.run(plan)
+    if not handle._runner.blocking:
+        result = await result
+    return cast(R, result)
 
 
 def drop_order(names: Sequence[str], relations: Iterable[Relation]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -17,15 +17,15 @@ from ..checks import (
     check_text,
     check_url,
 )
+from ..core import plans
+from ..core.plans import Call, Plan, Runner
 from ..errors import InvalidQuery, UsageError
-from ..multipart import Source, Upload, file_parts, send_parts
+from ..multipart import Source, Upload, file_parts, send_parts_plan
 from ..query import Query
-from ..transport import Call
-from .handles import admin_only
+from .handles import admin_plan, discard
 
 if TYPE_CHECKING:
     from ..core.schema import SchemaCache
-    from ..transport import Transport
 
 __all__ = ["EXPORT_FORMATS", "IMPORT_TYPES", "Authentication", "Utils"]
 
@@ -36,8 +36,9 @@ IMPORT_TYPES = {".json": "application/json", ".csv": "text/csv"}
 class Utils:
     """The /utils routes: random strings, manual sorting, cache, revert, import and export."""
 
-    def __init__(self, transport: Transport, schema: SchemaCache) -> None:
-        self._transport = transport
+    def __init__(self, transport: Runner, schema: SchemaCache) -> None:
+        self._runner = transport
+        self._transport: Any = transport
         self._schema = schema
 
     def __repr__(self) -> str:
@@ -46,39 +47,41 @@ class Utils:
     def random_string(self, length: int = 32) -> str:
         """Return a random URL-safe string from GET /utils/random/string (length 1-500)."""
         size = check_int_range(length, "length", 1, 500)
-        value: str = self._transport.data("GET", "utils", "random", "string",
-                                          params={"length": str(size)})
-        return value
+        return cast(str, self._runner.run(plans.data("GET", "utils", "random", "string",
+                                                     params={"length": str(size)})))
 
     def sort(self, collection: str, item: str | int, to: str | int) -> None:
         """Move `item` to where `to` is in a manually sorted collection (its sort field
         renumbered) with POST /utils/sort/{collection}."""
         body = {"item": check_key(item, "item"), "to": check_key(to, "to")}
-        self._transport.send(Call("POST", ("utils", "sort", check_name(collection)), json=body))
+        return self._runner.run(discard(plans.send(
+            Call("POST", ("utils", "sort", check_name(collection)), json=body))))
 
     def clear_cache(self, *, system: bool = False) -> None:
         """Clear the data cache (and the system cache if asked) with POST /utils/cache/clear
         (admin only)."""
         params = {"system": "true"} if system else None
-        with admin_only("utils.clear_cache()"):
-            self._transport.send(Call("POST", ("utils", "cache", "clear"), params=params))
+        return self._runner.run(admin_plan("utils.clear_cache()", discard(plans.send(
+            Call("POST", ("utils", "cache", "clear"), params=params)))))
 
     def revert(self, revision: int) -> None:
         """Put an item back to how a revision has it with POST /utils/revert/{revision}."""
-        self._transport.data("POST", "utils", "revert", check_key(revision, "revision"))
+        return self._runner.run(discard(plans.data("POST", "utils", "revert",
+                                                   check_key(revision, "revision"))))
 
     def import_file(self, collection: str, source: Source, *, filename: str | None = None,
                     content_type: str | None = None) -> None:
         """Create items from a JSON or CSV file (streamed multipart) with
         POST /utils/import/{collection}; the type comes from `content_type` or the file name."""
         name = check_name(collection)
-        part = file_parts([Upload(source, filename, content_type)], None, listed=False)[0]
+        part = file_parts([Upload(source, filename, content_type)], None, listed=False,
+                          allow_async=not self._runner.blocking)[0]
         kind = content_type or IMPORT_TYPES.get(_suffix(part.filename))
         if kind is None or kind not in IMPORT_TYPES.values():
             raise UsageError(f"source: import takes JSON or CSV; name the file *.json or "
                              f"*.csv or pass content_type= (got {part.filename!r})")
-        send_parts(self._transport, "POST", ("utils", "import", name),
-                   [attrs.evolve(part, content_type=kind)])
+        return self._runner.run(discard(send_parts_plan(
+            "POST", ("utils", "import", name), [attrs.evolve(part, content_type=kind)])))
 
     def import_items(self, batches: Mapping[str, Iterable[Mapping[str, Any]]], *,
                      mode: str = "add", dry_run: bool = False) -> Any:
@@ -92,7 +95,7 @@ class Utils:
                  "items": [dict(item) for item in check_items(items, f"batches[{name!r}]")]}
                 for name, items in batches.items()]
         params = {"mode": mode, **({"dryRun": "true"} if dry_run else {})}
-        return self._transport.data("POST", "utils", "import", params=params, json=body)
+        return self._runner.run(plans.data("POST", "utils", "import", params=params, json=body))
 
     def export(self, collection: str, query: Query | Mapping[str, Any] | None = None,
                format: str = "csv", file_data: Mapping[str, Any] | None = None) -> None:
@@ -102,20 +105,27 @@ class Utils:
         if format not in EXPORT_FORMATS:
             raise UsageError(f"format: expected one of {', '.join(EXPORT_FORMATS)}, "
                              f"got {format!r}")
-        if query is None:
-            compiled: dict[str, Any] = {"limit": -1}
-        elif isinstance(query, Query):
+        if query is not None and not isinstance(query, Query | Mapping):
+            raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
+        # A dict is checked now; a Query is compiled by the plan (it may read relations).
+        raw = Query.from_dict(query).to_dict() if isinstance(query, Mapping) else None
+        file = dict(check_data(file_data, "file_data")) if file_data is not None else None
+        return self._runner.run(self._export(name, query, raw, format, file))
+
+    def _export(self, name: str, query: Query | Mapping[str, Any] | None,
+                raw: dict[str, Any] | None, format: str,
+                file: dict[str, Any] | None) -> Plan[None]:
+        if isinstance(query, Query):
             from ..collection import Collection  # the handle's compile path knows relations
 
-            compiled = Collection(name, self._transport, self._schema).compile(query)
-        elif isinstance(query, Mapping):
-            compiled = Query.from_dict(query).to_dict()
+            compiled = yield from Collection(name, self._runner, self._schema)._path.compile(
+                query)
         else:
-            raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
+            compiled = raw if raw is not None else {"limit": -1}
         body: dict[str, Any] = {"query": compiled, "format": format}
-        if file_data is not None:
-            body["file"] = dict(check_data(file_data, "file_data"))
-        self._transport.data("POST", "utils", "export", name, json=body)
+        if file is not None:
+            body["file"] = file
+        yield from plans.data("POST", "utils", "export", name, json=body)
 
 
 def _suffix(name: str) -> str:
@@ -126,17 +136,20 @@ def _suffix(name: str) -> str:
 class Authentication:
     """The /auth routes beyond login: providers and password reset."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, transport: Runner) -> None:
+        self._runner = transport
+        self._transport: Any = transport
 
     def __repr__(self) -> str:
         return "<Authentication /auth>"
 
     def providers(self) -> list[dict[str, Any]]:
         """Return the configured SSO providers from GET /auth (empty without SSO)."""
-        found: list[dict[str, Any]] = self._transport.data("GET", "auth",
-                                                           authenticate=False) or []
-        return found
+        return self._runner.run(self._providers())
+
+    def _providers(self) -> Plan[list[dict[str, Any]]]:
+        found = yield from plans.data("GET", "auth", authenticate=False)
+        return cast("list[dict[str, Any]]", found or [])
 
     def password_request(self, email: str, reset_url: str | None = None) -> None:
         """Ask Directus to email a password-reset link with POST /auth/password/request
@@ -144,10 +157,11 @@ class Authentication:
         body: dict[str, Any] = {"email": check_email(email)}
         if reset_url is not None:
             body["reset_url"] = check_url(reset_url, "reset_url")
-        self._transport.data("POST", "auth", "password", "request", json=body,
-                             authenticate=False)
+        return self._runner.run(discard(plans.data("POST", "auth", "password", "request",
+                                                   json=body, authenticate=False)))
 
     def password_reset(self, token: str, password: str) -> None:
         """Set a new password with the emailed token: POST /auth/password/reset."""
         body = {"token": check_text(token, "token"), "password": check_text(password, "password")}
-        self._transport.data("POST", "auth", "password", "reset", json=body, authenticate=False)
+        return self._runner.run(discard(plans.data("POST", "auth", "password", "reset",
+                                                   json=body, authenticate=False)))
