@@ -6,6 +6,8 @@ Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance sec
 ``--only downloads`` re-measures the download rows into results.json's run (noted as such).
 ``--async-client [ARGS]`` runs ``python -m benchmarks.async_client [ARGS]`` instead (the async
 face against raw aiohttp, httpx and py-directus on the canned server; no Directus needed).
+``--async-directus [ARGS]`` runs ``python -m benchmarks.async_directus [ARGS]`` instead (both
+faces iterating and creating against a real Directus on SQLite and PostgreSQL).
 Never run by the test suite.
 """
 
@@ -40,11 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--async-client", nargs=argparse.REMAINDER, metavar="ARGS",
                         help="run benchmarks.async_client instead, passing it ARGS "
                              "(e.g. --rounds 3); writes benchmarks/async_client.md")
+    parser.add_argument("--async-directus", nargs=argparse.REMAINDER, metavar="ARGS",
+                        help="run benchmarks.async_directus instead, passing it ARGS "
+                             "(e.g. --rounds 3 --database sqlite); writes "
+                             "benchmarks/async_directus.md")
     options = parser.parse_args(argv)
     if options.async_client is not None:
         from benchmarks import async_client
 
         return async_client.main(options.async_client)
+    if options.async_directus is not None:
+        from benchmarks import async_directus
+
+        return async_directus.main(options.async_directus)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     if options.render is not None:
