@@ -23,7 +23,7 @@ from yarl import URL
 from .._version import __version__
 from ..core.plans import Attempt, Call, WireFailure
 from ..core.query_string import encode_query
-from ..errors import ConnectError, Timeout, TLSError, TransportError
+from ..errors import ConnectError, Timeout, TLSError, TransportError, UsageError
 from ..redact import SECRET_PARAMS, redact_text
 
 __all__ = ["READ_ERRORS", "AioReply", "AioSender", "client_timeout", "read_failure"]
@@ -161,11 +161,14 @@ class AioSender:
                  timeout: float | tuple[float, float]) -> None:
         self._session = session
         self.owns_session = session is None
+        self.closed = False
         self.ssl = ssl_setting(verify)
         self.timeout = client_timeout(timeout)
 
     def session(self) -> aiohttp.ClientSession:
         """Return the session, made on first use (inside the running event loop)."""
+        if self.closed:
+            raise UsageError("the client is closed: make a new AsyncDirectusClient")
         if self._session is None or self._session.closed:
             if self._session is not None and not self.owns_session:
                 raise TransportError("the aiohttp session given to the client is closed")
@@ -217,6 +220,7 @@ class AioSender:
         return AioReply(response, content, sent)
 
     async def close(self) -> None:
-        """Close the session if the client made it."""
+        """Close the session if the client made it; nothing is sent after this."""
+        self.closed = True
         if self.owns_session and self._session is not None:
             await self._session.close()

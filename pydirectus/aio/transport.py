@@ -66,11 +66,14 @@ class AsyncTransport:
     async def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result, awaiting each instruction it yields."""
         try:
-            instruction = next(plan)
-            while True:
+            try:
+                instruction = next(plan)
+            except StopIteration as done:
+                first: R = done.value
+                return first
+            while type(instruction) is not _Finished:
                 instruction = await self._step(plan, instruction)
-        except StopIteration as done:
-            value: R = done.value
+            value: R = instruction.value
             return value
         finally:
             # Cancelled (or failed) mid-plan: let the plan's own cleanup run now.
@@ -78,14 +81,18 @@ class AsyncTransport:
 
     async def _step(self, plan: Plan[Any], instruction: Any) -> Any:
         """Answer one instruction, resume the plan with the outcome; return what it yields
-        next (StopIteration when it is done)."""
+        next, or _Finished with its result. (A StopIteration must not leave a coroutine:
+        Python turns it into a RuntimeError.)"""
         failure: Exception | None = None
         result: Any = None
         try:
             result = await self._answer(instruction)
         except Exception as exc:
             failure = exc
-        return resume(plan, result, failure)
+        try:
+            return resume(plan, result, failure)
+        except StopIteration as done:
+            return _Finished(done.value)
 
     async def _answer(self, instruction: Any) -> Any:
         kind = type(instruction)
@@ -189,6 +196,15 @@ class AsyncTransport:
             await self.sender.close()
 
 
+class _Finished:
+    """What _step returns when the plan is done: its result."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class _PageStream:
     """A page stream driven one page at a time (the plan keeps its place between pages)."""
 
@@ -208,6 +224,9 @@ class _PageStream:
             self._started = True
             while type(item) is not Rows:
                 item = await self._transport._step(self._pages, item)
+                if type(item) is _Finished:
+                    self.done = True
+                    return None
             self._next = None
             rows: list[Any] = item.rows
             self._advance()

@@ -316,7 +316,10 @@ class SchemaCache:
         except APIError as refused:
             self.log.debug("GraphQL introspection of %s refused: %s", name, refused)
             return known
-        data = (body or {}).get("data") or {}
+        # Anything but GraphQL's {"data": {...}} (a proxy's page, a wrong route) teaches nothing.
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            return known
         fields = (data.get("collection") or {}).get("fields") or []
         if not fields:
             return known
