@@ -108,10 +108,10 @@ class Files(Collection[File]):
         gets an id made here (``uuid4``, unless its data has one), so the token's policy must
         let it set ``id`` on directus_files. A token that may create files but not read them
         gets no record back from Directus: then a list returns ``{"id": ...}`` per file and
-        one source an empty record.
+        one source an empty record. On the async face a source may also be an async
+        iterator of bytes (sent chunked as it comes, never held whole).
         """
         allow_async = not self._runner.blocking
-        check_progress(progress)
         if isinstance(source, list | tuple):
             if filename is not None or content_type is not None:
                 raise UsageError("filename/content_type: give them per file with Upload(...) "
@@ -121,6 +121,7 @@ class Files(Collection[File]):
             uploads = [_with_id(item if isinstance(item, Upload) else Upload(item))
                        for item in source]
             parts = file_parts(uploads, data, listed=True, allow_async=allow_async)
+            check_progress(progress)
             return self._run(self._upload_many(parts, progress))
         if isinstance(source, Upload) and (filename is not None or content_type is not None):
             raise UsageError("filename/content_type: an Upload carries its own; pass them "
@@ -128,6 +129,7 @@ class Files(Collection[File]):
         upload = source if isinstance(source, Upload) else Upload(
             source, filename, content_type, None)  # type: ignore[arg-type]
         parts = file_parts([upload], data, listed=False, allow_async=allow_async)
+        check_progress(progress)
         return self._run(self._upload_one(parts, progress))
 
     def _upload_many(self, parts: list[FilePart], progress: ProgressArg) -> Plan[list[File]]:
@@ -146,9 +148,9 @@ class Files(Collection[File]):
                 progress: ProgressArg = None) -> File:
         """Replace a file's bytes (streamed) with PATCH /files/{id}; return the record."""
         key = check_key(id, "id")
-        check_progress(progress)
         parts = file_parts([Upload(source, filename, content_type, data)], None, listed=False,
                            allow_async=not self._runner.blocking)
+        check_progress(progress)
         return cast("File", self._run(self._send_files("PATCH", ("files", key), parts,
                                                        progress, "replace")))
 

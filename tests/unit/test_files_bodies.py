@@ -1,17 +1,21 @@
-"""Transform parameters, multipart bodies and progress reports, without a server."""
+"""Transform parameters, multipart bodies (read by either face), download sinks and progress
+reports, without a server."""
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import email.policy
 import io
 import sys
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pydirectus import InvalidQuery, Upload, UsageError
+from pydirectus.download import BytesSink, FileSink, PathSink, drain, drain_async
 from pydirectus.multipart import UploadBody, file_parts
 from pydirectus.progress import Reporter, reporter
 from pydirectus.transforms import transform_params
@@ -159,3 +163,72 @@ def test_field_values_are_sent_as_directus_reads_them() -> None:
     ]
     with pytest.raises(InvalidQuery, match=r"data\[0\]\['n'\]"):
         _body([Upload(b"x", data={"n": float("nan")})])
+
+
+def _gather(body: Any) -> bytes:
+    async def collect() -> bytes:
+        return b"".join([block async for block in body])
+
+    return asyncio.run(collect())
+
+
+def test_the_async_face_reads_the_same_body(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"p" * 5000)
+    parts = [Upload(path), Upload(b"b" * 10, data={"title": "B"}), Upload(io.BytesIO(b"s" * 7))]
+    body = UploadBody(file_parts(parts, {"folder": "f"}, listed=True), Reporter(None))
+    sync = body.build().read()  # type: ignore[union-attr]
+    built = body.build()
+    assert _gather(built) == sync and len(built) == len(sync)  # type: ignore[arg-type]
+    body.close()
+
+
+def test_an_async_iterator_is_a_one_shot_part_of_the_async_face() -> None:
+    async def blocks() -> AsyncIterator[bytes]:
+        for block in (b"ab", b"", bytearray(b"cd"), b"e"):
+            yield block
+
+    with pytest.raises(UsageError, match="async client"):
+        file_parts([Upload(blocks())], None, listed=False)
+    seen: list[tuple[int, int | None]] = []
+    report = Reporter(lambda done, total: seen.append((done, total)))
+    parts = file_parts([Upload(blocks(), filename="x.bin")], None, listed=False,
+                       allow_async=True)
+    body = UploadBody(parts, report)
+    assert not body.replayable and body.total is None
+    built = body.build()
+    assert not hasattr(built, "read") and not hasattr(built, "__len__")
+    _, _, payload = _parse(body, _gather(built))[0]
+    assert payload == b"abcde"
+    report.finish()
+    assert seen == [(0, None), (2, None), (4, None), (5, None), (5, 5)]
+
+
+def test_sinks_write_all_or_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+
+    def chunks(fail: bool) -> Iterator[bytes]:
+        yield b"new "
+        if fail:
+            raise OSError("cut short")
+        yield b"bytes"
+
+    with pytest.raises(OSError, match="cut short"):
+        drain(chunks(True), PathSink(target))
+    assert target.read_bytes() == b"old" and sorted(tmp_path.iterdir()) == [target]
+    assert drain(chunks(False), PathSink(target)) == 9 and target.read_bytes() == b"new bytes"
+    assert drain(chunks(False), BytesSink()) == b"new bytes"
+    out = io.BytesIO()
+    assert drain(chunks(False), FileSink(out)) == 9 and out.getvalue() == b"new bytes"
+
+    async def stream(fail: bool) -> AsyncGenerator[bytes, None]:
+        for chunk in chunks(fail):
+            yield chunk
+
+    empty = tmp_path / "empty.bin"
+    assert asyncio.run(drain_async(stream(False), PathSink(empty))) == 9
+    with pytest.raises(OSError, match="cut short"):
+        asyncio.run(drain_async(stream(True), PathSink(target)))
+    assert target.read_bytes() == b"new bytes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.bin", "out.bin"]
