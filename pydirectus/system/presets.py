@@ -49,11 +49,12 @@ class Presets(SystemCollection[Preset]):
         """Return the Query a preset describes (filter, search and its layout's fields, sort,
         limit, page); given an id, read the preset with GET /presets/{id} first."""
         if isinstance(preset, Mapping):
-            return Query.from_preset(preset)
+            # No call; still the face's runner's answer (awaitable on the async face).
+            return self._run(self._to_query(preset))
         return self._run(self._to_query(check_key(preset, "preset")))
 
-    def _to_query(self, key: str | int) -> Plan[Query]:
-        record = yield from self._get(key)
+    def _to_query(self, preset: Mapping[str, Any] | str | int) -> Plan[Query]:
+        record = preset if isinstance(preset, Mapping) else (yield from self._get(preset))
         return Query.from_preset(record)
 
     def from_query(self, collection: str, query: Query, bookmark: str, *,

@@ -122,7 +122,7 @@ def test_schema_presets_versions_and_flows(directus: DirectusServer) -> None:
             me = await client.users.me(fields=["id"])
             assert saved["user"] == me["id"] and saved["bookmark"] == "Busy"
             assert await client.presets.to_query(saved["id"]) == query
-            assert client.presets.to_query(saved) == query  # a record: no call
+            assert await client.presets.to_query(saved) == query  # a record: no call
             await client.presets.delete_many([saved["id"]])
 
             # Versions: save, compare, read at the version, promote.
