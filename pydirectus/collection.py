@@ -621,7 +621,7 @@ class Collection(_Handle[T]):
         params = fields_params(fields)
         check_concurrency(concurrency)
         if not checked:
-            return []
+            return self._run(plans.done([]))
         self._refuse_singleton("create")
         return self._run(self._write_items("POST", checked, size, params, "create",
                                            concurrency))
@@ -677,7 +677,7 @@ class Collection(_Handle[T]):
         params = fields_params(fields)
         check_concurrency(concurrency)
         if not checked:
-            return []
+            return self._run(plans.done([]))
         self._refuse_singleton("update")
         return self._run(self._write_keys("PATCH", checked, size, params, body, "updated",
                                           concurrency))
@@ -709,7 +709,7 @@ class Collection(_Handle[T]):
         params = fields_params(fields)
         check_concurrency(concurrency)
         if not checked:
-            return []
+            return self._run(plans.done([]))
         return self._run(self._update_batch(checked, size, params, concurrency))
 
     def _update_batch(self, checked: list[Mapping[str, Any]], size: int,
@@ -729,7 +729,7 @@ class Collection(_Handle[T]):
         """
         key = check_key(pk)
         self._refuse_singleton("delete")
-        self._run(self._delete(key))
+        return self._run(self._delete(key))
 
     def _delete(self, key: str | int) -> Plan[None]:
         if (yield from self._path.item_exists(key)) is False:
@@ -756,7 +756,7 @@ class Collection(_Handle[T]):
         size = check_batch_size(batch_size)
         check_concurrency(concurrency)
         if not checked:
-            return 0
+            return self._run(plans.done(0))
         self._refuse_singleton("delete")
         return self._run(self._delete_many(checked, size, concurrency))
 

@@ -36,6 +36,7 @@ __all__ = [
     "WireFailure",  # defined in pydirectus.errors, with the rest of the tree
     "data",
     "decode_json",
+    "done",
     "encode_segment",
     "request",
     "resume",
@@ -208,6 +209,12 @@ def resume(plan: Plan[Any], result: Any, failure: BaseException | None) -> Any:
     """Resume a plan with an instruction's result, or raise its failure at the ``yield``;
     return what the plan yields next (StopIteration when it is done)."""
     return plan.throw(failure) if failure is not None else plan.send(result)
+
+
+def done(value: R) -> Plan[R]:
+    """Plan that sends nothing and returns value (so an empty write is awaitable too)."""
+    yield from ()
+    return value
 
 
 # Plans over one call.

@@ -279,3 +279,18 @@ def test_calls_are_plans_the_runner_drives(server: ScriptedServer) -> None:
 
     assert run(scenario) == "pong"
     assert "Authorization" not in server.received[0].headers
+
+
+def test_every_write_is_awaitable_even_an_empty_one(server: ScriptedServer) -> None:
+    # An empty batch sends nothing but is still awaited; delete() sends its DELETE.
+    server.script(answer(200, b'{"data": [{"id": 7}]}'), answer(204, b""))
+
+    async def scenario() -> tuple[Any, ...]:
+        async with AsyncDirectusClient(server.url, auth=StaticToken("t"), retry=FAST) as c:
+            things = c.collection("things", pk="id")
+            return (await things.create_many([]), await things.update_many([], {"a": 1}),
+                    await things.update_batch([]), await things.delete_many([]),
+                    await things.delete(7))
+
+    assert run(scenario) == ([], [], [], 0, None)
+    assert [r.method for r in server.received] == ["GET", "DELETE"]
