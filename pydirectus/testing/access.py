@@ -8,6 +8,9 @@ those permissions and returns a client with no token at all.
 
 Pass ``grants=AccessGrants(admin)`` (or use one as a context manager) to have everything
 they made removed afterwards; the ``token_clients`` pytest fixture does that for you.
+
+The clients made have the admin client's face: a DirectusClient for a DirectusClient, a
+bridged async client for a :class:`~pydirectus.testing.bridge.SyncOverAsync` one.
 """
 
 from __future__ import annotations
@@ -65,6 +68,13 @@ def public_policy_id(admin: DirectusClient) -> str:
     return policy
 
 
+def _client_like(admin: DirectusClient, *args: Any, **kwargs: Any) -> DirectusClient:
+    """Return a client of the admin client's face (sync, or async through the bridge)."""
+    from .bridge import face_client, face_of
+
+    return face_client(face_of(admin), *args, **kwargs)
+
+
 class AccessGrants:
     """Remember the users, policies and permission rows made here; ``revoke()`` removes them."""
 
@@ -118,7 +128,7 @@ def api_client(admin: DirectusClient, permissions: Permissions, *, name: str | N
     fields. The user reaches its policy through POST /access and holds a static token; the
     caller closes the returned client (``grants`` records all of it for later removal).
     """
-    from pydirectus import DirectusClient, StaticToken
+    from pydirectus import StaticToken
 
     label = name or f"api-{secrets.token_hex(4)}"
     transport = admin.transport
@@ -136,7 +146,7 @@ def api_client(admin: DirectusClient, permissions: Permissions, *, name: str | N
     if grants is not None:
         grants.users.append(user)
     transport.data("POST", "access", json={"user": user, "policy": policy})
-    client = DirectusClient(admin.url, auth=StaticToken(token))
+    client = _client_like(admin, admin.url, auth=StaticToken(token))
     if grants is not None:
         grants.clients.append(client)
     return client
@@ -149,8 +159,6 @@ def public_client(admin: DirectusClient, permissions: Permissions, *,
     The permission rows stay until removed (``grants`` records them); the caller closes the
     returned client.
     """
-    from pydirectus import DirectusClient
-
     rows = _permission_rows(permissions, public_policy_id(admin))
     if rows:
         created = admin.transport.data("POST", "permissions", json=rows,
@@ -158,7 +166,7 @@ def public_client(admin: DirectusClient, permissions: Permissions, *,
         if grants is not None:
             # Directus appends the app's built-in system rows (no id) to the answer.
             grants.permissions.extend(row["id"] for row in created if "id" in row)
-    client = DirectusClient(admin.url)
+    client = _client_like(admin, admin.url)
     if grants is not None:
         grants.clients.append(client)
     return client

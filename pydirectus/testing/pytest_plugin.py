@@ -1,7 +1,10 @@
 """pytest fixtures for a real local Directus: load with ``pytest_plugins = [...]`` in conftest.
 
 - ``directus``: one DirectusServer for the whole test session (started on first use).
-- ``directus_client``: an admin DirectusClient (static token) on that server.
+- ``directus_client``: an admin client (static token) on that server, of the run's face.
+- ``directus_face``: the face this test runs on, "sync" or "async".
+- ``make_client``: a factory of clients of that face (DirectusClient's arguments), closed
+  after the test.
 - ``make_collection``: creates uniquely named collections for one test, dropped afterwards.
 - ``access_grants``: an :class:`~pydirectus.testing.access.AccessGrants` for one test: the
   API-only users, policies and Public permissions made through it are removed afterwards.
@@ -13,7 +16,15 @@
   "postgresql"), for tests that start a server of their own with special settings.
 
 The database is chosen for the whole run by ``--directus-db=postgresql`` (or the
-environment variable ``PYDIRECTUS_TEST_DB``); SQLite by default. With
+environment variable ``PYDIRECTUS_TEST_DB``); SQLite by default.
+
+The face by ``--directus-face`` (or ``PYDIRECTUS_TEST_FACE``): "sync" (the default) runs the
+scenarios with DirectusClient; "async" with ``SyncOverAsync(AsyncDirectusClient(...))``
+(:mod:`pydirectus.testing.bridge`: the same sync scenario code drives the async face);
+"both" runs each test that uses a face fixture once per face (ids ``[sync]``, ``[async]``).
+Tests marked ``sync_only`` (they inspect the requests machinery) are deselected on the
+async face. The API-only and Public clients of ``access_grants`` and ``make_token_clients``
+have the admin client's face. With
 ``PYDIRECTUS_TEST_URL`` and ``PYDIRECTUS_TEST_TOKEN`` set, ``directus`` is that existing
 server instead (see ``pydirectus.testing.existing``).
 
@@ -30,6 +41,7 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from .bridge import FACES, face_client
 from .collections import CollectionFactory
 from .existing import ExistingDirectus
 from .server import DATABASES, DirectusServer
@@ -39,6 +51,8 @@ __all__ = [
     "directus",
     "directus_client",
     "directus_database",
+    "directus_face",
+    "make_client",
     "make_collection",
     "make_token_clients",
     "running",
@@ -48,13 +62,23 @@ __all__ = [
 TOKEN_CLIENTS_FIELDS = {"title": "string", "views": "integer", "status": "string"}
 
 DB_VAR = "PYDIRECTUS_TEST_DB"
+FACE_VAR = "PYDIRECTUS_TEST_FACE"
+FACE_CHOICES = ("sync", "async", "both")
+SYNC_ONLY = ("sync_only: the test inspects the sync face's requests machinery; "
+             "deselected on the async face")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add --directus-db."""
-    parser.getgroup("pydirectus").addoption(
+    """Add --directus-db and --directus-face."""
+    group = parser.getgroup("pydirectus")
+    group.addoption(
         "--directus-db", choices=DATABASES, default=None,
         help=f"the database of the local Directus for this run (default: ${DB_VAR} or sqlite)",
+    )
+    group.addoption(
+        "--directus-face", choices=FACE_CHOICES, default=None,
+        help=f"the client face the scenarios run on: sync, async (through "
+             f"pydirectus.testing.bridge) or both (default: ${FACE_VAR} or sync)",
     )
 
 
@@ -68,16 +92,74 @@ def chosen_database(config: pytest.Config) -> str:
     return value
 
 
+def chosen_faces(config: pytest.Config) -> tuple[str, ...]:
+    """Return the run's faces: --directus-face, else $PYDIRECTUS_TEST_FACE, else sync."""
+    option: str | None = config.getoption("directus_face", default=None)
+    value = option or os.environ.get(FACE_VAR, "").strip().lower() or "sync"
+    if value not in FACE_CHOICES:
+        raise pytest.UsageError(
+            f"{FACE_VAR}={value!r}: choose one of {', '.join(FACE_CHOICES)}")
+    return FACES if value == "both" else (value,)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse a bad database choice before collecting anything."""
+    """Refuse a bad database or face choice before collecting anything; add the marker."""
     chosen_database(config)
+    chosen_faces(config)
+    config.addinivalue_line("markers", SYNC_ONLY)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    """Say which Directus the run talks to."""
+    """Say which Directus the run talks to, and through which face."""
+    faces = " and ".join(chosen_faces(config))
     if os.environ.get("PYDIRECTUS_TEST_URL"):
-        return f"directus: the existing server at {os.environ['PYDIRECTUS_TEST_URL']}"
-    return f"directus: a local Directus on {chosen_database(config)}"
+        return (f"directus: the existing server at {os.environ['PYDIRECTUS_TEST_URL']}; "
+                f"face: {faces}")
+    return f"directus: a local Directus on {chosen_database(config)}; face: {faces}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With --directus-face=both, run each test that uses a face fixture once per face."""
+    faces = chosen_faces(metafunc.config)
+    if len(faces) < 2 or "directus_face" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", ())
+        if "directus_face" in (names.replace(" ", "").split(",") if isinstance(names, str)
+                               else names):
+            return  # the test chooses its faces itself
+    metafunc.parametrize("directus_face", faces, indirect=True, scope="session")
+
+
+def _face_of_item(item: pytest.Item, faces: tuple[str, ...]) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "directus_face" in callspec.params:
+        face: str = callspec.params["directus_face"]
+        return face
+    if "directus_face" in getattr(item, "fixturenames", ()):
+        return faces[0]
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the sync_only tests of the async face."""
+    faces = chosen_faces(config)
+    if "async" not in faces:
+        return
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        face = _face_of_item(item, faces)
+        # Dropped: the async run of a test that has one; a sync_only test that uses no
+        # face fixture runs once, except on an async-only run.
+        if item.get_closest_marker("sync_only") is not None and (
+                face == "async" or (face is None and faces == ("async",))):
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def _server_required() -> bool:
@@ -129,12 +211,38 @@ def directus(directus_database: str) -> Iterator[DirectusServer | ExistingDirect
 
 
 @pytest.fixture(scope="session")
-def directus_client(directus: DirectusServer) -> Iterator[Any]:
-    """Return an admin client (static token) for the session's server."""
-    from pydirectus import DirectusClient, StaticToken
+def directus_face(request: pytest.FixtureRequest) -> str:
+    """Return the face this test runs on: "sync" or "async" (see --directus-face)."""
+    face: str = getattr(request, "param", None) or chosen_faces(request.config)[0]
+    return face
 
-    with DirectusClient(directus.url, auth=StaticToken(directus.admin_token)) as client:
+
+@pytest.fixture(scope="session")
+def directus_client(directus: DirectusServer, directus_face: str) -> Iterator[Any]:
+    """Return an admin client (static token) for the session's server, of the run's face."""
+    from pydirectus import StaticToken
+
+    with face_client(directus_face, directus.url,
+                     auth=StaticToken(directus.admin_token)) as client:
         yield client
+
+
+@pytest.fixture
+def make_client(directus_face: str) -> Iterator[Callable[..., Any]]:
+    """Return a factory: DirectusClient's arguments -> a client of the test's face (the sync
+    API either way); each is closed after the test."""
+    made: list[Any] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        client = face_client(directus_face, *args, **kwargs)
+        made.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in reversed(made):
+            client.close()
 
 
 @pytest.fixture

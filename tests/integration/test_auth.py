@@ -48,22 +48,19 @@ def notes(short_ttl: DirectusServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def password_client(short_ttl: DirectusServer) -> Iterator[Callable[..., DirectusClient]]:
-    """Return a factory of admin Password clients; each is closed after the test."""
-    made: list[DirectusClient] = []
+def password_client(short_ttl: DirectusServer, make_client: Callable[..., DirectusClient]
+                    ) -> Callable[..., DirectusClient]:
+    """Return a factory of admin Password clients (of the test's face); each is closed
+    after the test."""
 
     def make(url: str | None = None, password: str | None = None,
              **options: Any) -> DirectusClient:
         options.setdefault("timeout", (2.0, 10.0))
         options.setdefault("retry", FAST)
         auth = Password(short_ttl.admin_email, password or short_ttl.admin_password)
-        client = DirectusClient(url or short_ttl.url, auth=auth, **options)
-        made.append(client)
-        return client
+        return make_client(url or short_ttl.url, auth=auth, **options)
 
-    yield make
-    for client in made:
-        client.close()
+    return make
 
 
 def password_of(client: DirectusClient) -> Password:
@@ -99,11 +96,13 @@ def test_threads_share_one_refresh_per_expiry(
     calls = [0] * threads
     recoveries: list[bool] = []  # 401 TOKEN_EXPIRED answers (JWT exp is whole seconds)
 
-    def counting_recover(failed: requests.PreparedRequest) -> bool:
-        recoveries.append(True)
-        return Password.recover(auth, failed)
+    recover_plan = auth.recover_plan
 
-    auth.recover = counting_recover  # type: ignore[method-assign]
+    def counting_recover(failed: Any) -> Any:  # the plan both faces run on a 401
+        recoveries.append(True)
+        return recover_plan(failed)
+
+    auth.recover_plan = counting_recover  # type: ignore[method-assign]
     start = threading.Barrier(threads)
 
     def work(index: int) -> None:
@@ -358,11 +357,12 @@ def user_status(server: DirectusServer, user_id: str) -> str:
 
 def test_thirty_calls_with_a_wrong_password_send_one_login(
     short_ttl: DirectusServer, make_user: Callable[[str], dict[str, Any]],
+    make_client: Callable[..., DirectusClient],
 ) -> None:
     user = make_user("right-password-1a2b")
     with FaultProxy(short_ttl.url, lifetime=60) as proxy:
         auth = Password(user["email"], "wrong-password-3c4d")
-        with DirectusClient(proxy.url, auth=auth, retry=FAST) as client:
+        with make_client(proxy.url, auth=auth, retry=FAST) as client:
             for _ in range(30):
                 with pytest.raises(AuthenticationError) as caught:
                     client.server.info()
@@ -378,11 +378,12 @@ def test_thirty_calls_with_a_wrong_password_send_one_login(
 
 def test_a_user_suspended_mid_session_costs_one_renewal_then_nothing(
     short_ttl: DirectusServer, make_user: Callable[[str], dict[str, Any]],
+    make_client: Callable[..., DirectusClient],
 ) -> None:
     user = make_user("right-password-5e6f")
     with FaultProxy(short_ttl.url, lifetime=60) as proxy:
         auth = Password(user["email"], user["password"])
-        with DirectusClient(proxy.url, auth=auth, retry=FAST) as client:
+        with make_client(proxy.url, auth=auth, retry=FAST) as client:
             assert client.server.info()
             with DirectusClient(short_ttl.url, auth=StaticToken(short_ttl.admin_token)) as admin:
                 admin.transport.data("PATCH", "users", user["id"], json={"status": "suspended"})

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any, TypedDict
 
 import pytest
-import requests
 
 from pydirectus import DirectusClient, NotFound, PermissionDenied, Q, Query, UsageError
 from pydirectus.collection import BatchWriteError, Page
 from pydirectus.testing.dialects import nulls_sort_first
 from pydirectus.transport import Call
+from tests.faults import FaultProxy
 
 FIELDS = {"title": "string", "views": "integer", "status": "string", "group": "integer"}
 
@@ -38,24 +38,24 @@ def articles(make_collection: Callable[..., str], directus_client: DirectusClien
     return name
 
 
-class CountingSession(requests.Session):
-    """Counts what goes over the wire (the real wire: Directus answers every call)."""
+class Wire:
+    """What went over the wire (method, path with query), as a proxy in front of Directus
+    saw it: the count is the same whichever face sent it."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, str]] = []
+    def __init__(self, proxy: FaultProxy) -> None:
+        self.proxy = proxy
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.calls.append((request.method or "", request.path_url))
-        return super().send(request, **kwargs)
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        return [(seen.method, seen.path) for seen in self.proxy.seen]
 
 
 @pytest.fixture
-def counting(directus: Any) -> Any:
-    session = CountingSession()
-    with DirectusClient(directus.url, static_token=directus.admin_token, session=session,
-                        page_size=2) as client:
-        yield client, session
+def counting(directus: Any, make_client: Callable[..., DirectusClient]) -> Any:
+    with FaultProxy(directus.url, lifetime=300) as proxy:
+        client = make_client(proxy.url, static_token=directus.admin_token, page_size=2)
+        yield client, Wire(proxy)
+        client.close()
 
 
 def titles(items: Any) -> list[str]:
@@ -281,13 +281,14 @@ def test_schema_aware_exclude(directus_client: DirectusClient,
 
 
 def test_iteration_memory_is_bounded(directus_client: DirectusClient, directus: Any,
-                                     make_collection: Callable[..., str]) -> None:
+                                     make_collection: Callable[..., str],
+                                     make_client: Callable[..., DirectusClient]) -> None:
     name = make_collection({"title": "string", "body": "text"}, prefix="big")
     handle = directus_client.collection(name)
     body = "x" * 200
     handle.create_many([{"title": f"t{i:05d}", "body": body} for i in range(5000)],
                        batch_size=1000)
-    paged = DirectusClient(directus.url, static_token=directus.admin_token, page_size=250)
+    paged = make_client(directus.url, static_token=directus.admin_token, page_size=250)
 
     def peak(run: Callable[[], int]) -> tuple[int, int]:
         gc.collect()

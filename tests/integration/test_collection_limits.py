@@ -6,7 +6,7 @@ Directus refuses a limit above QUERY_LIMIT_MAX with a 400 and quietly caps ``lim
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,10 +28,11 @@ def capped() -> Iterator[DirectusServer]:
 
 
 @pytest.fixture
-def clients(capped: DirectusServer) -> Iterator[dict[str, Any]]:
+def clients(capped: DirectusServer, make_client: Callable[..., DirectusClient]
+            ) -> Iterator[dict[str, Any]]:
     factory = CollectionFactory(capped.url, capped.admin_token)
     name = factory({"n": "integer", "g": "integer"}, prefix="capped")
-    with DirectusClient(capped.url, auth=StaticToken(capped.admin_token)) as admin:
+    with make_client(capped.url, auth=StaticToken(capped.admin_token)) as admin:
         admin.collection(name).create_many([{"n": i, "g": i} for i in range(ITEMS)],
                                            batch_size=100)
         with AccessGrants(admin) as grants:

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from pydirectus import BatchWriteError, DirectusClient, NotFound, StaticToken
 from pydirectus.testing import DirectusServer
@@ -15,26 +14,34 @@ from pydirectus.transport import NO_RETRY
 from tests.faults import Fault, FaultProxy
 
 
-class Recording(requests.Session):
-    """Remembers each request's method, path and decoded query parameters."""
+class Recording:
+    """Each request's method, path and decoded query parameters, as a proxy in front of
+    Directus received them (whichever face sent them)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, str, dict[str, str]]] = []
+    def __init__(self, proxy: FaultProxy) -> None:
+        self.proxy = proxy
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        parts = urlsplit(request.path_url)
-        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        self.calls.append((request.method or "", parts.path, params))
-        return super().send(request, **kwargs)
+    @property
+    def calls(self) -> list[tuple[str, str, dict[str, str]]]:
+        calls = []
+        for seen in list(self.proxy.seen):
+            parts = urlsplit(seen.path)
+            params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            calls.append((seen.method, parts.path, params))
+        return calls
+
+    def clear(self) -> None:
+        """Forget what was recorded so far."""
+        self.proxy.clear()
 
 
 @pytest.fixture
-def recorded(directus: DirectusServer) -> Iterator[tuple[DirectusClient, Recording]]:
-    session = Recording()
-    with DirectusClient(directus.url, auth=StaticToken(directus.admin_token),
-                        session=session, page_size=50) as client:
-        yield client, session
+def recorded(directus: DirectusServer, make_client: Callable[..., DirectusClient]
+             ) -> Iterator[tuple[DirectusClient, Recording]]:
+    with FaultProxy(directus.url, lifetime=300) as proxy:
+        client = make_client(proxy.url, auth=StaticToken(directus.admin_token), page_size=50)
+        yield client, Recording(proxy)
+        client.close()
 
 
 @pytest.fixture
@@ -127,16 +134,16 @@ def test_fetch_asks_for_the_window_in_one_request_where_the_server_allows(
         recorded: Any, numbers: str) -> None:
     client, session = recorded  # page_size=50: iteration pages, fetch() need not
     handle = client.collection(numbers)
-    session.calls.clear()
+    session.clear()
     assert len(handle.limit(-1).fetch()) == 300
     # Until the cap is known, the probe: a capped server would refuse it naming its cap.
     assert [p.get("limit") for p in _reads(session, numbers)] == ["2147483647"]
     assert handle._reads.schema.server.query_limit_max == -1
-    session.calls.clear()
+    session.clear()
     assert len(handle.filter(n__gte=0).limit(-1).fetch()) == len(
         [i for i in handle.filter(n__gte=0)])
     assert _reads(session, numbers)[0]["limit"] == "-1"
-    session.calls.clear()
+    session.clear()
     window = handle.sort("n")[10:250]
     rows = window.fetch()
     assert [(p.get("offset"), p.get("limit"), p.get("sort")) for p in _reads(session, numbers)
@@ -194,14 +201,15 @@ def test_missing_keys_are_told(directus_client: DirectusClient, numbers: str) ->
 
 @pytest.mark.parametrize("fault", ["reset", "forward_then_reset"])
 def test_connection_failure_on_batch_two(directus: DirectusServer, numbers: str,
-                                         directus_client: DirectusClient, fault: str) -> None:
+                                         directus_client: DirectusClient, fault: str,
+                                         make_client: Callable[..., DirectusClient]) -> None:
     path = f"/items/{numbers}"
     items = [{"tag": f"b{i}"} for i in range(7)]
     with FaultProxy(directus.url, lifetime=60) as proxy:
         proxy.add(Fault("pass", method="POST", path=path),
                   Fault(fault, method="POST", path=path))
-        with DirectusClient(proxy.url, auth=StaticToken(directus.admin_token),
-                            retry=NO_RETRY) as client, pytest.raises(BatchWriteError) as raised:
+        with make_client(proxy.url, auth=StaticToken(directus.admin_token),
+                         retry=NO_RETRY) as client, pytest.raises(BatchWriteError) as raised:
             client.collection(numbers).create_many(items, batch_size=3)
     error = raised.value
     assert [i["tag"] for i in error.written] == ["b0", "b1", "b2"]

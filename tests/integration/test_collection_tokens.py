@@ -15,6 +15,7 @@ import pytest
 from pydirectus import BatchWriteError, DirectusClient, NotFound, PermissionDenied, UsageError
 from pydirectus.errors import SchemaRequired
 from pydirectus.testing.access import AccessGrants, TokenClients
+from tests.faults import FaultProxy
 
 SEED = [{"title": f"t{i:02d}", "views": i % 5 if i % 7 else None,
          "status": "published" if i % 3 else "draft"} for i in range(30)]
@@ -120,30 +121,30 @@ def test_public_writes_are_refused(seeded: TokenClients) -> None:
     assert handle.count() == 30
 
 
-def test_no_schema_permission_is_asked_for(seeded: TokenClients) -> None:
-    session_calls: list[str] = []
-    api = seeded.api
-    # Every request of the client leaves through its session's adapter: record there.
-    adapter = api.transport.session.get_adapter(api.url)
-    original = adapter.send
+def test_no_schema_permission_is_asked_for(seeded: TokenClients, directus: Any,
+                                           make_client: Callable[..., DirectusClient]) -> None:
+    # Every request of a new client of the API-only token, as a proxy in front of Directus
+    # receives it.
+    with FaultProxy(directus.url, lifetime=120) as proxy:
+        api = make_client(proxy.url, auth=seeded.api.auth)
 
-    def send(request: Any, **kwargs: Any) -> Any:
-        session_calls.append(f"{request.method} {request.path_url.split('?')[0]}")
-        return original(request, **kwargs)
+        def session_calls() -> list[str]:
+            return [f"{seen.method} {seen.path.split('?')[0]}" for seen in proxy.seen]
 
-    adapter.send = send  # type: ignore[method-assign]
-    handle = _handle(api, seeded.collection)
-    handle.create({"title": "x"})
-    handle.filter(title="x").update({"views": 1})
-    assert session_calls[0] == f"POST /items/{seeded.collection}"  # no read before a create
-    assert len(handle.all()) == 31 and handle.exists()
-    # What the token may not read is asked once per client, then learned from GraphQL.
-    learned = [c for c in session_calls if not c.startswith(("GET /items", "POST /items",
-                                                             "PATCH /items"))]
-    assert learned == [f"GET /fields/{seeded.collection}", "POST /graphql"]
-    session_calls.clear()
-    assert _handle(api, seeded.collection).sort("views").last() is not None
-    assert all(c.startswith("GET /items") for c in session_calls)
+        handle = _handle(api, seeded.collection)
+        handle.create({"title": "x"})
+        handle.filter(title="x").update({"views": 1})
+        # no read before a create
+        assert session_calls()[0] == f"POST /items/{seeded.collection}"
+        assert len(handle.all()) == 31 and handle.exists()
+        # What the token may not read is asked once per client, then learned from GraphQL.
+        learned = [c for c in session_calls() if not c.startswith(("GET /items", "POST /items",
+                                                                   "PATCH /items"))]
+        assert learned == [f"GET /fields/{seeded.collection}", "POST /graphql"]
+        proxy.clear()
+        assert _handle(api, seeded.collection).sort("views").last() is not None
+        assert all(c.startswith("GET /items") for c in session_calls())
+        api.close()
 
 
 def test_pk_can_be_named_when_nothing_tells_it(directus_client: DirectusClient,

@@ -37,11 +37,12 @@ def fruit(make_collection: Callable[..., str], directus_client: DirectusClient) 
 
 
 @pytest.fixture
-def paging_client(directus: Any) -> Iterator[DirectusClient]:
+def paging_client(directus: Any, make_client: Callable[..., DirectusClient]
+                  ) -> Iterator[DirectusClient]:
     # Three items a page: every sort below crosses page boundaries inside runs of NULLs
     # and of equal values.
-    with DirectusClient(directus.url, auth=StaticToken(directus.admin_token),
-                        page_size=3) as client:
+    with make_client(directus.url, auth=StaticToken(directus.admin_token),
+                     page_size=3) as client:
         yield client
 
 
@@ -202,8 +203,9 @@ def test_api_only_and_public_tokens_get_counts_as_ints(directus: Any,
 
 
 def test_a_field_added_after_the_types_were_read_is_typed_too(
-        directus: Any, directus_client: DirectusClient, numbers: str) -> None:
-    with DirectusClient(directus.url, auth=StaticToken(directus.admin_token)) as reader:
+        directus: Any, directus_client: DirectusClient, numbers: str,
+        make_client: Callable[..., DirectusClient]) -> None:
+    with make_client(directus.url, auth=StaticToken(directus.admin_token)) as reader:
         handle = reader.collection(numbers)
         assert handle.sort("small").fields("big").first() == {"big": 24252243}  # types read
         directus_client.transport.data("POST", "fields", numbers, json={

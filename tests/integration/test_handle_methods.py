@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, MultipleItemsFound, NotFound, Q, Query
+from pydirectus import DirectusClient, MultipleItemsFound, NotFound, Q, Query, StaticToken
 from pydirectus.errors import InvalidQuery, PermissionDenied, SchemaRequired
 from pydirectus.testing import CollectionFactory
 from pydirectus.testing.access import AccessGrants, TokenClients
@@ -66,26 +66,29 @@ def test_get_or_create_and_update_or_create(seeded: TokenClients) -> None:
 
 
 def test_update_or_create_survives_a_concurrent_create(
-    directus_client: DirectusClient, make_collection: Callable[..., str]
+    directus: Any, directus_client: DirectusClient, make_collection: Callable[..., str]
 ) -> None:
     name = make_collection({"slug": {"type": "string", "schema": {"is_unique": True},
                                      "meta": {}}, "views": "integer"})
     items = directus_client.collection(name)
     # Another client creates the item between our read and our create: Directus answers
     # RECORD_NOT_UNIQUE, and update_or_create reads the winner and updates it. (The read
-    # is the handle's get plan, which both faces run.)
+    # is the handle's get plan, which both faces run; the other client is a sync one, as
+    # the plan runs on the async face's event loop, which cannot wait for itself.)
+    other = DirectusClient(directus.url, auth=StaticToken(directus.admin_token))
     real_get = items._get
     calls = {"n": 0}
 
     def late_get(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
-            directus_client.collection(name).create({"slug": "s", "views": 1})
+            other.collection(name).create({"slug": "s", "views": 1})
             raise NotFound(404, "ITEM_NOT_FOUND", "not yet", {}, None)
         return real_get(*args, **kwargs)
 
     items._get = late_get  # type: ignore[method-assign]
     item, created = items.update_or_create(slug="s", defaults={"views": 5})
+    other.close()
     assert not created and item["views"] == 5
     assert [row["views"] for row in directus_client.collection(name)] == [5]
     # And for real, many at once: one row, no error.

@@ -10,8 +10,8 @@ written: the admin client checks the server afterwards.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from pydirectus import (
     Q,
 )
 from pydirectus.testing.access import TokenClients
+from tests.faults import FaultProxy
 
 SEED = [{"title": f"t{i:02d}", "views": i % 6, "status": "published" if i % 3 else "draft"}
         for i in range(24)]
@@ -53,19 +54,36 @@ def _handle(client: DirectusClient, name: str) -> Any:
     return handle
 
 
-def _record(client: DirectusClient) -> list[tuple[str, str, str]]:
-    """Record (method, path, thread) of every request the client sends from now on."""
-    calls: list[tuple[str, str, str]] = []
-    adapter = client.transport.session.get_adapter(client.url)
-    original = adapter.send
+@pytest.fixture
+def proxy(directus: Any) -> Iterator[FaultProxy]:
+    """A proxy in front of Directus that records every request (whichever face sent it)."""
+    with FaultProxy(directus.url, lifetime=300) as running:
+        yield running
 
-    def send(request: Any, **kwargs: Any) -> Any:
-        calls.append((request.method, request.path_url.split("?")[0],
-                      threading.current_thread().name))
-        return original(request, **kwargs)
 
-    adapter.send = send  # type: ignore[method-assign]
-    return calls
+def _sent(proxy: FaultProxy) -> list[tuple[str, str]]:
+    """Return (method, path) of every request the proxy received since it was cleared."""
+    return [(seen.method, seen.path.split("?")[0]) for seen in proxy.seen]
+
+
+def _page_reads(proxy: FaultProxy, name: str) -> int:
+    return _sent(proxy).count(("GET", f"/items/{name}"))
+
+
+def _reads_after_the_first_row(rows: Iterable[Any], proxy: FaultProxy, name: str,
+                               ahead: bool) -> int:
+    """Take the first row of an iteration and wait: return how many pages were read. With
+    prefetch the next page is on its way before the loop asks for it (2), else not (1)."""
+    proxy.clear()
+    iterator = iter(rows)
+    next(iterator)
+    deadline = time.monotonic() + (5.0 if ahead else 0.5)
+    while time.monotonic() < deadline and _page_reads(proxy, name) < 2:
+        time.sleep(0.02)
+    time.sleep(0.1)  # nor a third
+    reads = _page_reads(proxy, name)
+    iterator.close()  # type: ignore[attr-defined]
+    return reads
 
 
 def _admin_rows(seeded: TokenClients) -> list[dict[str, Any]]:
@@ -77,25 +95,23 @@ def _admin_rows(seeded: TokenClients) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("prefetch", [True, False], ids=["prefetch", "no-prefetch"])
 @pytest.mark.parametrize("who", WHO)
-def test_iteration_reads_every_page(seeded: TokenClients, who: str, prefetch: bool) -> None:
+def test_iteration_reads_every_page(seeded: TokenClients, who: str, prefetch: bool,
+                                    proxy: FaultProxy,
+                                    make_client: Callable[..., DirectusClient]) -> None:
     token = dict(seeded.items())[who]
     published = sorted(_expected("published"), key=lambda r: (-r["views"], r["title"]))
-    with DirectusClient(token.url, auth=token.auth, page_size=PAGE,
-                        prefetch=prefetch) as client:
-        calls = _record(client)
-        query = client.collection(seeded.collection).filter(status="published").sort(
-            "-views", "title")
+    name = seeded.collection
+    with make_client(proxy.url, auth=token.auth, page_size=PAGE, prefetch=prefetch) as client:
+        query = client.collection(name).filter(status="published").sort("-views", "title")
         assert _titles(item for item in query) == _titles(published)
-        pages = [thread for method, path, thread in calls
-                 if (method, path) == ("GET", f"/items/{seeded.collection}")]
-        assert len(pages) >= len(published) // PAGE >= 3
-        # With prefetch the pages after the first are fetched on a background thread.
-        here = threading.current_thread().name
-        assert (set(pages) != {here}) is prefetch
+        assert _page_reads(proxy, name) >= len(published) // PAGE >= 3
+        # With prefetch the page after the one in hand is fetched before the loop asks.
+        assert _reads_after_the_first_row(query, proxy, name, prefetch) == (
+            2 if prefetch else 1)
         # The per-loop switch overrides the client's setting.
-        calls.clear()
         assert _titles(query.iterator(prefetch=not prefetch)) == _titles(published)
-        assert ({thread for _, _, thread in calls} != {here}) is not prefetch
+        assert _reads_after_the_first_row(query.iterator(prefetch=not prefetch), proxy, name,
+                                          not prefetch) == (1 if prefetch else 2)
         # A window pages too, and stops at its end.
         assert _titles(query[3:13]) == _titles(published[3:13])
         assert _titles(query.exclude(views__gte=4)) == _titles(
@@ -246,14 +262,16 @@ def test_read_only_tokens_are_refused_writes(
 
 @pytest.mark.parametrize("who", WHO)
 def test_tokens_without_read_are_refused_everything(
-    make_token_clients: Callable[..., TokenClients], who: str,
+    make_token_clients: Callable[..., TokenClients], who: str, proxy: FaultProxy,
+    make_client: Callable[..., DirectusClient],
 ) -> None:
     # Every action but read: get_or_create and friends must not create, update or delete
     # blindly after a refused read, and what needs the primary key says the token may not
     # read (GraphQL hides the collection), not that a schema fact is missing.
     seeded = _seeded_with(make_token_clients, ["create", "update", "delete"])
-    client = dict(seeded.items())[who]
-    sent = _record(client)
+    # The token's client, through the proxy that records what is sent.
+    client = make_client(proxy.url, auth=dict(seeded.items())[who].auth)
+    proxy.clear()
     handle = _handle(client, seeded.collection)
     refused: list[Callable[[], Any]] = [
         lambda: list(handle.filter(status="draft").sort("title")),
@@ -283,5 +301,6 @@ def test_tokens_without_read_are_refused_everything(
     for index, call in enumerate(refused):
         with pytest.raises(PermissionDenied):
             call()
-        assert not [c for c in sent if c[0] != "GET" and c[1].startswith("/items")], index
+        assert not [c for c in _sent(proxy) if c[0] != "GET" and c[1].startswith("/items")], (
+            index)
     _untouched(seeded)

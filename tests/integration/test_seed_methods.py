@@ -78,15 +78,17 @@ def test_path_segments_cannot_escape_the_route(directus_client: DirectusClient,
     assert raised.value.response.request.path_url.endswith("/..%2F..%2Fusers%2Fme")
 
 
-def test_password_login(directus: DirectusServer, articles: str) -> None:
-    with DirectusClient(hostname=directus.url, username=directus.admin_email,
-                        password=directus.admin_password) as client:
+def test_password_login(directus: DirectusServer, articles: str,
+                        make_client: Callable[..., DirectusClient]) -> None:
+    with make_client(hostname=directus.url, username=directus.admin_email,
+                     password=directus.admin_password) as client:
         assert len(client.read_items(articles)) == 4
         assert client.auth is not None and client.auth.logins == 1  # type: ignore[attr-defined]
 
 
-def test_static_token(directus: DirectusServer, articles: str) -> None:
-    with DirectusClient(directus.url, auth=StaticToken(directus.admin_token)) as client:
+def test_static_token(directus: DirectusServer, articles: str,
+                      make_client: Callable[..., DirectusClient]) -> None:
+    with make_client(directus.url, auth=StaticToken(directus.admin_token)) as client:
         assert len(client.read_items(articles, query={"limit": 1})) == 1
 
 
