@@ -21,13 +21,16 @@ demo: $(STAMP)
 # The scaled-out pair (two Directus, PostgreSQL, Redis) has its own target: make test-scaled.
 SCALED := tests/integration/test_scaled_pair.py
 
-## Lint, type-check and run the whole test suite (unit and integration, real Directus).
+# --directus-face=both: every scenario that takes a client runs on the sync face and on the
+# async one (pydirectus.testing.bridge drives AsyncDirectusClient from the same test code).
+## Lint, type-check and run the whole test suite (unit and integration, real Directus), both faces.
 test: lint typecheck
-	$(PY) -m pytest --ignore=$(SCALED)
+	$(PY) -m pytest --ignore=$(SCALED) --directus-face=both
 
-## The integration tests again, on a local Directus on PostgreSQL (needs PostgreSQL installed).
+## The integration tests again, both faces, on a local Directus on PostgreSQL (needs PostgreSQL).
 test-postgresql: $(STAMP)
-	$(PY) -m pytest tests/integration --directus-db=postgresql --ignore=$(SCALED)
+	$(PY) -m pytest tests/integration --directus-db=postgresql --directus-face=both \
+		--ignore=$(SCALED)
 
 ## The scaled-out pair: two Directus on one PostgreSQL and one Redis behind a proxy.
 test-scaled: $(STAMP)

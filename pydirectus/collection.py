@@ -656,10 +656,7 @@ class Collection(_Handle[T]):
         except PermissionDenied as refusal:
             denied = refusal
         if denied is not None:
-            # Directus refuses a missing item to non-admin tokens like a forbidden one.
-            if (yield from self._path.item_exists(key)) is False:
-                raise self._path.missing(key, False, denied.response) from None
-            raise denied
+            yield from self._refused(key, denied)
         # 204: an admin's PATCH of a missing item, or a token that may not read it back.
         if updated is None:
             if (yield from self._path.item_exists(key)) is False:
@@ -740,9 +737,14 @@ class Collection(_Handle[T]):
         except PermissionDenied as refusal:
             denied = refusal
         if denied is not None:
-            if (yield from self._path.item_exists(key)) is False:
-                raise self._path.missing(key, False, denied.response) from None
-            raise denied
+            yield from self._refused(key, denied)
+
+    def _refused(self, key: str | int, denied: PermissionDenied) -> Plan[None]:
+        # Directus refuses a write of a missing item to non-admin tokens like a forbidden
+        # one: NotFound when the token may read the collection and the item is not there.
+        if (yield from self._path.item_exists(key)) is False:
+            raise self._path.missing(key, False, denied.response) from None
+        raise denied
 
     def delete_many(self, keys: Iterable[str | int], *,
                     batch_size: int = DEFAULT_BATCH_SIZE * 10, concurrency: int = 1) -> int:

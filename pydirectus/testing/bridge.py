@@ -102,7 +102,7 @@ class _Loop:
                 raise RuntimeError("SyncOverAsync: the client is closed")
             future = asyncio.run_coroutine_threadsafe(call(), self.loop)
         try:
-            return future.result()
+            return self._result(future)
         except concurrent.futures.CancelledError:
             raise
         except BaseException:
@@ -111,6 +111,20 @@ class _Loop:
             if not future.done():
                 future.cancel()
             raise
+
+    def _result(self, future: concurrent.futures.Future[Any]) -> Any:
+        # Wait for the call, but not for ever on a loop whose thread has died (an exception
+        # such as KeyboardInterrupt raised by a callback ends run_forever).
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                if future.done():
+                    return future.result()
+                if not self.thread.is_alive():
+                    raise RuntimeError("SyncOverAsync: the event loop's thread has ended (an "
+                                       "exception such as KeyboardInterrupt escaped on it); "
+                                       "make a new client") from None
 
     def stop(self) -> None:
         """Stop the loop (after what is queued), clean it up and end its thread."""

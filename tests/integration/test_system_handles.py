@@ -204,6 +204,9 @@ def test_public_policy_reads_translations(directus_client: DirectusClient,
         anonymous.close()
 
 
+# "The same pool" is the requests session's (the async face's with_token shares its
+# aiohttp session, checked in tests/unit/test_aio_transport.py and test_aio.py).
+@pytest.mark.sync_only
 def test_with_token_acts_as_the_limited_user_over_the_same_pool(
         directus_client: DirectusClient) -> None:
     admin = directus_client
