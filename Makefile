@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Reinstall when the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.cfg | sha256sum | cut -c1-12)
 
-.PHONY: demo test test-postgresql test-scaled test-no-orjson lint typecheck unit bench clean
+.PHONY: demo test test-async test-postgresql test-scaled test-no-orjson lint typecheck unit bench clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,22 @@ demo: $(STAMP)
 # The scaled-out pair (two Directus, PostgreSQL, Redis) has its own target: make test-scaled.
 SCALED := tests/integration/test_scaled_pair.py
 
-# --directus-face=both: every scenario that takes a client runs on the sync face and on the
-# async one (pydirectus.testing.bridge drives AsyncDirectusClient from the same test code).
-## Lint, type-check and run the whole test suite (unit and integration, real Directus), both faces.
+## Lint, type-check and run the whole test suite (unit and integration, real Directus).
 test: lint typecheck
-	$(PY) -m pytest --ignore=$(SCALED) --directus-face=both
+	$(PY) -m pytest --ignore=$(SCALED)
+
+# The scenarios that take a client, run again on the async face: pydirectus.testing.bridge
+# drives AsyncDirectusClient from the same test code (the async-only tests are in make test).
+ASYNC_SCENARIOS := $(wildcard tests/integration/test_collection*.py \
+	tests/integration/test_handle_methods*.py tests/integration/test_query_differential.py \
+	tests/integration/test_seed_*.py tests/integration/test_database_matrix.py \
+	tests/integration/test_prefetch.py tests/integration/test_auth.py \
+	tests/integration/test_access.py tests/integration/test_system_*.py \
+	tests/integration/test_files*.py)
+
+## The collection, query, auth, system and files scenarios on the async face (SQLite).
+test-async: $(STAMP)
+	$(PY) -m pytest $(ASYNC_SCENARIOS) --directus-face=async
 
 ## The integration tests again, both faces, on a local Directus on PostgreSQL (needs PostgreSQL).
 test-postgresql: $(STAMP)
@@ -36,10 +47,14 @@ test-postgresql: $(STAMP)
 test-scaled: $(STAMP)
 	$(PY) -m pytest $(SCALED)
 
-# The test extra installs orjson (pydirectus[fast]); this runs the suite as if it were not.
-## The whole suite (unit and integration, SQLite) with orjson turned off: the json codec.
+# The test extra installs orjson (pydirectus[fast]); this runs as if it were not: the unit
+# tests and the integration tests that read and write every field type.
+NO_ORJSON_SLICE := tests/unit tests/integration/test_collection.py \
+	tests/integration/test_database_matrix.py tests/integration/test_seed_methods.py \
+	tests/integration/test_seed_dropin.py tests/integration/test_files.py tests/integration/test_cli.py
+## The unit tests and a read/write integration slice (SQLite) with orjson off: the json codec.
 test-no-orjson: $(STAMP)
-	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest --ignore=$(SCALED)
+	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest $(NO_ORJSON_SLICE)
 
 lint: $(STAMP)
 	$(PY) -m ruff check pydirectus tests benchmarks
