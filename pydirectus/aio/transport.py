@@ -66,14 +66,20 @@ class AsyncTransport:
     async def run(self, plan: Plan[R]) -> R:
         """Drive a plan to its result, awaiting each instruction it yields."""
         try:
-            try:
-                instruction = next(plan)
-            except StopIteration as done:
-                first: R = done.value
-                return first
-            while type(instruction) is not _Finished:
-                instruction = await self._step(plan, instruction)
-            value: R = instruction.value
+            instruction = next(plan)
+            while True:
+                # _step's body, inlined: an await less per instruction (measured in
+                # benchmarks/async_client.py), on the path of every call.
+                failure: Exception | None = None
+                result: Any = None
+                try:
+                    result = await self._answer(instruction)
+                except Exception as exc:
+                    failure = exc
+                # Caught here, in this coroutine: a StopIteration must not leave one.
+                instruction = resume(plan, result, failure)
+        except StopIteration as done:
+            value: R = done.value
             return value
         finally:
             # Cancelled (or failed) mid-plan: let the plan's own cleanup run now.
