@@ -17,7 +17,6 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
 from .._version import __version__
@@ -49,14 +48,17 @@ def ssl_setting(verify: bool | str) -> ssl.SSLContext | bool | None:
 class _SentRequest:
     """What the core reads of the request an answer belongs to (method, URL, headers)."""
 
-    __slots__ = ("headers", "method", "path_url", "url")
+    __slots__ = ("headers", "method", "url")
 
     def __init__(self, method: str, url: str, headers: Mapping[str, str]) -> None:
         self.method = method
         self.url = url
-        parts = URL(url, encoded=True)
-        self.path_url = parts.raw_path_qs
         self.headers = headers
+
+    @property
+    def path_url(self) -> str:
+        """Return the path and query string (read only when an error is built)."""
+        return URL(self.url, encoded=True).raw_path_qs
 
 
 class AioReply:
@@ -207,7 +209,7 @@ class AioSender:
         # Raised outside the except block: the original holds the request's headers.
         if failure is not None:
             raise failure
-        sent = _SentRequest(call.method, url, CIMultiDict(headers))
+        sent = _SentRequest(call.method, url, headers)
         if call.stream and response.status < 300:
             return AioReply(response, b"", sent)
         try:
