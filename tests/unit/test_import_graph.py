@@ -229,3 +229,22 @@ def test_query_reaches_nothing_of_the_client() -> None:
                 seen.add(target)
                 todo.append(target)
     assert not bad, "pydirectus.query reaches beyond its layer:\n" + "\n".join(sorted(bad))
+
+
+def test_the_core_imports_no_face_and_no_io_library() -> None:
+    # The core (plans, exchange, reads, schema, batches) is what both faces drive: it
+    # reaches neither a face, a handle, a sender, nor an HTTP or async library.
+    graph = import_graph()
+    core = sorted(m for m in graph if m.startswith("pydirectus.core"))
+    assert core, "no pydirectus.core modules found"
+    allowed = ("pydirectus.core", "pydirectus.query", "pydirectus.errors", "pydirectus.redact",
+               "pydirectus.encoding", "pydirectus.values", "pydirectus")
+    bad = [f"  {module} -> {target}" for module in core for target in graph[module]
+           if not target.startswith(allowed[:2]) and target not in allowed]
+    assert not bad, "the core reaches beyond its layer:\n" + "\n".join(sorted(bad))
+    import_lines = [line for module in core
+                    for line in _module_files()[module][0].read_text().splitlines()
+                    if line.startswith(("import ", "from ")) and any(
+                        f" {library}" in line or f" {library}." in line
+                        for library in ("requests", "urllib3", "asyncio", "aiohttp"))]
+    assert not import_lines, import_lines
