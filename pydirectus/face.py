@@ -39,7 +39,8 @@ class Server:
 
     def ping(self) -> str:
         """Return 'pong' from GET /server/ping (needs no auth)."""
-        return self._runner.run(_text(Call("GET", ("server", "ping"), authenticate=False)))
+        return self._runner.run(_text(Call("GET", ("server", "ping"), authenticate=False),
+                                      strip=True))
 
     def info(self) -> dict[str, Any]:
         """Return GET /server/info's data (project settings, and versions for admins)."""
@@ -63,9 +64,9 @@ class Server:
         return self._runner.run(_text(Call("GET", ("server", "specs", "graphql", scope))))
 
 
-def _text(call: Call) -> Plan[str]:
+def _text(call: Call, *, strip: bool = False) -> Plan[str]:
     reply = yield from plans.send(call)
-    return reply.text.strip() if call.segments[-1] == "ping" else reply.text
+    return reply.text.strip() if strip else reply.text
 
 
 def _discard(plan: Plan[Any]) -> Plan[None]:

@@ -78,7 +78,6 @@ class AsyncDirectusClient(ClientFace):
             args.base_url, auth=args.auth, timeout=timeout,
             verify=True if args.verify is None else args.verify, retry=retry,
             session=session, logger=args.logger, prefetch=prefetch)
-        self._shared_session = session
         self._setup(self.transport, page_size)
 
     async def close(self) -> None:
