@@ -285,6 +285,11 @@ def _jwt(payload: dict[str, Any], secret: str) -> str:
 
 
 def _totp(secret: str) -> str:
+    # A code made in the last seconds of its 30 s step may reach Directus in the next step,
+    # where it is refused (INVALID_OTP, seen on a loaded machine): wait for a fresh step.
+    left = 30 - time.time() % 30
+    if left < 5:
+        time.sleep(left + 0.1)
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
     digest = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
     offset = digest[-1] & 15
