@@ -556,7 +556,6 @@ class Collection(_Handle[T]):
         self.route = route or ("items", name)
         # The face's runner (the sync Transport, or the async one): it drives the plans.
         self._runner = transport
-        self._transport: Any = transport
         self._schema = schema
         self._path = ReadPath(name, self.route, schema, page_size, primary_key=pk,
                               singleton=singleton, rules=rules)

@@ -234,7 +234,7 @@ class Files(Collection[File]):
         if access_token is not None:
             params["access_token"] = check_text(access_token, "access_token")
         query = f"?{urlencode(params)}" if params else ""
-        base_url: str = self._transport.base_url
+        base_url: str = self._runner.base_url
         return f"{base_url}/{'/'.join(segments)}{query}"
 
 
