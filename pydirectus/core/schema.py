@@ -151,7 +151,12 @@ class SchemaCache:
             elif name in self._types:
                 return self._types[name]
         if isinstance(full, Schema):  # the whole schema, already read
-            fresh = (yield from self.fields_from(name, refresh=True)) if refresh else full
+            # A collection the schema did not hold when it was read was created since (by
+            # this client, another one, or another instance): read the schema again.
+            if refresh or full.field_types(name) is None:
+                fresh = yield from self.fields_from(name, refresh=True)
+            else:
+                fresh = full
             types = (fresh.field_types(name) if fresh is not None else None) or {}
         else:
             try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pydirectus import DirectusClient, StaticToken
+from pydirectus import DirectusClient, InvalidQuery, StaticToken
 from pydirectus.testing.access import AccessGrants
 from pydirectus.testing.dialects import nulls_sort_first
 
@@ -146,6 +146,23 @@ def test_items_come_back_in_the_same_python_types(directus: Any,
     created = handle.create({"small": 4, "big": 5, "price": "0.25"})
     assert (created["big"], created["price"]) == (5, dec("0.25"))
     handle.delete(created["id"])
+
+
+def test_a_collection_made_after_the_client_read_the_schema_is_typed_too(
+        directus: Any, directus_client: DirectusClient,
+        make_collection: Callable[..., str]) -> None:
+    # A refused name makes the client read the whole schema (GET /fields), before the
+    # collection below exists: its types must still be learned, not taken as "none".
+    before = make_collection({"n": "integer"}, prefix="before")
+    with pytest.raises(InvalidQuery):
+        directus_client.collection(before).fields("no_such_field").fetch()
+    name = make_collection(NUMBERS, prefix="numbers")
+    handle = directus_client.collection(name)
+    handle.create({"small": 1, "big": 2**40, "price": "0.25"})
+    (item,) = handle.fields("big", "price").fetch()
+    assert item == {"big": 2**40, "price": _decimal(directus)("0.25")}
+    (row,) = handle.aggregate(sum="big").fetch()
+    assert row == {"sum": {"big": 2**40}}
 
 
 def test_counts_and_aggregates_come_back_in_the_same_python_types(
