@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from .common import EXIT_ERROR, CommandError, Parser, add_global_options, report_error
+from .common import Parser, add_global_options, exit_status, report_error
 
 __all__ = ["main"]
 
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         report_error(f"{parser.prog} {args.command}", exc)
-        return EXIT_ERROR if not isinstance(exc, CommandError) else exc.status
+        return exit_status(exc)
 
 
 def _join_dash_values(argv: Sequence[str]) -> list[str]:

@@ -14,17 +14,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_ERROR",
+    "EXIT_USAGE",
     "CommandError",
     "Parser",
     "add_command",
     "add_global_options",
+    "bad_argument",
     "connect",
     "describe",
+    "exit_status",
     "fail",
     "report_error",
 ]
 
+# Exit statuses (README "Command line"): 0 done, EXIT_ERROR when something failed or a row
+# was refused, EXIT_USAGE when the command line itself is wrong (argparse's own status),
+# 130 when interrupted.
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,12 +39,31 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print a one-line error naming --help and exit with status 2."""
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def fail(message: str) -> NoReturn:
     """Stop the command with a one-line message."""
     raise CommandError(message)
+
+
+def bad_argument(message: str) -> NoReturn:
+    """Stop the command with a one-line message: the command line is wrong (exit status 2)."""
+    raise CommandError(message, status=EXIT_USAGE)
+
+
+def exit_status(exc: BaseException) -> int:
+    """Return the exit status for an error that stopped a command."""
+    from ..errors import SchemaRequired, UsageError
+
+    if isinstance(exc, CommandError):
+        return exc.status
+    # The library's own checks of what the command line gave (a lookup, a field name, a
+    # size) refuse it before anything is written. A missing primary key is not the
+    # command line's fault: the token may not read the schema.
+    if isinstance(exc, UsageError) and not isinstance(exc, SchemaRequired):
+        return EXIT_USAGE
+    return EXIT_ERROR
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = True) -> None:
@@ -84,11 +110,11 @@ def connect(args: argparse.Namespace) -> DirectusClient:
         logging.getLogger("pydirectus").setLevel(logging.DEBUG)
     url = args.url or os.environ.get("DIRECTUS_URL")
     if not url:
-        fail("no server: pass --url or set DIRECTUS_URL")
+        bad_argument("no server: pass --url or set DIRECTUS_URL")
     token = args.token
     email = args.email
     if token and email:
-        fail("pass either --token or --email, not both")
+        bad_argument("pass either --token or --email, not both")
     if not token and not email:
         token = os.environ.get("DIRECTUS_TOKEN")
         email = None if token else os.environ.get("DIRECTUS_EMAIL")

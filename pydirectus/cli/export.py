@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..atomic import write_atomically
 from .common import add_command, connect
 from .querying import add_query_options
 
+if TYPE_CHECKING:
+    from ..client import DirectusClient
+
 EXAMPLES = """
 pydirectus export articles -o articles.jsonl
 pydirectus export articles --filter status=published --fields id,title,views -o published.csv
 pydirectus export articles --sort -date --limit 1000 -o recent.json
+pydirectus export authors --with-relations -o authors.jsonl   # o2m/m2m key lists too
 pydirectus export articles --format jsonl -o - | gzip > articles.jsonl.gz
 """
 
@@ -27,12 +31,17 @@ def add_parser(subparsers: Any) -> None:
                          description="Write the items of a collection (all, or a query's "
                                      "matches) to FILE, streaming page by page. The format "
                                      "follows the extension (.jsonl, .csv, .json). The file "
-                                     "appears only when the export is complete.")
+                                     "appears only when the export is complete. Without "
+                                     "--fields it holds the collection's columns: what "
+                                     "`pydirectus import` writes back.")
     add_query_options(parser)
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="where to write ('-' for stdout)")
     parser.add_argument("--format", choices=EXPORT_FORMATS,
                         help="jsonl, csv or json (default: from FILE's extension)")
+    parser.add_argument("--with-relations", action="store_true",
+                        help="also write the alias fields (o2m, m2m, m2a: lists of related "
+                             "keys), which are not columns; --fields names fields itself")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     parser.set_defaults(run=run)
 
@@ -49,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     columns = [f for v in args.fields for f in v.split(",") if f]
     with connect(args) as client:
         query = bound_query(client, args)
+        if not columns and not args.with_relations:
+            columns = _default_columns(client, args)
+            query = query.fields(*columns) if columns else query
         shown = not args.quiet and sys.stderr.isatty()
         total = query.count() if shown else None
         with Progress(f"export {args.collection}", total, enabled=not args.quiet) as progress:
@@ -64,3 +76,15 @@ def run(args: argparse.Namespace) -> int:
               f"to {where}", file=sys.stderr)
     return 0
 
+
+
+def _default_columns(client: DirectusClient, args: argparse.Namespace) -> list[str]:
+    """Return the collection's columns (GET /fields/{collection}), [] when not readable."""
+    from .aliases import field_kinds, unknown_kinds_warning
+
+    kinds = field_kinds(client, args.collection)
+    if kinds is None:
+        print(f"export {args.collection}: {unknown_kinds_warning(args.collection)}",
+              file=sys.stderr)
+        return []
+    return list(kinds.columns)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from .common import CommandError, add_command, connect, describe, fail
+from .common import CommandError, add_command, bad_argument, connect, describe, fail
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -40,6 +40,10 @@ pydirectus import products products.jsonl --upsert-on sku
 
 IMPORT_FORMATS = ("jsonl", "csv", "json")
 DEFAULT_BATCH = 500
+# Refused rows after which the import stops: a file the collection refuses as a whole (a
+# missing foreign key in every row) would otherwise be bisected down to every single row,
+# about two requests a row.
+DEFAULT_MAX_REFUSALS = 100
 # Refusals listed on stderr; the report has all of them.
 SHOWN_REFUSALS = 10
 
@@ -63,8 +67,26 @@ def add_parser(subparsers: Any) -> None:
                         help="append what was written and refused to FILE (JSON Lines)")
     parser.add_argument("--resume", action="store_true",
                         help="skip the rows --report says were written already")
+    parser.add_argument("--max-refusals", type=int, default=DEFAULT_MAX_REFUSALS, metavar="N",
+                        help="stop once N rows were refused (default "
+                             f"{DEFAULT_MAX_REFUSALS}): a file refused as a whole stops "
+                             "after a bounded number of requests")
+    parser.add_argument("--with-relations", action="store_true",
+                        help="send alias fields (o2m, m2m, m2a) as Directus's nested "
+                             "relational writes (the related items must exist) instead of "
+                             "refusing the file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     parser.set_defaults(run=run)
+
+
+class RefusalLimit(Exception):
+    """--max-refusals rows were refused: the import stops (rows not yet sent stay unsent)."""
+
+    def __init__(self, limit: int, row: int) -> None:
+        super().__init__(f"stopped at row {row} after {limit} refused rows (--max-refusals "
+                         f"{limit}); the rows after it were not sent")
+        self.limit = limit
+        self.row = row
 
 
 @attrs.define
@@ -75,6 +97,8 @@ class Outcome:
     updated: int = 0
     skipped: int = 0
     refused: list[tuple[int, str]] = attrs.field(factory=list)
+    # Why the import stopped before the end of the file (None: it did not).
+    stopped: str | None = None
 
 
 class Report:
@@ -167,8 +191,9 @@ def run(args: argparse.Namespace) -> int:
     from .readers import CsvCaster, read_rows
 
     check_positive_int(args.batch_size, "--batch-size")
+    check_positive_int(args.max_refusals, "--max-refusals")
     if args.resume and not args.report:
-        fail("--resume needs --report FILE: the report says which rows were written")
+        bad_argument("--resume needs --report FILE: the report says which rows were written")
     fmt = format_for_path(args.file, args.format or ("jsonl" if args.file == "-" else None),
                           IMPORT_FORMATS)
     done = written_rows(args.report) if args.resume else RowSet()
@@ -180,8 +205,8 @@ def run(args: argparse.Namespace) -> int:
         client = stack.enter_context(connect(args))
         handle = client.collection(args.collection)
         cast = CsvCaster(_field_types(client, args.collection)) if fmt == "csv" else None
-        rows = read_rows(source, fmt, args.file, cast)
-        writer = _Writer(client, handle, report, args.upsert_on)
+        rows = _columns_only(client, args, read_rows(source, fmt, args.file, cast))
+        writer = _Writer(client, handle, report, args.upsert_on, args.max_refusals)
         progress = stack.enter_context(Progress(f"import {args.collection}",
                                                 enabled=not args.quiet))
         try:
@@ -191,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
                 progress.update(len(batch))
         except CommandError:
             raise  # a bad row in the file: its own message, not "stopped after writing"
+        except RefusalLimit as limit:
+            writer.outcome.stopped = str(limit)
         except DirectusError as stopped:
             # Not a row's fault (no permission, a bad token, the server gone): say how far
             # it got, so that the user knows what --resume will do.
@@ -210,6 +237,16 @@ def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
     except PermissionDenied:
         return {}
     return {f["field"]: str(f.get("type")) for f in fields if isinstance(f, dict)}
+
+
+def _columns_only(client: DirectusClient, args: argparse.Namespace,
+                  rows: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    # Alias fields (an export --with-relations) are refused before their row is sent.
+    from .aliases import check_no_aliases, field_kinds
+
+    kinds = None if args.with_relations else field_kinds(client, args.collection)
+    return rows if kinds is None or not kinds.aliases else check_no_aliases(rows, kinds,
+                                                                             args.file)
 
 
 def _batches(rows: Iterable[dict[str, Any]], done: RowSet, size: int,
@@ -233,11 +270,13 @@ def _batches(rows: Iterable[dict[str, Any]], done: RowSet, size: int,
 
 class _Writer:
     def __init__(self, client: DirectusClient, handle: Collection[dict[str, Any]],
-                 report: Report, upsert_on: str | None) -> None:
+                 report: Report, upsert_on: str | None,
+                 max_refusals: int = DEFAULT_MAX_REFUSALS) -> None:
         self.client = client
         self.handle = handle
         self.report = report
         self.upsert_on = upsert_on
+        self.max_refusals = max_refusals
         self.outcome = Outcome()
         self._primary_key: str | None = None
 
@@ -293,6 +332,8 @@ class _Writer:
     def _refuse(self, number: int, code: str | None, reason: str) -> None:
         self.outcome.refused.append((number, f"{code}: {reason}" if code else reason))
         self.report.refused(number, code, reason)
+        if len(self.outcome.refused) >= self.max_refusals:
+            raise RefusalLimit(self.max_refusals, number)
 
     def _send(self, rows: list[Row], send: Callable[[list[dict[str, Any]]], None],
               action: str) -> None:
@@ -349,4 +390,7 @@ def _summary(args: argparse.Namespace, outcome: Outcome) -> int:
         print(f"  row {number} refused: {reason}", file=sys.stderr)
     if len(outcome.refused) > SHOWN_REFUSALS:
         print(f"  ... and {len(outcome.refused) - SHOWN_REFUSALS} more", file=sys.stderr)
+    if outcome.stopped:
+        print(f"import {args.collection}: {outcome.stopped}; fix the file (or pass a larger "
+              "--max-refusals)", file=sys.stderr)
     return 1 if outcome.refused else 0

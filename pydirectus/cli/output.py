@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, TextIO
 
-from .common import fail
+from .common import bad_argument, fail
 
 __all__ = ["FORMATS", "cell", "format_for_path", "to_json", "write_rows"]
 
@@ -30,7 +30,7 @@ def format_for_path(path: str, given: str | None, allowed: Iterable[str]) -> str
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
     found = EXTENSIONS.get(suffix)
     if found is None or found not in allowed:
-        fail(f"{path}: cannot tell the format from the extension; use .jsonl, .csv or "
+        bad_argument(f"{path}: cannot tell the format from the extension; use .jsonl, .csv or "
              f".json, or pass --format ({'|'.join(allowed)})")
     return found
 
@@ -67,7 +67,7 @@ def write_rows(rows: Iterable[dict[str, Any]], out: TextIO, fmt: str,
     """Write rows to out in a format as they arrive; return how many were written."""
     writer = {"jsonl": _jsonl, "json": _json, "csv": _csv, "table": _table}.get(fmt)
     if writer is None:
-        fail(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        bad_argument(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     count = 0
 
     def counted() -> Iterator[dict[str, Any]]:

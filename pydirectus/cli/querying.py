@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from .common import fail
+from .common import bad_argument
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -56,14 +56,14 @@ def parse_condition(text: str, option: str = "--filter") -> dict[str, Any]:
         try:
             raw = json.loads(text)
         except ValueError as exc:
-            fail(f"{option} {text!r}: not a JSON object ({exc})")
+            bad_argument(f"{option} {text!r}: not a JSON object ({exc})")
         if not isinstance(raw, dict):
-            fail(f"{option} {text!r}: expected a JSON object")
+            bad_argument(f"{option} {text!r}: expected a JSON object")
         return raw
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        fail(f"{option} {text!r}: expected FIELD__OP=VALUE, e.g. views__gt=10 or "
+        bad_argument(f"{option} {text!r}: expected FIELD__OP=VALUE, e.g. views__gt=10 or "
              "title__icontains=directus")
     return {key: parse_value(value, key.rpartition("__")[2] if "__" in key else None)}
 

@@ -1,0 +1,95 @@
+"""Columns and alias fields of a collection, so that an export holds what an import can write.
+
+An alias field (o2m, m2m, m2a, translations, a presentation divider or group) has no column:
+Directus returns an o2m or m2m alias as the list of the related keys, and writing that
+list back is a nested relational write (it moves the related items, and is refused when
+they do not exist yet). So ``export`` writes the columns only and ``import`` refuses alias
+fields, unless ``--with-relations`` asks for them.
+
+The kinds come from GET /fields/{collection} (admin, or a policy with app access). A token
+that may not read it gets every field Directus returns, with a warning: nothing else it
+may read tells an o2m/m2m alias from a JSON or CSV column holding a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .common import fail
+
+if TYPE_CHECKING:
+    from ..client import DirectusClient
+
+__all__ = ["FieldKinds", "check_no_aliases", "describe_aliases", "field_kinds",
+           "unknown_kinds_warning"]
+
+# The `special` flags naming what an alias field is; a bare alias is presentation only.
+ALIAS_KINDS = ("o2m", "m2m", "m2a", "translations", "files", "group")
+
+
+@attrs.frozen
+class FieldKinds:
+    """A collection's columns (in Directus's field order) and alias fields (name -> kind)."""
+
+    columns: tuple[str, ...]
+    aliases: Mapping[str, str]
+
+    def named(self, names: Iterable[str]) -> dict[str, str]:
+        """Return the alias fields among names, with their kinds."""
+        return {name: self.aliases[name] for name in names if name in self.aliases}
+
+
+def field_kinds(client: DirectusClient, collection: str) -> FieldKinds | None:
+    """Return the columns and aliases from GET /fields/{collection}; None when forbidden."""
+    from ..errors import PermissionDenied
+
+    try:
+        rows = client.fields.all(collection)
+    except PermissionDenied:
+        return None
+    columns: list[str] = []
+    aliases: dict[str, str] = {}
+    for row in rows:
+        name = row.get("field")
+        if not isinstance(name, str):
+            continue
+        if row.get("type") == "alias":
+            aliases[name] = _alias_kind(row)
+        else:
+            columns.append(name)
+    return FieldKinds(tuple(columns), aliases)
+
+
+def _alias_kind(row: Mapping[str, Any]) -> str:
+    special = (row.get("meta") or {}).get("special") or ()
+    if isinstance(special, str):  # older servers send "o2m" or "alias,no-data"
+        special = special.split(",")
+    return next((kind for kind in ALIAS_KINDS if kind in special), "presentation")
+
+
+def unknown_kinds_warning(collection: str) -> str:
+    """Return the warning for an export whose alias fields cannot be told from columns."""
+    return (f"warning: this token may not read /fields/{collection}, so o2m/m2m alias "
+            "fields cannot be told from columns: the export holds every field Directus "
+            "returns; name the columns with --fields to leave the aliases out")
+
+
+def describe_aliases(aliases: Mapping[str, str]) -> str:
+    """Return 'posts (o2m), tags (m2m)'."""
+    return ", ".join(f"{name} ({kind})" for name, kind in aliases.items())
+
+
+def check_no_aliases(rows: Iterable[dict[str, Any]], kinds: FieldKinds, path: str
+                     ) -> Iterator[dict[str, Any]]:
+    """Yield the rows; stop at the first that holds an alias field, naming its fields."""
+    for number, row in enumerate(rows, 1):
+        found = kinds.named(row)
+        if found:
+            fail(f"{path}: row {number} holds alias fields {describe_aliases(found)}: they "
+                 "are relations, not columns (writing them moves the related items, which "
+                 "must exist); export with the default fields, drop them, or pass "
+                 "--with-relations to send them as nested relational writes")
+        yield row
