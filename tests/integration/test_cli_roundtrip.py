@@ -255,7 +255,8 @@ def test_each_exit_status_is_the_one_the_readme_promises(
                      *(a.format(collection=collection) for a in args), cwd=tmp_path)
     assert result.returncode == status, result.stderr
     if status:
-        assert "Traceback" not in result.stderr and "error" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "error:" in result.stderr or " refused: " in result.stderr
 
 
 def test_no_server_is_a_usage_error_and_an_interrupt_exits_130(
