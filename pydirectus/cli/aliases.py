@@ -7,8 +7,9 @@ they do not exist yet). So ``export`` writes the columns only and ``import`` ref
 fields, unless ``--with-relations`` asks for them.
 
 The kinds come from GET /fields/{collection} (admin, or a policy with app access). A token
-that may not read it gets every field Directus returns, with a warning: nothing else it
-may read tells an o2m/m2m alias from a JSON or CSV column holding a list.
+that may not read it gets every field Directus returns, and a warning naming the fields
+that held lists: nothing else it may read tells an o2m/m2m alias from a JSON or CSV column
+holding a list.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .common import fail
 if TYPE_CHECKING:
     from ..client import DirectusClient
 
-__all__ = ["FieldKinds", "check_no_aliases", "describe_aliases", "field_kinds",
+__all__ = ["FieldKinds", "ListFields", "check_no_aliases", "describe_aliases", "field_kinds",
            "unknown_kinds_warning"]
 
 # The `special` flags naming what an alias field is; a bare alias is presentation only.
@@ -70,11 +71,27 @@ def _alias_kind(row: Mapping[str, Any]) -> str:
     return next((kind for kind in ALIAS_KINDS if kind in special), "presentation")
 
 
-def unknown_kinds_warning(collection: str) -> str:
+class ListFields:
+    """Watch rows go by and remember the fields that held a list (an alias may be one)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, None] = {}
+
+    def watch(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Yield the rows, noting each field whose value is a list."""
+        for row in rows:
+            for name, value in row.items():
+                if isinstance(value, list) and name not in self.names:
+                    self.names[name] = None
+            yield row
+
+
+def unknown_kinds_warning(collection: str, listed: Iterable[str]) -> str:
     """Return the warning for an export whose alias fields cannot be told from columns."""
-    return (f"warning: this token may not read /fields/{collection}, so o2m/m2m alias "
-            "fields cannot be told from columns: the export holds every field Directus "
-            "returns; name the columns with --fields to leave the aliases out")
+    return (f"warning: this token may not read /fields/{collection}, so alias fields "
+            f"cannot be told from columns: {', '.join(listed)} held lists (o2m/m2m aliases "
+            "hold their related keys, or JSON/CSV columns); if they are aliases, leave them "
+            "out with --fields, or `import` moves the related items")
 
 
 def describe_aliases(aliases: Mapping[str, str]) -> str:

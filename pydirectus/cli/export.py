@@ -12,6 +12,7 @@ from .querying import add_query_options
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
+    from .aliases import ListFields
 
 EXAMPLES = """
 pydirectus export articles -o articles.jsonl
@@ -58,33 +59,39 @@ def run(args: argparse.Namespace) -> int:
     columns = [f for v in args.fields for f in v.split(",") if f]
     with connect(args) as client:
         query = bound_query(client, args)
+        listed = None
         if not columns and not args.with_relations:
-            columns = _default_columns(client, args)
+            columns, listed = _default_columns(client, args)
             query = query.fields(*columns) if columns else query
+        rows = query if listed is None else listed.watch(query)
         shown = not args.quiet and sys.stderr.isatty()
         total = query.count() if shown else None
         with Progress(f"export {args.collection}", total, enabled=not args.quiet) as progress:
             if to_stdout:
-                count = write_rows(query, sys.stdout, fmt, columns, progress.update)
+                count = write_rows(rows, sys.stdout, fmt, columns, progress.update)
                 sys.stdout.flush()
             else:
                 count = write_atomically(args.output, lambda out: write_rows(
-                    query, out, fmt, columns, progress.update), encoding="utf-8")
+                    rows, out, fmt, columns, progress.update), encoding="utf-8")
     if not args.quiet:
         where = "stdout" if to_stdout else args.output
         print(f"exported {count} {'item' if count == 1 else 'items'} of {args.collection} "
               f"to {where}", file=sys.stderr)
+    if listed is not None and listed.names:
+        from .aliases import unknown_kinds_warning
+
+        print(f"export {args.collection}: {unknown_kinds_warning(args.collection, listed.names)}",
+              file=sys.stderr)
     return 0
 
 
-
-def _default_columns(client: DirectusClient, args: argparse.Namespace) -> list[str]:
-    """Return the collection's columns (GET /fields/{collection}), [] when not readable."""
-    from .aliases import field_kinds, unknown_kinds_warning
+def _default_columns(client: DirectusClient, args: argparse.Namespace
+                     ) -> tuple[list[str], ListFields | None]:
+    """Return the collection's columns (GET /fields/{collection}); when the token may not
+    read them, no columns and a watch for the fields that hold lists (aliases or not)."""
+    from .aliases import ListFields, field_kinds
 
     kinds = field_kinds(client, args.collection)
     if kinds is None:
-        print(f"export {args.collection}: {unknown_kinds_warning(args.collection)}",
-              file=sys.stderr)
-        return []
-    return list(kinds.columns)
+        return [], ListFields()
+    return list(kinds.columns), None
