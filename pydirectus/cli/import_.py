@@ -3,7 +3,13 @@
 Rows go out with ``create_many`` (or, with ``--upsert-on``, ``update_batch`` for rows
 whose value of that field exists and ``create_many`` for the rest). Directus writes a
 batch in one transaction, so a batch that fails is split in halves until the failing rows
-stand alone: those are refused, with Directus's reason, and every other row lands.
+stand alone: those are refused, with Directus's reason, and every other row lands. After
+--max-refusals refused rows (100) the import stops: a file refused as a whole costs about
+two requests per refused row up to that bound, not per row of the file.
+
+Alias fields (o2m, m2m, m2a, from ``export --with-relations``) are refused before their row
+is sent, naming them; ``--with-relations`` sends them as Directus's nested relational
+writes instead (the related items must exist).
 
 The report (``--report FILE``, JSON Lines) records each written range of rows and each
 refused row; ``--resume`` skips the rows a report says were written, so an import stopped
