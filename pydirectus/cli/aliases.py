@@ -66,8 +66,6 @@ def field_kinds(client: DirectusClient, collection: str) -> FieldKinds | None:
 
 def _alias_kind(row: Mapping[str, Any]) -> str:
     special = (row.get("meta") or {}).get("special") or ()
-    if isinstance(special, str):  # older servers send "o2m" or "alias,no-data"
-        special = special.split(",")
     return next((kind for kind in ALIAS_KINDS if kind in special), "presentation")
 
 
