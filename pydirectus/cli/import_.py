@@ -91,8 +91,6 @@ class RefusalLimit(Exception):
     def __init__(self, limit: int, row: int) -> None:
         super().__init__(f"stopped at row {row} after {limit} refused rows (--max-refusals "
                          f"{limit}); the rows after it were not sent")
-        self.limit = limit
-        self.row = row
 
 
 @attrs.define
