@@ -179,6 +179,13 @@ def test_a_token_that_may_not_read_fields_is_told_which_fields_may_be_aliases(
                     "--quiet", "--fields", "id,name")
     assert named.returncode == 0 and named.stderr == "", named.stderr
     assert set(json.loads(named.stdout)) == {"id", "name"}
+    public = access_grants.public_client({blog[key]: ["read"] for key in ("authors",
+                                                                          "posts")})
+    assert public.collection(blog["authors"]).count() == 1
+    anonymous = run_cli(directus.url, None, "export", blog["authors"], "-o", "-", "--quiet")
+    assert anonymous.returncode == 0, anonymous.stderr
+    assert anonymous.stderr == result.stderr
+    assert anonymous.stdout == result.stdout
     # No field held a list: nothing to warn about.
     plain = run_cli(directus.url, token_of(api), "export", blog["comments"], "-o", "-",
                     "--quiet")
@@ -195,8 +202,7 @@ def test_a_file_refused_as_a_whole_stops_after_a_bounded_number_of_requests(
         make_collection: Callable[..., str], tmp_path: Path) -> None:
     target = make_collection(FIELDS)
     source, report = tmp_path / "rows.jsonl", tmp_path / "report.jsonl"
-    # Every row breaks the collection's NOT NULL title (refused on every database, as a
-    # missing foreign key is on PostgreSQL only).
+    # Every row breaks the collection's NOT NULL title.
     source.write_text("".join(json.dumps({"title": None, "views": n}) + "\n"
                               for n in range(1, 5001)))
     with FaultProxy(directus.url, lifetime=240) as proxy:
@@ -234,6 +240,29 @@ def test_a_file_refused_as_a_whole_stops_after_a_bounded_number_of_requests(
                       "--max-refusals", "3", "--quiet")
     assert stopped.returncode == 1
     assert "stopped at row 3 after 3 refused rows" in stopped.stderr
+
+
+def test_rows_missing_their_foreign_key_stop_after_the_refusal_bound(
+        directus: DirectusServer, directus_client: DirectusClient, blog: dict[str, str],
+        tmp_path: Path) -> None:
+    source, report = tmp_path / "posts.jsonl", tmp_path / "report.jsonl"
+    source.write_text("".join(json.dumps({"title": f"p{n}", "author": 999_999}) + "\n"
+                              for n in range(1, 301)))
+    with FaultProxy(directus.url, lifetime=120) as proxy:
+        result = run_cli(proxy.url, directus.admin_token, "import", blog["posts"],
+                         str(source), "--batch-size", "100", "--max-refusals", "20",
+                         "--report", str(report))
+        writes = sum(1 for s in proxy.seen if s.method == "POST")
+    # Directus 12.4 refuses a missing key (INVALID_FOREIGN_KEY) on SQLite and PostgreSQL.
+    assert result.returncode == 1, result.stderr
+    assert f"import {blog['posts']}: created 0, refused 20" in result.stderr
+    assert "stopped at row 20 after 20 refused rows" in result.stderr
+    refused = [e for e in map(json.loads, report.read_text().splitlines())
+               if e["status"] == "refused"]
+    assert [e["row"] for e in refused] == list(range(1, 21))
+    assert {e["code"] for e in refused} == {"INVALID_FOREIGN_KEY"}, refused[0]
+    assert writes <= 2 * 20 + 7, writes
+    assert directus_client.collection(blog["posts"]).count() == 0
 
 
 @pytest.mark.parametrize(("args", "status"), [
