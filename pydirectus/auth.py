@@ -159,13 +159,13 @@ def _check_token(token: str, who: str) -> None:
     the character and where it is, never the token."""
     for index, char in enumerate(token):
         if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            name = _CHARACTER_NAMES.get(char) or f"character U+{ord(char):04X}"
-            where = ("leading" if index == 0 else "trailing" if index == len(token) - 1
-                     else f"{name} at position {index + 1} of {len(token)}: an inner")
+            name = f"{_CHARACTER_NAMES.get(char) or f'character U+{ord(char):04X}'} ({char!r})"
+            where = ("a leading " + name if index == 0 else
+                     "a trailing " + name if index == len(token) - 1 else
+                     f"an inner {name} at position {index + 1} of {len(token)}")
             raise UsageError(
-                f"{who}: the token has a {where} {name} ({char!r}); a token cannot contain "
-                f"whitespace or control characters (one read from a file often ends with a "
-                f"newline: strip it)")
+                f"{who}: the token has {where}; a token cannot contain whitespace or control "
+                f"characters (one read from a file often ends with a newline: strip it)")
 
 
 def _check_credentials(email: Any, password: Any, otp: Any) -> None:
