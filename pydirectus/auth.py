@@ -19,7 +19,6 @@ Secrets stay out of every text the client produces: a strategy lists what it hol
 
 from __future__ import annotations
 
-import collections
 import logging
 import math
 import time
@@ -212,7 +211,8 @@ class Password(DirectusAuth):
         self._refused: tuple[int, str, str] | None = None
         self.logins = 0
         self.refreshes = 0
-        self._retired: collections.deque[str] = collections.deque(maxlen=RETIRED_TOKENS_KEPT)
+        # A tuple, replaced whole: secret_values() may read it on another thread meanwhile.
+        self._retired: tuple[str, ...] = ()
         register_secrets(self)
 
     def secret_values(self) -> Iterable[str]:
@@ -364,7 +364,7 @@ class Password(DirectusAuth):
 
     def _retire(self, token: str | None) -> None:
         if token is not None and token not in self._retired:
-            self._retired.append(token)
+            self._retired = (*self._retired, token)[-RETIRED_TOKENS_KEPT:]
 
     def _post(self, endpoint: str, body: dict[str, Any]) -> Plan[Any]:
         if self._channel is None:

@@ -69,20 +69,22 @@ class SecretHolder(Protocol):
         ...
 
 
-_holders: weakref.WeakSet[Any] = weakref.WeakSet()
+# By identity (id -> holder), not equality: of two equal StaticTokens, the one that lives on
+# must stay registered when the other goes.
+_holders: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 _holders_lock = threading.Lock()
 
 
 def register_secrets(holder: SecretHolder) -> None:
     """Scrub ``holder.secret_values()`` from every text from now on, while it lives."""
     with _holders_lock:
-        _holders.add(holder)
+        _holders[id(holder)] = holder
 
 
 def _secret_forms() -> list[str]:
     """Return the live secrets in every form they may take in a text, longest first."""
     with _holders_lock:
-        holders = list(_holders)
+        holders = list(_holders.values())
     forms: set[str] = set()
     for holder in holders:
         for value in holder.secret_values():

@@ -65,6 +65,15 @@ def test_a_secret_is_scrubbed_only_while_its_holder_lives() -> None:
     assert redact_text("ephemeral-secret-42") == "ephemeral-secret-42"
 
 
+def test_equal_tokens_are_registered_one_by_one() -> None:
+    first, second = StaticToken("equal-token-value-77"), StaticToken("equal-token-value-77")
+    assert first == second
+    del first  # the one registered first goes; the equal one still needs scrubbing
+    gc.collect()
+    assert redact_text("equal-token-value-77") == MASK
+    del second
+
+
 def test_very_short_secrets_are_left_to_the_patterns() -> None:
     held = Holder("pw")
     register_secrets(held)
