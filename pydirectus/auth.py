@@ -46,8 +46,8 @@ log = logging.getLogger("pydirectus")
 
 # Refresh this long before expiry (capped at a fifth of the token's life for short TTLs).
 REFRESH_MARGIN_SECONDS = 30.0
-#: access and refresh tokens a Password still scrubs after replacing them (an answer to a
-#: request sent with one may arrive after the renewal)
+#: replaced secrets (access and refresh tokens, a password changed by set_credentials) a
+#: Password still scrubs: an answer to a request sent with one may arrive after the change
 RETIRED_TOKENS_KEPT: Final = 4
 # What a token must not contain, by name (others are named by code point).
 _CHARACTER_NAMES: Final = {"\n": "newline", "\r": "carriage return", "\t": "tab",
