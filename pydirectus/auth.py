@@ -11,6 +11,10 @@ definition serves the sync and the async face.
 
 Strategies reach the server only through an :class:`AuthChannel` (``post_auth``, a plan),
 which the transport provides: this module imports nothing from the transport.
+
+Secrets stay out of every text the client produces: a strategy lists what it holds in
+``secret_values()`` and registers itself with :func:`pydirectus.redact.register_secrets`
+(StaticToken and Password do), and errors, logs and the CLI scrub those values.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol
 
 import requests
@@ -32,6 +37,8 @@ from .errors import (
     ServerError,
     UsageError,
 )
+from .redact import register_secrets
+from .refusals import DEFAULT_COOLDOWN, REMEMBERED_REFUSALS, gated_login, login_key
 
 __all__ = ["AuthChannel", "DirectusAuth", "Password", "StaticToken"]
 
@@ -39,8 +46,12 @@ log = logging.getLogger("pydirectus")
 
 # Refresh this long before expiry (capped at a fifth of the token's life for short TTLs).
 REFRESH_MARGIN_SECONDS = 30.0
-#: login refusals that the same credentials will meet again: remembered, not retried
-REMEMBERED_REFUSALS: Final = frozenset({"INVALID_CREDENTIALS", "USER_SUSPENDED", "INVALID_OTP"})
+#: replaced secrets (access and refresh tokens, a password changed by set_credentials) a
+#: Password still scrubs: an answer to a request sent with one may arrive after the change
+RETIRED_TOKENS_KEPT: Final = 4
+# What a token must not contain, by name (others are named by code point).
+_CHARACTER_NAMES: Final = {"\n": "newline", "\r": "carriage return", "\t": "tab",
+                           " ": "space", "\ufeff": "byte order mark"}
 
 
 class AuthChannel(Protocol):
@@ -48,6 +59,9 @@ class AuthChannel(Protocol):
 
     # The client's logger (its logger= argument, else the pydirectus logger).
     log: logging.Logger
+
+    #: the server's base URL (whose logins a refusal is remembered for)
+    base_url: str
 
     #: True when run() blocks (the sync face)
     blocking: bool
@@ -66,6 +80,11 @@ class DirectusAuth(requests.auth.AuthBase):
 
     def bind(self, channel: AuthChannel) -> None:
         """Receive the channel that login, refresh and logout calls go through."""
+
+    def secret_values(self) -> Iterable[str]:
+        """Return the secrets this strategy holds now (scrubbed from every text once the
+        strategy is registered with pydirectus.redact.register_secrets)."""
+        return ()
 
     def recover(self, failed: Any) -> bool:
         """Make a fresh token after a 401 TOKEN_EXPIRED; return True to re-send once."""
@@ -113,7 +132,13 @@ class StaticToken(DirectusAuth):
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token.strip():
             raise UsageError("StaticToken: token must be a non-empty string")
+        _check_token(token, "StaticToken")
         self._token = token
+        register_secrets(self)
+
+    def secret_values(self) -> Iterable[str]:
+        """Return the token."""
+        return (self._token,)
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         return _bearer(r, self._token)
@@ -126,6 +151,20 @@ class StaticToken(DirectusAuth):
 
     def __hash__(self) -> int:
         return hash((StaticToken, self._token))
+
+
+def _check_token(token: str, who: str) -> None:
+    """Refuse whitespace and control characters (an HTTP header cannot carry them), naming
+    the character and where it is, never the token."""
+    for index, char in enumerate(token):
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            name = f"{_CHARACTER_NAMES.get(char) or f'character U+{ord(char):04X}'} ({char!r})"
+            where = ("a leading " + name if index == 0 else
+                     "a trailing " + name if index == len(token) - 1 else
+                     f"an inner {name} at position {index + 1} of {len(token)}")
+            raise UsageError(
+                f"{who}: the token has {where}; a token cannot contain whitespace or control "
+                f"characters (one read from a file often ends with a newline: strip it)")
 
 
 def _check_credentials(email: Any, password: Any, otp: Any) -> None:
@@ -143,13 +182,22 @@ class Password(DirectusAuth):
     A login refused for INVALID_CREDENTIALS, USER_SUSPENDED or INVALID_OTP is remembered:
     later calls raise AuthenticationError at once and send no login (repeated attempts
     with a wrong password get the account suspended) until :meth:`set_credentials`.
+    Across the process too (see :mod:`pydirectus.refusals`): other clients, sync or async,
+    with the same server, email and password send no login for ``refusal_cooldown``
+    seconds either, and only one of them logs in at a time.
 
     Safe to share: many threads (sync face) or tasks (async face) cause one refresh per
     expiry. ``logins`` and ``refreshes`` count what happened, for monitoring and tests.
     """
 
-    def __init__(self, email: str, password: str, otp: str | None = None) -> None:
+    def __init__(self, email: str, password: str, otp: str | None = None, *,
+                 refusal_cooldown: float = DEFAULT_COOLDOWN) -> None:
         _check_credentials(email, password, otp)
+        if isinstance(refusal_cooldown, bool) or not isinstance(
+                refusal_cooldown, int | float) or not 0 <= refusal_cooldown < math.inf:
+            raise UsageError(f"Password: refusal_cooldown must be a finite number of seconds "
+                             f">= 0, got {refusal_cooldown!r}")
+        self.refusal_cooldown = float(refusal_cooldown)
         self.email = email
         self._password = password
         self._otp = otp
@@ -163,6 +211,14 @@ class Password(DirectusAuth):
         self._refused: tuple[int, str, str] | None = None
         self.logins = 0
         self.refreshes = 0
+        # A tuple, replaced whole: secret_values() may read it on another thread meanwhile.
+        self._retired: tuple[str, ...] = ()
+        register_secrets(self)
+
+    def secret_values(self) -> Iterable[str]:
+        """Return the password, the access and refresh tokens and the recently replaced ones."""
+        return [value for value in (self._password, self._access_token, self._refresh_token,
+                                    *self._retired) if value]
 
     def __repr__(self) -> str:
         return f"Password(email={self.email!r}, password='***')"
@@ -182,6 +238,8 @@ class Password(DirectusAuth):
         password = self._password if password is None else password
         _check_credentials(email, password, otp)
         with self._slot.sync_lock:
+            if password != self._password:
+                self._retire(self._password)
             self.email, self._password, self._otp = email, password, otp
             self._refused = None
             self._access_token = self._refresh_token = None
@@ -248,6 +306,7 @@ class Password(DirectusAuth):
                 data = yield from self._post("refresh", {"refresh_token": self._refresh_token})
             except (AuthenticationError, InvalidRequest) as exc:
                 self._log.debug("refresh failed (%s); logging in again", exc.code or exc.status)
+                self._retire(self._refresh_token)
                 self._refresh_token = None
                 if exc.code == "USER_SUSPENDED":  # a login would be refused too
                     self._refused = (exc.status, exc.code, exc.message)
@@ -266,11 +325,17 @@ class Password(DirectusAuth):
         body: dict[str, Any] = {"email": self.email, "password": self._password}
         if self._otp is not None:
             body["otp"] = self._otp
+        self._retire(self._access_token)
         self._access_token = None
+        server = self._channel.base_url if self._channel is not None else ""
+        key = login_key(server, self.email, self._password, self._otp)
         try:
-            data = yield from self._post("login", body)
+            data = yield from gated_login(key, self.refusal_cooldown,
+                                          lambda: self._post("login", body))
         except AuthenticationError as exc:
-            if exc.code in REMEMBERED_REFUSALS:
+            # A refusal this client met itself is remembered until set_credentials(); one
+            # remembered across the process (not sent) only for its cool-down.
+            if exc.code in REMEMBERED_REFUSALS and not exc.extensions.get("remembered"):
                 self._refused = (exc.status, exc.code or "", exc.message)
             raise
         self.logins += 1
@@ -289,11 +354,17 @@ class Password(DirectusAuth):
         lifetime = float(expires) / 1000.0
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 5)
         now = time.monotonic()
+        self._retire(self._access_token)
+        self._retire(self._refresh_token)
         self._access_token, self._refresh_token = access, refresh
         self._refresh_at = now + lifetime - margin
         self._fresh_until = now + lifetime / 2
         self._log.debug("access token renewed for %s; valid %.1f s", self.email, lifetime)
         return access
+
+    def _retire(self, token: str | None) -> None:
+        if token is not None and token not in self._retired:
+            self._retired = (*self._retired, token)[-RETIRED_TOKENS_KEPT:]
 
     def _post(self, endpoint: str, body: dict[str, Any]) -> Plan[Any]:
         if self._channel is None:
@@ -315,6 +386,8 @@ class Password(DirectusAuth):
 
     def _logout(self) -> Plan[None]:
         refresh, self._refresh_token, self._access_token = self._refresh_token, None, None
+        # Still scrubbed: the logout call carries it, and its answer may echo it.
+        self._retire(refresh)
         if refresh is None or self._channel is None:
             return
         # Best effort: close() runs in __exit__ and must not mask the error in flight;

@@ -48,10 +48,11 @@ raise them (``pydirectus.typegen``, ``pydirectus.cli.common``, ``pydirectus.syst
 ``pydirectus.client``, ``pydirectus.testing``) re-export them under the same names.
 
 Errors map on Directus's ``errors[0].extensions.code`` first and fall back on the
-HTTP status. Messages never carry a token, a password or a refresh token, and no
-exception holds a live ``requests`` object: ``APIError.response`` is a
-:class:`ResponseInfo` snapshot (status, reason, redacted URL, method, headers without
-cookies, the error body with secret keys masked).
+HTTP status. Messages never carry a token, a password or a refresh token (every text an
+error holds goes through :mod:`pydirectus.redact`, which knows the live secrets of the
+process's auth strategies by value), and no exception holds a live ``requests`` object:
+``APIError.response`` is a :class:`ResponseInfo` snapshot (status, reason, redacted URL,
+method, headers without cookies, the error body scrubbed, JSON or not).
 
 This module is pure: it imports nothing from the rest of the package and no HTTP
 library at run time, so ``pydirectus.query`` can raise ``InvalidQuery`` from here.
@@ -66,7 +67,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from .redact import mask, redact_text, redact_url
+from .redact import mask, redact_bytes, redact_text, redact_url
 
 __all__ = [
     "APIError",
@@ -113,7 +114,14 @@ URL_HEADERS: Final = frozenset({"location", "content-location", "refresh"})
 
 
 class DirectusError(Exception):
-    """The root of every error pydirectus raises."""
+    """The root of every error pydirectus raises.
+
+    Its text arguments are scrubbed of secrets (pydirectus.redact) when it is made, so
+    no message, repr or log line built from it carries a token or a password.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact_text(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class UsageError(DirectusError, ValueError):
@@ -284,8 +292,8 @@ class ResponseInfo:
 
     Shaped like the parts of ``requests.Response`` one reads after an error:
     ``status_code``, ``reason``, ``url``, ``headers``, ``content``, ``text``, ``json()``
-    and ``request`` (method and URL). URLs are redacted, cookies dropped, and secret keys
-    in a JSON body masked; the body is cut at KEPT_BODY_BYTES.
+    and ``request`` (method and URL). URLs are redacted, cookies dropped, and the body
+    (JSON or text) and header values scrubbed of secrets; the body is cut at KEPT_BODY_BYTES.
     """
 
     __slots__ = ("content", "headers", "reason", "request", "status_code", "url")
@@ -293,12 +301,12 @@ class ResponseInfo:
     def __init__(self, status_code: int, reason: str, url: str, headers: Mapping[str, str],
                  content: bytes, request: RequestInfo | None) -> None:
         self.status_code = status_code
-        self.reason = reason
+        self.reason = redact_text(reason)
         self.url = redact_url(url)
         self.headers: Mapping[str, str] = _Headers(
-            {k: redact_url(v) if k.lower() in URL_HEADERS else v
+            {k: redact_url(v) if k.lower() in URL_HEADERS else redact_text(v)
              for k, v in headers.items() if k.lower() not in DROPPED_HEADERS})
-        self.content = _masked_body(content[:KEPT_BODY_BYTES])
+        self.content = redact_bytes(content[:KEPT_BODY_BYTES])
         self.request = request
 
     @classmethod
@@ -338,16 +346,6 @@ class ResponseInfo:
         return f"<ResponseInfo {method}{self.url} -> {self.status_code}>"
 
 
-def _masked_body(body: bytes) -> bytes:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        text = body.decode("utf-8", "replace")
-        masked = redact_text(text)
-        return body if masked == text else masked.encode()
-    return body if mask(payload) == payload else json.dumps(mask(payload)).encode()
-
-
 class APIError(DirectusError):
     """Directus (or something in front of it) answered with an error status."""
 
@@ -362,13 +360,14 @@ class APIError(DirectusError):
     ) -> None:
         self.status = status
         self.code = code
-        self.message = message
-        self.extensions: dict[str, Any] = dict(extensions or {})
+        # Scrubbed here as well as in the body: callers build messages from other texts.
+        self.message = redact_text(message)
+        self.extensions: dict[str, Any] = mask(dict(extensions or {}))
         # A live requests.Response holds the request's headers and body (the password
         # of a login, the bearer token): only a scrubbed snapshot is kept.
         self.response: ResponseInfo | None = (
             None if response is None else ResponseInfo.from_response(response))
-        self.errors: list[Mapping[str, Any]] = list(errors or [])
+        self.errors: list[Mapping[str, Any]] = mask(list(errors or []))
         super().__init__(str(self))
 
     @property
@@ -561,7 +560,7 @@ def error_from_body(
         return error_class_for(status, code)(
             status, code, message, extensions, response, [e for e in errors if isinstance(e, dict)]
         )
-    kept = _masked_body(body[:KEPT_BODY_BYTES])
+    kept = redact_bytes(body[:KEPT_BODY_BYTES])
     excerpt = kept[:EXCERPT_CHARS].decode("utf-8", "replace").strip()
     message = f"not a Directus error body: {excerpt!r}" if excerpt else "empty response body"
     cls = error_class_for(status, None)

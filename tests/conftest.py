@@ -1,7 +1,9 @@
 """Shared test set-up: the real-Directus fixtures and Hypothesis profiles."""
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["pydirectus.testing.pytest_plugin"]
@@ -11,6 +13,16 @@ settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _forget_login_refusals() -> Iterator[None]:
+    """Start each test with no login refusal remembered across the process by an earlier
+    test (pydirectus.refusals: same server, email and password within the cool-down)."""
+    yield
+    from pydirectus.refusals import forget_refusals
+
+    forget_refusals()
 
 
 def pytest_report_header() -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import http.server
+import json
 import socket
 import struct
 import threading
@@ -31,7 +32,7 @@ import time
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import attrs
 import requests
@@ -81,6 +82,15 @@ class Fault:
     def redirect(cls, code: int, location: str, **match: Any) -> Fault:
         """Answer with a redirect to `location` instead of forwarding."""
         return cls("status", status_code=code, headers={"Location": location}, **match)
+
+    @classmethod
+    def echo(cls, code: int, *, as_json: bool = True, error_code: str = "INVALID_PAYLOAD",
+             **match: Any) -> Fault:
+        """Answer with this status and an error body that repeats the whole request (its
+        headers, its body as sent and URL-encoded), as a careless server or proxy does:
+        Directus JSON (the echo in ``errors[0].message`` and ``extensions``) or plain text."""
+        return cls("echo", status_code=code, headers={"X-Error-Code": error_code},
+                   body=b"json" if as_json else b"text", **match)
 
     @classmethod
     def stall(cls, seconds: float, **match: Any) -> Fault:
@@ -146,6 +156,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reset()
         elif fault is not None and kind == "status":
             self._answer(fault.status_code, dict(fault.headers), fault.body)
+        elif fault is not None and kind == "echo":
+            self._echo(fault, body)
         elif fault is not None and kind == "stall":
             proxy._stopping.wait(fault.seconds)
             self._reset()
@@ -168,6 +180,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._answer(status, headers, answer)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_SEARCH = do_OPTIONS = _handle
+
+    def _echo(self, fault: Fault, body: bytes) -> None:
+        sent = body.decode("utf-8", "replace")
+        headers = dict(self.headers.items())
+        text = "\n".join([f"{self.command} {self.path} HTTP/1.1",
+                          *(f"{name}: {value}" for name, value in headers.items()), "",
+                          sent, f"form: {quote_plus(sent)}", f"url: {quote(sent, safe='')}"])
+        if fault.body == b"json":
+            code = fault.headers["X-Error-Code"]
+            answer = json.dumps({"errors": [{
+                "message": f"Could not handle this request:\n{text}",
+                "extensions": {"code": code, "request": {"headers": headers, "body": sent}},
+            }]}).encode()
+            self._answer(fault.status_code, {"Content-Type": "application/json"}, answer)
+        else:
+            self._answer(fault.status_code, {"Content-Type": "text/plain"},
+                         f"Bad request, as received:\n{text}".encode())
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

@@ -151,6 +151,9 @@ def describe(exc: BaseException) -> str:
 
 
 def report_error(prog: str, exc: BaseException) -> None:
-    """Print the one-line error on stderr."""
-    print(f"{prog}: error: {describe(exc)}", file=sys.stderr)
+    """Print the one-line error on stderr (scrubbed: an error from outside our tree may
+    quote a token or a password)."""
+    from ..redact import redact_text
+
+    print(redact_text(f"{prog}: error: {describe(exc)}"), file=sys.stderr)
 

@@ -81,7 +81,7 @@ class Collections(_Handle):
 
     def _all(self, system: bool = False) -> Plan[list[CollectionRecord]]:
         found: list[CollectionRecord] = (yield from plans.data("GET", "collections")) or []
-        return [c for c in found if system or not c["collection"].startswith("directus_")]
+        return [c for c in found if system or not is_system(c["collection"])]
 
     def get(self, name: str) -> CollectionRecord:
         """Return one collection from GET /collections/{name}."""
@@ -106,8 +106,19 @@ class Collections(_Handle):
             "PATCH", "collections", check_name(name), json=body)))
 
     def delete(self, name: str) -> None:
-        """Drop a collection, its table and its items with DELETE /collections/{name}."""
-        return self._run(self._delete(check_name(name)))
+        """Drop a collection, its table and its items with DELETE /collections/{name}.
+
+        A system collection (directus_*) is refused before anything is sent: Directus
+        would drop its table.
+        """
+        name = check_name(name)
+        if is_system(name):
+            raise UsageError(
+                f"collections.delete({name!r}): a system collection; Directus would drop its "
+                f"table, which Directus itself needs. Nothing was sent. To remove rows, delete "
+                f"them through the collection's own handle (e.g. client.users for "
+                f"directus_users)")
+        return self._run(self._delete(name))
 
     def _delete(self, name: str) -> Plan[None]:
         yield from self._write("DELETE", "collections", name)
@@ -153,9 +164,17 @@ class Fields(_Handle):
             "PATCH", "fields", check_name(collection), check_name(field, "field"),
             json=dict(check_data(data)))))
 
-    def delete(self, collection: str, field: str) -> None:
-        """Drop a field (and its column) with DELETE /fields/{collection}/{field}."""
-        return self._run(self._delete(check_name(collection), check_name(field, "field")))
+    def delete(self, collection: str, field: str, *, allow_system: bool = False) -> None:
+        """Drop a field (and its column) with DELETE /fields/{collection}/{field}.
+
+        A field of a system collection (directus_*) is refused before anything is sent,
+        unless ``allow_system=True`` (for a custom field you added to one, such as
+        directus_users): Directus would drop the column.
+        """
+        collection, field = check_name(collection), check_name(field, "field")
+        _refuse_system("fields", collection, field, allow_system,
+                       "Directus would drop the column, which Directus itself may need")
+        return self._run(self._delete(collection, field))
 
     def _delete(self, collection: str, field: str) -> Plan[None]:
         yield from self._write("DELETE", "fields", collection, field)
@@ -199,10 +218,29 @@ class Relations(_Handle):
             "PATCH", "relations", check_name(collection), check_name(field, "field"),
             json=dict(check_data(data)))))
 
-    def delete(self, collection: str, field: str) -> None:
-        """Delete a relation (the fields stay) with DELETE /relations/{collection}/{field}."""
-        return self._run(discard(self._write("DELETE", "relations", check_name(collection),
-                                             check_name(field, "field"))))
+    def delete(self, collection: str, field: str, *, allow_system: bool = False) -> None:
+        """Delete a relation (the fields stay) with DELETE /relations/{collection}/{field}.
+
+        A relation of a system collection (directus_*) is refused before anything is
+        sent, unless ``allow_system=True`` (for one of a custom field you added to it).
+        """
+        collection, field = check_name(collection), check_name(field, "field")
+        _refuse_system("relations", collection, field, allow_system,
+                       "Directus would drop the foreign key Directus itself relies on")
+        return self._run(discard(self._write("DELETE", "relations", collection, field)))
+
+
+def is_system(collection: str) -> bool:
+    """Return whether a collection is one of Directus's own (directus_*)."""
+    return collection.startswith("directus_")
+
+
+def _refuse_system(handle: str, collection: str, field: str, allowed: bool, why: str) -> None:
+    if is_system(collection) and not allowed:
+        raise UsageError(
+            f"{handle}.delete({collection!r}, {field!r}): {collection} is a system "
+            f"collection; {why}. Nothing was sent. For a custom field you added to it, "
+            f"pass allow_system=True")
 
 
 # The declarative helper's vocabulary: frozen values that compile to /fields and /relations bodies.
@@ -566,7 +604,7 @@ class SchemaAPI(_Handle):
         """
         names = [check_name(name, f"collections[{index}]")
                  for index, name in enumerate(collections)]
-        system = [name for name in names if name.startswith("directus_")]
+        system = [name for name in names if is_system(name)]
         if system:
             raise UsageError(f"collections: {', '.join(map(repr, system))}: system "
                              f"collections cannot be dropped")

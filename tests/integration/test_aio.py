@@ -316,8 +316,8 @@ def test_both_faces_raise_the_same_exceptions(
     def sync_cases() -> list[Any]:
         with DirectusClient(directus.url, auth=StaticToken(directus.admin_token)) as client, \
                 DirectusClient(directus.url) as public, \
-                DirectusClient(directus.url, auth=Password(directus.admin_email,
-                                                           "not-the-password")) as wrong:
+                DirectusClient(directus.url, auth=Password(
+                    directus.admin_email, "not-the-password", refusal_cooldown=0)) as wrong:
             handle = client.collection(name)
             return [
                 _outcome(lambda: handle.get(missing)),
@@ -351,7 +351,7 @@ def test_both_faces_raise_the_same_exceptions(
 
         async with admin(directus) as client, AsyncDirectusClient(directus.url) as public, \
                 AsyncDirectusClient(directus.url, auth=Password(
-                    directus.admin_email, "not-the-password")) as wrong:
+                    directus.admin_email, "not-the-password", refusal_cooldown=0)) as wrong:
             handle = client.collection(name)
             return [
                 await outcome(lambda: handle.get(missing)),

@@ -80,6 +80,12 @@ BAD: dict[str, tuple[Callable[[DirectusClient], Any], str]] = {
     "drop name": (lambda c: c.schema.drop("a", 3), r"collections\[1\]"),  # type: ignore[arg-type]
     "drop blank": (lambda c: c.schema.drop("a", " "), r"collections\[1\]"),
     "drop system": (lambda c: c.schema.drop("a", "directus_users"), "'directus_users'.*system"),
+    "delete system collection": (lambda c: c.collections.delete("directus_notifications"),
+                                 r"'directus_notifications'.*system collection.*Nothing was sent"),
+    "delete system field": (lambda c: c.fields.delete("directus_users", "email"),
+                            r"directus_users is a system collection.*allow_system=True"),
+    "delete system relation": (lambda c: c.relations.delete("directus_users", "role"),
+                               r"directus_users is a system collection.*allow_system=True"),
     "diff": (lambda c: c.schema.diff({"collections": []}), "snapshot"),
     "apply": (lambda c: c.schema.apply({"diff": {}}), "diff"),
     "request method": (lambda c: c.request("BREW", "coffee"), "method"),
