@@ -124,5 +124,8 @@ def _failure(batches: list[Sequence[Any]], answers: list[Sequence[Any] | None], 
         message = (f"{what}: {landed} of {total} written; the batch at index {start} failed "
                    f"({cause}); {len(not_written)} not written, {len(uncertain)} uncertain "
                    f"(their answer was lost), {len(unsent)} never sent{settle}")
-    return batch_error_class(cause)(message, written, not_written, cause, uncertain=uncertain,
-                                    operation=operation, changes=changes)
+    # Only a certain refusal makes the error also the refusal's class: a 403 to a DELETE
+    # re-sent after its first answer was lost (the keys were gone) is no refusal.
+    kind = BatchWriteError if may_have_landed(cause) else batch_error_class(cause)
+    return kind(message, written, not_written, cause, uncertain=uncertain,
+                operation=operation, changes=changes)
