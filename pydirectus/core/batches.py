@@ -118,8 +118,9 @@ def _failure(batches: list[Sequence[Any]], answers: list[Sequence[Any] | None], 
                    f"{start} was lost ({cause}): its {len(uncertain)} may or may not have "
                    f"landed; the {len(unsent)} after it were not sent{settle}")
     elif len(outcomes) == 1:
+        how = "refused" if isinstance(cause, APIError) else "never sent"
         message = (f"{what}: {landed} of {total} written; the batch at index {start} was "
-                   f"refused ({cause}) and it and the rest were not written")
+                   f"{how} ({cause}) and it and the rest were not written")
     else:
         message = (f"{what}: {landed} of {total} written; the batch at index {start} failed "
                    f"({cause}); {len(not_written)} not written, {len(uncertain)} uncertain "

@@ -262,3 +262,11 @@ def test_an_error_outside_the_tree_is_raised_as_it_is() -> None:
     send, _ = sender({0: ServerError(502, None, "bad gateway")})
     with pytest.raises(BatchWriteError):
         drive(write_in_batches(send, [1], 1, what="create", operation="create"))
+
+
+def test_a_batch_that_never_left_says_so() -> None:
+    send, _ = sender({0: _never_sent()})
+    with pytest.raises(BatchWriteError) as raised:
+        drive(write_in_batches(send, [1, 2, 3], 2, what="create in 'x'", operation="create"))
+    assert raised.value.not_written == [1, 2, 3] and raised.value.uncertain == []
+    assert "was never sent" in str(raised.value) and "0 of 3 written" in str(raised.value)
