@@ -10,6 +10,10 @@ from ._version import __version__
 from .errors import (
     APIError,
     AuthenticationError,
+    BatchAuthenticationError,
+    BatchInvalidRequest,
+    BatchNotFound,
+    BatchPermissionDenied,
     BatchWriteError,
     CommandError,
     ConnectError,
@@ -65,6 +69,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BatchAuthenticationError",
+    "BatchInvalidRequest",
+    "BatchNotFound",
+    "BatchPermissionDenied",
     "BatchWriteError",
     "CommandError",
     "ConnectError",

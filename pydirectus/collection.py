@@ -13,6 +13,7 @@ the same plans.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
@@ -48,10 +49,11 @@ from .errors import (
 )
 from .query import Q, Query
 from .query.bound import BoundChain
-from .query.parts import field_path
+from .query.parts import BY_NAME, field_path, names
 
 # BatchWriteError lives in pydirectus.errors; it stays importable from here.
-__all__ = ["BatchWriteError", "Collection", "CollectionInfo", "ItemQuery", "Page", "Singleton"]
+__all__ = ["BatchWriteError", "Collection", "CollectionInfo", "ItemQuery", "Page", "Settled",
+           "Singleton", "ValuesQuery"]
 
 T = TypeVar("T", bound=Mapping[str, Any])
 R = TypeVar("R")
@@ -71,6 +73,18 @@ class Page(Generic[T]):
     items: list[T]
     total_count: int | None
     filter_count: int | None
+
+
+@attrs.frozen
+class Settled:
+    """Which of a BatchWriteError's uncertain rows landed (``Collection.settle``).
+
+    ``landed`` and ``not_landed`` hold the error's ``uncertain`` entries (input items, or
+    keys) in input order: send ``not_landed`` again, never ``landed``.
+    """
+
+    landed: list[Any]
+    not_landed: list[Any]
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -278,6 +292,33 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
         """
         return cast("T | None", self._run(self._read("last")))
 
+    def latest(self, *fields: str) -> T:
+        """Return the window's last item by ``fields`` (Django's latest(); ``"-f"`` reverses),
+        else by the query's sort, else by primary key: GET /items/{collection}, one row.
+        NotFound when nothing matches."""
+        return self._run(self._extreme(fields, "latest"))
+
+    def earliest(self, *fields: str) -> T:
+        """Return the window's first item by ``fields`` (Django's earliest()), else by the
+        query's sort, else by primary key: GET /items/{collection}, one row. NotFound when
+        nothing matches."""
+        return self._run(self._extreme(fields, "earliest"))
+
+    def _extreme(self, fields: Sequence[str], which: str) -> Plan[T]:
+        keys = list(names(f"{which}()", fields)) if fields else list(
+            getattr(self._query, BY_NAME["sort"].attr))
+        if not keys:
+            keys = [(yield from self._primary_key())]
+        if which == "latest":
+            keys = [key[1:] if key.startswith("-") else f"-{key}" for key in keys]
+        compiled = yield from self._compiled(self._query.sort(*keys))
+        row = yield from self._reads.first(compiled)
+        if row is None:
+            raise NotFound(404, "ITEM_NOT_FOUND",
+                           f"{which}(): no item in {self._handle.name!r} matches the query",
+                           {"collection": self._handle.name}, None)
+        return cast("T", row)
+
     def count(self) -> int:
         """Return how many matches the window holds (GET /items/{collection}?aggregate)."""
         return cast(int, self._run(self._read("count")))
@@ -439,34 +480,133 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
                 out[_value_at(row, field)] = row
         return out
 
-    def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
-        """Return tuples of the given fields per match (single values with ``flat=True``),
-        paging through GET /items/{collection}; ``__`` paths read related fields."""
+    def values_list(self, *fields: str, flat: bool = False,
+                    named: bool = False) -> ValuesQuery:
+        """Return a lazy query of tuples of the given fields per match (single values with
+        ``flat=True``, namedtuples with ``named=True``), read from GET /items/{collection}
+        when iterated or asked for ``all()``: ``[:3]`` reads three rows."""
         if not fields:
             raise InvalidQuery("values_list(): name the fields to return")
+        check_bool(flat, "flat")
+        check_bool(named, "named")
+        if flat and named:
+            raise InvalidQuery("values_list(): flat=True and named=True cannot go together")
         if flat and len(fields) != 1:
             raise InvalidQuery(f"values_list(flat=True) takes one field, got {len(fields)}")
-        paths = Query().fields(*fields).to_dict()["fields"]
-        return self._run(self._values_list(paths, flat))
+        shape = "flat" if flat else "named" if named else "tuple"
+        return _values_query(self._bind(self._query), fields, shape)
 
-    def _values_list(self, paths: list[str], flat: bool) -> Plan[list[Any]]:
-        rows = yield from self._all(self._query.fields(*paths))
-        if flat:
-            return [_value_at(row, paths[0]) for row in rows]
-        return [tuple(_value_at(row, p) for p in paths) for row in rows]
+    def values(self, *fields: str) -> ValuesQuery:
+        """Return a lazy query of a dict of the given fields (keyed as given) per match, read
+        from GET /items/{collection} when iterated or asked for ``all()``; without fields,
+        the items as they come."""
+        return _values_query(self._bind(self._query), fields, "dict")
 
-    def values(self, *fields: str) -> list[dict[str, Any]]:
-        """Return a dict of the given fields (keyed as given) per match, paging through
-        GET /items/{collection}; without fields, the items as they come."""
-        paths = Query().fields(*fields).to_dict()["fields"] if fields else []
-        return self._run(self._values(fields, paths))
 
-    def _values(self, names: Sequence[str], paths: list[str]) -> Plan[list[dict[str, Any]]]:
-        if not names:
-            return [dict(row) for row in (yield from self._all(self._query))]
-        rows = yield from self._all(self._query.fields(*paths))
-        return [{name: _value_at(row, p) for name, p in zip(names, paths, strict=True)}
-                for row in rows]
+def _values_query(items: ItemQuery[Any], fields: Sequence[str], shape: str) -> ValuesQuery:
+    """Bind a shape to an item query, reading only the fields named (all without)."""
+    paths = tuple(Query().fields(*fields).to_dict()["fields"]) if fields else ()
+    return ValuesQuery(items.fields(*paths) if paths else items, tuple(fields), paths, shape)
+
+
+@attrs.frozen(repr=False)
+class ValuesQuery(BoundChain["ValuesQuery"]):
+    """A lazy ``values()``/``values_list()`` query: an item query plus the shape of each row.
+
+    Chain methods (``filter``, ``order_by``, a slice, ...) narrow it as they narrow the
+    item query, so a window applies before anything is read; iterating (``async for`` on
+    the async face), ``all()``, ``first()``, ``count()`` and ``exists()`` send.
+    """
+
+    _items: ItemQuery[Any]
+    #: the names as given (dict keys, namedtuple fields) and their Directus paths
+    _names: tuple[str, ...]
+    _paths: tuple[str, ...]
+    #: "dict", "tuple", "flat" or "named"
+    _shape: str
+
+    @property
+    def _query(self) -> Query:  # type: ignore[override]
+        return self._items.as_query
+
+    def _rebind(self, query: Query) -> ValuesQuery:
+        return attrs.evolve(self, items=self._items._rebind(query))
+
+    def __repr__(self) -> str:
+        return f"<ValuesQuery {self._shape} {list(self._names)} of {self._items!r}>"
+
+    def _row(self, row: Mapping[str, Any]) -> Any:
+        if not self._names:
+            return dict(row)
+        values = [_value_at(row, path) for path in self._paths]
+        if self._shape == "flat":
+            return values[0]
+        if self._shape == "tuple":
+            return tuple(values)
+        if self._shape == "named":
+            return namedtuple("Row", self._names, rename=True)(*values)
+        return dict(zip(self._names, values, strict=True))
+
+    def filter(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> ValuesQuery:
+        """Add conditions (AND) that items must match, as ``ItemQuery.filter``."""
+        return attrs.evolve(self, items=self._items.filter(*qs, **lookups))
+
+    def exclude(self, *qs: Q | Mapping[str, Any], **lookups: Any) -> ValuesQuery:
+        """Add conditions (AND NOT) that items must not match, as ``ItemQuery.exclude``."""
+        return attrs.evolve(self, items=self._items.exclude(*qs, **lookups))
+
+    def __getitem__(self, item: int | slice) -> Any:
+        """Return row ``i`` (one GET /items/{collection}), or a narrower query for a slice."""
+        if isinstance(item, slice):
+            return self._rebind(self._query[item])
+        return self._items._run(self._index(item))
+
+    def _index(self, item: int) -> Plan[Any]:
+        return self._row((yield from self._items._index(item)))
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate the rows' values, paging through GET /items/{collection}."""
+        return map(self._row, self._items.iterator())
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        """Iterate (``async for``, async face) like ``__iter__``."""
+        return self._arows(cast("AsyncIterator[Any]", self._items.iterator()))
+
+    async def _arows(self, rows: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for row in rows:
+            yield self._row(row)
+
+    def all(self) -> list[Any]:
+        """Return every match's values as a list (pages through GET /items/{collection})."""
+        return self._items._run(self._all())
+
+    def _all(self) -> Plan[list[Any]]:
+        rows = yield from self._items._all(self._query)
+        return [self._row(row) for row in rows]
+
+    def first(self) -> Any:
+        """Return the first match's values, or None (GET /items/{collection}, one row)."""
+        return self._items._run(self._first())
+
+    def _first(self) -> Plan[Any]:
+        row = yield from self._items._read("first")
+        return None if row is None else self._row(row)
+
+    def count(self) -> int:
+        """Return how many matches the window holds (GET /items/{collection}?aggregate)."""
+        return self._items.count()
+
+    def exists(self) -> bool:
+        """Return whether the window holds any match (GET /items/{collection}, one row)."""
+        return self._items.exists()
+
+    def __bool__(self) -> bool:
+        raise TypeError("a lazy query has no truth value (that would be a hidden request): "
+                        "use .exists()")
+
+    def __len__(self) -> int:
+        raise TypeError("a lazy query has no len() (that would be a hidden request): "
+                        "use .count()")
 
 
 @attrs.frozen(repr=False)
@@ -634,7 +774,7 @@ class Collection(_Handle[T]):
             return cast("list[T]", (yield from self._path.typed(answer)))
 
         return (yield from write_in_batches(send, items, size, what=f"{verb} in {self.name!r}",
-                                            idempotent=False, concurrency=concurrency))
+                                            operation=verb, concurrency=concurrency))
 
     def update(self, pk: str | int, data: Mapping[str, Any], *,
                fields: Sequence[str] | None = None) -> T:
@@ -689,12 +829,17 @@ class Collection(_Handle[T]):
             body: Any = list(batch) if data is None else {"keys": list(batch), "data": data}
             answer = yield from plans.data(method, *self.route, params=params, json=body,
                                            idempotent=idempotent)
+            if idempotent:
+                # Directus answers a DELETE with 204: what landed is the batch's keys.
+                return cast("list[T]", list(batch))
             if not answer:
                 return cast("list[T] | None", answer)
             return cast("list[T]", (yield from self._path.typed(answer)))
 
-        return (yield from write_in_batches(send, keys, size, what=f"{verb} in {self.name!r}",
-                                            idempotent=idempotent, concurrency=concurrency))
+        return (yield from write_in_batches(
+            send, keys, size, what=f"{verb} in {self.name!r}",
+            operation="delete" if idempotent else "update", concurrency=concurrency,
+            changes=data))
 
     def update_batch(self, items: Iterable[Mapping[str, Any]], *,
                      batch_size: int = DEFAULT_BATCH_SIZE,
@@ -783,6 +928,72 @@ class Collection(_Handle[T]):
         # Keys may be given as text ("5") for an integer key, and come back as numbers.
         present = {str(value) for value in found}
         return [key for key in keys if str(key) in present]
+
+
+    # Settling what a lost answer left open.
+
+    def settle(self, error: BatchWriteError, *, match: str | None = None) -> Settled:
+        """Say which of a BatchWriteError's ``uncertain`` rows landed, by reading them back by
+        key from GET /items/{collection} (one read per 500 keys).
+
+        Deletes: a key no longer there landed. Updates: an item holding every value asked
+        landed. Creates: an item found by its primary key (or by ``match``, a unique field
+        the input items carry) landed; input without either cannot be settled by key and
+        raises UsageError. Needs read permission on the collection.
+        """
+        if not isinstance(error, BatchWriteError):
+            raise UsageError(f"settle(): expected a BatchWriteError, got {type(error).__name__}")
+        if match is not None and (not isinstance(match, str) or not match):
+            raise UsageError(f"match: expected a field name, got {match!r}")
+        if error.operation not in ("create", "update", "delete"):
+            raise UsageError(f"settle(): the error does not say which write it reports "
+                             f"(operation={error.operation!r})")
+        return self._run(self._settle(error, match))
+
+    def _settle(self, error: BatchWriteError, match: str | None) -> Plan[Settled]:
+        uncertain = list(error.uncertain)
+        if not uncertain:
+            return Settled([], [])
+        if error.operation == "delete":
+            found = yield from self._read_by_key(None, uncertain, ())
+            return _split(uncertain, [str(key) not in found for key in uncertain])
+        if error.operation == "create":
+            field = match or (yield from self._path.primary_key("settle()"))
+            for index, item in enumerate(uncertain):
+                if not isinstance(item, Mapping) or item.get(field) is None:
+                    raise UsageError(
+                        f"settle(): uncertain[{index}] has no {field!r}, so whether it landed "
+                        f"cannot be read by key: pass match='<a unique field the items "
+                        f"carry>', or give the primary key in the input")
+            found = yield from self._read_by_key(field, [i[field] for i in uncertain], ())
+            return _split(uncertain, [str(item[field]) in found for item in uncertain])
+        pk = yield from self._path.primary_key("settle()")
+        if error.changes is not None:
+            asked = [(key, error.changes) for key in uncertain]
+        else:  # update_batch: each item carries its key and its changes
+            asked = [(item[pk], {k: v for k, v in item.items() if k != pk})
+                     for item in uncertain]
+        wanted = sorted({name for _, changes in asked for name in changes})
+        found = yield from self._read_by_key(pk, [key for key, _ in asked], wanted)
+        return _split(uncertain, [str(key) in found and all(
+            found[str(key)].get(name) == value for name, value in changes.items())
+            for key, changes in asked])
+
+    def _read_by_key(self, field: str | None, keys: list[Any], wanted: Sequence[str]
+                     ) -> Plan[dict[str, Mapping[str, Any]]]:
+        """Return {str(key): row} for the keys present (``field`` None: the primary key)."""
+        name = field or (yield from self._path.primary_key("settle()"))
+        found: dict[str, Mapping[str, Any]] = {}
+        for batch in chunks(keys, IN_BULK_BATCH):
+            query = Query().filter(**{f"{name}__in": list(batch)}).fields(name, *wanted)
+            for row in (yield from self._all(query)):
+                found[str(row.get(name))] = row
+        return found
+
+
+def _split(entries: list[Any], landed: list[bool]) -> Settled:
+    pairs = list(zip(entries, landed, strict=True))
+    return Settled([e for e, yes in pairs if yes], [e for e, yes in pairs if not yes])
 
 
 class Singleton(Generic[T]):

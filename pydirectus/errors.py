@@ -10,7 +10,15 @@
         SchemaError                         typegen: not a Directus schema, or lacks a collection
         CommandError                        the command line cannot go on (.status: exit code)
         ReadOnlyError                       a write asked of a read-only handle (activity, ...)
-      BatchWriteError                     a batched write failed part-way: .written, .not_written
+      BatchWriteError                     a batched write failed part-way: .written, .not_written,
+                                          .uncertain (settle with handle.settle(error))
+        BatchAuthenticationError            ... a batch refused its credentials (also an
+                                            AuthenticationError)
+        BatchPermissionDenied               ... a batch refused for permission (also a
+                                            PermissionDenied)
+        BatchNotFound                       ... a batch refused as not found (also NotFound)
+        BatchInvalidRequest                 ... a batch refused for its payload (also an
+                                            InvalidRequest)
       TransportError                      the request never got a usable HTTP answer
         ConnectError                        connection refused or reset, DNS failure
         TLSError                            certificate or handshake failure
@@ -72,6 +80,10 @@ from .redact import mask, redact_bytes, redact_text, redact_url
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BatchAuthenticationError",
+    "BatchInvalidRequest",
+    "BatchNotFound",
+    "BatchPermissionDenied",
     "BatchWriteError",
     "CommandError",
     "ConnectError",
@@ -100,6 +112,7 @@ __all__ = [
     "UnexpectedRedirect",
     "UsageError",
     "WireFailure",
+    "batch_error_class",
     "error_from_response",
 ]
 
@@ -164,24 +177,57 @@ class ReadOnlyError(UsageError):
 
 
 class BatchWriteError(DirectusError):
-    """A batched write failed part-way; says which items were written and which were not.
+    """A batched write failed part-way; says exactly which items landed and which did not.
 
-    ``written`` holds what Directus returned for the batches that landed, ``not_written``
-    the input items that were not sent or were refused, and ``uncertain`` the input items
-    of a batch whose request may have reached Directus before the connection failed.
+    ``written`` holds what Directus returned for the batches that landed (for deletes, the
+    keys of those batches); ``not_written`` the input of each batch that certainly did not
+    land (never sent, or refused whole by Directus, which runs a batch in one
+    transaction); ``uncertain`` the input of each batch whose answer was lost (a timeout, a
+    reset after sending, a truncated answer, a 5xx) and which may or may not have landed:
+    ``handle.settle(error)`` reads them back by key and says which did. ``operation`` is
+    "create", "update" or "delete"; ``changes`` the data of an ``update_many``.
+
+    Where the cause is a refusal (PermissionDenied, InvalidRequest, NotFound,
+    AuthenticationError), the error raised is also an instance of the cause's class (see
+    :func:`batch_error_class`), so ``except PermissionDenied`` catches a refused batch
+    write too; its status, code, message and reason are the cause's.
     """
 
     def __init__(self, message: str, written: list[Any], not_written: list[Any],
-                 cause: DirectusError, uncertain: list[Any] | None = None) -> None:
-        super().__init__(message)
+                 cause: DirectusError, uncertain: list[Any] | None = None, *,
+                 operation: str | None = None,
+                 changes: Mapping[str, Any] | None = None) -> None:
+        # Not super().__init__: in a combined class APIError.__init__ is next in line.
+        DirectusError.__init__(self, message)
         self.written = written
         self.not_written = not_written
         self.uncertain: list[Any] = list(uncertain or [])
         self.cause = cause
+        self.operation = operation
+        self.changes: dict[str, Any] | None = None if changes is None else dict(changes)
+        if isinstance(self, APIError) and isinstance(cause, APIError):
+            # A combined class (BatchPermissionDenied, ...): what its cause says, so
+            # ``except PermissionDenied as e: e.code, e.reason`` reads Directus's answer.
+            _answer_of(self, cause)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(written={len(self.written)}, "
+                f"not_written={len(self.not_written)}, uncertain={len(self.uncertain)}, "
+                f"cause={self.cause!r})")
 
 
 class TransportError(DirectusError):
-    """The request got no usable HTTP answer; chains the underlying exception."""
+    """The request got no usable HTTP answer; chains the underlying exception.
+
+    ``request_sent`` is False only when no attempt of the call can have reached the server
+    (a refused connection, a DNS failure, on every attempt): then a write certainly did
+    not land. True (the default) means it may have.
+    """
+
+    request_sent: bool = True
 
 
 class WireFailure(Exception):
@@ -347,7 +393,14 @@ class ResponseInfo:
 
 
 class APIError(DirectusError):
-    """Directus (or something in front of it) answered with an error status."""
+    """Directus (or something in front of it) answered with an error status.
+
+    ``earlier_attempt_lost``: an earlier attempt of the same call was retried after its
+    answer was lost (a dropped connection, a 502/503/504), so a write may have landed
+    even though this answer refuses it.
+    """
+
+    earlier_attempt_lost: bool = False
 
     def __init__(
         self,
@@ -440,6 +493,46 @@ class UnexpectedRedirect(APIError):
     def location(self) -> str | None:
         """Return the (redacted) Location the server redirected to."""
         return self.extensions.get("location")
+
+
+class BatchAuthenticationError(BatchWriteError, AuthenticationError):
+    """A batched write whose failing batch was refused for its credentials."""
+
+
+class BatchPermissionDenied(BatchWriteError, PermissionDenied):
+    """A batched write whose failing batch was refused for permission (FORBIDDEN, ...)."""
+
+
+class BatchNotFound(BatchWriteError, NotFound):
+    """A batched write whose failing batch was refused as not found (ROUTE_NOT_FOUND)."""
+
+
+class BatchInvalidRequest(BatchWriteError, InvalidRequest):
+    """A batched write whose failing batch was refused for its payload (RECORD_NOT_UNIQUE...)."""
+
+
+def _answer_of(error: APIError, cause: APIError) -> None:
+    error.status, error.code, error.message = cause.status, cause.code, cause.message
+    error.extensions, error.response, error.errors = cause.extensions, cause.response, cause.errors
+
+
+#: refusal -> the BatchWriteError that is also one; a lost answer (TransportError,
+#: ServerError) has none, so ``except ServerError: retry`` never re-sends a batch write
+_BATCH_REFUSALS: tuple[tuple[type[APIError], type[BatchWriteError]], ...] = (
+    (AuthenticationError, BatchAuthenticationError),
+    (PermissionDenied, BatchPermissionDenied),
+    (NotFound, BatchNotFound),
+    (InvalidRequest, BatchInvalidRequest),
+)
+
+
+def batch_error_class(cause: DirectusError) -> type[BatchWriteError]:
+    """Return the BatchWriteError class for a cause: one that is also the cause's class
+    where the cause is a refusal (PermissionDenied, ...), else BatchWriteError itself."""
+    for refusal, combined in _BATCH_REFUSALS:
+        if isinstance(cause, refusal):
+            return combined
+    return BatchWriteError
 
 
 # Directus 12's codes (@directus/errors 2.5, shipped with Directus 12.4), with the

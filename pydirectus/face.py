@@ -23,7 +23,7 @@ from .models import File
 from .query import Query
 from .redact import redact_url
 from .system.custom import send_custom
-from .system.registry import SystemHandles
+from .system.registry import SystemHandles, system_handle_of
 
 __all__ = ["ClientFace", "QueryLike", "Server"]
 
@@ -67,6 +67,18 @@ class Server:
 def _text(call: Call, *, strip: bool = False) -> Plan[str]:
     reply = yield from plans.send(call)
     return reply.text.strip() if strip else reply.text
+
+
+def _refuse_system(name: Any, method: str) -> None:
+    # Directus serves system collections at their own routes (/users, /files), never at
+    # /items/directus_*, and answers that with a bare 403: say which handle to use instead.
+    if not isinstance(name, str) or not name.startswith("directus_"):
+        return
+    attribute = system_handle_of(name)
+    use = (f"use client.{attribute}" if attribute is not None else
+           "it has no handle here: call its route with client.request(...)")
+    raise UsageError(f"{method}({name!r}): {name} is a Directus system collection, served at "
+                     f"its own route, not at /items/{name}: {use}")
 
 
 def _discard(plan: Plan[Any]) -> Plan[None]:
@@ -117,7 +129,9 @@ class ClientFace(SystemHandles):
 
         The primary key and singleton flag are learned from what the token may read;
         name them (``pk="uuid"``) where the token may read neither the schema nor GraphQL.
+        A ``directus_*`` name raises UsageError naming the handle that serves it.
         """
+        _refuse_system(name, "collection")
         return Collection(name, self._runner, self._schema, page_size=self.page_size,
                           pk=pk, singleton=singleton)
 
@@ -127,6 +141,7 @@ class ClientFace(SystemHandles):
     def singleton(self, name: str, item_type: type[T]) -> Singleton[T]: ...
     def singleton(self, name: str, item_type: type[Any] | None = None) -> Singleton[Any]:
         """Return a handle on the singleton collection at /items/{name}."""
+        _refuse_system(name, "singleton")
         return Singleton(name, self._runner, self._schema)
 
     def refresh_schema(self) -> None:

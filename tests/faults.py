@@ -107,6 +107,18 @@ class Fault:
         """Forward to upstream (which processes it), then close without relaying the answer."""
         return cls("forward_then_reset", **match)
 
+    @classmethod
+    def forward_then_status(cls, code: int, body: bytes = b"", **match: Any) -> Fault:
+        """Forward to upstream (which processes it), then answer with this status and body
+        instead of its answer, as a gateway that gave up waiting does (502, 504)."""
+        return cls("forward_then_status", status_code=code, body=body, **match)
+
+    @classmethod
+    def forward_then_stall(cls, seconds: float, **match: Any) -> Fault:
+        """Forward to upstream (which processes it), then send nothing for `seconds` and
+        close: the client's read times out on a request that was applied."""
+        return cls("forward_then_stall", seconds=seconds, **match)
+
 
 @attrs.frozen
 class Seen:
@@ -174,7 +186,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             status, headers, answer = proxy._forward(self.command, self.path,
                                                      dict(self.headers.items()), body)
-            if kind == "forward_then_reset":
+            if fault is not None and kind == "forward_then_reset":
+                self._reset()
+            elif fault is not None and kind == "forward_then_status":
+                self._answer(fault.status_code, {"Content-Type": "text/html"}, fault.body)
+            elif fault is not None and kind == "forward_then_stall":
+                proxy._stopping.wait(fault.seconds)
                 self._reset()
             else:
                 self._answer(status, headers, answer)

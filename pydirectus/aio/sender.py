@@ -177,6 +177,12 @@ class AioSender:
             self._session = aiohttp.ClientSession(
                 cookie_jar=aiohttp.DummyCookieJar(), timeout=self.timeout,
                 headers={"User-Agent": USER_AGENT})
+            # aiohttp (3.10+) silently re-sends a GET/PUT/DELETE whose connection dropped:
+            # the core's exchange decides retries (and must know an answer was lost, or a
+            # batched DELETE that landed is reported refused), so aiohttp's own is off.
+            # There is no public switch; a session given to the client is left as it is.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def attempt(self, attempt: Attempt) -> AioReply:

@@ -208,6 +208,9 @@ class Exchange:
         started = time.monotonic()
         attempt = 0
         recovered = False
+        # Whether an attempt already retried may have reached the server: a batched write
+        # reports its batch as uncertain, whatever the last attempt's answer says.
+        lost = False
         while True:
             attempt += 1
             try:
@@ -219,8 +222,10 @@ class Exchange:
                     if wait is not None:
                         self.log.debug("%s %s failed (%s); retrying", call.method, call.path,
                                        failure.error)
+                        lost = lost or not failure.never_sent
                         yield Wait(wait)
                         continue
+                failure.error.request_sent = lost or not failure.never_sent
                 raise failure.error from failure.cause
             if response.status_code < 300:
                 return response
@@ -241,9 +246,13 @@ class Exchange:
                 wait = self._retry_wait(attempt, started, retry_after)
                 if wait is not None:
                     response.close()
+                    # A 429 was refused before any work; a 502/503/504 may come after it.
+                    lost = lost or response.status_code != 429
                     yield Wait(wait)
                     continue
-            raise error_from_response(response)
+            error = error_from_response(response)
+            error.earlier_attempt_lost = lost
+            raise error
 
     def _hops(self, call: Call, url: str, body: Body, auth: Any) -> Plan[Reply]:
         headers = {**self.headers, **(call.headers or {})}

@@ -640,9 +640,10 @@ class ReadPath:
         """Return the window's data (an object for a singleton) and the first page's meta.
 
         With no limit the server's default page is the answer (one request, as Directus
-        itself answers, ``page`` included); with a limit, or -1, every match of the
-        window: in one request where the server's QUERY_LIMIT_MAX allows, else page by
-        page in the same total order.
+        itself answers, ``page`` included), except for a grouped aggregate, whose every
+        group is the answer (a summary cut at the default page would be wrong, not
+        short); with a limit, or -1, every match of the window: in one request where the
+        server's QUERY_LIMIT_MAX allows, else page by page in the same total order.
         """
         if compiled.get("limit") is None and (
                 self.known_singleton() or "groupBy" not in compiled):

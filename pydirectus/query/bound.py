@@ -46,6 +46,14 @@ class BoundChain(Generic[B]):
         """REPLACE the sort keys (``"-date"`` descending, ``"author__name"``, or a list)."""
         return self._rebind(self._query.sort(*keys))
 
+    def order_by(self, *keys: str | Iterable[str]) -> B:
+        """Django's name for ``sort``: REPLACE the sort keys (``"-date"`` descending)."""
+        return self._rebind(self._query.sort(*keys))
+
+    def only(self, *names: str | Iterable[str]) -> B:
+        """Django's name for ``fields``: REPLACE the fields to return."""
+        return self._rebind(self._query.fields(*names))
+
     def limit(self, n: int | None) -> B:
         """REPLACE the page size (``-1`` means all items, None clears)."""
         return self._rebind(self._query.limit(n))

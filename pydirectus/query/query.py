@@ -193,6 +193,14 @@ class Query:
         """REPLACE the sort keys (``"-date"`` descending, ``"author__name"``, or a list)."""
         return self._evolve(sort=names("sort", keys))
 
+    def order_by(self, *keys: str | Iterable[str]) -> Self:
+        """Django's name for :meth:`sort`: REPLACE the sort keys (``"-date"`` descending)."""
+        return self.sort(*keys)
+
+    def only(self, *names_: str | Iterable[str]) -> Self:
+        """Django's name for :meth:`fields`: REPLACE the fields to return."""
+        return self.fields(*names_)
+
     def limit(self, n: int | None) -> Self:
         """REPLACE the page size (``-1`` means all items, None clears)."""
         return self._evolve(limit=_count("limit", n, 0))

@@ -36,7 +36,7 @@ from .utils import Authentication, Utils
 if TYPE_CHECKING:
     from ..core.schema import SchemaCache
 
-__all__ = ["SYSTEM_HANDLES", "SystemHandle", "SystemHandles"]
+__all__ = ["SYSTEM_HANDLES", "SystemHandle", "SystemHandles", "system_handle_of"]
 
 
 @attrs.frozen
@@ -101,6 +101,15 @@ SYSTEM_HANDLES: tuple[SystemHandle, ...] = (
     SystemHandle("authentication", None, make=lambda owner: Authentication(owner._runner)),
 )
 _BY_ATTRIBUTE = {handle.attribute: handle for handle in SYSTEM_HANDLES}
+#: directus_* collection -> the client attribute serving it (files and folders are made by
+#: the client itself, not from the table)
+_BY_COLLECTION = {"directus_files": "files", "directus_folders": "folders",
+                  **{h.collection: h.attribute for h in SYSTEM_HANDLES if h.collection}}
+
+
+def system_handle_of(collection: str) -> str | None:
+    """Return the client attribute that serves a directus_* collection (``"users"``), or None."""
+    return _BY_COLLECTION.get(collection)
 
 
 class SystemHandles:

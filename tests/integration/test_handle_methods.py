@@ -120,16 +120,16 @@ def _readers(seeded: TokenClients) -> list[tuple[str, DirectusClient]]:
 def test_in_bulk_values_list_and_values(seeded: TokenClients) -> None:
     for label, client in _readers(seeded):
         items = client.collection(seeded.collection)
-        ids = items.sort("id").values_list("id", flat=True)
+        ids = items.sort("id").values_list("id", flat=True).all()
         assert len(ids) == 12, label
         bulk = items.in_bulk([*ids[:5], 999999], batch_size=2)
         assert sorted(bulk) == sorted(ids[:5])
         assert bulk[ids[0]]["title"] == "t0"
         assert items.in_bulk(["t3", "t4"], field_name="title")["t4"]["views"] == 0
         assert items.in_bulk([]) == {}
-        pairs = items.filter(views=2).sort("title").values_list("title", "views")
+        pairs = items.filter(views=2).sort("title").values_list("title", "views").all()
         assert pairs == [("t10", 2), ("t2", 2), ("t6", 2)]
-        assert items.sort("-id")[:2].values("title") == [{"title": "t11"}, {"title": "t10"}]
+        assert items.sort("-id")[:2].values("title").all() == [{"title": "t11"}, {"title": "t10"}]
 
 
 def test_in_bulk_of_a_long_list_goes_out_as_search(

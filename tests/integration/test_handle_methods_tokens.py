@@ -122,18 +122,18 @@ def test_iteration_reads_every_page(seeded: TokenClients, who: str, prefetch: bo
 def test_values_list_values_and_in_bulk(seeded: TokenClients, who: str) -> None:
     handle = _handle(dict(seeded.items())[who], seeded.collection)
     admin = _admin_rows(seeded)
-    ids = handle.sort("id").values_list("id", flat=True)
+    ids = handle.sort("id").values_list("id", flat=True).all()
     assert ids == [row["id"] for row in admin]
-    assert handle.sort("-title").values_list("title", flat=True) == sorted(
+    assert handle.sort("-title").values_list("title", flat=True).all() == sorted(
         _titles(SEED), reverse=True)
     pairs = handle.filter(status="published").sort("views", "title").values_list(
-        "title", "views")
+        "title", "views").all()
     assert pairs == sorted(((r["title"], r["views"]) for r in _expected("published")),
                            key=lambda p: (p[1], p[0]))
-    assert handle.filter(views=2).sort("-title").values("title", "status") == [
+    assert handle.filter(views=2).sort("-title").values("title", "status").all() == [
         {"title": r["title"], "status": r["status"]}
         for r in sorted(_expected(views=2), key=lambda r: r["title"], reverse=True)]
-    whole = handle.filter(status="draft").sort("id").values()
+    whole = handle.filter(status="draft").sort("id").values().all()
     assert whole == [row for row in admin if row["status"] == "draft"]
     bulk = handle.in_bulk([*ids[:7], 10**6], batch_size=3)
     assert sorted(bulk) == ids[:7]
@@ -276,10 +276,10 @@ def test_tokens_without_read_are_refused_everything(
     refused: list[Callable[[], Any]] = [
         lambda: list(handle.filter(status="draft").sort("title")),
         lambda: list(handle.iterator(prefetch=False)),
-        lambda: handle.values_list("title", flat=True),
-        lambda: handle.values_list("title", "views"),
-        lambda: handle.values("title"),
-        lambda: handle.values(),
+        lambda: handle.values_list("title", flat=True).all(),
+        lambda: list(handle.values_list("title", "views")),
+        lambda: handle.values("title").first(),
+        lambda: handle.values().all(),
         lambda: handle.in_bulk(["t01"], field_name="title"),
         lambda: handle.in_bulk([1, 2]),
         lambda: handle.in_bulk(),

@@ -294,3 +294,22 @@ def test_every_write_is_awaitable_even_an_empty_one(server: ScriptedServer) -> N
 
     assert run(scenario) == ([], [], [], 0, None)
     assert [r.method for r in server.received] == ["GET", "DELETE"]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_aiohttp_sends_no_attempt_the_core_did_not_ask_for(server: ScriptedServer,
+                                                           method: str) -> None:
+    # aiohttp re-sends an idempotent request whose connection dropped, unseen by the core:
+    # with one attempt allowed, one request reaches the server, and the core knows the
+    # answer was lost (a batched DELETE re-sent behind its back would be misreported).
+    server.respond = lambda request: Step.reset()
+
+    async def scenario() -> None:
+        async with AsyncDirectusClient(server.url, auth=StaticToken("t"),
+                                       retry=RetryPolicy(attempts=1)) as client:
+            with pytest.raises(ConnectError) as raised:
+                await client.request(method, "items/things/1")
+            assert raised.value.request_sent
+
+    run(scenario)
+    assert [r.method for r in server.received] == [method]

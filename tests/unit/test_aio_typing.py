@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from pydirectus.aio import typing as aio_typing
-from pydirectus.collection import Collection, ItemQuery, Singleton
+from pydirectus.collection import Collection, ItemQuery, Singleton, ValuesQuery
 from pydirectus.face import Server
 
 PAIRS = [(aio_typing.AsyncCollection, Collection), (aio_typing.AsyncItemQuery, ItemQuery),
-         (aio_typing.AsyncSingleton, Singleton), (aio_typing.AsyncServer, Server)]
+         (aio_typing.AsyncSingleton, Singleton), (aio_typing.AsyncServer, Server),
+         (aio_typing.AsyncValuesQuery, ValuesQuery)]
 
 
 def _public(cls: type) -> dict[str, Any]:
@@ -55,7 +56,8 @@ def test_awaited_methods_are_declared_async() -> None:
     # What sends a request is awaited on the async face; chain methods are not.
     chain = {"filter", "exclude", "query", "fields", "sort", "limit", "offset", "page",
              "search", "aggregate", "group_by", "deep", "alias", "meta", "version",
-             "backlink", "iterator", "__getitem__", "__aiter__", "page_size"}
+             "backlink", "iterator", "__getitem__", "__aiter__", "page_size",
+             "order_by", "only", "values", "values_list"}
     for protocol, _ in PAIRS:
         for name, method in _public(protocol).items():
             if name in chain:

@@ -162,7 +162,19 @@ def test_bound_chain_covers_every_part_but_filter() -> None:
         for name, value in vars(BoundChain).items()
         if callable(value) and not name.startswith("_")
     }
-    assert own == {p.name for p in _BOUND_PARTS}
+    # Django's names for two of them: order_by (sort) and only (fields).
+    assert own == {p.name for p in _BOUND_PARTS} | {"order_by", "only"}
+
+
+@pytest.mark.parametrize(("alias", "name"), [("order_by", "sort"), ("only", "fields")])
+def test_django_aliases_are_the_parts_they_name(alias: str, name: str) -> None:
+    base = Query().filter(a=1).sort("b").fields("c")
+    for args in (("-date", "author__name"), (["x", "y"],), ()):
+        assert getattr(base, alias)(*args) == getattr(base, name)(*args)
+        assert getattr(_Bound(base), alias)(*args)._query == getattr(base, name)(*args)
+    assert Query().order_by("-date").to_params() == {"sort": "-date"}
+    assert Query().only("title", "author__name").to_dict() == {
+        "fields": ["title", "author.name"]}
 
 
 @pytest.mark.parametrize("part", _BOUND_PARTS, ids=lambda p: p.name)

@@ -10,10 +10,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pydirectus import InvalidQuery
-from pydirectus.core.batches import write_in_batches
+from pydirectus.core.batches import may_have_landed, write_in_batches
 from pydirectus.core.plans import Gather, Plan
 from pydirectus.core.reads import SortKey, Window, keyset_filter
-from pydirectus.errors import BatchWriteError, ConnectError, InvalidRequest, ServerError
+from pydirectus.errors import (
+    APIError,
+    BatchPermissionDenied,
+    BatchWriteError,
+    ConnectError,
+    InvalidRequest,
+    PermissionDenied,
+    ServerError,
+    Timeout,
+)
 
 
 @pytest.mark.parametrize(("compiled", "window"), [
@@ -141,7 +150,7 @@ def sender(fail: dict[int, Exception]) -> tuple[Any, list[list[int]]]:
 def test_batches_say_what_landed() -> None:
     send, _ = sender({1: ConnectError("POST /items/x: connection failed")})
     with pytest.raises(BatchWriteError) as raised:
-        drive(write_in_batches(send, list(range(7)), 3, what="create", idempotent=False))
+        drive(write_in_batches(send, list(range(7)), 3, what="create", operation="create"))
     assert raised.value.written == [0, 10, 20]
     assert raised.value.uncertain == [3, 4, 5] and raised.value.not_written == [6]
 
@@ -150,14 +159,14 @@ def test_a_refused_batch_is_not_written() -> None:
     send, _ = sender({0: InvalidRequest(400, "INVALID_PAYLOAD", "no"),
                       1: InvalidRequest(400, "INVALID_PAYLOAD", "no")})
     with pytest.raises(BatchWriteError) as raised:
-        drive(write_in_batches(send, [1, 2], 1, what="create", idempotent=False))
+        drive(write_in_batches(send, [1, 2], 1, what="create", operation="create"))
     assert raised.value.written == [] and raised.value.not_written == [1, 2]
     assert raised.value.uncertain == [] and isinstance(raised.value.cause, InvalidRequest)
 
 
 def test_concurrent_batches_answer_in_input_order() -> None:
     send, sent = sender({})
-    assert drive(write_in_batches(send, list(range(10)), 2, what="create", idempotent=False,
+    assert drive(write_in_batches(send, list(range(10)), 2, what="create", operation="create",
                                   concurrency=4)) == [n * 10 for n in range(10)]
     assert sent == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
 
@@ -168,7 +177,7 @@ def test_concurrent_batches_report_exactly_what_landed() -> None:
     send, sent = sender({1: ConnectError("POST /items/x: reset"),
                          2: InvalidRequest(400, "INVALID_PAYLOAD", "no")})
     with pytest.raises(BatchWriteError) as raised:
-        drive(write_in_batches(send, list(range(10)), 2, what="create", idempotent=False,
+        drive(write_in_batches(send, list(range(10)), 2, what="create", operation="create",
                                concurrency=4))
     error = raised.value
     assert error.written == [0, 10, 60, 70]
@@ -177,20 +186,87 @@ def test_concurrent_batches_report_exactly_what_landed() -> None:
     assert isinstance(error.cause, ConnectError) and len(sent) == 4
 
 
-def test_an_idempotent_batch_whose_connection_failed_is_not_written() -> None:
+def test_a_delete_whose_answer_was_lost_is_uncertain_and_reports_its_keys() -> None:
+    # A DELETE is retried by the transport, but once its retries are spent (or it timed
+    # out reading), the batch may have landed: uncertain, never not_written.
     send, _ = sender({0: ConnectError("DELETE /items/x: reset")})
     with pytest.raises(BatchWriteError) as raised:
-        drive(write_in_batches(send, [1, 2, 3], 2, what="delete", idempotent=True,
+        drive(write_in_batches(send, [1, 2, 3], 2, what="delete", operation="delete",
                                concurrency=2))
-    assert raised.value.not_written == [1, 2] and raised.value.uncertain == []
-    assert raised.value.written == [30]
+    assert raised.value.uncertain == [1, 2] and raised.value.not_written == []
+    assert raised.value.written == [30] and raised.value.operation == "delete"
+
+
+def _never_sent() -> ConnectError:
+    error = ConnectError("POST /items/x: connection refused")
+    error.request_sent = False
+    return error
+
+
+def _after_lost_attempt(error: APIError) -> APIError:
+    error.earlier_attempt_lost = True
+    return error
+
+
+@pytest.mark.parametrize(("error", "landed_maybe"), [
+    (Timeout("read timed out"), True),
+    (ConnectError("reset after sending"), True),
+    (_never_sent(), False),
+    (ServerError(502, None, "not a Directus error body: '<html>Bad Gateway'"), True),
+    (ServerError(503, None, "empty response body"), True),
+    (ServerError(504, None, "empty response body"), True),
+    (ServerError(500, "INTERNAL_SERVER_ERROR", "after the commit, maybe"), True),
+    (ServerError(200, None, "a 2xx body of the wrong shape: a truncated answer"), True),
+    (InvalidRequest(400, "RECORD_NOT_UNIQUE", "refused"), False),
+    (PermissionDenied(403, "FORBIDDEN", "refused"), False),
+    (InvalidRequest(413, None, "a gateway's refusal, not forwarded"), False),
+    (_after_lost_attempt(PermissionDenied(403, "FORBIDDEN", "a retry of a landed one")), True),
+])
+def test_only_a_refusal_or_an_unsent_request_is_not_written(error: Any,
+                                                             landed_maybe: bool) -> None:
+    assert may_have_landed(error) is landed_maybe
+    send, _ = sender({1: error})
+    with pytest.raises(BatchWriteError) as raised:
+        drive(write_in_batches(send, list(range(5)), 2, what="update", operation="update",
+                               changes={"n": 1}))
+    expected = ([2, 3], [4]) if landed_maybe else ([], [2, 3, 4])
+    assert (raised.value.uncertain, raised.value.not_written) == expected
+    assert raised.value.written == [0, 10] and raised.value.changes == {"n": 1}
+
+
+def test_a_refused_batch_write_is_also_the_refusal() -> None:
+    refusal = PermissionDenied(403, "FORBIDDEN", "no update", {"reason": "policy"})
+    send, _ = sender({0: refusal})
+    with pytest.raises(PermissionDenied) as raised:
+        drive(write_in_batches(send, [1, 2], 5, what="update", operation="update"))
+    error = raised.value
+    assert isinstance(error, BatchWriteError) and type(error) is BatchPermissionDenied
+    assert (error.status, error.code, error.reason, error.message) == (
+        403, "FORBIDDEN", "policy", "no update")
+    assert error.cause is refusal and error.not_written == [1, 2]
+    assert "refused (403 FORBIDDEN: no update)" in str(error)
+    # A lost answer is no refusal: a BatchWriteError only, so `except ServerError: retry`
+    # or `except TransportError` never re-sends a batch that may have landed.
+    for lost in (ServerError(502, None, "bad gateway"), Timeout("read timed out")):
+        send, _ = sender({0: lost})
+        with pytest.raises(BatchWriteError) as raised:
+            drive(write_in_batches(send, [1], 1, what="create", operation="create"))
+        assert type(raised.value) is BatchWriteError
 
 
 def test_an_error_outside_the_tree_is_raised_as_it_is() -> None:
     send, _ = sender({0: KeyError("bug")})
     with pytest.raises(KeyError):
-        drive(write_in_batches(send, [1, 2, 3], 2, what="create", idempotent=False,
+        drive(write_in_batches(send, [1, 2, 3], 2, what="create", operation="create",
                                concurrency=2))
     send, _ = sender({0: ServerError(502, None, "bad gateway")})
     with pytest.raises(BatchWriteError):
-        drive(write_in_batches(send, [1], 1, what="create", idempotent=False))
+        drive(write_in_batches(send, [1], 1, what="create", operation="create"))
+
+
+def test_a_batch_that_never_left_says_so() -> None:
+    send, _ = sender({0: _never_sent()})
+    with pytest.raises(BatchWriteError) as raised:
+        drive(write_in_batches(send, [1, 2, 3], 2, what="create in 'x'", operation="create"))
+    assert raised.value.not_written == [1, 2, 3] and raised.value.uncertain == []
+    assert "was never sent" in str(raised.value) and "0 of 3 written" in str(raised.value)
