@@ -448,11 +448,10 @@ class SchemaAPI(_Handle):
         return cast("dict[str, Any] | None", result)
 
     def _in_our_terms(self, snapshot: dict[str, Any]) -> Plan[dict[str, Any]]:
-        # A snapshot from another database: the column details and foreign-key types this
-        # one would report for the same schema (see pydirectus.system.portable).
+        # The column details and foreign-key types this database would report for the same
+        # schema (see pydirectus.system.portable). Even between two SQLite databases: a uuid
+        # foreign key reads back there as a string, which Directus would add as a varchar.
         here = cast("dict[str, Any]", (yield from plans.data("GET", "schema", "snapshot")))
-        if snapshot.get("vendor") == here.get("vendor"):
-            return snapshot
         key_types = {}
         for related in foreign_keys_outside(snapshot):
             key_types[related] = yield from self._key_type(
