@@ -436,8 +436,12 @@ class SchemaAPI(_Handle):
 
     def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> dict[str, Any] | None:
         """Return {hash, diff} that would turn this schema into `snapshot`, from
-        POST /schema/diff, or None when they already match. `force` skips the check that
-        both sides run the same Directus version and database vendor."""
+        POST /schema/diff, or None when they already match.
+
+        The snapshot is first ported to this database's terms (GET /schema/snapshot here;
+        see :func:`pydirectus.system.portable.port_snapshot`), so one taken on another
+        database (SQLite, PostgreSQL) diffs without `force`. `force` skips Directus's check
+        that both sides run the same Directus version."""
         return self._run(self._diff(_check_snapshot(snapshot), force))
 
     def _diff(self, body: dict[str, Any], force: bool) -> Plan[dict[str, Any] | None]:
