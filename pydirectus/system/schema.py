@@ -338,7 +338,9 @@ class File:
     on_delete: str = "SET NULL"
 
     def __attrs_post_init__(self) -> None:
-        self.relation()  # checks on_delete now, not at define()
+        if self.on_delete not in ON_DELETE:
+            raise UsageError(f"{type(self).__name__} on_delete: expected one of "
+                             f"{', '.join(ON_DELETE)}, got {self.on_delete!r}")
 
     def relation(self) -> ManyToOne:
         """Return the many-to-one to directus_files this stands for."""

@@ -110,8 +110,10 @@ def test_file_image_and_files_make_what_the_app_makes(directus_client: Any) -> N
 
 
 def test_file_helpers_check_their_arguments() -> None:
-    with pytest.raises(UsageError, match="on_delete"):
+    with pytest.raises(UsageError, match=r"^File on_delete: expected one of SET NULL"):
         File(on_delete="EXPLODE")
+    with pytest.raises(UsageError, match=r"^Image on_delete"):
+        Image(on_delete="")
     with pytest.raises(UsageError, match="Files junction"):
         Files(junction="")
     with pytest.raises(UsageError, match="required field cannot be nullable"):
