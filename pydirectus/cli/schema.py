@@ -39,7 +39,8 @@ def add_parser(subparsers: Any) -> None:
     diff.add_argument("-o", "--output", default="-", metavar="FILE",
                       help="where to write the diff (default: stdout)")
     diff.add_argument("--force", action="store_true",
-                      help="diff even across Directus versions or database vendors")
+                      help="diff even across Directus versions (a snapshot from another "
+                           "database is ported to this one's terms without it)")
     diff.set_defaults(run=run_diff)
     apply = add_command(actions, "apply", "apply a diff (or a snapshot) to this server",
                         "pydirectus schema apply diff.json\n"
@@ -47,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     apply.add_argument("file", metavar="FILE",
                        help="a diff from `schema diff`, or a snapshot (diffed first)")
     apply.add_argument("--force", action="store_true",
-                       help="with a snapshot: diff even across versions or vendors")
+                       help="with a snapshot: diff even across Directus versions")
     apply.set_defaults(run=run_apply)
 
 

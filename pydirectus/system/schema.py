@@ -18,6 +18,7 @@ from ..core.plans import Plan, Runner
 from ..errors import PermissionDenied, UsageError
 from ..models import CollectionRecord, FieldRecord, Relation
 from .handles import admin_plan, discard
+from .portable import foreign_keys_outside, port_snapshot
 
 if TYPE_CHECKING:
     from ..core.schema import SchemaCache
@@ -27,6 +28,9 @@ __all__ = [
     "Collections",
     "Field",
     "Fields",
+    "File",
+    "Files",
+    "Image",
     "ManyToMany",
     "ManyToOne",
     "OneToMany",
@@ -45,6 +49,9 @@ FIELD_TYPES = frozenset({
 TYPE_SPECIALS = {"json": ["cast-json"], "csv": ["cast-csv"], "boolean": ["cast-boolean"],
                  "hash": ["hash"]}
 PRIMARY_KEYS = ("integer", "uuid", "string")
+# Types whose empty string a required field refuses too (by a meta.validation rule).
+TEXT_TYPES = frozenset({"string", "text", "hash", "csv"})
+FILES = "directus_files"
 ON_DELETE = ("SET NULL", "CASCADE", "NO ACTION", "RESTRICT", "SET DEFAULT")
 
 R = TypeVar("R")
@@ -253,11 +260,17 @@ def _optional_text(value: Any, what: str) -> None:
 
 @attrs.frozen
 class Field:
-    """A field with a column: ``Field("string", required=True, length=100)``."""
+    """A field with a column: ``Field("string", required=True, length=100)``.
+
+    ``required=True`` is enforced by Directus for every API write, not only in the app:
+    the column is NOT NULL (a create without the field, unless it has a default, and a
+    write of None get FAILED_VALIDATION) and a text type also refuses "" (a
+    ``meta.validation`` rule). ``nullable`` defaults to ``not required``.
+    """
 
     type: str
     required: bool = False
-    nullable: bool = True
+    nullable: bool | None = None
     unique: bool = False
     default: Any = None
     length: int | None = None
@@ -273,10 +286,14 @@ class Field:
                              f"(known: {', '.join(sorted(FIELD_TYPES))})")
         if self.length is not None:
             check_positive_int(self.length, "Field length")
+        if self.required and self.nullable:
+            raise UsageError("Field: a required field cannot be nullable (required=True "
+                             "makes the column NOT NULL)")
 
     def to_dict(self, name: str) -> dict[str, Any]:
         """Return the POST /fields body for this field named `name`."""
-        schema: dict[str, Any] = {"is_nullable": self.nullable, "is_unique": self.unique}
+        nullable = not self.required if self.nullable is None else self.nullable
+        schema: dict[str, Any] = {"is_nullable": nullable, "is_unique": self.unique}
         if self.default is not None:
             schema["default_value"] = self.default
         if self.length is not None:
@@ -288,6 +305,9 @@ class Field:
                            ("special", special)):
             if value is not None:
                 meta[key] = value
+        if self.required and self.type in TEXT_TYPES:
+            # Directus checks meta.validation on API writes that carry the field.
+            meta["validation"] = {"_and": [{name: {"_nempty": True}}]}
         return {"field": name, "type": self.type, "schema": schema, "meta": meta}
 
 
@@ -299,10 +319,13 @@ class ManyToOne:
     reverse: str | None = None
     on_delete: str = "SET NULL"
     required: bool = False
+    # The app's widget; None: "file" for directus_files, "select-dropdown-m2o" otherwise.
+    interface: str | None = None
 
     def __attrs_post_init__(self) -> None:
         check_name(self.related, "ManyToOne related")
         _optional_text(self.reverse, "ManyToOne reverse")
+        _optional_text(self.interface, "ManyToOne interface")
         if self.on_delete not in ON_DELETE:
             raise UsageError(f"ManyToOne on_delete: expected one of {', '.join(ON_DELETE)}, "
                              f"got {self.on_delete!r}")
@@ -335,14 +358,67 @@ class ManyToMany:
     related: str
     junction: str | None = None
     reverse: str | None = None
+    # The app's widget; None: "files" for directus_files, "list-m2m" otherwise.
+    interface: str | None = None
 
     def __attrs_post_init__(self) -> None:
         check_name(self.related, "ManyToMany related")
         _optional_text(self.junction, "ManyToMany junction")
         _optional_text(self.reverse, "ManyToMany reverse")
+        _optional_text(self.interface, "ManyToMany interface")
 
 
-FieldSpec = str | Field | ManyToOne | OneToMany | ManyToMany | Mapping[str, Any]
+@attrs.frozen
+class File:
+    """One file of directus_files (a many-to-one; the app shows its file picker)."""
+
+    required: bool = False
+    on_delete: str = "SET NULL"
+
+    def __attrs_post_init__(self) -> None:
+        if self.on_delete not in ON_DELETE:
+            raise UsageError(f"{type(self).__name__} on_delete: expected one of "
+                             f"{', '.join(ON_DELETE)}, got {self.on_delete!r}")
+
+    def relation(self) -> ManyToOne:
+        """Return the many-to-one to directus_files this stands for."""
+        return ManyToOne(FILES, on_delete=self.on_delete, required=self.required,
+                         interface="file")
+
+
+@attrs.frozen
+class Image(File):
+    """One image of directus_files (a many-to-one; the app shows the image)."""
+
+    def relation(self) -> ManyToOne:
+        """Return the many-to-one to directus_files this stands for."""
+        return attrs.evolve(super().relation(), interface="file-image")
+
+
+@attrs.frozen
+class Files:
+    """Files of directus_files through a junction collection (named ``{collection}_files``
+    unless given), as the app's Files field makes it."""
+
+    junction: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _optional_text(self.junction, "Files junction")
+
+    def relation(self) -> ManyToMany:
+        """Return the many-to-many to directus_files this stands for."""
+        return ManyToMany(FILES, junction=self.junction, interface="files")
+
+
+Relational = ManyToOne | OneToMany | ManyToMany
+FieldSpec = str | Field | Relational | File | Files | Mapping[str, Any]
+
+
+def _relational(spec: Any) -> Relational | None:
+    # File, Image and Files are relations to directus_files under the app's widgets.
+    if isinstance(spec, File | Files):
+        return spec.relation()
+    return spec if isinstance(spec, ManyToOne | OneToMany | ManyToMany) else None
 
 
 def _key_field(pk: str) -> dict[str, Any]:
@@ -357,16 +433,21 @@ def _key_field(pk: str) -> dict[str, Any]:
             "schema": {"is_primary_key": True, "length": 255}}
 
 
-def _foreign_key(name: str, key_type: str, *, hidden: bool = False,
-                 required: bool = False) -> dict[str, Any]:
+def _foreign_key(name: str, key_type: str, related: str, *, hidden: bool = False,
+                 required: bool = False, interface: str | None = None) -> dict[str, Any]:
+    # The app's "file" special, not "m2o", marks a file: with it SQLite reports the char(36)
+    # column as the uuid it is (a uuid foreign key elsewhere reads back as a string there).
+    special = ["file"] if related == FILES else ["m2o"]
+    default = "file" if related == FILES else "select-dropdown-m2o"
     return {"field": name, "type": key_type, "schema": {},
-            "meta": {"special": ["m2o"], "interface": "select-dropdown-m2o", "hidden": hidden,
+            "meta": {"special": special, "interface": interface or default, "hidden": hidden,
                      "required": required}}
 
 
-def _alias(name: str, kind: str) -> dict[str, Any]:
-    interface = {"o2m": "list-o2m", "m2m": "list-m2m"}[kind]
-    return {"field": name, "type": "alias", "meta": {"special": [kind], "interface": interface}}
+def _alias(name: str, kind: str, interface: str | None = None) -> dict[str, Any]:
+    default = {"o2m": "list-o2m", "m2m": "list-m2m", "files": "files"}[kind]
+    return {"field": name, "type": "alias",
+            "meta": {"special": [kind], "interface": interface or default}}
 
 
 class SchemaAPI(_Handle):
@@ -395,15 +476,31 @@ class SchemaAPI(_Handle):
 
     def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> dict[str, Any] | None:
         """Return {hash, diff} that would turn this schema into `snapshot`, from
-        POST /schema/diff, or None when they already match. `force` skips the check that
-        both sides run the same Directus version and database vendor."""
+        POST /schema/diff, or None when they already match.
+
+        The snapshot is first ported to this database's terms (GET /schema/snapshot here;
+        see :func:`pydirectus.system.portable.port_snapshot`), so one taken on another
+        database (SQLite, PostgreSQL) diffs without `force`. `force` skips Directus's check
+        that both sides run the same Directus version."""
         return self._run(self._diff(_check_snapshot(snapshot), force))
 
     def _diff(self, body: dict[str, Any], force: bool) -> Plan[dict[str, Any] | None]:
+        body = yield from admin_plan("schema.diff()", self._in_our_terms(body))
         params = {"force": "true"} if force else None
         result = yield from admin_plan("schema.diff()", plans.data(
             "POST", "schema", "diff", params=params, json=body))
         return cast("dict[str, Any] | None", result)
+
+    def _in_our_terms(self, snapshot: dict[str, Any]) -> Plan[dict[str, Any]]:
+        # The column details and foreign-key types this database would report for the same
+        # schema (see pydirectus.system.portable). Even between two SQLite databases: a uuid
+        # foreign key reads back there as a string, which Directus would add as a varchar.
+        here = cast("dict[str, Any]", (yield from plans.data("GET", "schema", "snapshot")))
+        key_types = {}
+        for related in foreign_keys_outside(snapshot):
+            key_types[related] = yield from self._key_type(
+                related, f"snapshot: a relation to {related!r}")
+        return port_snapshot(snapshot, here, key_types)
 
     def apply(self, diff: Mapping[str, Any], *, force: bool = False) -> None:
         """Apply what diff() returned with POST /schema/apply; Directus refuses it (an
@@ -460,28 +557,29 @@ class SchemaAPI(_Handle):
             raise UsageError(f"pk: expected one of {', '.join(PRIMARY_KEYS)}, got {pk!r}")
         specs = dict(check_data(fields if fields is not None else {}, "fields"))
         plain: list[dict[str, Any]] = []
-        relational: list[tuple[str, ManyToOne | OneToMany | ManyToMany]] = []
+        relational: list[tuple[str, Relational]] = []
         for field_name, spec in specs.items():
             check_name(field_name, "fields key")
             if field_name == "id":
                 raise UsageError("fields['id']: the primary key is made from pk=")
+            relation = _relational(spec)
             if isinstance(spec, str):
                 plain.append(Field(spec).to_dict(field_name))
             elif isinstance(spec, Field):
                 plain.append(spec.to_dict(field_name))
-            elif isinstance(spec, ManyToOne | OneToMany | ManyToMany):
-                relational.append((field_name, spec))
+            elif relation is not None:
+                relational.append((field_name, relation))
             elif isinstance(spec, Mapping) and isinstance(spec.get("type"), str):
                 plain.append({**spec, "field": field_name})  # a raw /fields body
             else:
                 raise UsageError(f"fields[{field_name!r}]: expected a type name, Field, "
-                                 f"ManyToOne, OneToMany, ManyToMany or a /fields body with a "
-                                 f"type, got {spec!r}")
+                                 f"ManyToOne, OneToMany, ManyToMany, File, Image, Files or a "
+                                 f"/fields body with a type, got {spec!r}")
         collection_meta = {**dict(check_data(meta or {}, "meta")), "singleton": singleton}
         return self._run(self._define(name, pk, plain, relational, collection_meta))
 
     def _define(self, name: str, pk: str, plain: list[dict[str, Any]],
-                relational: list[tuple[str, ManyToOne | OneToMany | ManyToMany]],
+                relational: list[tuple[str, Relational]],
                 meta: dict[str, Any]) -> Plan[CollectionRecord]:
         # Check every related collection before creating anything.
         key_types: dict[str, str] = {}
@@ -492,8 +590,8 @@ class SchemaAPI(_Handle):
         key_types[name] = pk
         for field_name, spec in relational:
             if isinstance(spec, ManyToOne):
-                plain.append({**_foreign_key(field_name, key_types[spec.related],
-                                             required=spec.required)})
+                plain.append(_foreign_key(field_name, key_types[spec.related], spec.related,
+                                          required=spec.required, interface=spec.interface))
         body: dict[str, Any] = {
             "collection": name, "schema": {}, "meta": meta,
             "fields": [_key_field(pk), *plain],
@@ -504,27 +602,29 @@ class SchemaAPI(_Handle):
         return created
 
     def add_relation(self, collection: str, field: str,
-                     spec: ManyToOne | OneToMany | ManyToMany) -> None:
+                     spec: Relational | File | Files) -> None:
         """Add a relational field to an existing collection: the foreign key (many-to-one),
         alias fields and junction collection as needed, and the relations (POST /fields,
         POST /collections, POST /relations)."""
         name = check_name(collection)
         check_name(field, "field")
-        if not isinstance(spec, ManyToOne | OneToMany | ManyToMany):
-            raise UsageError(f"spec: expected ManyToOne, OneToMany or ManyToMany, got {spec!r}")
-        return self._run(self._add_relation(name, field, spec))
+        relation = _relational(spec)
+        if relation is None:
+            raise UsageError(f"spec: expected ManyToOne, OneToMany, ManyToMany, File, Image or "
+                             f"Files, got {spec!r}")
+        return self._run(self._add_relation(name, field, relation))
 
-    def _add_relation(self, name: str, field: str,
-                      spec: ManyToOne | OneToMany | ManyToMany) -> Plan[None]:
+    def _add_relation(self, name: str, field: str, spec: Relational) -> Plan[None]:
         key_types = {name: (yield from self._key_type(name, "collection"))}
         if spec.related not in key_types:
             key_types[spec.related] = yield from self._key_type(spec.related, "spec.related")
         if isinstance(spec, ManyToOne):
-            yield from self.fields._create(name, _foreign_key(field, key_types[spec.related],
-                                                              required=spec.required))
+            yield from self.fields._create(name, _foreign_key(
+                field, key_types[spec.related], spec.related, required=spec.required,
+                interface=spec.interface))
         yield from self._relate(name, field, spec, key_types)
 
-    def _relate(self, collection: str, field: str, spec: ManyToOne | OneToMany | ManyToMany,
+    def _relate(self, collection: str, field: str, spec: Relational,
                 key_types: Mapping[str, str]) -> Plan[None]:
         if isinstance(spec, ManyToOne):
             yield from self._many_to_one(collection, field, spec)
@@ -558,7 +658,8 @@ class SchemaAPI(_Handle):
                      key_type: str) -> Plan[None]:
         existing = {row["field"] for row in (yield from self.fields._all(spec.related))}
         if spec.field not in existing:
-            yield from self.fields._create(spec.related, _foreign_key(spec.field, key_type))
+            yield from self.fields._create(spec.related, _foreign_key(spec.field, key_type,
+                                                                      collection))
         yield from self.fields._create(collection, _alias(field, "o2m"))
         yield from self.relations._create({
             "collection": spec.related, "field": spec.field, "related_collection": collection,
@@ -566,15 +667,19 @@ class SchemaAPI(_Handle):
 
     def _many_to_many(self, collection: str, field: str, spec: ManyToMany,
                       key_types: Mapping[str, str]) -> Plan[None]:
-        junction = spec.junction or f"{collection}_{spec.related}"
+        # The app names a Files field's junction {collection}_files.
+        default = "files" if spec.related == FILES else spec.related
+        junction = spec.junction or f"{collection}_{default}"
         here = f"{collection}_id"
         there = f"{spec.related}_id" if spec.related != collection else f"related_{collection}_id"
         yield from self.collections._create({
             "collection": junction, "schema": {}, "meta": {"hidden": True, "icon": "import_export"},
             "fields": [_key_field("integer"),
-                       _foreign_key(here, key_types[collection], hidden=True),
-                       _foreign_key(there, key_types[spec.related], hidden=True)]})
-        yield from self.fields._create(collection, _alias(field, "m2m"))
+                       _foreign_key(here, key_types[collection], collection, hidden=True),
+                       _foreign_key(there, key_types[spec.related], spec.related,
+                                    hidden=True)]})
+        kind = "files" if spec.related == FILES else "m2m"
+        yield from self.fields._create(collection, _alias(field, kind, spec.interface))
         if spec.reverse is not None:
             yield from self.fields._create(spec.related, _alias(spec.reverse, "m2m"))
         yield from self.relations._create({
