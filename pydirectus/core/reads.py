@@ -303,7 +303,7 @@ class ReadPath:
 
     def compile(self, query: Query) -> Plan[dict[str, Any]]:
         """Return the Directus query object for a Query: names checked where the schema is
-        known, relations fetched (once) only for a negated relational path."""
+        known, relations learned (once) only where a relational path needs their kinds."""
         if self.items_route:
             known = self.schema.known_fields(self.name)
             try:
@@ -322,7 +322,8 @@ class ReadPath:
             except PermissionDenied:
                 message = str(needed).replace(
                     "(the client passes it for you)",
-                    "(this client asked: the token may not read /relations; grant it read "
+                    "(this client asked: the token may not read /relations, and neither "
+                    "/server/specs/oas nor GraphQL introspection answered it; grant it read "
                     "on directus_relations, or spell the path as above)")
                 raise SchemaRequired(message) from None
             compiled = query.to_dict(schema=schema)
