@@ -52,7 +52,8 @@ _INTROSPECT = """query Learn($name: String!) {
 }"""
 # The whole schema the token may read: collections are the Query fields of their own type.
 _INTROSPECT_ALL = """query LearnAll { __schema {
-  queryType { fields { name type { name kind ofType { name kind ofType { name kind } } } } }
+  queryType { fields { name type { name kind ofType { name kind ofType { name kind
+    ofType { name kind } } } } } }
   types { name kind fields { name type { name kind ofType { name kind ofType { name kind
     ofType { name kind } } } } } }
 } }"""
@@ -102,6 +103,8 @@ class SchemaCache:
         self.log = log
         self._lock = threading.Lock()
         self._relations: list[dict[str, Any]] | None = None
+        # Whether GET /relations was refused (asked once: most API tokens may not read it).
+        self._relations_refused = False
         self._collections: dict[str, CollectionInfo] = {}
         #: relations and fields parsed, once GET /fields was read; False: not readable
         self._full: Schema | bool | None = None
@@ -125,6 +128,7 @@ class SchemaCache:
         """Forget everything; the next need fetches again."""
         with self._lock:
             self._relations = None
+            self._relations_refused = False
             self._collections.clear()
             self._full = None
             self._fields.clear()
@@ -216,19 +220,29 @@ class SchemaCache:
                 self._relations = rows
             return self._relations
 
-    def relations_from(self, collection: str) -> Plan[Schema]:
-        """Return the relation Schema rooted at a collection (with the primary keys known)."""
+    def relations_from(self, collection: str, *, refresh: bool = False
+                       ) -> Plan[Schema | None]:
+        """Return the relation Schema rooted at a collection (with the primary keys known)
+        from /relations, else from what the token may read; None where nothing tells.
+        ``refresh=True`` reads them again (a relation made since they were read)."""
         with self._lock:
-            full = self._full
+            if refresh:
+                self._relations = None
+            full, refused = self._full, self._relations_refused
         if isinstance(full, Schema):
-            return full.at(collection)
-        try:
-            schema = Schema.from_directus(collection, (yield from self.relations()))
-        except PermissionDenied:
-            readable = yield from self.readable(collection)
-            if readable is None:
-                raise
-            schema = readable
+            return (yield from self.fields_from(collection, refresh=True)) if refresh else \
+                full.at(collection)
+        schema: Schema | None = None
+        if not refused:
+            try:
+                schema = Schema.from_directus(collection, (yield from self.relations()))
+            except PermissionDenied:
+                with self._lock:
+                    self._relations_refused = True
+        if schema is None:
+            schema = yield from self.readable(collection, refresh=refresh)
+            if schema is None:
+                return None
         with contextlib.suppress(PermissionDenied):
             yield from self.collection(collection)  # its primary key stands for `pk`
         with self._lock:
