@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pydirectus import DirectusClient, Q, Query, SchemaRequired
+from pydirectus import DirectusClient, InvalidQuery, Q, Query, SchemaRequired
 from pydirectus.system import ManyToMany, ManyToOne
 from pydirectus.testing.access import AccessGrants
 from pydirectus.testing.collections import unique_name
@@ -119,6 +121,46 @@ def test_relational_queries_answer_as_for_the_admin(blog: dict[str, Any], label:
         expected = read(blog["clients"]["admin"])
         assert read(client) == expected, name
         assert expected, f"{name}: an empty answer proves little"
+
+
+def _trees(blog: dict[str, Any]) -> st.SearchStrategy[Q]:
+    """Random Q trees over many-to-one, one-to-many and many-to-many paths."""
+    link = f"{blog['tags']}_id"
+    leaves = st.sampled_from([
+        Q(author__name__startswith="A"), Q(author__age__lt=35), Q(author__isnull=True),
+        Q(author__age=None), Q(comments__score__gte=4), Q(comments__body__startswith="g"),
+        Q(comments__score__lt=2), Q(comments__body=None), Q(**{f"tags__{link}__name": "python"}),
+        Q(**{f"tags__{link}__name__in": ["sql", "go"]}), Q(views__gt=5),
+        Q(title__in=["one", "two", "six"]), Q(comments__some__score=5),
+        Q(comments__none__body__startswith="g")])
+    return st.recursive(leaves, lambda sub: st.one_of(
+        st.tuples(sub, sub).map(lambda ab: ab[0] & ab[1]),
+        st.tuples(sub, sub).map(lambda ab: ab[0] | ab[1]),
+        sub.map(lambda a: ~a)), max_leaves=4)
+
+
+def _answer(client: DirectusClient, posts: str, calls: list[tuple[str, Q]]) -> Any:
+    """Return the titles a chain of filter()/exclude() calls selects, or the refusal."""
+    handle: Any = client.collection(posts)
+    for method, tree in calls:
+        handle = getattr(handle, method)(tree)
+    try:
+        return sorted(p["title"] for p in handle.fields("title"))
+    except InvalidQuery as refused:
+        return type(refused).__name__, str(refused)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_relational_filters_answer_as_for_the_admin(blog: dict[str, Any],
+                                                           data: st.DataObject) -> None:
+    trees = _trees(blog)
+    calls = data.draw(st.lists(st.tuples(st.sampled_from(["filter", "exclude"]), trees),
+                               min_size=1, max_size=2))
+    expected = _answer(blog["clients"]["admin"], blog["posts"], calls)
+    assert _answer(blog["clients"]["api"], blog["posts"], calls) == expected
+    assert _answer(blog["clients"]["public"], blog["posts"], calls) == expected
 
 
 def test_the_answers_are_the_ones_the_data_holds(blog: dict[str, Any]) -> None:
