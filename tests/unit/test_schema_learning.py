@@ -4,11 +4,15 @@ them: a many-to-one is oneOf [key, $ref]; GraphQL wraps list types in NON_NULL).
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 import pytest
 
-from pydirectus import InvalidQuery, Q, Query
+from pydirectus import InvalidQuery, PermissionDenied, Q, Query
+from pydirectus.core.plans import Call, Plan, resume
+from pydirectus.core.schema import SchemaCache
 from pydirectus.query.schema import Relation, Schema
 
 
@@ -146,3 +150,99 @@ def test_graphql_gives_relation_kinds_field_types_and_keys() -> None:
     assert schema.field_types("version_posts") is None
     with pytest.raises(InvalidQuery, match="__schema"):
         Schema.from_graphql("posts", {"data": {}})
+
+
+# ------------------------------------------------- the cache, over a scripted server
+
+
+class _Reply:
+    """An HTTP answer as the core reads it."""
+
+    def __init__(self, body: Any) -> None:
+        self.status_code = 200
+        self.headers = {"Content-Type": "application/json"}
+        self.encoding = "utf-8"
+        self.content = json.dumps(body).encode()
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def _forbidden() -> PermissionDenied:
+    return PermissionDenied(403, "FORBIDDEN", "You don't have permission", None, None)
+
+
+class _Server:
+    """Answers the core's calls as Directus does to an API-only token (no /fields, no
+    /relations); records each call."""
+
+    def __init__(self, spec: Any = OAS, graphql: Any = None) -> None:
+        self.spec, self.graphql = spec, graphql
+        self.calls: list[str] = []
+
+    def answer(self, call: Call) -> Any:
+        self.calls.append(f"{call.method} {call.path}")
+        if call.path.startswith(("/fields", "/relations")):
+            raise _forbidden()
+        if call.path == "/server/specs/oas":
+            if self.spec is None:
+                raise _forbidden()
+            return _Reply(self.spec)
+        if call.path == "/graphql":
+            if self.graphql is None:
+                raise _forbidden()
+            return _Reply({"data": self.graphql})
+        raise AssertionError(f"unexpected call {call.path}")
+
+    def run(self, plan: Plan[Any]) -> Any:
+        result: Any = None
+        failure: BaseException | None = None
+        try:
+            while True:
+                call = resume(plan, result, failure)
+                assert isinstance(call, Call)
+                try:
+                    result, failure = self.answer(call), None
+                except PermissionDenied as refused:
+                    result, failure = None, refused
+        except StopIteration as done:
+            return done.value
+
+
+def test_the_cache_learns_relations_and_types_from_the_spec_once() -> None:
+    server, cache = _Server(), SchemaCache(logging.getLogger("test"))
+    schema = server.run(cache.relations_from("posts"))
+    assert schema.relation("author") == Relation("m2o", "authors")
+    assert server.run(cache.field_types("posts"))["views"] == "bigInteger"
+    assert server.run(cache.field_types("directus_files"))["filesize"] == "integer"
+    server.run(cache.relations_from("authors"))
+    assert server.calls.count("GET /server/specs/oas") == 1
+    assert server.calls.count("GET /relations") == 1  # refused once, not asked again
+
+
+def test_a_collection_the_spec_lacked_is_read_again_once() -> None:
+    server, cache = _Server(), SchemaCache(logging.getLogger("test"))
+    server.run(cache.relations_from("posts"))
+    later = {**OAS["components"]["schemas"], "ItemsReviews": {
+        "type": "object", "x-collection": "reviews", "properties": {
+            "stars": {"type": "integer", "format": "int64"},
+            "post": {"oneOf": [{"type": "integer"}, _ref("ItemsPosts")]}}}}
+    server.spec = {"components": {"schemas": later}}
+    assert server.run(cache.relations_from("reviews")).relation("post") == Relation(
+        "m2o", "posts")
+    assert server.run(cache.field_types("reviews")) == {"stars": "bigInteger",
+                                                        "post": "integer"}
+    assert server.run(cache.field_types("nowhere")) == {}
+    assert server.run(cache.field_types("nowhere")) == {}
+    assert server.calls.count("GET /server/specs/oas") == 3  # first, reviews, nowhere
+
+
+def test_graphql_tells_when_the_spec_is_refused_and_nothing_when_both_are() -> None:
+    server, cache = _Server(spec=None, graphql=GRAPHQL), SchemaCache(logging.getLogger("t"))
+    assert server.run(cache.relations_from("posts")).relation("author") == Relation(
+        "m2o", "authors")
+    assert server.run(cache.field_types("posts"))["views"] == "bigInteger"
+    blind, cache = _Server(spec=None), SchemaCache(logging.getLogger("test"))
+    assert blind.run(cache.relations_from("posts")) is None
+    assert blind.run(cache.field_types("posts")) == {}
+    assert blind.calls.count("GET /server/specs/oas") == 1
