@@ -32,7 +32,8 @@ ASYNC_SCENARIOS := $(wildcard tests/integration/test_collection*.py \
 	tests/integration/test_seed_*.py tests/integration/test_database_matrix.py \
 	tests/integration/test_prefetch.py tests/integration/test_auth.py \
 	tests/integration/test_access.py tests/integration/test_system_*.py \
-	tests/integration/test_files*.py)
+	tests/integration/test_files*.py tests/integration/test_token_relations.py \
+	tests/integration/test_type_matrix.py)
 
 ## The collection, query, auth, system and files scenarios on the async face (SQLite).
 test-async: $(STAMP)

@@ -157,14 +157,22 @@ class Files(Collection[File]):
     def _send_files(self, method: str, route: tuple[str | int, ...],
                     parts: Sequence[FilePart], progress: ProgressArg, what: str) -> Plan[Any]:
         answer = yield from send_parts_plan(method, route, parts, progress, what)
-        return answer.get("data") if isinstance(answer, dict) else None
+        # The records come back in the types a read gives (filesize: a string on PostgreSQL).
+        return (yield from self._typed(plans.done(
+            answer.get("data") if isinstance(answer, dict) else None)))
 
     def import_url(self, url: str, *, data: Mapping[str, Any] | None = None) -> File:
         """Have Directus fetch a file from a URL with POST /files/import; return the record."""
         body: dict[str, Any] = {"url": check_url(url, "url")}
         if data is not None:
             body["data"] = dict(check_data(data))
-        return cast("File", self._run(plans.data("POST", "files", "import", json=body)))
+        return cast("File", self._run(self._typed(plans.data("POST", "files", "import",
+                                                             json=body))))
+
+    def _typed(self, records: Plan[Any]) -> Plan[Any]:
+        """Return the records a plan answers in the types a read gives them."""
+        answer = yield from records
+        return (yield from self._path.typed(answer)) if answer else answer
 
     def _asset(self, id: str, transforms: Mapping[str, Any], chunk_size: int,
                progress: ProgressArg, what: str = "download") -> Download:

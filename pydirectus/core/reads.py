@@ -62,6 +62,8 @@ MAX_QUERY_STRING = 6000
 UNCAPPED_PROBE = 2**31 - 1
 _PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LIMIT_CAP = re.compile(r'"limit" must be less than or equal to (\d+)')
+# What the query compiler says of a relational field its schema does not hold.
+_UNKNOWN_RELATION = re.compile(r"unknown to the schema|the schema has no relation")
 _OPERATOR_REFUSED = re.compile(r'does not contain the "_(gt|lt|eq|null|nnull)" filter operator')
 
 
@@ -303,7 +305,7 @@ class ReadPath:
 
     def compile(self, query: Query) -> Plan[dict[str, Any]]:
         """Return the Directus query object for a Query: names checked where the schema is
-        known, relations fetched (once) only for a negated relational path."""
+        known, relations learned (once) only where a relational path needs their kinds."""
         if self.items_route:
             known = self.schema.known_fields(self.name)
             try:
@@ -317,15 +319,22 @@ class ReadPath:
         try:
             compiled: dict[str, Any] = query.to_dict()
         except SchemaRequired as needed:
-            try:
-                schema = yield from self.schema.relations_from(self.name)
-            except PermissionDenied:
-                message = str(needed).replace(
-                    "(the client passes it for you)",
-                    "(this client asked: the token may not read /relations; grant it read "
-                    "on directus_relations, or spell the path as above)")
+            schema = yield from self.schema.relations_from(self.name)
+            if schema is None:
+                asked = ("(this client asked: the token may not read /relations, and neither "
+                         "/server/specs/oas nor GraphQL introspection answered it; grant it "
+                         "read on directus_relations, or spell the path as above)")
+                message = str(needed).replace("(the client passes it for you)", asked).replace(
+                    "(the client passes it when the token may read /relations)", asked)
                 raise SchemaRequired(message) from None
-            compiled = query.to_dict(schema=schema)
+            try:
+                compiled = query.to_dict(schema=schema)
+            except InvalidQuery as refused:
+                if not _UNKNOWN_RELATION.search(str(refused)):
+                    raise
+                # A relation made since the relations were read: judge by today's.
+                fresh = yield from self.schema.relations_from(self.name, refresh=True)
+                compiled = query.to_dict(schema=fresh if fresh is not None else schema)
         if "page" in compiled and "offset" in compiled:
             raise InvalidQuery("a query with both page and offset is ambiguous: use one")
         return compiled

@@ -5,7 +5,10 @@ token may read: ``/fields/{name}`` (app and admin tokens: the primary key and th
 types, one request), else GraphQL introspection (any token that may read the collection:
 the primary key is its ``ID`` field, a singleton's query field is an object, not a list),
 else what the data shows (a singleton's read answers an object, which is also where an
-app token learns it). A fact that cannot be learned raises
+app token learns it). Relations and field types come from ``/relations`` and ``/fields``,
+else from the OpenAPI document of ``/server/specs/oas`` (one request: Directus describes
+there every collection the token may read, its fields' types and relations), else from
+GraphQL introspection of the whole schema. A fact that cannot be learned raises
 :class:`~pydirectus.errors.SchemaRequired` saying what is missing and how to give it.
 
 Every method that may ask the server is a plan (it yields calls; see
@@ -24,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import APIError, PermissionDenied, SchemaRequired
+from ..errors import APIError, InvalidQuery, PermissionDenied, SchemaRequired
 from ..query import Schema
 from . import plans
 from .plans import Plan
@@ -47,6 +50,13 @@ _INTROSPECT = """query Learn($name: String!) {
   collection: __type(name: $name) { fields { name type { name kind ofType { name kind } } } }
   root: __type(name: "Query") { fields { name type { kind } } }
 }"""
+# The whole schema the token may read: collections are the Query fields of their own type.
+_INTROSPECT_ALL = """query LearnAll { __schema {
+  queryType { fields { name type { name kind ofType { name kind ofType { name kind
+    ofType { name kind } } } } } }
+  types { name kind fields { name type { name kind ofType { name kind ofType { name kind
+    ofType { name kind } } } } } }
+} }"""
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 
 
@@ -93,6 +103,8 @@ class SchemaCache:
         self.log = log
         self._lock = threading.Lock()
         self._relations: list[dict[str, Any]] | None = None
+        # Whether GET /relations was refused (asked once: most API tokens may not read it).
+        self._relations_refused = False
         self._collections: dict[str, CollectionInfo] = {}
         #: relations and fields parsed, once GET /fields was read; False: not readable
         self._full: Schema | bool | None = None
@@ -106,11 +118,17 @@ class SchemaCache:
         self.server = ServerFacts()
         # Keys once missing from a collection's types (re-read for each only once).
         self._unknown: dict[str, set[str]] = {}
+        #: relations and field types of what the token may read, from /server/specs/oas or
+        #: GraphQL (for tokens refused /fields or /relations); False: neither tells
+        self._readable: Schema | bool | None = None
+        # Collections the readable schema lacked, read again for each once (made since).
+        self._reread: set[str] = set()
 
     def clear(self) -> None:
         """Forget everything; the next need fetches again."""
         with self._lock:
             self._relations = None
+            self._relations_refused = False
             self._collections.clear()
             self._full = None
             self._fields.clear()
@@ -119,6 +137,8 @@ class SchemaCache:
             self._unordered.clear()
             self.server = ServerFacts()
             self._unknown.clear()
+            self._readable = None
+            self._reread.clear()
 
     def _field_rows(self, name: str) -> Plan[list[dict[str, Any]] | None]:
         """Return the rows of GET /fields/{name} (fetched once), None when forbidden."""
@@ -161,10 +181,15 @@ class SchemaCache:
         else:
             try:
                 rows = yield from self._field_rows(name)
+                if rows is None:  # the token may not read /fields: what it may read tells
+                    readable = yield from self.readable(name, refresh=refresh)
+                    types = dict((readable.field_types(name) if readable else None) or {})
+                else:
+                    types = {str(f["field"]): str(f.get("type")) for f in rows
+                             if "field" in f}
             except APIError as exc:  # a read that worked must not fail over its types
                 self.log.debug("no field types for %r: %s", name, exc)
                 return {}
-            types = {str(f["field"]): str(f.get("type")) for f in rows or [] if "field" in f}
         with self._lock:
             self._types[name] = types
         return types
@@ -179,7 +204,9 @@ class SchemaCache:
             types = self._types.get(name)
             if types is not None:
                 return types
-            read = name in self._fields or isinstance(self._full, Schema)
+            rows = self._fields.get(name)
+            read = isinstance(self._full, Schema) or rows is not None or (
+                name in self._fields and isinstance(self._readable, Schema))
         return (yield from self.field_types(name)) if read else None
 
     def relations(self) -> Plan[list[dict[str, Any]]]:
@@ -193,19 +220,72 @@ class SchemaCache:
                 self._relations = rows
             return self._relations
 
-    def relations_from(self, collection: str) -> Plan[Schema]:
-        """Return the relation Schema rooted at a collection (with the primary keys known)."""
+    def relations_from(self, collection: str, *, refresh: bool = False
+                       ) -> Plan[Schema | None]:
+        """Return the relation Schema rooted at a collection (with the primary keys known)
+        from /relations, else from what the token may read; None where nothing tells.
+        ``refresh=True`` reads them again (a relation made since they were read)."""
         with self._lock:
-            full = self._full
+            if refresh:
+                self._relations = None
+            full, refused = self._full, self._relations_refused
         if isinstance(full, Schema):
-            return full.at(collection)
-        schema = Schema.from_directus(collection, (yield from self.relations()))
+            return (yield from self.fields_from(collection, refresh=True)) if refresh else \
+                full.at(collection)
+        schema: Schema | None = None
+        if not refused:
+            try:
+                schema = Schema.from_directus(collection, (yield from self.relations()))
+            except PermissionDenied:
+                with self._lock:
+                    self._relations_refused = True
+        if schema is None:
+            schema = yield from self.readable(collection, refresh=refresh)
+            if schema is None:
+                return None
         with contextlib.suppress(PermissionDenied):
             yield from self.collection(collection)  # its primary key stands for `pk`
         with self._lock:
             keys = {name: info.primary_key for name, info in self._collections.items()
                     if info.primary_key is not None}
-        return attrs.evolve(schema, primary_keys=keys) if keys else schema
+        return attrs.evolve(schema, primary_keys={**schema.primary_keys, **keys}) if keys \
+            else schema
+
+    def readable(self, collection: str, *, refresh: bool = False) -> Plan[Schema | None]:
+        """Return relations and field types of every collection the token may read, rooted
+        at one, from GET /server/specs/oas, else GraphQL introspection; None if neither
+        tells. Read once, and again (once per name) for a collection it lacked, which was
+        made since, or with ``refresh=True``."""
+        with self._lock:
+            known = self._readable
+            lacking = (isinstance(known, Schema) and known.field_types(collection) is None
+                       and collection not in self._reread)
+            if lacking:
+                self._reread.add(collection)
+            fetch = known is None or lacking or (refresh and known is not False)
+        if fetch:
+            known = yield from self._read_spec()
+            with self._lock:
+                self._readable = known
+        return known.at(collection) if isinstance(known, Schema) else None
+
+    def _read_spec(self) -> Plan[Schema | bool]:
+        # One request either way; Directus filters both to what the token may read.
+        try:
+            spec = yield from plans.request("GET", "server", "specs", "oas", idempotent=True)
+            if isinstance(spec, dict):
+                return Schema.from_openapi("", spec)
+        except (APIError, InvalidQuery) as refused:  # InvalidQuery: not an OpenAPI document
+            self.log.debug("no OpenAPI document: %s", refused)
+        try:
+            body = yield from plans.request("POST", "graphql", json={"query": _INTROSPECT_ALL},
+                                            idempotent=True)
+            data = body.get("data") if isinstance(body, dict) else None
+            if isinstance(data, dict):
+                return Schema.from_graphql("", data)
+        except (APIError, InvalidQuery) as refused:
+            self.log.debug("no GraphQL introspection: %s", refused)
+        return False
 
     def fields_from(self, collection: str, *, fetch: bool = True,
                     refresh: bool = False) -> Plan[Schema | None]:
