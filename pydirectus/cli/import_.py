@@ -85,14 +85,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-class RefusalLimit(Exception):
-    """--max-refusals rows were refused: the import stops (rows not yet sent stay unsent)."""
-
-    def __init__(self, limit: int, row: int) -> None:
-        super().__init__(f"stopped at row {row} after {limit} refused rows (--max-refusals "
-                         f"{limit}); the rows after it were not sent")
-
-
 @attrs.define
 class Outcome:
     """What an import did: rows written (created or updated) and refused, with reasons."""
@@ -218,10 +210,10 @@ def run(args: argparse.Namespace) -> int:
                                   writer.outcome):
                 writer.write(batch)
                 progress.update(len(batch))
+                if writer.outcome.stopped:
+                    break
         except CommandError:
             raise  # a bad row in the file: its own message, not "stopped after writing"
-        except RefusalLimit as limit:
-            writer.outcome.stopped = str(limit)
         except DirectusError as stopped:
             # Not a row's fault (no permission, a bad token, the server gone): say how far
             # it got, so that the user knows what --resume will do.
@@ -293,7 +285,7 @@ class _Writer:
         for number, _ in missing:
             self._refuse(number, None, f"no value for --upsert-on {field}")
         present = [(n, row) for n, row in batch if row.get(field) is not None]
-        if not present:
+        if not present or self.outcome.stopped:
             return
         pk = self.primary_key()
         existing = self._existing(field, pk, [row[field] for _, row in present])
@@ -336,13 +328,19 @@ class _Writer:
     def _refuse(self, number: int, code: str | None, reason: str) -> None:
         self.outcome.refused.append((number, f"{code}: {reason}" if code else reason))
         self.report.refused(number, code, reason)
-        if len(self.outcome.refused) >= self.max_refusals:
-            raise RefusalLimit(self.max_refusals, number)
+        if len(self.outcome.refused) >= self.max_refusals and not self.outcome.stopped:
+            # --max-refusals reached: nothing more is sent (bisection and the batch loop
+            # both look at this), so a file Directus refuses whole costs a bounded count.
+            self.outcome.stopped = (
+                f"stopped at row {number} after {self.max_refusals} refused rows "
+                f"(--max-refusals {self.max_refusals}); the rows after it were not sent")
 
     def _send(self, rows: list[Row], send: Callable[[list[dict[str, Any]]], None],
               action: str) -> None:
         from ..errors import APIError, BatchWriteError
 
+        if self.outcome.stopped:
+            return
         try:
             send([row for _, row in rows])
         except BatchWriteError as failed:
