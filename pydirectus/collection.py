@@ -599,7 +599,8 @@ class Collection(_Handle[T]):
     def _create(self, body: dict[str, Any], params: dict[str, str] | None) -> Plan[T]:
         self._refuse_singleton("create")
         try:
-            created = yield from plans.data("POST", *self.route, params=params, json=body)
+            created = yield from plans.data("POST", *self.route, params=params, json=body,
+                                            expect=plans.OBJECT_OR_NOTHING)
         except NotFound as missing:
             error = missing
         else:
@@ -630,7 +631,7 @@ class Collection(_Handle[T]):
                      concurrency: int = 1) -> Plan[list[T]]:
         def send(batch: Sequence[Mapping[str, Any]]) -> Plan[list[T]]:
             answer = yield from plans.data(method, *self.route, params=params,
-                                           json=list(batch))
+                                           json=list(batch), expect=plans.OBJECTS_OR_NOTHING)
             return cast("list[T]", (yield from self._path.typed(answer)))
 
         return (yield from write_in_batches(send, items, size, what=f"{verb} in {self.name!r}",
@@ -651,7 +652,8 @@ class Collection(_Handle[T]):
                 params: dict[str, str] | None) -> Plan[T]:
         denied: PermissionDenied | None = None
         try:
-            updated = yield from plans.data("PATCH", *self.route, key, params=params, json=body)
+            updated = yield from plans.data("PATCH", *self.route, key, params=params, json=body,
+                                            expect=plans.OBJECT_OR_NOTHING)
         except PermissionDenied as refusal:
             denied = refusal
         if denied is not None:
@@ -684,11 +686,12 @@ class Collection(_Handle[T]):
         # Deleting keys twice is harmless, so the transport may retry a DELETE; a PATCH may
         # run flows and hooks, so, like every write, it is not retried.
         idempotent = method == "DELETE"
+        shape = plans.NOTHING if method == "DELETE" else plans.OBJECTS_OR_NOTHING
 
         def send(batch: Sequence[str | int]) -> Plan[list[T] | None]:
             body: Any = list(batch) if data is None else {"keys": list(batch), "data": data}
             answer = yield from plans.data(method, *self.route, params=params, json=body,
-                                           idempotent=idempotent)
+                                           idempotent=idempotent, expect=shape)
             if not answer:
                 return cast("list[T] | None", answer)
             return cast("list[T]", (yield from self._path.typed(answer)))
@@ -732,7 +735,8 @@ class Collection(_Handle[T]):
             raise self._path.missing(key, False)
         denied: PermissionDenied | None = None
         try:
-            yield from plans.data("DELETE", *self.route, key, idempotent=True)
+            yield from plans.data("DELETE", *self.route, key, idempotent=True,
+                                  expect=plans.NOTHING)
         except PermissionDenied as refusal:
             denied = refusal
         if denied is not None:
@@ -804,7 +808,7 @@ class Singleton(Generic[T]):
         return self._runner.run(self._get(query_params(query)))
 
     def _get(self, params: dict[str, str] | None) -> Plan[T]:
-        item = yield from plans.data("GET", *self.route, params=params, expect=dict)
+        item = yield from plans.data("GET", *self.route, params=params, expect=plans.OBJECT)
         return cast("T", (yield from self._path.typed(item)))
 
     def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> T:
@@ -813,5 +817,6 @@ class Singleton(Generic[T]):
         return self._runner.run(self._update(body, fields_params(fields)))
 
     def _update(self, body: dict[str, Any], params: dict[str, str] | None) -> Plan[T]:
-        item = yield from plans.data("PATCH", *self.route, params=params, json=body)
+        item = yield from plans.data("PATCH", *self.route, params=params, json=body,
+                                     expect=plans.OBJECT_OR_NOTHING)
         return cast("T", (yield from self._path.typed(item)))

@@ -25,7 +25,7 @@ import attrs
 
 from .checks import check_data
 from .core import plans
-from .core.plans import Call, Plan
+from .core.plans import Call, Plan, Shape, unwrap
 from .encoding import dumps, to_json
 from .errors import UsageError
 from .progress import ProgressArg, Reporter, check_progress, reporter
@@ -323,9 +323,11 @@ class UploadBody:
 
 
 def send_parts_plan(method: str, route: tuple[str | int, ...], parts: Sequence[FilePart],
-                    progress: ProgressArg = None, what: str = "upload") -> Plan[Any]:
+                    progress: ProgressArg = None, what: str = "upload",
+                    expect: Shape | None = None) -> Plan[Any]:
     """Plan: send file parts as one multipart request; return the decoded JSON answer (or
-    None). `progress` is checked by the caller (check_progress) before the plan is built."""
+    None), or with ``expect`` the envelope's data of that shape (else ServerError).
+    `progress` is checked by the caller (check_progress) before the plan is built."""
     report = reporter(progress, what)
     body = UploadBody(parts, report)
     headers = {"Content-Type": body.content_type}
@@ -339,7 +341,7 @@ def send_parts_plan(method: str, route: tuple[str | int, ...], parts: Sequence[F
     finally:
         body.close()
         report.close()
-    return answer
+    return answer if expect is None else unwrap(answer, call, expect)
 
 
 def send_parts(runner: Runner, method: str, route: tuple[str | int, ...],

@@ -43,7 +43,7 @@ from ..errors import (
     parse_retry_after,
 )
 from ..redact import redact_url
-from .plans import Attempt, Call, Plan, Reply, Wait, WireFailure, decode_json, unwrap
+from .plans import OBJECT, Attempt, Call, Plan, Reply, Wait, WireFailure, decode_json, unwrap
 
 __all__ = [
     "FOLLOWED_METHODS",
@@ -323,7 +323,7 @@ class Exchange:
         answer = decode_json(response, call)
         if answer is None:
             return None
-        found: dict[str, Any] = unwrap(answer, call, dict, response)
+        found: dict[str, Any] = unwrap(answer, call, OBJECT, response)
         return found
 
 

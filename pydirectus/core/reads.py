@@ -48,7 +48,7 @@ from ..query import COUNT_KEYS, ITEM_READ_KEYS, WINDOW_KEYS, Query, query_to_par
 from ..query.checking import check_query
 from ..values import could_change, needs_field_types, typed_aggregate, typed_items
 from . import plans
-from .plans import Call, Plan, unwrap
+from .plans import COUNT, OBJECT, ROWS, Call, Plan, Shape, unwrap
 from .schema import CollectionInfo, SchemaCache
 
 __all__ = ["MAX_QUERY_STRING", "ReadPath", "ReadRules", "Rows", "Window", "collect",
@@ -387,8 +387,10 @@ class ReadPath:
 
     # One request.
 
-    def request(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
-        """Send one read (SEARCH when the query string is too long); return data and meta."""
+    def request(self, compiled: Mapping[str, Any], expect: Shape = ROWS
+                ) -> Plan[tuple[Any, dict[str, Any]]]:
+        """Send one read (SEARCH when the query string is too long); return data and meta
+        (``data`` of the shape ``expect`` names, else ServerError)."""
         params = query_to_params(compiled)
         if self.rules.search_only or (_query_string_may_exceed(params, MAX_QUERY_STRING) and (
                 len(urlencode(params)) > MAX_QUERY_STRING)):
@@ -398,7 +400,7 @@ class ReadPath:
         body = yield from plans.send_json(call)
         # A list of items (an object when the collection is a singleton); anything else,
         # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
-        data = unwrap(body, call, (list, dict))
+        data = unwrap(body, call, expect)
         meta = body.get("meta")
         if self.items_route and "aggregate" not in compiled:
             # The answer's shape says what the collection is: a singleton answers an object.
@@ -407,7 +409,8 @@ class ReadPath:
                 self.schema.remember(self.name, singleton=singleton)
         return data, meta if isinstance(meta, dict) else {}
 
-    def send(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
+    def send(self, compiled: Mapping[str, Any], expect: Shape = ROWS
+             ) -> Plan[tuple[Any, dict[str, Any]]]:
         """One read as the handle answers it: the route's rules, names explained, typed."""
         aggregate = compiled.get("aggregate")
         if self.rules.count_by_keys and aggregate is not None:
@@ -419,7 +422,7 @@ class ReadPath:
             return [{"count": len(keys)}], {}
         failure: APIError | None = None
         try:
-            data, meta = yield from self.request(compiled)
+            data, meta = yield from self.request(compiled, expect)
         except APIError as refusal:
             failure = refusal
         if failure is not None:
@@ -740,7 +743,7 @@ class ReadPath:
         """Return how many items match, window aside (one aggregate count read)."""
         query = {k: v for k, v in compiled.items() if k in COUNT_KEYS}
         query["aggregate"] = {"count": ["*"]}
-        data, _ = yield from self.send(query)
+        data, _ = yield from self.send(query, COUNT)
         return int(data[0]["count"]) if data else 0
 
     def count(self, compiled: Mapping[str, Any]) -> Plan[int]:
@@ -778,7 +781,7 @@ class ReadPath:
             raise self.missing(key, "filter" in query)
         try:
             item = yield from plans.data("GET", *self.route, key, params=params or None,
-                                         expect=dict)
+                                         expect=OBJECT)
         except PermissionDenied as denied:
             refusal = denied
         else:
@@ -806,7 +809,7 @@ class ReadPath:
     def check_readable(self) -> Plan[None]:
         """Raise the server's PermissionDenied if this token may not read the collection
         (one read of no rows)."""
-        yield from plans.data("GET", *self.route, params={"limit": "0"})
+        yield from plans.data("GET", *self.route, params={"limit": "0"}, expect=ROWS)
 
     def readable(self) -> Plan[bool]:
         """Return whether this token may read the collection (one read of no rows)."""
@@ -827,7 +830,7 @@ class ReadPath:
                 found, _ = yield from self.send({"filter": {pk: {"_eq": key}}, "fields": [pk],
                                                  "limit": 1})
                 return bool(found)
-            yield from plans.data("GET", *self.route, key)
+            yield from plans.data("GET", *self.route, key, expect=OBJECT)
         except PermissionDenied as denied:
             if pk is None and denied.reason is None and (yield from self.readable()):
                 return False

@@ -155,8 +155,8 @@ class Extensions:
         return self._runner.run(self._list())
 
     def _list(self) -> Plan[_ExtensionList]:
-        found = yield from plans.data("GET", "extensions")
-        return cast("_ExtensionList", found or [])
+        found = yield from plans.data("GET", "extensions", expect=plans.OBJECTS)
+        return cast("_ExtensionList", found)
 
     def get(self, extension: str) -> Extension:
         """Return one extension by id or name (from GET /extensions), else raise NotFound."""
@@ -182,7 +182,8 @@ class Extensions:
     def _update(self, extension: str, meta: dict[str, Any]) -> Plan[Extension]:
         # Resolved first: Directus answers a PATCH of an unknown id with an empty 204.
         key = (yield from self._get(extension))["id"]
-        updated = yield from plans.data("PATCH", "extensions", key, json={"meta": meta})
+        updated = yield from plans.data("PATCH", "extensions", key, json={"meta": meta},
+                                        expect=plans.OBJECT_OR_NOTHING)
         return cast("Extension", updated)
 
     def enable(self, extension: str) -> Extension:
