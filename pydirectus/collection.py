@@ -27,6 +27,7 @@ from .checks import (
     check_keys,
     check_name,
     check_positive_int,
+    check_query,
     fields_params,
     query_params,
 )
@@ -48,7 +49,7 @@ from .errors import (
 )
 from .query import Q, Query
 from .query.bound import BoundChain
-from .query.parts import field_path
+from .query.parts import field_path, names
 
 # BatchWriteError lives in pydirectus.errors; it stays importable from here.
 __all__ = ["BatchWriteError", "Collection", "CollectionInfo", "ItemQuery", "Page", "Singleton"]
@@ -84,6 +85,13 @@ def _value_at(row: Mapping[str, Any], path: str) -> Any:
         if not isinstance(value, Mapping):
             return None
         value = value.get(seg)
+    return value
+
+
+def _scalar(value: Any, what: str) -> Any:
+    # A key of the dict in_bulk returns, and a value a filter can match: a JSON scalar.
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError(f"{what}: expected a str or a number, got {value!r}")
     return value
 
 
@@ -173,10 +181,11 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
             raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
         return self._bind(self._query.merge(query))
 
-    def compile(self, query: Query) -> dict[str, Any]:
-        """Return the Directus query object of a Query for this collection (names checked
-        where the schema is known; GET /relations read once where negation needs it)."""
-        return self._run(self._reads.compile(query))
+    def compile(self, query: Query | Mapping[str, Any]) -> dict[str, Any]:
+        """Return the Directus query object of a Query (or query dict) for this collection
+        (names checked where the schema is known; GET /relations read once where negation
+        needs it)."""
+        return self._run(self._reads.compile(check_query(query)))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the Directus query object, compiled with the client's schema (for presets)."""
@@ -418,8 +427,11 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
         if keys is not None and (isinstance(keys, str | bytes | Mapping) or not isinstance(
                 keys, Iterable)):
             raise UsageError(f"in_bulk(): expected an iterable of keys, got {keys!r}")
-        return self._run(self._in_bulk(None if keys is None else list(keys), field_name,
-                                       batch_size))
+        field_path(field_name)  # a bad name is refused here, not when the plan runs
+        checked = None if keys is None else [
+            check_key(key, f"in_bulk key [{index}]") if field_name == "pk"
+            else _scalar(key, f"in_bulk key [{index}]") for index, key in enumerate(keys)]
+        return self._run(self._in_bulk(checked, field_name, batch_size))
 
     def _in_bulk(self, keys: list[Any] | None, field_name: str,
                  batch_size: int) -> Plan[dict[Any, T]]:
@@ -430,8 +442,6 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
             rows = yield from self._all(self._query)
             return {_value_at(row, field): row for row in rows}
         wanted = list(dict.fromkeys(keys))
-        if field_name == "pk":
-            wanted = [check_key(k, "in_bulk key") for k in wanted]
         out: dict[Any, T] = {}
         for start in range(0, len(wanted), batch_size):
             batch = wanted[start:start + batch_size]
@@ -442,11 +452,11 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
     def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
         """Return tuples of the given fields per match (single values with ``flat=True``),
         paging through GET /items/{collection}; ``__`` paths read related fields."""
-        if not fields:
+        paths = list(names("values_list()", fields))
+        if not paths:
             raise InvalidQuery("values_list(): name the fields to return")
-        if flat and len(fields) != 1:
-            raise InvalidQuery(f"values_list(flat=True) takes one field, got {len(fields)}")
-        paths = Query().fields(*fields).to_dict()["fields"]
+        if flat and len(paths) != 1:
+            raise InvalidQuery(f"values_list(flat=True) takes one field, got {len(paths)}")
         return self._run(self._values_list(paths, flat))
 
     def _values_list(self, paths: list[str], flat: bool) -> Plan[list[Any]]:
@@ -458,8 +468,14 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
     def values(self, *fields: str) -> list[dict[str, Any]]:
         """Return a dict of the given fields (keyed as given) per match, paging through
         GET /items/{collection}; without fields, the items as they come."""
-        paths = Query().fields(*fields).to_dict()["fields"] if fields else []
-        return self._run(self._values(fields, paths))
+        paths = list(names("values()", fields))
+        if fields and not paths:
+            raise InvalidQuery("values(): name the fields to return, or none for every field")
+        # Keyed as given: one list argument gives its names.
+        given: Sequence[Any] = fields
+        if len(given) == 1 and isinstance(given[0], list | tuple):
+            given = given[0]
+        return self._run(self._values(list(given), paths))
 
     def _values(self, names: Sequence[str], paths: list[str]) -> Plan[list[dict[str, Any]]]:
         if not names:

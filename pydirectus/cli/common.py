@@ -32,7 +32,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print a one-line error naming --help and exit with status 2."""
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, _writable(f"{self.prog}: error: {message} (see {self.prog} --help)\n"))
 
 
 def fail(message: str) -> NoReturn:
@@ -126,5 +126,11 @@ def describe(exc: BaseException) -> str:
 
 def report_error(prog: str, exc: BaseException) -> None:
     """Print the one-line error on stderr."""
-    print(f"{prog}: error: {describe(exc)}", file=sys.stderr)
+    print(_writable(f"{prog}: error: {describe(exc)}"), file=sys.stderr)
+
+
+def _writable(text: str) -> str:
+    # An argument that was not UTF-8 arrives with its bytes escaped (lone surrogates),
+    # which a strict stderr cannot write: show them as backslash escapes instead.
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
 

@@ -173,8 +173,12 @@ def run(args: argparse.Namespace) -> int:
                           IMPORT_FORMATS)
     done = written_rows(args.report) if args.resume else RowSet()
     with contextlib.ExitStack() as stack:
+        # Bytes that are not UTF-8 are read as escapes, which read_rows reports by line.
+        stdin: Any = sys.stdin
+        if args.file == "-" and callable(getattr(stdin, "reconfigure", None)):
+            stdin.reconfigure(errors="surrogateescape")
         source = sys.stdin if args.file == "-" else stack.enter_context(
-            open(args.file, encoding="utf-8", newline=""))
+            open(args.file, encoding="utf-8", errors="surrogateescape", newline=""))
         report = Report(stack.enter_context(open(args.report, "a", encoding="utf-8"))
                         if args.report else None)
         client = stack.enter_context(connect(args))

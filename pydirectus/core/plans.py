@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ..encoding import UNDECODED, fast_loads
+from ..encoding import UNDECODED, check_unicode, fast_loads
 from ..errors import ServerError, UsageError, WireFailure
 from ..redact import mask, redact_text
 
@@ -122,6 +122,7 @@ def encode_segment(segment: str | int) -> str:
     text = str(segment)
     if text in ("", ".", ".."):
         raise UsageError(f"path segment {text!r}: an id or name must not be empty, '.' or '..'")
+    check_unicode(text, "path segment")
     return quote(text, safe="")
 
 
@@ -151,6 +152,15 @@ class Call:
     # Redirects of GET and HEAD are followed (within one origin while credentials go along);
     # False: never (auth calls, whose bodies hold passwords and tokens). Writes never are.
     follow_redirects: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        # A lone surrogate in a parameter or header would fail deep in the sender as a
+        # UnicodeEncodeError: refuse it here, before anything is sent.
+        for where, values in (("query parameter", self.params), ("header", self.headers)):
+            for key, value in (values or {}).items():
+                if isinstance(key, str) and isinstance(value, str):
+                    check_unicode(key, f"{where} name")
+                    check_unicode(value, f"{where} {key!r}")
 
     @property
     def retryable(self) -> bool:

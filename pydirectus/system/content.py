@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -68,9 +68,11 @@ class Versions(SystemCollection[Version]):
             raise UsageError(f"main_hash: expected compare(id)['mainHash'], got {main_hash!r}")
         body: dict[str, Any] = {"mainHash": main_hash}
         if fields is not None:
-            if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
-                raise UsageError(f"fields: expected a list of field names, got {fields!r}")
-            body["fields"] = list(fields)
+            names = [] if isinstance(fields, str | Mapping) or not isinstance(
+                fields, Iterable) else list(fields)
+            if not names or not all(isinstance(f, str) and f for f in names):
+                raise UsageError(f"fields: expected a list of field names, got {fields!r:.80}")
+            body["fields"] = names
         key = check_uuid(id, "id")
         return self._run(self._version(key, plans.data("POST", "versions", key, "promote",
                                                        json=body, expect=_KEY_OR_NOTHING)))
@@ -136,7 +138,8 @@ class Flows(SystemCollection[Flow]):
             body = {**(body or {}), "collection": check_name(collection, "collection")}
             if keys is not None:
                 body["keys"] = check_keys(keys)
-        if method is not None and method.upper() not in ("GET", "POST"):
+        if method is not None and (not isinstance(method, str)
+                                   or method.upper() not in ("GET", "POST")):
             raise UsageError(f"method: expected 'GET' or 'POST', got {method!r}")
         query = check_params(params) if params else None
         if method is not None:
