@@ -797,7 +797,7 @@ class Collection(_Handle[T]):
             for batch in chunks(keys, size):
                 rows, _ = yield from collect(self._path.pages(
                     {"filter": {pk: {"_in": list(batch)}}, "fields": [pk]}))
-                found.update(row[pk] for row in rows)
+                found.update(self._path.keys_of(rows, pk))
         except PermissionDenied:
             return keys
         # Keys may be given as text ("5") for an integer key, and come back as numbers.

@@ -54,7 +54,9 @@ __all__ = [
     "resume",
     "send",
     "send_json",
+    "shape_of",
     "unwrap",
+    "whole_number",
     "wrong_shape",
 ]
 
@@ -266,10 +268,14 @@ def _count(value: Any) -> bool:
         return False
     if not value:
         return True
-    count = value[0].get("count")
-    # A number, or a string of digits (PostgreSQL answers a bigint count as text).
-    return (isinstance(count, int) and not isinstance(count, bool) and count >= 0) or (
-        isinstance(count, str) and count.isascii() and count.isdigit())
+    return whole_number(value[0].get("count"))
+
+
+def whole_number(value: Any) -> bool:
+    """Return whether a count is a whole number: an int, or a string of digits (PostgreSQL
+    answers a bigint count as text)."""
+    return (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
+        isinstance(value, str) and value.isascii() and value.isdigit())
 
 
 def _keys(value: Any) -> bool:
@@ -344,7 +350,7 @@ def request(method: str, *segments: str | int, params: Mapping[str, str] | None 
     reply: Reply = yield call
     body = decode_json(reply, call)
     if expect is not None and not (expect.accepts(body) or (body is None and expect.empty)):
-        raise wrong_shape(call, expect, "no content" if body is None else _shape(body),
+        raise wrong_shape(call, expect, "no content" if body is None else shape_of(body),
                           reply, reply.status_code, what="the body")
     return body
 
@@ -384,12 +390,12 @@ def unwrap(body: Any, call: Call, expect: Shape = ANY, response: Any = None) -> 
         raise wrong_shape(call, expect, "no content", response, status)
     if not isinstance(body, dict) or "data" not in body:
         raise ServerError(status, None, f"{call.method} {call.path}: expected a JSON object "
-                          f"with 'data', got {_shape(body)}", None, response)
+                          f"with 'data', got {shape_of(body)}", None, response)
     found = body["data"]
     if found is None and expect.empty:
         return None
     if not expect.accepts(found):
-        raise wrong_shape(call, expect, _shape(found), response, status)
+        raise wrong_shape(call, expect, shape_of(found), response, status)
     return found
 
 
@@ -403,7 +409,8 @@ def wrong_shape(call: Call, expect: Shape, got: str, response: Any = None,
 _NONE: Final = object()
 
 
-def _shape(value: Any) -> str:
+def shape_of(value: Any) -> str:
+    """Return a short description of a JSON value's shape, for an error message."""
     if value is None:
         return "null"
     if isinstance(value, dict):
@@ -413,5 +420,6 @@ def _shape(value: Any) -> str:
         if odd is _NONE:
             first = f" (the first with keys {sorted(value[0])[:5]!r})" if value else ""
             return f"a list of {len(value)} objects{first}"
-        return f"a list holding {_shape(odd)}"
-    return f"a {type(value).__name__} ({str(value)[:40]!r})"
+        return f"a list holding {shape_of(odd)}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} ({redact_text(str(value)[:40])!r})"

@@ -48,7 +48,19 @@ from ..query import COUNT_KEYS, ITEM_READ_KEYS, WINDOW_KEYS, Query, query_to_par
 from ..query.checking import check_query
 from ..values import could_change, needs_field_types, typed_aggregate, typed_items
 from . import plans
-from .plans import COUNT, OBJECT, ROWS, Call, Plan, Shape, unwrap
+from .plans import (
+    COUNT,
+    KEY,
+    OBJECT,
+    ROWS,
+    Call,
+    Plan,
+    Shape,
+    shape_of,
+    unwrap,
+    whole_number,
+    wrong_shape,
+)
 from .schema import CollectionInfo, SchemaCache
 
 __all__ = ["MAX_QUERY_STRING", "ReadPath", "ReadRules", "Rows", "Window", "collect",
@@ -62,6 +74,8 @@ MAX_QUERY_STRING = 6000
 UNCAPPED_PROBE = 2**31 - 1
 _PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LIMIT_CAP = re.compile(r'"limit" must be less than or equal to (\d+)')
+#: meta's total_count and filter_count: whole numbers, when asked for
+COUNT_VALUE = Shape("whole numbers", lambda value: value is None or whole_number(value))
 _OPERATOR_REFUSED = re.compile(r'does not contain the "_(gt|lt|eq|null|nnull)" filter operator')
 
 
@@ -402,6 +416,9 @@ class ReadPath:
         # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
         data = unwrap(body, call, expect)
         meta = body.get("meta")
+        if isinstance(meta, dict) and not all(COUNT_VALUE.accepts(meta.get(name))
+                                              for name in ("total_count", "filter_count")):
+            raise wrong_shape(call, COUNT_VALUE, shape_of(meta), what="'meta' counts")
         if self.items_route and "aggregate" not in compiled:
             # The answer's shape says what the collection is: a singleton answers an object.
             singleton = isinstance(data, dict)
@@ -765,7 +782,17 @@ class ReadPath:
         query = {k: v for k, v in compiled.items() if k not in ("fields", "deep", "alias")}
         query["fields"] = [pk]
         rows, _ = yield from collect(self.pages(query))
-        return [row[pk] for row in rows]
+        return self.keys_of(rows, pk)
+
+    def keys_of(self, rows: Sequence[Any], pk: str) -> list[Any]:
+        """Return each row's primary key; a row without one (asked for with fields=[pk]) is
+        the server's fault, raised as ServerError naming the route."""
+        keys = [row.get(pk) for row in rows]
+        if not all(KEY.accepts(key) for key in keys):
+            odd = next(row for row, key in zip(rows, keys, strict=True) if not KEY.accepts(key))
+            raise wrong_shape(Call("GET", self.route), KEY, shape_of(odd),
+                              what=f"each row's {pk!r}")
+        return keys
 
     def get(self, compiled: Mapping[str, Any], key: str | int) -> Plan[Any]:
         """Return one item by key (GET /items/{c}/{key}, or SEARCH when long), else NotFound."""
