@@ -21,6 +21,7 @@ __all__ = [
     "connect",
     "describe",
     "fail",
+    "path_argument",
     "report_error",
 ]
 
@@ -33,6 +34,20 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print a one-line error naming --help and exit with status 2."""
         self.exit(2, _writable(f"{self.prog}: error: {message} (see {self.prog} --help)\n"))
+
+
+def path_argument(text: str) -> str:
+    """Check a file path argument (``-`` stands for stdin or stdout): argparse turns the
+    refusal (empty, a NUL, too long, not encodable) into a usage error, exit status 2."""
+    from ..checks import check_path
+    from ..errors import UsageError
+
+    if text != "-":
+        try:
+            check_path(text, "path")
+        except UsageError as refused:
+            raise argparse.ArgumentTypeError(str(refused).removeprefix("path: ")) from None
+    return text
 
 
 def fail(message: str) -> NoReturn:

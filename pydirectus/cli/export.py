@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..atomic import write_atomically
-from .common import add_command, connect
+from .common import add_command, connect, path_argument
 from .querying import add_query_options
 
 EXAMPLES = """
@@ -29,7 +29,7 @@ def add_parser(subparsers: Any) -> None:
                                      "follows the extension (.jsonl, .csv, .json). The file "
                                      "appears only when the export is complete.")
     add_query_options(parser)
-    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+    parser.add_argument("-o", "--output", required=True, type=path_argument, metavar="FILE",
                         help="where to write ('-' for stdout)")
     parser.add_argument("--format", choices=EXPORT_FORMATS,
                         help="jsonl, csv or json (default: from FILE's extension)")

@@ -9,7 +9,7 @@ import re
 import sys
 from typing import Any
 
-from .common import add_command, connect, fail
+from .common import add_command, connect, fail, path_argument
 
 EXAMPLES = """
 pydirectus files upload report.pdf photos/*.jpg --folder media/2026
@@ -28,7 +28,8 @@ def add_parser(subparsers: Any) -> None:
     actions.required = True
     upload = add_command(actions, "upload", "upload files (streamed), one request each",
                          "pydirectus files upload a.pdf b.png --folder media/2026 --title Q3")
-    upload.add_argument("paths", nargs="+", metavar="PATH", help="files to upload")
+    upload.add_argument("paths", nargs="+", type=path_argument, metavar="PATH",
+                        help="files to upload")
     upload.add_argument("--folder", metavar="PATH",
                         help="a folder path such as media/2026 (made if missing)")
     upload.add_argument("--title", help="the title to give every file")
@@ -38,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
                            "pydirectus files download ID -o photo.jpg\n"
                            "pydirectus files download ID --width 320 --fit cover -o thumb.jpg")
     download.add_argument("id", metavar="ID", help="the file's id")
-    download.add_argument("-o", "--output", metavar="PATH",
+    download.add_argument("-o", "--output", type=path_argument, metavar="PATH",
                           help="where to write ('-': stdout; default: the file's own name, "
                                "made safe, in the current directory)")
     download.add_argument("--force", action="store_true",

@@ -10,12 +10,13 @@ KeyError, a UnicodeDecodeError) is a bug in an argument check.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import io
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pydirectus import DirectusClient, RetryPolicy, StaticToken
+from pydirectus.aio import AsyncDirectusClient
 from pydirectus.cli import build_parser, main
 from pydirectus.errors import DirectusError
 from pydirectus.query import Q, Query
@@ -171,6 +173,41 @@ def test_every_argument_of_every_handle_method_is_checked(
                 raise AssertionError(
                     f"{handle}.{method}({name}={value!r:.60}) raised {type(raw).__name__}: "
                     f"{raw!s:.200}") from raw
+
+
+#: what the async face's sweep throws at each argument (the checks are the same code)
+ASYNC_HOSTILE = [None, math.nan, 10**100, "", "\x00", "\ud800", "x" * 5000, [], {}, object()]
+
+
+@pytest.mark.parametrize(("handle", "method"), TARGETS, ids=[f"{h}.{m}" for h, m in TARGETS])
+def test_the_async_face_checks_every_argument_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handle: str, method: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario() -> None:
+        async with AsyncDirectusClient(f"http://127.0.0.1:{closed_port()}",
+                                       auth=StaticToken("t"), retry=RetryPolicy(attempts=1),
+                                       timeout=(2, 2)) as client:
+            function = getattr(dict(_handles(client))[handle], method)
+            signature = inspect.signature(function)
+            for name in [None, *signature.parameters]:
+                for value in ASYNC_HOSTILE if name is not None else [None]:
+                    args, kwargs = _arguments(signature, name, value)
+                    try:
+                        result = function(*args, **kwargs)
+                        if inspect.isawaitable(result):
+                            await result
+                        elif isinstance(result, AsyncIterator):
+                            await anext(result, None)
+                    except DirectusError:
+                        continue
+                    except Exception as raw:
+                        raise AssertionError(
+                            f"async {handle}.{method}({name}={value!r:.60}) raised "
+                            f"{type(raw).__name__}: {raw!s:.200}") from raw
+
+    asyncio.run(scenario())
 
 
 def test_the_sweep_reaches_every_handle() -> None:
@@ -339,9 +376,25 @@ def test_the_command_line_refuses_bad_arguments_cleanly(
 def test_the_cited_command_lines_are_refused_cleanly(
     cli_env: Path, reported: list[BaseException], capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for argv in (["query", "C", "--sort", "--"], ["import", "C", "rows.jsonl"],
-                 ["query", "C", "--limit", "1e999"], ["export", "C", "-o", "x" * 5000],
-                 ["files", "download", "a\x00b"], ["query", "C", "--filter", "x" * 5000]):
+    (cli_env / "latin1.jsonl").write_bytes(b'{"title": "a"}\n{"title": "caf\xe9"}\n')
+    expected = {
+        ("query", "C", "--sort", "--"): (2, "--sort: expected one argument"),
+        ("query", "C", "--sort=--"): (2, "--sort: expected a value, got '--'"),
+        ("query", "C", "--limit", "1e999"): (2, "invalid int value"),
+        ("export", "C", "-o", "x" * 5000): (2, "is too long for a path"),
+        ("files", "download", "ID", "-o", "a\x00b"): (2, "holds a NUL character"),
+        ("import", "C", "latin1.jsonl"): (
+            1, "latin1.jsonl: line 2, column 15: byte 0xe9 is not UTF-8 text"),
+        ("import", "C", "rows.jsonl"): (1, "is not UTF-8 text"),
+    }
+    for argv, (status, message) in expected.items():
         reported.clear()
-        _run_cli(argv, reported)
-    capsys.readouterr()
+        code: Any
+        try:
+            code = main(list(argv))
+        except SystemExit as stopped:
+            code = stopped.code
+        err = capsys.readouterr().err
+        assert code == status, (argv, code, err)
+        assert message in err and len(err.strip().splitlines()) == 1, (argv, err)
+        assert all(isinstance(raw, DirectusError) for raw in reported), reported
