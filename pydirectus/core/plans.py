@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Mapping
+from itertools import repeat
 from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -260,7 +261,8 @@ def _is_key(value: Any) -> bool:
 
 
 def _objects(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+    # map() keeps the walk over a page of rows in C: a 1000-row page costs microseconds.
+    return isinstance(value, list) and all(map(isinstance, value, repeat(dict)))
 
 
 def _count(value: Any) -> bool:
