@@ -27,6 +27,13 @@ from .handles import SystemCollection, discard
 
 __all__ = ["Permissions", "Policies", "Roles", "Users"]
 
+#: GET /permissions/me: collection -> action -> {access, fields, ...}
+_RIGHTS = plans.Shape(
+    "an object of collection -> action -> permission objects",
+    lambda value: isinstance(value, dict) and all(
+        isinstance(actions, dict) and all(isinstance(right, dict) for right in actions.values())
+        for actions in value.values()))
+
 
 class Users(SystemCollection[User]):
     """The /users handle, with /users/me, invitations, registration and two-factor auth."""
@@ -69,7 +76,7 @@ class Users(SystemCollection[User]):
     def _invite(self, body: dict[str, Any]) -> Plan[None]:
         # Directus answers 204 and invites no one when the token may not create users:
         # ask first (GET /permissions/me), so the refusal is not silent.
-        rights = (yield from plans.data("GET", "permissions", "me", expect=plans.OBJECT))
+        rights = (yield from plans.data("GET", "permissions", "me", expect=_RIGHTS))
         if ((rights.get("directus_users") or {}).get("create") or {}).get(
                 "access", "none") == "none":
             raise PermissionDenied(403, "FORBIDDEN", "invite: this token may not create users, "
@@ -171,7 +178,7 @@ class Permissions(SystemCollection[PermissionRecord]):
     def me(self) -> dict[str, dict[str, Any]]:
         """Return collection -> action -> {access, fields, ...} from GET /permissions/me."""
         return cast("dict[str, dict[str, Any]]", self._run(plans.data(
-            "GET", "permissions", "me", expect=plans.OBJECT)))
+            "GET", "permissions", "me", expect=_RIGHTS)))
 
     def item(self, collection: str, pk: str | int | None = None) -> dict[str, Any]:
         """Return what the current user may do to one item (or a singleton) from

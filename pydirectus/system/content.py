@@ -20,6 +20,10 @@ R = TypeVar("R")
 
 #: promote answers the item's key (null when Directus has none to give)
 _KEY_OR_NOTHING = attrs.evolve(plans.KEY, description="the item's key or nothing", empty=True)
+#: GET /flows/{id}?fields=trigger,options: how the flow is triggered
+_FLOW_TRIGGER = plans.Shape(
+    "an object with the flow's trigger and options",
+    lambda value: isinstance(value, dict) and isinstance(value.get("options") or {}, dict))
 #: what the item of a version is looked up by
 _VERSION_REF = plans.Shape(
     "an object with the version's collection (a name), item and key",
@@ -172,7 +176,7 @@ class Flows(SystemCollection[Flow]):
         try:
             flow = yield from plans.data("GET", "flows", key,
                                          params={"fields": "trigger,options"},
-                                         expect=plans.OBJECT)
+                                         expect=_FLOW_TRIGGER)
         except PermissionDenied:
             return "POST" if body is not None else "GET"
         if not flow:

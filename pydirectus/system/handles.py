@@ -139,6 +139,14 @@ class SettingsHandle(Singleton[T]):
 
 _ExtensionList = list[Extension]
 
+#: GET /extensions: records with their id, and schema and meta objects (or null)
+_EXTENSIONS = plans.Shape(
+    "a list of extension records (id, schema, meta)",
+    lambda value: isinstance(value, list) and all(
+        isinstance(row, dict) and isinstance(row.get("id"), str)
+        and isinstance(row.get("schema") or {}, dict) and isinstance(row.get("meta") or {}, dict)
+        for row in value))
+
 
 class Extensions:
     """The installed extensions at /extensions: list them, enable or disable one."""
@@ -155,7 +163,7 @@ class Extensions:
         return self._runner.run(self._list())
 
     def _list(self) -> Plan[_ExtensionList]:
-        found = yield from plans.data("GET", "extensions", expect=plans.OBJECTS)
+        found = yield from plans.data("GET", "extensions", expect=_EXTENSIONS)
         return cast("_ExtensionList", found)
 
     def get(self, extension: str) -> Extension:
