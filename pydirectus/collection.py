@@ -404,9 +404,13 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
                 if attempt == 2:
                     raise
             else:
-                key = found[(yield from self._primary_key())]
                 if not changes:
                     return found, False
+                pk = yield from self._primary_key()
+                key = found.get(pk)
+                if key is None:
+                    raise InvalidQuery(f"update_or_create(): the match came back without its "
+                                       f"primary key {pk!r}; include it in fields()")
                 return (yield from self._handle._update(key, changes, None)), False
             try:
                 return (yield from self._handle._create(data, None)), True
