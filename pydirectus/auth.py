@@ -113,6 +113,10 @@ class StaticToken(DirectusAuth):
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token.strip():
             raise UsageError("StaticToken: token must be a non-empty string")
+        # It goes in a header: printable ASCII without spaces (the token is not shown).
+        if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+            raise UsageError("StaticToken: token must be printable ASCII without spaces "
+                             "(as Directus makes them)")
         self._token = token
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -128,11 +132,23 @@ class StaticToken(DirectusAuth):
         return hash((StaticToken, self._token))
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_credentials(email: Any, password: Any, otp: Any) -> None:
     if not isinstance(email, str) or not email.strip():
         raise UsageError("Password: email must be a non-empty string")
     if not isinstance(password, str) or not password:
         raise UsageError("Password: password must be a non-empty string")
+    for name, text in (("email", email), ("password", password), ("otp", otp or "")):
+        if not text.isascii() and not _utf8(text):
+            raise UsageError(f"Password: {name} holds a lone surrogate, which UTF-8 cannot "
+                             "carry")
     if otp is not None and (not isinstance(otp, str) or not otp):
         raise UsageError("Password: otp must be a non-empty string or None")
 

@@ -394,7 +394,9 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
                           lookups: Mapping[str, Any]) -> Plan[tuple[T, bool]]:
         if not lookups:
             raise InvalidQuery("update_or_create(): expected lookups")
-        changes = dict(defaults or {})
+        changes = dict(check_data(defaults, "defaults")) if defaults is not None else {}
+        if create_defaults is not None:
+            check_data(create_defaults, "create_defaults")
         data = yield from self._create_data(
             lookups, defaults if create_defaults is None else create_defaults)
         for attempt in (1, 2):
