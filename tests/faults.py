@@ -103,6 +103,13 @@ class Fault:
         return cls("stall_body", seconds=seconds, **match)
 
     @classmethod
+    def rewrite(cls, body: bytes, **match: Any) -> Fault:
+        """Forward to upstream (which processes it); answer a success (2xx, 204 included) as
+        200 with this JSON body instead, as a proxy rewriting bodies would. Errors pass."""
+        return cls("rewrite", body=body, headers={"Content-Type": "application/json"},
+                   **match)
+
+    @classmethod
     def forward_then_reset(cls, **match: Any) -> Fault:
         """Forward to upstream (which processes it), then close without relaying the answer."""
         return cls("forward_then_reset", **match)
@@ -193,6 +200,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             elif fault is not None and kind == "forward_then_stall":
                 proxy._stopping.wait(fault.seconds)
                 self._reset()
+            elif fault is not None and kind == "rewrite" and 200 <= status < 300:
+                kept = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+                self._answer(200, {**kept, **fault.headers}, fault.body)
             else:
                 self._answer(status, headers, answer)
 

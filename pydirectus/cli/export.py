@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import write_atomically
-from .common import add_command, connect
+from .common import add_command, connect, path_argument
 from .querying import add_query_options
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
                                      "--fields it holds the collection's columns: what "
                                      "`pydirectus import` writes back.")
     add_query_options(parser)
-    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+    parser.add_argument("-o", "--output", required=True, type=path_argument, metavar="FILE",
                         help="where to write ('-' for stdout)")
     parser.add_argument("--format", choices=EXPORT_FORMATS,
                         help="jsonl, csv or json (default: from FILE's extension)")

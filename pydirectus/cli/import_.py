@@ -30,7 +30,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from .common import CommandError, add_command, bad_argument, connect, describe, fail
+from .common import (
+    CommandError,
+    add_command,
+    bad_argument,
+    connect,
+    describe,
+    fail,
+    path_argument,
+)
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -62,14 +70,15 @@ def add_parser(subparsers: Any) -> None:
                          EXAMPLES, description=__doc__.split("\n\n", 1)[1].strip()
                          if __doc__ else None)
     parser.add_argument("collection", help="the collection to write to")
-    parser.add_argument("file", metavar="FILE", help="a .jsonl, .csv or .json file ('-': stdin)")
+    parser.add_argument("file", type=path_argument, metavar="FILE",
+                        help="a .jsonl, .csv or .json file ('-': stdin)")
     parser.add_argument("--format", choices=IMPORT_FORMATS,
                         help="jsonl, csv or json (default: from FILE's extension)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
                         help=f"rows per request (default {DEFAULT_BATCH})")
     parser.add_argument("--upsert-on", metavar="FIELD",
                         help="update the item whose FIELD equals the row's, create it if none")
-    parser.add_argument("--report", metavar="FILE",
+    parser.add_argument("--report", type=path_argument, metavar="FILE",
                         help="append what was written and refused to FILE (JSON Lines)")
     parser.add_argument("--resume", action="store_true",
                         help="skip the rows --report says were written already")
@@ -194,8 +203,12 @@ def run(args: argparse.Namespace) -> int:
                           IMPORT_FORMATS)
     done = written_rows(args.report) if args.resume else RowSet()
     with contextlib.ExitStack() as stack:
+        # Bytes that are not UTF-8 are read as escapes, which read_rows reports by line.
+        stdin: Any = sys.stdin
+        if args.file == "-" and callable(getattr(stdin, "reconfigure", None)):
+            stdin.reconfigure(errors="surrogateescape")
         source = sys.stdin if args.file == "-" else stack.enter_context(
-            open(args.file, encoding="utf-8", newline=""))
+            open(args.file, encoding="utf-8", errors="surrogateescape", newline=""))
         report = Report(stack.enter_context(open(args.report, "a", encoding="utf-8"))
                         if args.report else None)
         client = stack.enter_context(connect(args))

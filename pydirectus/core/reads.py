@@ -48,7 +48,19 @@ from ..query import COUNT_KEYS, ITEM_READ_KEYS, WINDOW_KEYS, Query, query_to_par
 from ..query.checking import check_query
 from ..values import could_change, needs_field_types, typed_aggregate, typed_items
 from . import plans
-from .plans import Call, Plan, unwrap
+from .plans import (
+    COUNT,
+    KEY,
+    OBJECT,
+    ROWS,
+    Call,
+    Plan,
+    Shape,
+    shape_of,
+    unwrap,
+    whole_number,
+    wrong_shape,
+)
 from .schema import CollectionInfo, SchemaCache
 
 __all__ = ["MAX_QUERY_STRING", "ReadPath", "ReadRules", "Rows", "Window", "collect",
@@ -64,6 +76,8 @@ _PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LIMIT_CAP = re.compile(r'"limit" must be less than or equal to (\d+)')
 # What the query compiler says of a relational field its schema does not hold.
 _UNKNOWN_RELATION = re.compile(r"unknown to the schema|the schema has no relation")
+#: meta's total_count and filter_count: whole numbers, when asked for
+COUNT_VALUE = Shape("whole numbers", lambda value: value is None or whole_number(value))
 _OPERATOR_REFUSED = re.compile(r'does not contain the "_(gt|lt|eq|null|nnull)" filter operator')
 
 
@@ -396,8 +410,10 @@ class ReadPath:
 
     # One request.
 
-    def request(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
-        """Send one read (SEARCH when the query string is too long); return data and meta."""
+    def request(self, compiled: Mapping[str, Any], expect: Shape = ROWS
+                ) -> Plan[tuple[Any, dict[str, Any]]]:
+        """Send one read (SEARCH when the query string is too long); return data and meta
+        (``data`` of the shape ``expect`` names, else ServerError)."""
         params = query_to_params(compiled)
         if self.rules.search_only or (_query_string_may_exceed(params, MAX_QUERY_STRING) and (
                 len(urlencode(params)) > MAX_QUERY_STRING)):
@@ -407,8 +423,11 @@ class ReadPath:
         body = yield from plans.send_json(call)
         # A list of items (an object when the collection is a singleton); anything else,
         # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
-        data = unwrap(body, call, (list, dict))
+        data = unwrap(body, call, expect)
         meta = body.get("meta")
+        if isinstance(meta, dict) and not all(COUNT_VALUE.accepts(meta.get(name))
+                                              for name in ("total_count", "filter_count")):
+            raise wrong_shape(call, COUNT_VALUE, shape_of(meta), what="'meta' counts")
         if self.items_route and "aggregate" not in compiled:
             # The answer's shape says what the collection is: a singleton answers an object.
             singleton = isinstance(data, dict)
@@ -416,7 +435,8 @@ class ReadPath:
                 self.schema.remember(self.name, singleton=singleton)
         return data, meta if isinstance(meta, dict) else {}
 
-    def send(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
+    def send(self, compiled: Mapping[str, Any], expect: Shape = ROWS
+             ) -> Plan[tuple[Any, dict[str, Any]]]:
         """One read as the handle answers it: the route's rules, names explained, typed."""
         aggregate = compiled.get("aggregate")
         if self.rules.count_by_keys and aggregate is not None:
@@ -428,7 +448,7 @@ class ReadPath:
             return [{"count": len(keys)}], {}
         failure: APIError | None = None
         try:
-            data, meta = yield from self.request(compiled)
+            data, meta = yield from self.request(compiled, expect)
         except APIError as refusal:
             failure = refusal
         if failure is not None:
@@ -750,7 +770,7 @@ class ReadPath:
         """Return how many items match, window aside (one aggregate count read)."""
         query = {k: v for k, v in compiled.items() if k in COUNT_KEYS}
         query["aggregate"] = {"count": ["*"]}
-        data, _ = yield from self.send(query)
+        data, _ = yield from self.send(query, COUNT)
         return int(data[0]["count"]) if data else 0
 
     def count(self, compiled: Mapping[str, Any]) -> Plan[int]:
@@ -772,7 +792,17 @@ class ReadPath:
         query = {k: v for k, v in compiled.items() if k not in ("fields", "deep", "alias")}
         query["fields"] = [pk]
         rows, _ = yield from collect(self.pages(query))
-        return [row[pk] for row in rows]
+        return self.keys_of(rows, pk)
+
+    def keys_of(self, rows: Sequence[Any], pk: str) -> list[Any]:
+        """Return each row's primary key; a row without one (asked for with fields=[pk]) is
+        the server's fault, raised as ServerError naming the route."""
+        keys = [row.get(pk) for row in rows]
+        if not all(KEY.accepts(key) for key in keys):
+            odd = next(row for row, key in zip(rows, keys, strict=True) if not KEY.accepts(key))
+            raise wrong_shape(Call("GET", self.route), KEY, shape_of(odd),
+                              what=f"each row's {pk!r}")
+        return keys
 
     def get(self, compiled: Mapping[str, Any], key: str | int) -> Plan[Any]:
         """Return one item by key (GET /items/{c}/{key}, or SEARCH when long), else NotFound."""
@@ -788,7 +818,7 @@ class ReadPath:
             raise self.missing(key, "filter" in query)
         try:
             item = yield from plans.data("GET", *self.route, key, params=params or None,
-                                         expect=dict)
+                                         expect=OBJECT)
         except PermissionDenied as denied:
             refusal = denied
         else:
@@ -816,7 +846,7 @@ class ReadPath:
     def check_readable(self) -> Plan[None]:
         """Raise the server's PermissionDenied if this token may not read the collection
         (one read of no rows)."""
-        yield from plans.data("GET", *self.route, params={"limit": "0"})
+        yield from plans.data("GET", *self.route, params={"limit": "0"}, expect=ROWS)
 
     def readable(self) -> Plan[bool]:
         """Return whether this token may read the collection (one read of no rows)."""
@@ -837,7 +867,7 @@ class ReadPath:
                 found, _ = yield from self.send({"filter": {pk: {"_eq": key}}, "fields": [pk],
                                                  "limit": 1})
                 return bool(found)
-            yield from plans.data("GET", *self.route, key)
+            yield from plans.data("GET", *self.route, key, expect=OBJECT)
         except PermissionDenied as denied:
             if pk is None and denied.reason is None and (yield from self.readable()):
                 return False
