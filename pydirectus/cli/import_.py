@@ -249,13 +249,23 @@ def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
 
 
 def _columns_only(client: DirectusClient, args: argparse.Namespace,
-                  rows: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    # Alias fields (an export --with-relations) are refused before their row is sent.
+                  rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    # Alias fields (an export --with-relations) are refused before their row is sent. The
+    # check's GET /fields waits for the first batch to be read: a file bad from its start
+    # is refused before anything reaches the server, as it was without the check.
     from .aliases import check_no_aliases, field_kinds
 
-    kinds = None if args.with_relations else field_kinds(client, args.collection)
-    return rows if kinds is None or not kinds.aliases else check_no_aliases(rows, kinds,
-                                                                             args.file)
+    if args.with_relations:
+        yield from rows
+        return
+    pending = iter(rows)
+    first = list(itertools.islice(pending, args.batch_size))
+    kinds = field_kinds(client, args.collection)
+    every = itertools.chain(first, pending)
+    if kinds is None or not kinds.aliases:
+        yield from every
+    else:
+        yield from check_no_aliases(every, kinds, args.file)
 
 
 def _batches(rows: Iterable[dict[str, Any]], done: RowSet, size: int,
