@@ -56,6 +56,8 @@ class Fault:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     body: bytes = b""
     seconds: float = 0.0
+    #: matching requests let through untouched before the fault applies (the Nth batch)
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -96,6 +98,23 @@ class Fault:
     def forward_then_reset(cls, **match: Any) -> Fault:
         """Forward to upstream (which processes it), then close without relaying the answer."""
         return cls("forward_then_reset", **match)
+
+    @classmethod
+    def forward_then_truncate(cls, **match: Any) -> Fault:
+        """Forward to upstream, then relay the status, headers and half the body, and reset."""
+        return cls("forward_then_truncate", **match)
+
+    @classmethod
+    def forward_then_status(cls, code: int, body: bytes = b"", **match: Any) -> Fault:
+        """Forward to upstream (which processes it), then answer this status (a 502 from a
+        gateway that lost the answer) instead of upstream's."""
+        return cls("forward_then_status", status_code=code, body=body, **match)
+
+    @classmethod
+    def forward_then_stall(cls, seconds: float, **match: Any) -> Fault:
+        """Forward to upstream (which processes it), then send nothing for `seconds` and
+        close: the client waits on a request the server has already done."""
+        return cls("forward_then_stall", seconds=seconds, **match)
 
 
 @attrs.frozen
@@ -163,6 +182,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, headers, answer = proxy._forward(self.command, self.path,
                                                      dict(self.headers.items()), body)
             if kind == "forward_then_reset":
+                self._reset()
+            elif fault is not None and kind == "forward_then_truncate":
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(answer[:len(answer) // 2])
+                self.wfile.flush()
+                self._reset()
+            elif fault is not None and kind == "forward_then_status":
+                self._answer(fault.status_code, {"Content-Type": "text/html"}, fault.body)
+            elif fault is not None and kind == "forward_then_stall":
+                proxy._stopping.wait(fault.seconds)
                 self._reset()
             else:
                 self._answer(status, headers, answer)
@@ -247,6 +280,9 @@ class FaultProxy:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     if fault.times is not None:
                         fault.times -= 1
                     return fault

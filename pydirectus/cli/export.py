@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..atomic import write_atomically
-from .common import add_command, connect
+from .common import add_command, connect, fail
 from .querying import add_query_options
 
 EXAMPLES = """
@@ -27,7 +27,9 @@ def add_parser(subparsers: Any) -> None:
                          description="Write the items of a collection (all, or a query's "
                                      "matches) to FILE, streaming page by page. The format "
                                      "follows the extension (.jsonl, .csv, .json). The file "
-                                     "appears only when the export is complete.")
+                                     "appears only when the export is complete: it holds "
+                                     "at least as many items as were counted at the start, "
+                                     "or the command fails and writes nothing.")
     add_query_options(parser)
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="where to write ('-' for stdout)")
@@ -49,18 +51,37 @@ def run(args: argparse.Namespace) -> int:
     columns = [f for v in args.fields for f in v.split(",") if f]
     with connect(args) as client:
         query = bound_query(client, args)
-        shown = not args.quiet and sys.stderr.isatty()
-        total = query.count() if shown else None
-        with Progress(f"export {args.collection}", total, enabled=not args.quiet) as progress:
+        # Counted under the same filter and window before the first page: the export is
+        # judged complete against it (one request).
+        expected = query.count()
+        with Progress(f"export {args.collection}", expected,
+                      enabled=not args.quiet) as progress:
             if to_stdout:
                 count = write_rows(query, sys.stdout, fmt, columns, progress.update)
                 sys.stdout.flush()
+                check_complete(args.collection, expected, count, None)
             else:
-                count = write_atomically(args.output, lambda out: write_rows(
-                    query, out, fmt, columns, progress.update), encoding="utf-8")
+                count = write_atomically(args.output, lambda out: check_complete(
+                    args.collection, expected, write_rows(query, out, fmt, columns,
+                                                          progress.update), args.output),
+                    encoding="utf-8")
     if not args.quiet:
         where = "stdout" if to_stdout else args.output
         print(f"exported {count} {'item' if count == 1 else 'items'} of {args.collection} "
               f"to {where}", file=sys.stderr)
+        if count > expected:
+            print(f"note: {count - expected} more than the {expected} counted at the start "
+                  f"(items created during the export)", file=sys.stderr)
     return 0
+
+
+def check_complete(collection: str, expected: int, written: int, path: str | None) -> int:
+    """Return written, or fail naming the shortfall if fewer than the starting count."""
+    # Fewer rows than counted: an answer cut short, or items deleted during the export.
+    # Either way the file is not what the count promised, so it is not moved into place.
+    if written < expected:
+        kept = "nothing written" if path else "stdout holds what was written"
+        fail(f"export of {collection} incomplete: wrote {written} of the {expected} items "
+             f"counted at the start ({expected - written} missing); {kept}")
+    return written
 
