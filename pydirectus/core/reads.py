@@ -183,8 +183,8 @@ class _Tally:
 
     A page that comes back short ends a stream: without a count, an answer cut short (a
     proxy's ``{"data": []}``) would end it silently. The count rides on the first page's
-    request (``meta=filter_count``): no extra request unless the stream ends short, or the
-    first answer lacks the count it asked for (not Directus's whole answer, then).
+    request (``meta=filter_count``): no extra request unless the stream ends short of it.
+    An answer without the count (a stand-in for Directus) is not checked.
     """
 
     window: Window
@@ -192,8 +192,6 @@ class _Tally:
     expected: int | None = None
     read: int = 0
     first: bool = True
-    #: the first answer lacked the count: the end of the stream is checked by a count
-    uncounted: bool = False
 
     def page(self, count: int, meta: dict[str, Any]) -> dict[str, Any]:
         """Count a page's rows; return its meta as the caller asked for it."""
@@ -204,8 +202,6 @@ class _Tally:
         total = meta.get(EXPECTED_META)
         if isinstance(total, int | str) and str(total).isdigit():
             self.expected = self.window.count(int(total))
-        else:
-            self.uncounted = True
         if EXPECTED_META in self.caller_meta or "*" in self.caller_meta:
             return meta
         return {k: v for k, v in meta.items() if k != EXPECTED_META}
@@ -533,14 +529,12 @@ class ReadPath:
         A short page before the count is reached is an answer cut short, unless items were
         deleted meanwhile: a second count (only on this rare path) tells the two apart.
         """
-        if tally is None or (tally.expected is None and not tally.uncounted) or (
-                tally.expected is not None and tally.read >= tally.expected):
+        if tally is None or tally.expected is None or tally.read >= tally.expected:
             return
         now = tally.window.count((yield from self.total(base)))
         if tally.read >= now:
             return
-        at_start = ("" if tally.expected is None or tally.expected == now
-                    else f" ({tally.expected} at the start)")
+        at_start = "" if tally.expected == now else f" ({tally.expected} at the start)"
         raise IncompleteRead(
             f"reading {'/'.join(self.route)}: the pages ended after {tally.read} of "
             f"{now} items{at_start}; an answer was cut short", expected=now, got=tally.read)
