@@ -515,13 +515,24 @@ class ReadPath:
             return
         plan = yield from self._plan(base)
         tally = None
-        if not self.rules.drop_system_rows:  # rows dropped here would not match the count
+        if self._counts_pages(window):
             tally = _Tally(window, tuple(meta))
             base["meta"] = list(dict.fromkeys([*meta, EXPECTED_META]))
         if plan is None or not plan.keyset:
             yield from self._offset_pages(base, window, plan, tally)
         else:
             yield from self._keyset_pages(base, window, plan, tally)
+
+    def _counts_pages(self, window: Window) -> bool:
+        """Return whether a read of this window asks for filter_count to check its end.
+
+        Windows that one page holds (first(), exists(), a small limit) are not checked:
+        the count would cost the database a scan on every such read. Rows this path drops
+        (/permissions' built-in rows) would not match the count.
+        """
+        if self.rules.drop_system_rows:
+            return False
+        return window.size is None or window.size > self._page_size(None)
 
     def _ended_short(self, base: Mapping[str, Any], tally: _Tally | None) -> Plan[None]:
         """Raise IncompleteRead if a stream ended short of its first page's count.
@@ -747,7 +758,7 @@ class ReadPath:
         plan = yield from self._plan(base)
         query = self._request(base, plan)
         tally = None
-        if not self.rules.drop_system_rows:  # rows dropped here would not match the count
+        if self._counts_pages(window):
             tally = _Tally(window, tuple(meta))
             query["meta"] = list(dict.fromkeys([*meta, EXPECTED_META]))
         elif meta:
