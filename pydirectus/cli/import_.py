@@ -201,6 +201,10 @@ def run(args: argparse.Namespace) -> int:
         fail("--resume needs --report FILE: the report says which rows were written")
     fmt = format_for_path(args.file, args.format or ("jsonl" if args.file == "-" else None),
                           IMPORT_FORMATS)
+    if args.report:
+        from .resume import cut_unfinished_line
+
+        cut_unfinished_line(args.report)
     done = written_rows(args.report) if args.resume else RowSet()
     with contextlib.ExitStack() as stack:
         source = sys.stdin if args.file == "-" else stack.enter_context(

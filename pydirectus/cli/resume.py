@@ -28,7 +28,8 @@ from .common import fail
 if TYPE_CHECKING:
     from ..collection import Collection
 
-__all__ = ["InFlight", "Settled", "content_filter", "ranges", "read_in_flight", "settle"]
+__all__ = ["InFlight", "Settled", "content_filter", "cut_unfinished_line", "ranges",
+           "read_in_flight", "settle"]
 
 #: what --in-flight accepts: stop when undecided (the default), or assume either way
 IN_FLIGHT_CHOICES = ("check", "landed", "resend")
@@ -51,6 +52,27 @@ def ranges(numbers: Iterable[int]) -> list[list[int]]:
         else:
             runs.append([number, number])
     return runs
+
+
+def cut_unfinished_line(path: str) -> None:
+    """Drop a last line the report never finished (the machine stopped mid-write)."""
+    # Its entry never reached the disk whole, so nothing after it was sent; appending after
+    # it would glue the next entry to it.
+    try:
+        with open(path, "rb+") as handle:
+            end = handle.seek(0, 2)
+            if end == 0:
+                return
+            handle.seek(end - 1)
+            if handle.read(1) == b"\n":
+                return
+            start = max(end - 1024 * 1024, 0)
+            handle.seek(start)
+            tail = handle.read()
+            cut = tail.rfind(b"\n")
+            handle.truncate(start + cut + 1 if cut >= 0 else start)
+    except FileNotFoundError:
+        pass
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pydirectus.cli.import_ import Report, RowSet, written_rows
-from pydirectus.cli.resume import content_filter, ranges, read_in_flight
+from pydirectus.cli.resume import content_filter, cut_unfinished_line, ranges, read_in_flight
 from pydirectus.errors import CommandError
 
 
@@ -77,3 +77,17 @@ def test_an_unreadable_report_is_named(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="is it an import report"):
         read_in_flight(str(path))
     assert read_in_flight(str(tmp_path / "none.jsonl")) == []
+
+
+def test_a_line_the_report_never_finished_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "report.jsonl"
+    whole = '{"status": "written", "action": "created", "rows": [1, 4]}\n'
+    path.write_text(whole + '{"status": "in_flight", "action": "cre')
+    cut_unfinished_line(str(path))
+    assert path.read_text() == whole
+    cut_unfinished_line(str(path))
+    assert path.read_text() == whole
+    path.write_text('{"status": "in_f')
+    cut_unfinished_line(str(path))
+    assert path.read_text() == ""
+    cut_unfinished_line(str(tmp_path / "none.jsonl"))
