@@ -26,6 +26,8 @@ from pydirectus.testing import DirectusServer
 
 from ..faults import Fault, FaultProxy
 from .cli_helpers import CONNECTION_ENV, run_cli, token_of
+from .cli_helpers import FIELDS as HAZARD_FIELDS
+from .cli_helpers import rows as hazard_rows
 
 FIELDS: dict[str, Any] = {"title": "string", "views": "integer"}
 BATCH = 100
@@ -281,3 +283,23 @@ def test_iteration_and_unbounded_reads_raise_on_a_page_cut_short(
         first = [next(stream) for _ in range(50)]
         directus_client.collection(name).filter(views__gt=100).delete()
         assert len(first + list(stream)) == 100
+
+
+def test_rows_of_every_type_are_matched_by_content_on_resume(
+        directus: DirectusServer, make_collection: Callable[..., str],
+        directus_client: DirectusClient, tmp_path: Path) -> None:
+    name = make_collection(HAZARD_FIELDS)
+    data = hazard_rows(45)
+    source, report = tmp_path / "rows.jsonl", tmp_path / "report.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in data))
+    with FaultProxy(directus.url) as proxy:
+        proxy.add(Fault.forward_then_reset(method="POST", path=f"/items/{name}", skip=2))
+        stopped = run_cli(proxy.url, directus.admin_token, "import", name, str(source),
+                          "--batch-size", "10", "--report", str(report))
+    assert stopped.returncode == 1
+    resumed = run_cli(directus.url, directus.admin_token, "import", name, str(source),
+                      "--batch-size", "10", "--report", str(report), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "created 15, skipped 30 already written" in resumed.stderr
+    titles = Counter(item["title"] for item in directus_client.collection(name).fields("title"))
+    assert titles == Counter(row["title"] for row in data)
