@@ -37,6 +37,7 @@ import attrs
 
 from ..errors import (
     APIError,
+    IncompleteRead,
     InvalidQuery,
     InvalidRequest,
     NotFound,
@@ -187,6 +188,39 @@ class Rows:
 
 #: a page stream: yields instructions (calls) and Rows, returns nothing
 Pages = Generator[Any, Any, None]
+
+#: the meta a page stream asks for on its first page to know when it has read everything
+EXPECTED_META = "filter_count"
+
+
+@attrs.define
+class _Tally:
+    """How many rows a page stream read, and how many its first page's filter_count promised.
+
+    A page that comes back short ends a stream: without a count, an answer cut short (a
+    proxy's ``{"data": []}``) would end it silently. The count rides on the first page's
+    request (``meta=filter_count``): no extra request unless the stream ends short of it.
+    An answer without the count (a stand-in for Directus) is not checked.
+    """
+
+    window: Window
+    caller_meta: tuple[str, ...]
+    expected: int | None = None
+    read: int = 0
+    first: bool = True
+
+    def page(self, count: int, meta: dict[str, Any]) -> dict[str, Any]:
+        """Count a page's rows; return its meta as the caller asked for it."""
+        self.read += count
+        if not self.first:
+            return meta
+        self.first = False
+        total = meta.get(EXPECTED_META)
+        if isinstance(total, int | str) and str(total).isdigit():
+            self.expected = self.window.count(int(total))
+        if EXPECTED_META in self.caller_meta or "*" in self.caller_meta:
+            return meta
+        return {k: v for k, v in meta.items() if k != EXPECTED_META}
 
 
 def collect(pages: Pages, limit: int | None = None) -> Plan[tuple[list[Any], dict[str, Any]]]:
@@ -509,10 +543,41 @@ class ReadPath:
             yield Rows([data] if isinstance(data, dict) else list(data or []), got)
             return
         plan = yield from self._plan(base)
+        tally = None
+        if self._counts_pages(window):
+            tally = _Tally(window, tuple(meta))
+            base["meta"] = list(dict.fromkeys([*meta, EXPECTED_META]))
         if plan is None or not plan.keyset:
-            yield from self._offset_pages(base, window, plan)
+            yield from self._offset_pages(base, window, plan, tally)
         else:
-            yield from self._keyset_pages(base, window, plan)
+            yield from self._keyset_pages(base, window, plan, tally)
+
+    def _counts_pages(self, window: Window) -> bool:
+        """Return whether a read of this window asks for filter_count to check its end.
+
+        Windows that one page holds (first(), exists(), a small limit) are not checked:
+        the count would cost the database a scan on every such read. Rows this path drops
+        (/permissions' built-in rows) would not match the count.
+        """
+        if self.rules.drop_system_rows:
+            return False
+        return window.size is None or window.size > self._page_size(None)
+
+    def _ended_short(self, base: Mapping[str, Any], tally: _Tally | None) -> Plan[None]:
+        """Raise IncompleteRead if a stream ended short of its first page's count.
+
+        A short page before the count is reached is an answer cut short, unless items were
+        deleted meanwhile: a second count (only on this rare path) tells the two apart.
+        """
+        if tally is None or tally.expected is None or tally.read >= tally.expected:
+            return
+        now = tally.window.count((yield from self.total(base)))
+        if tally.read >= now:
+            return
+        at_start = "" if tally.expected == now else f" ({tally.expected} at the start)"
+        raise IncompleteRead(
+            f"reading {'/'.join(self.route)}: the pages ended after {tally.read} of "
+            f"{now} items{at_start}; an answer was cut short", expected=now, got=tally.read)
 
     def _plan(self, base: Mapping[str, Any]) -> Plan[_Plan | None]:
         sort = [SortKey.parse(key) for key in base.get("sort") or ()]
@@ -557,7 +622,8 @@ class ReadPath:
             return rows
         return [{k: v for k, v in row.items() if k not in plan.added_fields} for row in rows]
 
-    def _offset_pages(self, base: dict[str, Any], window: Window, plan: _Plan | None) -> Pages:
+    def _offset_pages(self, base: dict[str, Any], window: Window, plan: _Plan | None,
+                      tally: _Tally | None = None) -> Pages:
         query = self._request(base, plan)
         if "groupBy" in base and "sort" not in base:
             query["sort"] = list(base["groupBy"])  # a stable order for paging the groups
@@ -569,15 +635,20 @@ class ReadPath:
                 page["offset"] = position
             data, got, size = yield from self._send_capped(page)
             rows = list(data or []) if not isinstance(data, dict) else [data]
+            if tally is not None:
+                got = tally.page(len(rows), got)
             yield Rows(self._strip(rows, plan), got)
             query.pop("meta", None)
             if isinstance(data, dict) or len(rows) < size:
+                if not isinstance(data, dict):
+                    yield from self._ended_short(base, tally)
                 return
             position += len(rows)
             if remaining is not None:
                 remaining -= len(rows)
 
-    def _keyset_pages(self, base: dict[str, Any], window: Window, plan: _Plan) -> Pages:
+    def _keyset_pages(self, base: dict[str, Any], window: Window, plan: _Plan,
+                      tally: _Tally | None = None) -> Pages:
         query = self._request(base, plan)
         remaining = window.size
         seen = 0
@@ -608,15 +679,18 @@ class ReadPath:
                 yield from self._mark_unordered(plan, last)
                 # The same total order by offset from here: no item skipped or repeated.
                 offset_plan = attrs.evolve(plan, keyset=False)
-                yield from self._offset_pages(base, window.within(seen), offset_plan)
+                yield from self._offset_pages(base, window.within(seen), offset_plan, tally)
                 return
             if isinstance(data, dict):  # a singleton after all
                 yield Rows([data], got)
                 return
             rows = list(data or [])
+            if tally is not None:
+                got = tally.page(len(rows), got)
             yield Rows(self._strip(rows, plan), got)
             query.pop("meta", None)
             if len(rows) < size:
+                yield from self._ended_short(base, tally)
                 return
             seen += len(rows)
             if remaining is not None:
@@ -626,7 +700,7 @@ class ReadPath:
                     for v in (rows[-1].get(key.field) for key in plan.order)]
             if any(isinstance(v, bool | dict | list) for v in last):
                 yield from self._offset_pages(base, window.within(seen),
-                                              attrs.evolve(plan, keyset=False))
+                                              attrs.evolve(plan, keyset=False), tally)
                 return
 
     def _mark_unordered(self, plan: _Plan, last: Sequence[Any]) -> Plan[None]:
@@ -713,7 +787,11 @@ class ReadPath:
         base = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS and k != "meta"}
         plan = yield from self._plan(base)
         query = self._request(base, plan)
-        if meta:
+        tally = None
+        if self._counts_pages(window):
+            tally = _Tally(window, tuple(meta))
+            query["meta"] = list(dict.fromkeys([*meta, EXPECTED_META]))
+        elif meta:
             query["meta"] = list(meta)
         limit = window.size if window.size is not None else (-1 if cap == -1 else UNCAPPED_PROBE)
         query["limit"] = limit
@@ -723,11 +801,17 @@ class ReadPath:
         if isinstance(data, dict):  # a singleton after all
             return data, got, True
         rows = self._strip(list(data or []), plan)
+        if tally is not None:
+            got = tally.page(len(rows), got)
         if used == limit:
             if limit == UNCAPPED_PROBE:
                 self.schema.server.query_limit_max = -1  # it took the probe: no cap
+            yield from self._ended_short(base, tally)
             return rows, got, True
-        return rows, got, len(rows) < used  # cut to the cap: complete only if short of it
+        if len(rows) < used:  # cut to the cap: complete only if short of it
+            yield from self._ended_short(base, tally)
+            return rows, got, True
+        return rows, got, False
 
     def first(self, compiled: Mapping[str, Any]) -> Plan[Any | None]:
         """Return the window's first row, or None."""
