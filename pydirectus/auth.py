@@ -165,6 +165,18 @@ def _check_token(token: str, who: str) -> None:
             raise UsageError(
                 f"{who}: the token has {where}; a token cannot contain whitespace or control "
                 f"characters (one read from a file often ends with a newline: strip it)")
+    if not token.isascii():
+        # It goes in a header, which carries Latin-1 at most; Directus makes ASCII tokens.
+        raise UsageError(f"{who}: the token holds a character that is not ASCII; Directus's "
+                         f"tokens are ASCII (was it copied with typographic quotes?)")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_credentials(email: Any, password: Any, otp: Any) -> None:
@@ -172,6 +184,10 @@ def _check_credentials(email: Any, password: Any, otp: Any) -> None:
         raise UsageError("Password: email must be a non-empty string")
     if not isinstance(password, str) or not password:
         raise UsageError("Password: password must be a non-empty string")
+    for name, text in (("email", email), ("password", password), ("otp", otp or "")):
+        if not text.isascii() and not _utf8(text):
+            raise UsageError(f"Password: {name} holds a lone surrogate, which UTF-8 cannot "
+                             "carry")
     if otp is not None and (not isinstance(otp, str) or not otp):
         raise UsageError("Password: otp must be a non-empty string or None")
 

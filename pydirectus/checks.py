@@ -6,10 +6,13 @@ query (``check_query``, the ``fields`` of a write) raises InvalidQuery.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from .encoding import check_unicode
 from .errors import InvalidQuery, UsageError
 from .query import Query
 
@@ -24,6 +27,7 @@ __all__ = [
     "check_keys",
     "check_name",
     "check_params",
+    "check_path",
     "check_positive_int",
     "check_query",
     "check_text",
@@ -59,7 +63,7 @@ def check_text(value: Any, what: str) -> str:
     """Return a non-empty string, else raise naming the argument."""
     if not isinstance(value, str) or not value:
         raise UsageError(f"{what}: expected a non-empty string, got {type(value).__name__}")
-    return value
+    return check_unicode(value, what)
 
 
 def check_email(value: Any, what: str = "email") -> str:
@@ -103,6 +107,31 @@ def check_params(params: Any, what: str = "params") -> dict[str, str]:
             raise UsageError(f"{what}[{key!r}]: expected a str or number, got {value!r}")
         out[key] = str(value)
     return out
+
+
+#: the longest file name and path most file systems take (Linux's NAME_MAX and PATH_MAX)
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def check_path(value: Any, what: str) -> Path:
+    """Return a file system path (a str or os.PathLike) as a Path, or raise UsageError naming
+    what is wrong: empty, a NUL, text the file system cannot encode, or too long."""
+    text = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(text, str) or not text:
+        raise UsageError(f"{what}: expected a file path, got {value!r:.80}")
+    if "\x00" in text:
+        raise UsageError(f"{what}: {text[:80]!r} holds a NUL character, which no path can")
+    try:
+        encoded = os.fsencode(text)
+    except UnicodeEncodeError:
+        raise UsageError(f"{what}: {text[:80]!r} cannot be a file name (it holds a lone "
+                         f"surrogate)") from None
+    longest = max(len(part) for part in encoded.split(os.sep.encode()))
+    if len(encoded) > PATH_MAX or longest > NAME_MAX:
+        raise UsageError(f"{what}: {text[:40]!r}... is too long for a path ({len(encoded)} "
+                         f"bytes, a name of {longest}; at most {PATH_MAX} and {NAME_MAX})")
+    return Path(text)
 
 
 def check_name(value: Any, what: str = "collection") -> str:
@@ -157,9 +186,12 @@ def fields_params(fields: Sequence[str] | None) -> dict[str, str] | None:
         return None
     if isinstance(fields, str):
         fields = [fields]
-    if not fields or not all(isinstance(f, str) and f for f in fields):
+    if isinstance(fields, Mapping) or not isinstance(fields, Iterable):
         raise InvalidQuery(f"fields: expected field names, got {fields!r}")
-    return {"fields": ",".join(fields)}
+    names = list(fields)
+    if not names or not all(isinstance(f, str) and f for f in names):
+        raise InvalidQuery(f"fields: expected field names, got {names!r}")
+    return {"fields": ",".join(check_unicode(f, "fields") for f in names)}
 
 
 def check_query(query: Any, what: str = "query") -> Query:

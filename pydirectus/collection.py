@@ -28,6 +28,7 @@ from .checks import (
     check_keys,
     check_name,
     check_positive_int,
+    check_query,
     fields_params,
     query_params,
 )
@@ -98,6 +99,13 @@ def _value_at(row: Mapping[str, Any], path: str) -> Any:
         if not isinstance(value, Mapping):
             return None
         value = value.get(seg)
+    return value
+
+
+def _scalar(value: Any, what: str) -> Any:
+    # A key of the dict in_bulk returns, and a value a filter can match: a JSON scalar.
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError(f"{what}: expected a str or a number, got {value!r}")
     return value
 
 
@@ -187,10 +195,11 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
             raise InvalidQuery(f"query: expected a Query or a dict, got {type(query).__name__}")
         return self._bind(self._query.merge(query))
 
-    def compile(self, query: Query) -> dict[str, Any]:
-        """Return the Directus query object of a Query for this collection (names checked
-        where the schema is known; GET /relations read once where negation needs it)."""
-        return self._run(self._reads.compile(query))
+    def compile(self, query: Query | Mapping[str, Any]) -> dict[str, Any]:
+        """Return the Directus query object of a Query (or query dict) for this collection
+        (names checked where the schema is known; GET /relations read once where negation
+        needs it)."""
+        return self._run(self._reads.compile(check_query(query)))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the Directus query object, compiled with the client's schema (for presets)."""
@@ -426,7 +435,9 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
                           lookups: Mapping[str, Any]) -> Plan[tuple[T, bool]]:
         if not lookups:
             raise InvalidQuery("update_or_create(): expected lookups")
-        changes = dict(defaults or {})
+        changes = dict(check_data(defaults, "defaults")) if defaults is not None else {}
+        if create_defaults is not None:
+            check_data(create_defaults, "create_defaults")
         data = yield from self._create_data(
             lookups, defaults if create_defaults is None else create_defaults)
         for attempt in (1, 2):
@@ -436,9 +447,13 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
                 if attempt == 2:
                     raise
             else:
-                key = found[(yield from self._primary_key())]
                 if not changes:
                     return found, False
+                pk = yield from self._primary_key()
+                key = found.get(pk)
+                if key is None:
+                    raise InvalidQuery(f"update_or_create(): the match came back without its "
+                                       f"primary key {pk!r}; include it in fields()")
                 return (yield from self._handle._update(key, changes, None)), False
             try:
                 return (yield from self._handle._create(data, None)), True
@@ -459,8 +474,11 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
         if keys is not None and (isinstance(keys, str | bytes | Mapping) or not isinstance(
                 keys, Iterable)):
             raise UsageError(f"in_bulk(): expected an iterable of keys, got {keys!r}")
-        return self._run(self._in_bulk(None if keys is None else list(keys), field_name,
-                                       batch_size))
+        field_path(field_name)  # a bad name is refused here, not when the plan runs
+        checked = None if keys is None else [
+            check_key(key, f"in_bulk key [{index}]") if field_name == "pk"
+            else _scalar(key, f"in_bulk key [{index}]") for index, key in enumerate(keys)]
+        return self._run(self._in_bulk(checked, field_name, batch_size))
 
     def _in_bulk(self, keys: list[Any] | None, field_name: str,
                  batch_size: int) -> Plan[dict[Any, T]]:
@@ -471,8 +489,6 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
             rows = yield from self._all(self._query)
             return {_value_at(row, field): row for row in rows}
         wanted = list(dict.fromkeys(keys))
-        if field_name == "pk":
-            wanted = [check_key(k, "in_bulk key") for k in wanted]
         out: dict[Any, T] = {}
         for start in range(0, len(wanted), batch_size):
             batch = wanted[start:start + batch_size]
@@ -485,28 +501,35 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
         """Return a lazy query of tuples of the given fields per match (single values with
         ``flat=True``, namedtuples with ``named=True``), read from GET /items/{collection}
         when iterated or asked for ``all()``: ``[:3]`` reads three rows."""
-        if not fields:
+        if not names("values_list()", fields):
             raise InvalidQuery("values_list(): name the fields to return")
         check_bool(flat, "flat")
         check_bool(named, "named")
         if flat and named:
             raise InvalidQuery("values_list(): flat=True and named=True cannot go together")
-        if flat and len(fields) != 1:
-            raise InvalidQuery(f"values_list(flat=True) takes one field, got {len(fields)}")
         shape = "flat" if flat else "named" if named else "tuple"
-        return _values_query(self._bind(self._query), fields, shape)
+        values = _values_query(self._bind(self._query), fields, shape, "values_list()")
+        if flat and len(values._paths) != 1:
+            raise InvalidQuery(f"values_list(flat=True) takes one field, got "
+                               f"{len(values._paths)}")
+        return values
 
     def values(self, *fields: str) -> ValuesQuery:
         """Return a lazy query of a dict of the given fields (keyed as given) per match, read
         from GET /items/{collection} when iterated or asked for ``all()``; without fields,
         the items as they come."""
-        return _values_query(self._bind(self._query), fields, "dict")
+        return _values_query(self._bind(self._query), fields, "dict", "values()")
 
 
-def _values_query(items: ItemQuery[Any], fields: Sequence[str], shape: str) -> ValuesQuery:
+def _values_query(items: ItemQuery[Any], fields: Sequence[str], shape: str,
+                  part: str) -> ValuesQuery:
     """Bind a shape to an item query, reading only the fields named (all without)."""
-    paths = tuple(Query().fields(*fields).to_dict()["fields"]) if fields else ()
-    return ValuesQuery(items.fields(*paths) if paths else items, tuple(fields), paths, shape)
+    paths = names(part, fields)
+    # Keyed as given: one list argument gives its names.
+    given: Sequence[Any] = fields
+    if len(given) == 1 and isinstance(given[0], list | tuple):
+        given = given[0]
+    return ValuesQuery(items.fields(*paths) if paths else items, tuple(given), paths, shape)
 
 
 @attrs.frozen(repr=False)
@@ -739,7 +762,8 @@ class Collection(_Handle[T]):
     def _create(self, body: dict[str, Any], params: dict[str, str] | None) -> Plan[T]:
         self._refuse_singleton("create")
         try:
-            created = yield from plans.data("POST", *self.route, params=params, json=body)
+            created = yield from plans.data("POST", *self.route, params=params, json=body,
+                                            expect=plans.OBJECT_OR_NOTHING)
         except NotFound as missing:
             error = missing
         else:
@@ -770,7 +794,7 @@ class Collection(_Handle[T]):
                      concurrency: int = 1) -> Plan[list[T]]:
         def send(batch: Sequence[Mapping[str, Any]]) -> Plan[list[T]]:
             answer = yield from plans.data(method, *self.route, params=params,
-                                           json=list(batch))
+                                           json=list(batch), expect=plans.OBJECTS_OR_NOTHING)
             return cast("list[T]", (yield from self._path.typed(answer)))
 
         return (yield from write_in_batches(send, items, size, what=f"{verb} in {self.name!r}",
@@ -791,7 +815,8 @@ class Collection(_Handle[T]):
                 params: dict[str, str] | None) -> Plan[T]:
         denied: PermissionDenied | None = None
         try:
-            updated = yield from plans.data("PATCH", *self.route, key, params=params, json=body)
+            updated = yield from plans.data("PATCH", *self.route, key, params=params, json=body,
+                                            expect=plans.OBJECT_OR_NOTHING)
         except PermissionDenied as refusal:
             denied = refusal
         if denied is not None:
@@ -824,11 +849,12 @@ class Collection(_Handle[T]):
         # Deleting keys twice is harmless, so the transport may retry a DELETE; a PATCH may
         # run flows and hooks, so, like every write, it is not retried.
         idempotent = method == "DELETE"
+        shape = plans.NOTHING if method == "DELETE" else plans.OBJECTS_OR_NOTHING
 
         def send(batch: Sequence[str | int]) -> Plan[list[T] | None]:
             body: Any = list(batch) if data is None else {"keys": list(batch), "data": data}
             answer = yield from plans.data(method, *self.route, params=params, json=body,
-                                           idempotent=idempotent)
+                                           idempotent=idempotent, expect=shape)
             if idempotent:
                 # Directus answers a DELETE with 204: what landed is the batch's keys.
                 return cast("list[T]", list(batch))
@@ -877,7 +903,8 @@ class Collection(_Handle[T]):
             raise self._path.missing(key, False)
         denied: PermissionDenied | None = None
         try:
-            yield from plans.data("DELETE", *self.route, key, idempotent=True)
+            yield from plans.data("DELETE", *self.route, key, idempotent=True,
+                                  expect=plans.NOTHING)
         except PermissionDenied as refusal:
             denied = refusal
         if denied is not None:
@@ -922,7 +949,7 @@ class Collection(_Handle[T]):
             for batch in chunks(keys, size):
                 rows, _ = yield from collect(self._path.pages(
                     {"filter": {pk: {"_in": list(batch)}}, "fields": [pk]}))
-                found.update(row[pk] for row in rows)
+                found.update(self._path.keys_of(rows, pk))
         except PermissionDenied:
             return keys
         # Keys may be given as text ("5") for an integer key, and come back as numbers.
@@ -1015,7 +1042,7 @@ class Singleton(Generic[T]):
         return self._runner.run(self._get(query_params(query)))
 
     def _get(self, params: dict[str, str] | None) -> Plan[T]:
-        item = yield from plans.data("GET", *self.route, params=params, expect=dict)
+        item = yield from plans.data("GET", *self.route, params=params, expect=plans.OBJECT)
         return cast("T", (yield from self._path.typed(item)))
 
     def update(self, data: Mapping[str, Any], *, fields: Sequence[str] | None = None) -> T:
@@ -1024,5 +1051,6 @@ class Singleton(Generic[T]):
         return self._runner.run(self._update(body, fields_params(fields)))
 
     def _update(self, body: dict[str, Any], params: dict[str, str] | None) -> Plan[T]:
-        item = yield from plans.data("PATCH", *self.route, params=params, json=body)
+        item = yield from plans.data("PATCH", *self.route, params=params, json=body,
+                                     expect=plans.OBJECT_OR_NOTHING)
         return cast("T", (yield from self._path.typed(item)))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
 from .atomic import AtomicFile
-from .checks import check_positive_int
+from .checks import check_path, check_positive_int
 from .core import plans
 from .core.plans import Call, Plan, Reply
 from .errors import UsageError
@@ -40,10 +40,15 @@ def check_chunk_size(chunk_size: int) -> int:
 def check_destination(destination: Destination) -> Path | IO[bytes]:
     """Return the destination as a Path or a writable binary file; raise before any request."""
     if isinstance(destination, str | os.PathLike):
-        path = Path(destination)
-        if path.is_dir():
+        path = check_path(destination, "destination")
+        try:
+            is_dir, parent_is_dir = path.is_dir(), path.parent.is_dir()
+        except OSError as failure:
+            raise UsageError(f"destination: {str(path)!r} cannot be written "
+                             f"({failure.strerror})") from None
+        if is_dir:
             raise UsageError(f"destination: {str(path)!r} is a directory; name the file")
-        if not path.parent.is_dir():
+        if not parent_is_dir:
             raise UsageError(f"destination: the folder {str(path.parent)!r} does not exist")
         return path
     if not hasattr(destination, "write"):

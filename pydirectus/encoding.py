@@ -35,8 +35,8 @@ from typing import Any, Final
 
 from .errors import InvalidQuery
 
-__all__ = ["CONVERTED", "FAST_LOADS_MAX", "ORJSON", "UNDECODED", "convert", "dumps",
-           "encode_bytes", "fast_loads", "to_json"]
+__all__ = ["CONVERTED", "FAST_LOADS_MAX", "ORJSON", "UNDECODED", "check_unicode", "convert",
+           "dumps", "encode_bytes", "fast_loads", "to_json"]
 
 _SCALARS: Final = (str, int, float, bool, type(None))
 #: the types convert() turns into JSON values (besides a Mapping)
@@ -99,7 +99,9 @@ def dumps(value: Any, path: str = "") -> str:
 
 def _dumps(value: Any, path: str) -> str:
     try:
-        return "".join(_ITERENCODE(value, 0))
+        text = "".join(_ITERENCODE(value, 0))
+        if text.isascii() or _utf8(text):
+            return text
     except (TypeError, ValueError, RecursionError):
         pass
     to_json(value, path)  # raises, naming the path
@@ -177,6 +179,23 @@ def to_json(value: Any, path: str = "") -> Any:
     return _walk(value, path, set())
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 (nor JSON on the wire) holds it
+        return False
+    return True
+
+
+def check_unicode(text: str, what: str) -> str:
+    """Return text if UTF-8 can carry it, else raise InvalidQuery naming it (a lone surrogate,
+    say "\\ud800", which no request can send)."""
+    if not text.isascii() and not _utf8(text):
+        raise InvalidQuery(f"{what}: {text[:40]!r} is not valid Unicode text (it holds a lone "
+                           "surrogate, which UTF-8 cannot carry)")
+    return text
+
+
 def _where(path: str) -> str:
     return f"value at {path!r}" if path else "value"
 
@@ -185,6 +204,8 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidQuery(f"{_where(path)}: {value!r} is not valid JSON; send None or a "
                            f"finite number")
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
+        return check_unicode(value, _where(path))
     if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
         return value
     if isinstance(value, Mapping | list | tuple | set | frozenset):
@@ -211,7 +232,7 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
 
 def _key(key: Any, path: str) -> str:
     if isinstance(key, str):
-        return key
+        return check_unicode(key, f"key in {_where(path)}")
     if isinstance(key, int | float | bool) or key is None:
         return json.dumps(key)  # what json does with such keys
     raise InvalidQuery(f"key {key!r} in {_where(path)}: object keys must be strings")

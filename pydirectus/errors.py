@@ -32,6 +32,8 @@
         RateLimited                         REQUESTS_EXCEEDED, 429 (carries retry_after)
         ServerError                         5xx, a body that is not Directus JSON, or a
                                             2xx body of the wrong shape
+          IncompleteRead                      a paged read ended short of the count Directus
+                                              gave at its start (.expected, .got)
         UnexpectedRedirect                  a 3xx the client must not follow (a write, an
                                             auth call, another origin): names the Location
       MultipleItemsFound                  get(**lookups) matched more than one item
@@ -88,6 +90,7 @@ __all__ = [
     "CommandError",
     "ConnectError",
     "DirectusError",
+    "IncompleteRead",
     "InsecureTransportWarning",
     "InstallError",
     "InvalidQuery",
@@ -479,6 +482,22 @@ class RateLimited(APIError):
 
 class ServerError(APIError):
     """The server failed (5xx) or answered with something that is not Directus JSON."""
+
+
+class IncompleteRead(ServerError):
+    """A paged read ended (an empty or short page) before the count Directus gave at its start.
+
+    ``expected`` is how many items the window held by that count (and by a second count
+    taken when the stream ended short), ``got`` how many the pages brought.
+    """
+
+    def __init__(self, message: str, expected: int, got: int) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(200, None, message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class UnexpectedRedirect(APIError):

@@ -45,16 +45,17 @@ class Server:
     def info(self) -> dict[str, Any]:
         """Return GET /server/info's data (project settings, and versions for admins)."""
         return cast("dict[str, Any]", self._runner.run(
-            plans.data("GET", "server", "info", expect=dict)))
+            plans.data("GET", "server", "info", expect=plans.OBJECT)))
 
     def health(self) -> dict[str, Any]:
         """Return GET /server/health's report (status and checks; details need admin)."""
-        return cast("dict[str, Any]", self._runner.run(plans.request("GET", "server", "health")))
+        return cast("dict[str, Any]", self._runner.run(plans.request("GET", "server", "health",
+                                                                  expect=plans.OBJECT)))
 
     def specs_openapi(self) -> dict[str, Any]:
         """Return the OpenAPI document (as this token may see it) from GET /server/specs/oas."""
         return cast("dict[str, Any]", self._runner.run(
-            plans.request("GET", "server", "specs", "oas")))
+            plans.request("GET", "server", "specs", "oas", expect=plans.OBJECT)))
 
     def specs_graphql(self, scope: str = "items") -> str:
         """Return the GraphQL SDL of the "items" or "system" schema from
@@ -200,10 +201,11 @@ class ClientFace(SystemHandles):
     def delete_file(self, id: str) -> None:
         """Delete a file (record and stored bytes) with DELETE /files/{id}."""
         return self._runner.run(_discard(plans.data("DELETE", "files", check_key(id),
-                                                    idempotent=True)))
+                                                    idempotent=True, expect=plans.NOTHING)))
 
     def _file_record(self, method: str, body: dict[str, Any], *key: str | int) -> Plan[File]:
-        record = yield from plans.data(method, "files", *key, json=body)
+        record = yield from plans.data(method, "files", *key, json=body,
+                                       expect=plans.OBJECT_OR_NOTHING)
         return cast("File", (yield from self.files._path.typed(record)))
 
     # Custom endpoints.

@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Files", "Folders", "MultipartStream", "Source", "Transforms", "Upload"]
 
+# POST /files answers a list for several files, one object for one (nothing if unreadable).
+_RECORDS_OR_ONE = attrs.evolve(plans.ROWS, description="a list of file records or one record",
+                               empty=True)
+
 
 class Transforms(TypedDict, total=False):
     """The /assets/{id} transform arguments, as keyword arguments (Directus's names in snake_case).
@@ -133,14 +137,17 @@ class Files(Collection[File]):
         return self._run(self._upload_one(parts, progress))
 
     def _upload_many(self, parts: list[FilePart], progress: ProgressArg) -> Plan[list[File]]:
-        answer = yield from self._send_files("POST", ("files",), parts, progress, "upload")
+        # One record per file, or one object when Directus stored a single file.
+        answer = yield from self._send_files("POST", ("files",), parts, progress, "upload",
+                                             _RECORDS_OR_ONE)
         records = answer if isinstance(answer, list) else [answer] if answer else []
         by_id = {str(record.get("id")): record for record in records}
         # A token that may create files but not read them gets only the ids back.
         return [by_id.get(part.fields["id"], File(id=part.fields["id"])) for part in parts]
 
     def _upload_one(self, parts: list[FilePart], progress: ProgressArg) -> Plan[File]:
-        record = yield from self._send_files("POST", ("files",), parts, progress, "upload")
+        record = yield from self._send_files("POST", ("files",), parts, progress, "upload",
+                                             plans.OBJECT_OR_NOTHING)
         return cast("File", record) if record is not None else File()
 
     def replace(self, id: str, source: Source, *, filename: str | None = None,
@@ -152,22 +159,23 @@ class Files(Collection[File]):
                            allow_async=not self._runner.blocking)
         check_progress(progress)
         return cast("File", self._run(self._send_files("PATCH", ("files", key), parts,
-                                                       progress, "replace")))
+                                                       progress, "replace",
+                                                       plans.OBJECT_OR_NOTHING)))
 
     def _send_files(self, method: str, route: tuple[str | int, ...],
-                    parts: Sequence[FilePart], progress: ProgressArg, what: str) -> Plan[Any]:
-        answer = yield from send_parts_plan(method, route, parts, progress, what)
+                    parts: Sequence[FilePart], progress: ProgressArg, what: str,
+                    expect: plans.Shape) -> Plan[Any]:
         # The records come back in the types a read gives (filesize: a string on PostgreSQL).
-        return (yield from self._typed(plans.done(
-            answer.get("data") if isinstance(answer, dict) else None)))
+        return (yield from self._typed(send_parts_plan(method, route, parts, progress, what,
+                                                       expect)))
 
     def import_url(self, url: str, *, data: Mapping[str, Any] | None = None) -> File:
         """Have Directus fetch a file from a URL with POST /files/import; return the record."""
         body: dict[str, Any] = {"url": check_url(url, "url")}
         if data is not None:
             body["data"] = dict(check_data(data))
-        return cast("File", self._run(self._typed(plans.data("POST", "files", "import",
-                                                             json=body))))
+        return cast("File", self._run(self._typed(plans.data(
+            "POST", "files", "import", json=body, expect=plans.OBJECT_OR_NOTHING))))
 
     def _typed(self, records: Plan[Any]) -> Plan[Any]:
         """Return the records a plan answers in the types a read gives them."""

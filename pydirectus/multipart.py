@@ -23,10 +23,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from .checks import check_data
+from .checks import check_data, check_path
 from .core import plans
-from .core.plans import Call, Plan
-from .encoding import dumps, to_json
+from .core.plans import Call, Plan, Shape, unwrap
+from .encoding import check_unicode, dumps, to_json
 from .errors import UsageError
 from .progress import ProgressArg, Reporter, check_progress, reporter
 
@@ -98,10 +98,15 @@ def _source(source: Any, where: str, allow_async: bool
                              f"(pydirectus.aio); pass a path, bytes or a binary file object")
         return (lambda: source), None, None, False, False
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.is_file():
+        path = check_path(source, where)
+        try:
+            size = path.stat().st_size if path.is_file() else None
+        except OSError as failure:
+            raise UsageError(f"{where}: {str(path)!r} cannot be read ({failure.strerror})"
+                             ) from None
+        if size is None:
             raise UsageError(f"{where}: {str(path)!r} is not a file")
-        return (lambda: path.open("rb")), path.name, path.stat().st_size, True, True
+        return (lambda: path.open("rb")), path.name, size, True, True
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         return (lambda: io.BytesIO(data)), None, len(data), False, True
@@ -136,10 +141,20 @@ def file_parts(uploads: Sequence[Upload], common: Mapping[str, Any] | None, *,
                                                         allow_async)
         data = {**shared, **check_data(upload.data if upload.data is not None else {},
                                        f"data{at}")}
+        for key in data:
+            if not isinstance(key, str) or not key:
+                raise UsageError(f"data{at}: field names must be non-empty str, got {key!r}")
+            check_unicode(key, f"data{at} key")
         fields = {key: _field_text(f"data{at}[{key!r}]", value) for key, value in data.items()}
         filename = upload.filename or name or "upload.bin"
         if not isinstance(filename, str) or not filename.strip():
             raise UsageError(f"filename{at}: expected a non-empty str, got {filename!r}")
+        check_unicode(filename, f"filename{at}")
+        if upload.content_type is not None and (
+                not isinstance(upload.content_type, str) or "/" not in upload.content_type
+                or not upload.content_type.isprintable() or not upload.content_type.isascii()):
+            raise UsageError(f"content_type{at}: expected a media type such as 'image/png', "
+                             f"got {upload.content_type!r:.60}")
         content_type = (upload.content_type or mimetypes.guess_type(filename)[0]
                         or "application/octet-stream")
         parts.append(FilePart(fields, filename, content_type, size, opener, owned, replayable,
@@ -323,9 +338,11 @@ class UploadBody:
 
 
 def send_parts_plan(method: str, route: tuple[str | int, ...], parts: Sequence[FilePart],
-                    progress: ProgressArg = None, what: str = "upload") -> Plan[Any]:
+                    progress: ProgressArg = None, what: str = "upload",
+                    expect: Shape | None = None) -> Plan[Any]:
     """Plan: send file parts as one multipart request; return the decoded JSON answer (or
-    None). `progress` is checked by the caller (check_progress) before the plan is built."""
+    None), or with ``expect`` the envelope's data of that shape (else ServerError).
+    `progress` is checked by the caller (check_progress) before the plan is built."""
     report = reporter(progress, what)
     body = UploadBody(parts, report)
     headers = {"Content-Type": body.content_type}
@@ -339,7 +356,7 @@ def send_parts_plan(method: str, route: tuple[str | int, ...], parts: Sequence[F
     finally:
         body.close()
         report.close()
-    return answer
+    return answer if expect is None else unwrap(answer, call, expect)
 
 
 def send_parts(runner: Runner, method: str, route: tuple[str | int, ...],

@@ -160,9 +160,17 @@ class LeanSender:
              proxies: MutableMapping[str, str]) -> requests.Response:
         """Send a prepared request with the client's TLS settings; no redirects are followed."""
         if not self.lean():
-            return self.session.send(prepared, timeout=timeout, stream=stream,
-                                     allow_redirects=False, proxies=proxies,
-                                     verify=self.verify, cert=self.cert)
+            try:
+                return self.session.send(prepared, timeout=timeout, stream=stream,
+                                         allow_redirects=False, proxies=proxies,
+                                         verify=self.verify, cert=self.cert)
+            except ValueError as unparsed:
+                # Session.send reads a redirect's Location even when not following it; one
+                # that is no URL (http://[::1/x) raises a bare ValueError, the answer lost.
+                if isinstance(unparsed, requests.RequestException):
+                    raise
+                raise requests.exceptions.InvalidURL(
+                    "the server answered a redirect whose Location is not a URL") from None
         url = prepared.url or ""
         adapter = self.session.get_adapter(url)
         if direct.usable(adapter, prepared, stream, self._proxied(url, proxies)):

@@ -30,11 +30,13 @@ from .core.exchange import (
     validate_base_url,
 )
 from .core.plans import (
+    ANY,
     Attempt,
     Call,
     Exclusive,
     Gather,
     Plan,
+    Shape,
     Wait,
     WireFailure,
     decode_json,
@@ -394,11 +396,12 @@ class Transport:
         json: Any = None,
         idempotent: bool | None = None,
         authenticate: bool = True,
-        expect: type | tuple[type, ...] | None = None,
+        expect: Shape = ANY,
     ) -> Any:
         """Send a JSON call and return the envelope's `data` (None for 204 No Content).
 
-        ``expect`` is the type ``data`` must have; any other shape raises ServerError.
+        ``expect`` is the shape ``data`` must have (pydirectus.core.plans: OBJECT, OBJECTS,
+        ROWS, KEYS, NOTHING, ...); any other shape raises ServerError.
         """
         return self.run(plans.data(method, *segments, params=params, json=json,
                                    idempotent=idempotent, authenticate=authenticate,

@@ -57,6 +57,8 @@ class Fault:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     body: bytes = b""
     seconds: float = 0.0
+    #: matching requests let through untouched before the fault applies (the Nth batch)
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -103,14 +105,26 @@ class Fault:
         return cls("stall_body", seconds=seconds, **match)
 
     @classmethod
+    def rewrite(cls, body: bytes, **match: Any) -> Fault:
+        """Forward to upstream (which processes it); answer a success (2xx, 204 included) as
+        200 with this JSON body instead, as a proxy rewriting bodies would. Errors pass."""
+        return cls("rewrite", body=body, headers={"Content-Type": "application/json"},
+                   **match)
+
+    @classmethod
     def forward_then_reset(cls, **match: Any) -> Fault:
         """Forward to upstream (which processes it), then close without relaying the answer."""
         return cls("forward_then_reset", **match)
 
     @classmethod
+    def forward_then_truncate(cls, **match: Any) -> Fault:
+        """Forward to upstream, then relay the status, headers and half the body, and reset."""
+        return cls("forward_then_truncate", **match)
+
+    @classmethod
     def forward_then_status(cls, code: int, body: bytes = b"", **match: Any) -> Fault:
-        """Forward to upstream (which processes it), then answer with this status and body
-        instead of its answer, as a gateway that gave up waiting does (502, 504)."""
+        """Forward to upstream (which processes it), then answer this status (a 502 from a
+        gateway that lost the answer) instead of upstream's."""
         return cls("forward_then_status", status_code=code, body=body, **match)
 
     @classmethod
@@ -188,11 +202,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                      dict(self.headers.items()), body)
             if fault is not None and kind == "forward_then_reset":
                 self._reset()
+            elif fault is not None and kind == "forward_then_truncate":
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(answer[:len(answer) // 2])
+                self.wfile.flush()
+                self._reset()
             elif fault is not None and kind == "forward_then_status":
                 self._answer(fault.status_code, {"Content-Type": "text/html"}, fault.body)
             elif fault is not None and kind == "forward_then_stall":
                 proxy._stopping.wait(fault.seconds)
                 self._reset()
+            elif fault is not None and kind == "rewrite" and 200 <= status < 300:
+                kept = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+                self._answer(200, {**kept, **fault.headers}, fault.body)
             else:
                 self._answer(status, headers, answer)
 
@@ -293,6 +319,9 @@ class FaultProxy:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     if fault.times is not None:
                         fault.times -= 1
                     return fault

@@ -20,7 +20,18 @@ import aiohttp
 
 from ..core import plans
 from ..core.exchange import Exchange, RetryPolicy, validate_base_url
-from ..core.plans import Attempt, Call, Exclusive, Gather, Plan, Wait, decode_json, resume
+from ..core.plans import (
+    ANY,
+    Attempt,
+    Call,
+    Exclusive,
+    Gather,
+    Plan,
+    Shape,
+    Wait,
+    decode_json,
+    resume,
+)
 from ..core.reads import Rows
 from ..download import Download, Sink, drain_async
 from ..redact import redact_url
@@ -183,7 +194,7 @@ class AsyncTransport:
     async def data(self, method: str, *segments: str | int,
                    params: Mapping[str, str] | None = None, json: Any = None,
                    idempotent: bool | None = None, authenticate: bool = True,
-                   expect: type | tuple[type, ...] | None = None) -> Any:
+                   expect: Shape = ANY) -> Any:
         """Send a JSON call and return the envelope's `data` (None for 204 No Content)."""
         return await self.run(plans.data(method, *segments, params=params, json=json,
                                          idempotent=idempotent, authenticate=authenticate,

@@ -66,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 on success)."""
     parser = build_parser()
-    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    given = list(sys.argv[1:] if argv is None else argv)
+    for arg in given:
+        # argparse reads "--opt=--" as an empty list, not as the text "--".
+        if arg.startswith("--") and arg.endswith("=--"):
+            parser.error(f"argument {arg.split('=', 1)[0]}: expected a value, got '--'")
+    args = parser.parse_args(_join_dash_values(given))
     try:
         status: int = args.run(args)
         return status
@@ -91,7 +96,10 @@ def _join_dash_values(argv: Sequence[str]) -> list[str]:
     for arg in items:
         if arg in DASH_VALUE_OPTIONS:
             value = next(items, None)
-            joined.append(arg if value is None else f"{arg}={value}")
+            if value is None or value == "--":  # argparse says the value is missing
+                joined.extend([arg] if value is None else [arg, value])
+            else:
+                joined.append(f"{arg}={value}")
         else:
             joined.append(arg)
     return joined

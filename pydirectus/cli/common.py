@@ -24,6 +24,7 @@ __all__ = [
     "describe",
     "exit_status",
     "fail",
+    "path_argument",
     "report_error",
 ]
 
@@ -39,7 +40,22 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print a one-line error naming --help and exit with status 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, _writable(
+            f"{self.prog}: error: {message} (see {self.prog} --help)\n"))
+
+
+def path_argument(text: str) -> str:
+    """Check a file path argument (``-`` stands for stdin or stdout): argparse turns the
+    refusal (empty, a NUL, too long, not encodable) into a usage error, exit status 2."""
+    from ..checks import check_path
+    from ..errors import UsageError
+
+    if text != "-":
+        try:
+            check_path(text, "path")
+        except UsageError as refused:
+            raise argparse.ArgumentTypeError(str(refused).removeprefix("path: ")) from None
+    return text
 
 
 def fail(message: str) -> NoReturn:
@@ -155,5 +171,11 @@ def report_error(prog: str, exc: BaseException) -> None:
     quote a token or a password)."""
     from ..redact import redact_text
 
-    print(redact_text(f"{prog}: error: {describe(exc)}"), file=sys.stderr)
+    print(_writable(redact_text(f"{prog}: error: {describe(exc)}")), file=sys.stderr)
+
+
+def _writable(text: str) -> str:
+    # An argument that was not UTF-8 arrives with its bytes escaped (lone surrogates),
+    # which a strict stderr cannot write: show them as backslash escapes instead.
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
 

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import write_atomically
-from .common import add_command, connect
+from .common import add_command, connect, fail, path_argument
 from .querying import add_query_options
 
 if TYPE_CHECKING:
@@ -32,11 +32,13 @@ def add_parser(subparsers: Any) -> None:
                          description="Write the items of a collection (all, or a query's "
                                      "matches) to FILE, streaming page by page. The format "
                                      "follows the extension (.jsonl, .csv, .json). The file "
-                                     "appears only when the export is complete. Without "
+                                     "appears only when the export is complete: it holds "
+                                     "at least as many items as were counted at the start, "
+                                     "or the command fails and writes nothing. Without "
                                      "--fields it holds the collection's columns: what "
                                      "`pydirectus import` writes back.")
     add_query_options(parser)
-    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+    parser.add_argument("-o", "--output", required=True, type=path_argument, metavar="FILE",
                         help="where to write ('-' for stdout)")
     parser.add_argument("--format", choices=EXPORT_FORMATS,
                         help="jsonl, csv or json (default: from FILE's extension)")
@@ -64,19 +66,27 @@ def run(args: argparse.Namespace) -> int:
             columns, listed = _default_columns(client, args)
             query = query.fields(*columns) if columns else query
         rows = query if listed is None else listed.watch(query)
-        shown = not args.quiet and sys.stderr.isatty()
-        total = query.count() if shown else None
-        with Progress(f"export {args.collection}", total, enabled=not args.quiet) as progress:
+        # Counted under the same filter and window before the first page: the export is
+        # judged complete against it (one request).
+        expected = query.count()
+        with Progress(f"export {args.collection}", expected,
+                      enabled=not args.quiet) as progress:
             if to_stdout:
                 count = write_rows(rows, sys.stdout, fmt, columns, progress.update)
                 sys.stdout.flush()
+                check_complete(args.collection, expected, count, None)
             else:
-                count = write_atomically(args.output, lambda out: write_rows(
-                    rows, out, fmt, columns, progress.update), encoding="utf-8")
+                count = write_atomically(args.output, lambda out: check_complete(
+                    args.collection, expected, write_rows(rows, out, fmt, columns,
+                                                          progress.update), args.output),
+                    encoding="utf-8")
     if not args.quiet:
         where = "stdout" if to_stdout else args.output
         print(f"exported {count} {'item' if count == 1 else 'items'} of {args.collection} "
               f"to {where}", file=sys.stderr)
+        if count > expected:
+            print(f"note: {count - expected} more than the {expected} counted at the start "
+                  f"(items created during the export)", file=sys.stderr)
     if listed is not None and listed.names:
         from .aliases import unknown_kinds_warning
 
@@ -95,3 +105,15 @@ def _default_columns(client: DirectusClient, args: argparse.Namespace
     if kinds is None:
         return [], ListFields()
     return list(kinds.columns), None
+
+
+def check_complete(collection: str, expected: int, written: int, path: str | None) -> int:
+    """Return written, or fail naming the shortfall if fewer than the starting count."""
+    # Fewer rows than counted: an answer cut short, or items deleted during the export.
+    # Either way the file is not what the count promised, so it is not moved into place.
+    if written < expected:
+        kept = "nothing written" if path else "stdout holds what was written"
+        fail(f"export of {collection} incomplete: wrote {written} of the {expected} items "
+             f"counted at the start ({expected - written} missing); {kept}")
+    return written
+

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import sys
 from typing import Any
 
-from .common import add_command, connect, fail
+from .common import add_command, connect, fail, path_argument
 
 EXAMPLES = """
 pydirectus files upload report.pdf photos/*.jpg --folder media/2026
@@ -27,7 +28,8 @@ def add_parser(subparsers: Any) -> None:
     actions.required = True
     upload = add_command(actions, "upload", "upload files (streamed), one request each",
                          "pydirectus files upload a.pdf b.png --folder media/2026 --title Q3")
-    upload.add_argument("paths", nargs="+", metavar="PATH", help="files to upload")
+    upload.add_argument("paths", nargs="+", type=path_argument, metavar="PATH",
+                        help="files to upload")
     upload.add_argument("--folder", metavar="PATH",
                         help="a folder path such as media/2026 (made if missing)")
     upload.add_argument("--title", help="the title to give every file")
@@ -37,8 +39,12 @@ def add_parser(subparsers: Any) -> None:
                            "pydirectus files download ID -o photo.jpg\n"
                            "pydirectus files download ID --width 320 --fit cover -o thumb.jpg")
     download.add_argument("id", metavar="ID", help="the file's id")
-    download.add_argument("-o", "--output", metavar="PATH",
-                          help="where to write ('-': stdout; default: the file's own name)")
+    download.add_argument("-o", "--output", type=path_argument, metavar="PATH",
+                          help="where to write ('-': stdout; default: the file's own name, "
+                               "made safe, in the current directory)")
+    download.add_argument("--force", action="store_true",
+                          help="replace an existing file of the file's own name (a file "
+                               "named with -o is always replaced)")
     group = download.add_argument_group("image transforms")
     group.add_argument("--width", type=int, metavar="PX")
     group.add_argument("--height", type=int, metavar="PX")
@@ -89,6 +95,9 @@ def run_download(args: argparse.Namespace) -> int:
             sys.stdout.buffer.flush()
             return 0
         output = args.output or _own_name(client, args.id)
+        if args.output is None and os.path.lexists(output) and not args.force:
+            fail(f"{output} exists: the server names the file {output!r}; pass --force to "
+                 "replace it, or -o PATH to write elsewhere")
         size = client.files.download(args.id, output, progress=_progress(args),
                                      **transforms)
     print(f"downloaded {size} bytes to {output}", file=sys.stderr)
@@ -97,7 +106,34 @@ def run_download(args: argparse.Namespace) -> int:
 
 def _own_name(client: Any, id: str) -> str:
     record = client.files.fields("filename_download").get(id)
-    name = os.path.basename(str(record.get("filename_download") or ""))
-    if not name or name in (".", ".."):
+    name = safe_basename(record.get("filename_download"))
+    if name is None:
         fail(f"file {id} has no name to save it under; pass -o PATH")
     return name
+
+
+#: characters no saved name keeps: path separators, NUL and the other control characters
+_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def safe_basename(name: Any) -> str | None:
+    """Return the server's ``filename_download`` as a name safe to create in the current
+    directory, or None when nothing usable is left.
+
+    The name is the server's to choose, so it is not trusted: only what follows the last
+    ``/`` or ``\\`` is kept, control characters and NUL are dropped, and leading dots and
+    spaces go (``.bashrc`` is saved as ``bashrc``, never as a hidden file), as do
+    trailing dots and spaces; a name longer than 255 bytes is cut, keeping its extension.
+    """
+    if not isinstance(name, str):
+        return None
+    base = re.split(r"[/\\]", name)[-1]
+    base = _UNSAFE.sub("", base).lstrip(". ").rstrip(". ")
+    if not base:
+        return None
+    stem, dot, extension = base.rpartition(".")
+    if not dot or len(extension.encode("utf-8", "surrogateescape")) > 32:
+        stem, dot, extension = base, "", ""
+    while len((stem + dot + extension).encode("utf-8", "surrogateescape")) > 255:
+        stem = stem[:-1]
+    return (stem + dot + extension) if stem else None

@@ -11,10 +11,11 @@ Alias fields (o2m, m2m, m2a, from ``export --with-relations``) are refused befor
 is sent, naming them; ``--with-relations`` sends them as Directus's nested relational
 writes instead (the related items must exist).
 
-The report (``--report FILE``, JSON Lines) records each written range of rows and each
-refused row; ``--resume`` skips the rows a report says were written, so an import stopped
-half-way (a lost connection, Ctrl-C) continues where it stopped. At most the batch in flight
-when it stopped is sent twice; with ``--upsert-on`` that is harmless.
+The report (``--report FILE``, JSON Lines) records each batch before it is sent (in
+flight, written to disk first), each written range of rows and each refused row;
+``--resume`` skips the rows a report says were written and first finds out whether the
+batch in flight when the import stopped (killed, Ctrl-C, a lost connection) landed, so no
+row is written twice or lost; where that cannot be told it stops and names the rows.
 """
 
 from __future__ import annotations
@@ -24,13 +25,22 @@ import bisect
 import contextlib
 import itertools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from .common import CommandError, add_command, bad_argument, connect, describe, fail
+from .common import (
+    CommandError,
+    add_command,
+    bad_argument,
+    connect,
+    describe,
+    fail,
+    path_argument,
+)
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -62,17 +72,23 @@ def add_parser(subparsers: Any) -> None:
                          EXAMPLES, description=__doc__.split("\n\n", 1)[1].strip()
                          if __doc__ else None)
     parser.add_argument("collection", help="the collection to write to")
-    parser.add_argument("file", metavar="FILE", help="a .jsonl, .csv or .json file ('-': stdin)")
+    parser.add_argument("file", type=path_argument, metavar="FILE",
+                        help="a .jsonl, .csv or .json file ('-': stdin)")
     parser.add_argument("--format", choices=IMPORT_FORMATS,
                         help="jsonl, csv or json (default: from FILE's extension)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
                         help=f"rows per request (default {DEFAULT_BATCH})")
     parser.add_argument("--upsert-on", metavar="FIELD",
                         help="update the item whose FIELD equals the row's, create it if none")
-    parser.add_argument("--report", metavar="FILE",
+    parser.add_argument("--report", type=path_argument, metavar="FILE",
                         help="append what was written and refused to FILE (JSON Lines)")
     parser.add_argument("--resume", action="store_true",
-                        help="skip the rows --report says were written already")
+                        help="skip the rows --report says were written already, after "
+                             "finding out whether the batch in flight when it stopped landed")
+    parser.add_argument("--in-flight", choices=("check", "landed", "resend"), default="check",
+                        help="with --resume, when whether that batch landed cannot be told: "
+                             "stop and name its rows (check, the default), or assume it "
+                             "landed, or send it again")
     parser.add_argument("--max-refusals", type=int, default=DEFAULT_MAX_REFUSALS, metavar="N",
                         help="stop once N rows were refused (default "
                              f"{DEFAULT_MAX_REFUSALS}): a file refused as a whole stops "
@@ -115,10 +131,28 @@ class Report:
         """Record one refused row and why."""
         self._write({"status": "refused", "row": number, "code": code, "reason": reason})
 
-    def _write(self, entry: dict[str, Any]) -> None:
+    def in_flight(self, numbers: Sequence[int], action: str, **identity: Any) -> None:
+        """Record a batch about to be sent and what identifies its rows, on disk first."""
+        from .resume import ranges
+
+        entry = {"status": "in_flight", "action": action, "rows": ranges(numbers),
+                 **{k: v for k, v in identity.items() if v is not None}}
+        # On disk before the request leaves: a kill right after sending still finds it.
+        self._write(entry, durable=True)
+
+    def not_landed(self, numbers: Sequence[int]) -> None:
+        """Record rows of a batch in flight that did not land (they are sent again)."""
+        from .resume import ranges
+
+        for first, last in ranges(numbers):
+            self._write({"status": "not_landed", "rows": [first, last]})
+
+    def _write(self, entry: dict[str, Any], durable: bool = False) -> None:
         if self.handle is not None:
-            self.handle.write(json.dumps(entry) + "\n")
+            self.handle.write(json.dumps(entry, default=str) + "\n")
             self.handle.flush()
+            if durable:
+                os.fsync(self.handle.fileno())
 
 
 class RowSet:
@@ -143,6 +177,11 @@ class RowSet:
     def __len__(self) -> int:
         return sum(last - first + 1 for first, last in zip(self._firsts, self._lasts,
                                                             strict=True))
+
+    def union(self, numbers: Iterable[int]) -> RowSet:
+        """Return these rows and the given ones."""
+        return RowSet([*zip(self._firsts, self._lasts, strict=True),
+                       *((n, n) for n in numbers)])
 
 
 def written_rows(path: str) -> RowSet:
@@ -192,17 +231,32 @@ def run(args: argparse.Namespace) -> int:
         bad_argument("--resume needs --report FILE: the report says which rows were written")
     fmt = format_for_path(args.file, args.format or ("jsonl" if args.file == "-" else None),
                           IMPORT_FORMATS)
+    if args.report:
+        from .resume import cut_unfinished_line
+
+        cut_unfinished_line(args.report)
     done = written_rows(args.report) if args.resume else RowSet()
     with contextlib.ExitStack() as stack:
+        # Bytes that are not UTF-8 are read as escapes, which read_rows reports by line.
+        stdin: Any = sys.stdin
+        if args.file == "-" and callable(getattr(stdin, "reconfigure", None)):
+            stdin.reconfigure(errors="surrogateescape")
         source = sys.stdin if args.file == "-" else stack.enter_context(
-            open(args.file, encoding="utf-8", newline=""))
+            open(args.file, encoding="utf-8", errors="surrogateescape", newline=""))
         report = Report(stack.enter_context(open(args.report, "a", encoding="utf-8"))
                         if args.report else None)
         client = stack.enter_context(connect(args))
         handle = client.collection(args.collection)
         cast = CsvCaster(_field_types(client, args.collection)) if fmt == "csv" else None
-        rows = _columns_only(client, args, read_rows(source, fmt, args.file, cast))
+        rows: Iterable[dict[str, Any]] = _columns_only(
+            client, args, read_rows(source, fmt, args.file, cast))
+        if args.resume:
+            done, rows = _settle_in_flight(
+                args, handle, report, done, source, rows,
+                lambda: _columns_only(client, args, read_rows(source, fmt, args.file, cast)))
         writer = _Writer(client, handle, report, args.upsert_on, args.max_refusals)
+        if args.report:
+            writer.track_in_flight()
         progress = stack.enter_context(Progress(f"import {args.collection}",
                                                 enabled=not args.quiet))
         try:
@@ -224,6 +278,42 @@ def run(args: argparse.Namespace) -> int:
     return _summary(args, writer.outcome)
 
 
+def _settle_in_flight(args: argparse.Namespace, handle: Collection[dict[str, Any]],
+                      report: Report, done: RowSet, source: TextIO,
+                      rows: Iterable[dict[str, Any]],
+                      reread: Callable[[], Iterable[dict[str, Any]]]
+                      ) -> tuple[RowSet, Iterable[dict[str, Any]]]:
+    """Settle the batches the report left in flight before sending anything; return the rows
+    now done and the file's rows from the start."""
+    from .resume import pick, read_in_flight, rows_wanted, settle
+
+    flights = read_in_flight(args.report)
+    if not flights:
+        return done, rows
+    wanted = rows_wanted(flights)
+    if wanted and source.seekable():
+        found = pick(iter(rows), wanted)
+        source.seek(0)
+        rows = reread()
+    elif wanted:
+        # stdin: keep what was read to go on from the start (up to the last row in flight).
+        seen: list[dict[str, Any]] = []
+        iterator = iter(rows)
+        found = pick(_kept(iterator, seen), wanted)
+        rows = itertools.chain(seen, iterator)
+    else:
+        found = {}
+    settled = settle(handle, flights, found, report, args.in_flight)
+    return done.union(settled.landed), rows
+
+
+def _kept(rows: Iterator[dict[str, Any]], seen: list[dict[str, Any]]
+          ) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        seen.append(row)
+        yield row
+
+
 def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
     # CSV cells are text; the field types (when this token may read them) say what to send.
     from ..errors import PermissionDenied
@@ -236,13 +326,23 @@ def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
 
 
 def _columns_only(client: DirectusClient, args: argparse.Namespace,
-                  rows: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    # Alias fields (an export --with-relations) are refused before their row is sent.
+                  rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    # Alias fields (an export --with-relations) are refused before their row is sent. The
+    # check's GET /fields waits for the first batch to be read: a file bad from its start
+    # is refused before anything reaches the server, as it was without the check.
     from .aliases import check_no_aliases, field_kinds
 
-    kinds = None if args.with_relations else field_kinds(client, args.collection)
-    return rows if kinds is None or not kinds.aliases else check_no_aliases(rows, kinds,
-                                                                             args.file)
+    if args.with_relations:
+        yield from rows
+        return
+    pending = iter(rows)
+    first = list(itertools.islice(pending, args.batch_size))
+    kinds = field_kinds(client, args.collection)
+    every = itertools.chain(first, pending)
+    if kinds is None or not kinds.aliases:
+        yield from every
+    else:
+        yield from check_no_aliases(every, kinds, args.file)
 
 
 def _batches(rows: Iterable[dict[str, Any]], done: RowSet, size: int,
@@ -275,6 +375,39 @@ class _Writer:
         self.max_refusals = max_refusals
         self.outcome = Outcome()
         self._primary_key: str | None = None
+        self._tracking = False
+        # Items in the collection before the next batch (None: not known), kept for the
+        # in-flight record from one count at the start and each batch created since.
+        self._items_before: int | None = None
+
+    def track_in_flight(self) -> None:
+        """Record each batch in the report before sending it (one count read first)."""
+        from ..errors import PermissionDenied
+
+        self._tracking = True
+        if self.upsert_on is None:
+            try:
+                self._items_before = self.handle.count()
+            except PermissionDenied:
+                self._items_before = None  # a create-only token: rows with keys still settle
+
+    def _record_in_flight(self, rows: list[Row], action: str) -> None:
+        if not self._tracking:
+            return
+        if self.upsert_on is not None:
+            self.report.in_flight([n for n, _ in rows], action, upsert_on=self.upsert_on)
+            return
+        pk = self.primary_key()
+        keys = [row.get(pk) for _, row in rows]
+        carried = all(key is not None for key in keys)
+        self.report.in_flight([n for n, _ in rows], action, size=len(rows),
+                              primary_key=pk if carried else None,
+                              keys=keys if carried else None,
+                              count_before=self._items_before)
+
+    def _landed(self, rows: list[Row], action: str) -> None:
+        if action == "created" and self._items_before is not None:
+            self._items_before += len(rows)
 
     def write(self, batch: list[Row]) -> None:
         if self.upsert_on is None:
@@ -341,6 +474,7 @@ class _Writer:
 
         if self.outcome.stopped:
             return
+        self._record_in_flight(rows, action)
         try:
             send([row for _, row in rows])
         except BatchWriteError as failed:
@@ -359,6 +493,7 @@ class _Writer:
                 self._refuse(rows[0][0], error.code or str(error.status), _reason(error))
                 return
             raise
+        self._landed(rows, action)
         if action == "created":
             self.outcome.created += len(rows)
         else:

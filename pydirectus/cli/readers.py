@@ -4,22 +4,64 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TextIO
 
 from .common import fail
 
-__all__ = ["CsvCaster", "read_rows"]
+__all__ = ["CsvCaster", "Utf8Checked", "read_rows"]
 
 READ_CHUNK = 1 << 16
 NUMBERS = {"integer": int, "bigInteger": int, "float": float}
 JSON_TYPES = frozenset({"json", "csv", "geometry", "alias"})
 
 
+#: what errors="surrogateescape" makes of a byte that is not UTF-8
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+class Utf8Checked:
+    """A text handle opened with ``errors="surrogateescape"``, read by line or by chunk: the
+    first byte that is not UTF-8 stops the import, naming its line, column and value."""
+
+    def __init__(self, handle: TextIO, path: str) -> None:
+        self.handle = handle
+        self.path = path
+        self.lines = 0  # complete lines read so far
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.handle:
+            self._check(line)
+            yield line
+
+    def read(self, size: int = -1) -> str:
+        """Read like the handle, checking what was read."""
+        chunk = self.handle.read(size)
+        self._check(chunk)
+        return chunk
+
+    def _check(self, text: str) -> None:
+        found = None if text.isascii() else _NOT_UTF8.search(text)
+        if found is not None:
+            line = self.lines + text.count("\n", 0, found.start()) + 1
+            column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+            fail(f"{self.path}: line {line}, column {column}: byte "
+                 f"0x{ord(found.group()) - 0xDC00:02x} is not UTF-8 text (save the file as "
+                 "UTF-8)")
+        self.lines += text.count("\n")
+
+
 def read_rows(handle: TextIO, fmt: str, path: str,
               cast: Callable[[dict[str, str]], dict[str, Any]] | None = None,
               ) -> Iterator[dict[str, Any]]:
-    """Yield the file's rows as dicts, in order; a malformed row stops with its number."""
+    """Yield the file's rows as dicts, in order; a malformed row stops with its number.
+
+    Open the file with ``errors="surrogateescape"``: a byte that is not UTF-8 then stops
+    the import naming its line (a strict handle would raise UnicodeDecodeError mid-read).
+    """
+    checked: Any = Utf8Checked(handle, path)
+    handle = checked
     if fmt == "jsonl":
         yield from _jsonl(handle, path)
     elif fmt == "csv":

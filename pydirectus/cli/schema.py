@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..atomic import write_atomically
-from .common import add_command, connect, fail
+from .common import add_command, connect, fail, path_argument
 
 EXAMPLES = """
 pydirectus schema snapshot -o schema.json                      # on the source
@@ -30,13 +30,14 @@ def add_parser(subparsers: Any) -> None:
     actions.required = True
     snapshot = add_command(actions, "snapshot", "write this server's schema as JSON",
                            "pydirectus schema snapshot -o schema.json")
-    snapshot.add_argument("-o", "--output", default="-", metavar="FILE",
+    snapshot.add_argument("-o", "--output", default="-", type=path_argument, metavar="FILE",
                           help="where to write it (default: stdout)")
     snapshot.set_defaults(run=run_snapshot)
     diff = add_command(actions, "diff", "show what would make this server match a snapshot",
                        "pydirectus schema diff schema.json -o diff.json")
-    diff.add_argument("snapshot", metavar="SNAPSHOT", help="a file from `schema snapshot`")
-    diff.add_argument("-o", "--output", default="-", metavar="FILE",
+    diff.add_argument("snapshot", type=path_argument, metavar="SNAPSHOT",
+                      help="a file from `schema snapshot`")
+    diff.add_argument("-o", "--output", default="-", type=path_argument, metavar="FILE",
                       help="where to write the diff (default: stdout)")
     diff.add_argument("--force", action="store_true",
                       help="diff even across Directus versions (a snapshot from another "
@@ -45,7 +46,7 @@ def add_parser(subparsers: Any) -> None:
     apply = add_command(actions, "apply", "apply a diff (or a snapshot) to this server",
                         "pydirectus schema apply diff.json\n"
                         "pydirectus schema apply schema.json --force")
-    apply.add_argument("file", metavar="FILE",
+    apply.add_argument("file", type=path_argument, metavar="FILE",
                        help="a diff from `schema diff`, or a snapshot (diffed first)")
     apply.add_argument("--force", action="store_true",
                        help="with a snapshot: diff even across Directus versions")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import write_atomically
-from .common import add_command, connect, fail
+from .common import add_command, connect, fail, path_argument
 
 if TYPE_CHECKING:
     from ..client import DirectusClient
@@ -34,9 +34,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-c", "--collection", action="append", default=[], metavar="NAME",
                         help="only these collections (comma-separated or repeated; default: "
                              "all but directus_*)")
-    parser.add_argument("-o", "--output", metavar="FILE", default="-",
+    parser.add_argument("-o", "--output", type=path_argument, metavar="FILE", default="-",
                         help="where to write the module (default: stdout)")
-    parser.add_argument("--from", dest="source", metavar="SNAPSHOT",
+    parser.add_argument("--from", dest="source", type=path_argument, metavar="SNAPSHOT",
                         help="read a saved schema snapshot instead of a server")
     parser.set_defaults(run=run)
 

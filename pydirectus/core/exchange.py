@@ -37,13 +37,14 @@ import attrs
 from ..encoding import encode_bytes
 from ..errors import (
     NotReplayable,
+    ServerError,
     UnexpectedRedirect,
     UsageError,
     error_from_response,
     parse_retry_after,
 )
-from ..redact import redact_url
-from .plans import Attempt, Call, Plan, Reply, Wait, WireFailure, decode_json, unwrap
+from ..redact import redact_text, redact_url
+from .plans import OBJECT, Attempt, Call, Plan, Reply, Wait, WireFailure, decode_json, unwrap
 
 __all__ = [
     "FOLLOWED_METHODS",
@@ -158,6 +159,20 @@ def _may_carry_credentials(old: str, new: str) -> bool:
             and before[2] == 80 and after[2] == 443)
 
 
+def _location(sent: str, header: str) -> str | None:
+    """Return a redirect's target resolved against the URL sent, or None when it is not an
+    http(s) URL with a host (``http://[::1/x``, a port that is no number, ``ftp://``)."""
+    try:
+        target = urljoin(sent, header.strip())
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return target
+
+
 def _redirect_hint(url: str, location: str) -> str:
     old, new = urlsplit(url), urlsplit(location)
     if old.scheme == "http" and new.scheme == "https" and old.hostname == new.hostname:
@@ -267,7 +282,14 @@ class Exchange:
             # requests would turn a redirected POST into a GET (creating nothing) and can
             # re-send a login body to another host on 307/308: redirects are ours to decide.
             sent = _sent_url(response, url)
-            location = urljoin(sent, response.headers["Location"])
+            location = _location(sent, response.headers["Location"])
+            if location is None:
+                error = error_from_response(response)
+                response.close()
+                shown = redact_text(response.headers["Location"][:200])
+                raise ServerError(error.status, None, f"{call.method} {call.path}: the server "
+                                  f"redirects to {shown!r}, which is not an http(s) URL",
+                                  {"location": shown}, error.response)
             hops += 1
             refusal = self._refuse_redirect(call, sent, _sent_credentials(response), location,
                                             hops)
@@ -332,7 +354,7 @@ class Exchange:
         answer = decode_json(response, call)
         if answer is None:
             return None
-        found: dict[str, Any] = unwrap(answer, call, dict, response)
+        found: dict[str, Any] = unwrap(answer, call, OBJECT, response)
         return found
 
 

@@ -13,17 +13,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Mapping
+from itertools import repeat
 from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import quote
 
 import attrs
 
-from ..encoding import UNDECODED, fast_loads
+from ..encoding import UNDECODED, check_unicode, fast_loads
 from ..errors import ServerError, UsageError, WireFailure
 from ..redact import mask, redact_text
 
 __all__ = [
+    "ANY",
+    "COUNT",
     "IDEMPOTENT_METHODS",
+    "KEY",
+    "KEYS",
+    "NOTHING",
+    "OBJECT",
+    "OBJECTS",
+    "OBJECTS_OR_NOTHING",
+    "OBJECT_OR_NOTHING",
+    "ROWS",
+    "TEXT",
     "Attempt",
     "Call",
     "Exclusive",
@@ -32,6 +44,7 @@ __all__ = [
     "Plan",
     "Reply",
     "Runner",
+    "Shape",
     "Wait",
     "WireFailure",  # defined in pydirectus.errors, with the rest of the tree
     "data",
@@ -42,7 +55,10 @@ __all__ = [
     "resume",
     "send",
     "send_json",
+    "shape_of",
     "unwrap",
+    "whole_number",
+    "wrong_shape",
 ]
 
 R = TypeVar("R")
@@ -109,6 +125,7 @@ def encode_segment(segment: str | int) -> str:
     text = str(segment)
     if text in ("", ".", ".."):
         raise UsageError(f"path segment {text!r}: an id or name must not be empty, '.' or '..'")
+    check_unicode(text, "path segment")
     return quote(text, safe="")
 
 
@@ -138,6 +155,15 @@ class Call:
     # Redirects of GET and HEAD are followed (within one origin while credentials go along);
     # False: never (auth calls, whose bodies hold passwords and tokens). Writes never are.
     follow_redirects: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        # A lone surrogate in a parameter or header would fail deep in the sender as a
+        # UnicodeEncodeError: refuse it here, before anything is sent.
+        for where, values in (("query parameter", self.params), ("header", self.headers)):
+            for key, value in (values or {}).items():
+                if isinstance(key, str) and isinstance(value, str):
+                    check_unicode(key, f"{where} name")
+                    check_unicode(value, f"{where} {key!r}")
 
     @property
     def retryable(self) -> bool:
@@ -217,6 +243,74 @@ def done(value: R) -> Plan[R]:
     return value
 
 
+# What a route answers.
+
+@attrs.frozen
+class Shape:
+    """The shape a route's ``data`` has: checked on every answer, so a proxy's or a broken
+    server's other shape is a ServerError naming the route, never a wrong-typed result."""
+
+    description: str
+    accepts: Callable[[Any], bool] = attrs.field(repr=False)
+    #: whether no content (204, or ``data: null``) is an answer too: returned as None
+    empty: bool = False
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
+def _objects(value: Any) -> bool:
+    # map() keeps the walk over a page of rows in C: a 1000-row page costs microseconds.
+    return isinstance(value, list) and all(map(isinstance, value, repeat(dict)))
+
+
+def _count(value: Any) -> bool:
+    if not _objects(value) or len(value) > 1:
+        return False
+    if not value:
+        return True
+    return whole_number(value[0].get("count"))
+
+
+def whole_number(value: Any) -> bool:
+    """Return whether a count is a whole number: an int, or a string of digits (PostgreSQL
+    answers a bigint count as text)."""
+    return (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
+        isinstance(value, str) and value.isascii() and value.isdigit())
+
+
+def _keys(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_key(item) for item in value)
+
+
+#: one object (an item, a record, /users/me)
+OBJECT: Final = Shape("an object", lambda value: isinstance(value, dict))
+#: one object, or nothing (a write the token may not read back)
+OBJECT_OR_NOTHING: Final = attrs.evolve(OBJECT, description="an object or nothing",
+                                        empty=True)
+#: a list of objects (items, records)
+OBJECTS: Final = Shape("a list of objects", _objects)
+#: a list of objects, or nothing (a batch write the token may not read back)
+OBJECTS_OR_NOTHING: Final = attrs.evolve(OBJECTS, description="a list of objects or nothing",
+                                         empty=True)
+#: a collection read: a list of objects (rows, aggregate groups), or a singleton's object
+ROWS: Final = Shape("a list of objects (or a singleton's object)",
+                    lambda value: isinstance(value, dict) or _objects(value))
+#: an aggregate count: one row whose count is a whole number (none when nothing matches)
+COUNT: Final = Shape("a list holding one object with a whole-number count", _count)
+#: a list of primary keys
+KEYS: Final = Shape("a list of keys", _keys)
+#: one primary key (a string or an integer)
+KEY: Final = Shape("a key (a string or an integer)", _is_key)
+#: a string
+TEXT: Final = Shape("a string", lambda value: isinstance(value, str))
+#: nothing (204 No Content): a write that answers no data
+NOTHING: Final = Shape("nothing (204 No Content)", lambda value: False, empty=True)
+#: any data, or nothing: a route whose answer is the caller's (a flow, a custom endpoint)
+ANY: Final = Shape("anything", lambda value: True, empty=True)
+
+
 # Plans over one call.
 
 def send(call: Call) -> Plan[Reply]:
@@ -231,28 +325,36 @@ def send_json(call: Call) -> Plan[Any]:
     return decode_json(reply, call)
 
 
-def data(method: str, *segments: str | int, params: Mapping[str, str] | None = None,
-         json: Any = None, idempotent: bool | None = None, authenticate: bool = True,
-         expect: type | tuple[type, ...] | None = None) -> Plan[Any]:
+def data(method: str, *segments: str | int, expect: Shape,
+         params: Mapping[str, str] | None = None, json: Any = None,
+         idempotent: bool | None = None, authenticate: bool = True) -> Plan[Any]:
     """Send a JSON call; return the envelope's ``data`` (None for 204 No Content).
 
-    ``expect`` is the type ``data`` must have; any other shape raises ServerError.
+    ``expect`` is the shape the route answers (OBJECT, OBJECTS, ROWS, KEYS, NOTHING, ...);
+    any other answer raises ServerError naming the route, what was expected and what came.
+    """
+    call = Call(method, segments, params=params, json=json, idempotent=idempotent,
+                authenticate=authenticate)
+    reply: Reply = yield call
+    return unwrap(decode_json(reply, call), call, expect, reply)
+
+
+def request(method: str, *segments: str | int, params: Mapping[str, str] | None = None,
+            json: Any = None, idempotent: bool | None = None,
+            authenticate: bool = True, expect: Shape | None = None) -> Plan[Any]:
+    """Send a JSON call; return the decoded body (None for an empty answer).
+
+    ``expect``: the shape of the whole body, for routes that answer no envelope
+    (/server/health, /server/specs/oas); another shape raises ServerError.
     """
     call = Call(method, segments, params=params, json=json, idempotent=idempotent,
                 authenticate=authenticate)
     reply: Reply = yield call
     body = decode_json(reply, call)
-    if body is None and expect is None:
-        return None  # 204 No Content: a write with nothing to say
-    return unwrap(body, call, expect, reply)
-
-
-def request(method: str, *segments: str | int, params: Mapping[str, str] | None = None,
-            json: Any = None, idempotent: bool | None = None,
-            authenticate: bool = True) -> Plan[Any]:
-    """Send a JSON call; return the decoded body (None for an empty answer)."""
-    return (yield from send_json(Call(method, segments, params=params, json=json,
-                                      idempotent=idempotent, authenticate=authenticate)))
+    if expect is not None and not (expect.accepts(body) or (body is None and expect.empty)):
+        raise wrong_shape(call, expect, "no content" if body is None else shape_of(body),
+                          reply, reply.status_code, what="the body")
+    return body
 
 
 # Reading answers.
@@ -276,34 +378,50 @@ def decode_json(response: Reply, call: Call) -> Any:
                       None, response)
 
 
-def unwrap(body: Any, call: Call, expect: type | tuple[type, ...] | None = None,
-           response: Any = None) -> Any:
-    """Return the ``data`` of a Directus envelope, or raise ServerError naming the route.
+def unwrap(body: Any, call: Call, expect: Shape = ANY, response: Any = None) -> Any:
+    """Return the ``data`` of a Directus envelope if it has the shape ``expect`` names, else
+    raise ServerError naming the route, what was expected and what came.
 
-    ``expect`` is the type(s) ``data`` must have (list for a collection read, dict for one
-    item); an answer of another shape is the server's (or a proxy's) fault.
+    ``body`` is the decoded JSON (None for 204 No Content, which only a shape that allows
+    nothing accepts); an answer of another shape is the server's (or a proxy's) fault.
     """
     status = response.status_code if response is not None else 200
+    if body is None:
+        if expect.empty:
+            return None  # 204 No Content: a write with nothing to say
+        raise wrong_shape(call, expect, "no content", response, status)
     if not isinstance(body, dict) or "data" not in body:
         raise ServerError(status, None, f"{call.method} {call.path}: expected a JSON object "
-                          f"with 'data', got {_shape(body)}", None, response)
+                          f"with 'data', got {shape_of(body)}", None, response)
     found = body["data"]
-    if expect is not None and not isinstance(found, expect):
-        kinds = expect if isinstance(expect, tuple) else (expect,)
-        wanted = " or ".join(_KIND_NAMES.get(kind, kind.__name__) for kind in kinds)
-        raise ServerError(status, None, f"{call.method} {call.path}: expected 'data' to be "
-                          f"{wanted}, got {_shape(found)}", None, response)
+    if found is None and expect.empty:
+        return None
+    if not expect.accepts(found):
+        raise wrong_shape(call, expect, shape_of(found), response, status)
     return found
 
 
-_KIND_NAMES: Final[Mapping[type, str]] = {dict: "an object", list: "a list"}
+def wrong_shape(call: Call, expect: Shape, got: str, response: Any = None,
+                status: int = 200, *, what: str = "'data'") -> ServerError:
+    """Return the ServerError for an answer of the wrong shape, naming the route."""
+    return ServerError(status, None, f"{call.method} {call.path}: expected {what} to be "
+                       f"{expect.description}, got {got}", None, response)
 
 
-def _shape(value: Any) -> str:
+_NONE: Final = object()
+
+
+def shape_of(value: Any) -> str:
+    """Return a short description of a JSON value's shape, for an error message."""
     if value is None:
         return "null"
     if isinstance(value, dict):
         return f"an object with keys {sorted(value)[:5]!r}" if value else "an empty object"
     if isinstance(value, list):
-        return "a list"
-    return f"a {type(value).__name__} ({str(value)[:40]!r})"
+        odd = next((item for item in value if not isinstance(item, dict)), _NONE)
+        if odd is _NONE:
+            first = f" (the first with keys {sorted(value[0])[:5]!r})" if value else ""
+            return f"a list of {len(value)} objects{first}"
+        return f"a list holding {shape_of(odd)}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} ({redact_text(str(value)[:40])!r})"

@@ -37,6 +37,7 @@ import attrs
 
 from ..errors import (
     APIError,
+    IncompleteRead,
     InvalidQuery,
     InvalidRequest,
     NotFound,
@@ -48,7 +49,19 @@ from ..query import COUNT_KEYS, ITEM_READ_KEYS, WINDOW_KEYS, Query, query_to_par
 from ..query.checking import check_query
 from ..values import could_change, needs_field_types, typed_aggregate, typed_items
 from . import plans
-from .plans import Call, Plan, unwrap
+from .plans import (
+    COUNT,
+    KEY,
+    OBJECT,
+    ROWS,
+    Call,
+    Plan,
+    Shape,
+    shape_of,
+    unwrap,
+    whole_number,
+    wrong_shape,
+)
 from .schema import CollectionInfo, SchemaCache
 
 __all__ = ["MAX_QUERY_STRING", "ReadPath", "ReadRules", "Rows", "Window", "collect",
@@ -64,6 +77,8 @@ _PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LIMIT_CAP = re.compile(r'"limit" must be less than or equal to (\d+)')
 # What the query compiler says of a relational field its schema does not hold.
 _UNKNOWN_RELATION = re.compile(r"unknown to the schema|the schema has no relation")
+#: meta's total_count and filter_count: whole numbers, when asked for
+COUNT_VALUE = Shape("whole numbers", lambda value: value is None or whole_number(value))
 _OPERATOR_REFUSED = re.compile(r'does not contain the "_(gt|lt|eq|null|nnull)" filter operator')
 
 
@@ -173,6 +188,39 @@ class Rows:
 
 #: a page stream: yields instructions (calls) and Rows, returns nothing
 Pages = Generator[Any, Any, None]
+
+#: the meta a page stream asks for on its first page to know when it has read everything
+EXPECTED_META = "filter_count"
+
+
+@attrs.define
+class _Tally:
+    """How many rows a page stream read, and how many its first page's filter_count promised.
+
+    A page that comes back short ends a stream: without a count, an answer cut short (a
+    proxy's ``{"data": []}``) would end it silently. The count rides on the first page's
+    request (``meta=filter_count``): no extra request unless the stream ends short of it.
+    An answer without the count (a stand-in for Directus) is not checked.
+    """
+
+    window: Window
+    caller_meta: tuple[str, ...]
+    expected: int | None = None
+    read: int = 0
+    first: bool = True
+
+    def page(self, count: int, meta: dict[str, Any]) -> dict[str, Any]:
+        """Count a page's rows; return its meta as the caller asked for it."""
+        self.read += count
+        if not self.first:
+            return meta
+        self.first = False
+        total = meta.get(EXPECTED_META)
+        if isinstance(total, int | str) and str(total).isdigit():
+            self.expected = self.window.count(int(total))
+        if EXPECTED_META in self.caller_meta or "*" in self.caller_meta:
+            return meta
+        return {k: v for k, v in meta.items() if k != EXPECTED_META}
 
 
 def collect(pages: Pages, limit: int | None = None) -> Plan[tuple[list[Any], dict[str, Any]]]:
@@ -396,8 +444,10 @@ class ReadPath:
 
     # One request.
 
-    def request(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
-        """Send one read (SEARCH when the query string is too long); return data and meta."""
+    def request(self, compiled: Mapping[str, Any], expect: Shape = ROWS
+                ) -> Plan[tuple[Any, dict[str, Any]]]:
+        """Send one read (SEARCH when the query string is too long); return data and meta
+        (``data`` of the shape ``expect`` names, else ServerError)."""
         params = query_to_params(compiled)
         if self.rules.search_only or (_query_string_may_exceed(params, MAX_QUERY_STRING) and (
                 len(urlencode(params)) > MAX_QUERY_STRING)):
@@ -407,8 +457,11 @@ class ReadPath:
         body = yield from plans.send_json(call)
         # A list of items (an object when the collection is a singleton); anything else,
         # {"data": null} or a bare 42, is a server fault named by route, not a TypeError later.
-        data = unwrap(body, call, (list, dict))
+        data = unwrap(body, call, expect)
         meta = body.get("meta")
+        if isinstance(meta, dict) and not all(COUNT_VALUE.accepts(meta.get(name))
+                                              for name in ("total_count", "filter_count")):
+            raise wrong_shape(call, COUNT_VALUE, shape_of(meta), what="'meta' counts")
         if self.items_route and "aggregate" not in compiled:
             # The answer's shape says what the collection is: a singleton answers an object.
             singleton = isinstance(data, dict)
@@ -416,7 +469,8 @@ class ReadPath:
                 self.schema.remember(self.name, singleton=singleton)
         return data, meta if isinstance(meta, dict) else {}
 
-    def send(self, compiled: Mapping[str, Any]) -> Plan[tuple[Any, dict[str, Any]]]:
+    def send(self, compiled: Mapping[str, Any], expect: Shape = ROWS
+             ) -> Plan[tuple[Any, dict[str, Any]]]:
         """One read as the handle answers it: the route's rules, names explained, typed."""
         aggregate = compiled.get("aggregate")
         if self.rules.count_by_keys and aggregate is not None:
@@ -428,7 +482,7 @@ class ReadPath:
             return [{"count": len(keys)}], {}
         failure: APIError | None = None
         try:
-            data, meta = yield from self.request(compiled)
+            data, meta = yield from self.request(compiled, expect)
         except APIError as refusal:
             failure = refusal
         if failure is not None:
@@ -489,10 +543,41 @@ class ReadPath:
             yield Rows([data] if isinstance(data, dict) else list(data or []), got)
             return
         plan = yield from self._plan(base)
+        tally = None
+        if self._counts_pages(window):
+            tally = _Tally(window, tuple(meta))
+            base["meta"] = list(dict.fromkeys([*meta, EXPECTED_META]))
         if plan is None or not plan.keyset:
-            yield from self._offset_pages(base, window, plan)
+            yield from self._offset_pages(base, window, plan, tally)
         else:
-            yield from self._keyset_pages(base, window, plan)
+            yield from self._keyset_pages(base, window, plan, tally)
+
+    def _counts_pages(self, window: Window) -> bool:
+        """Return whether a read of this window asks for filter_count to check its end.
+
+        Windows that one page holds (first(), exists(), a small limit) are not checked:
+        the count would cost the database a scan on every such read. Rows this path drops
+        (/permissions' built-in rows) would not match the count.
+        """
+        if self.rules.drop_system_rows:
+            return False
+        return window.size is None or window.size > self._page_size(None)
+
+    def _ended_short(self, base: Mapping[str, Any], tally: _Tally | None) -> Plan[None]:
+        """Raise IncompleteRead if a stream ended short of its first page's count.
+
+        A short page before the count is reached is an answer cut short, unless items were
+        deleted meanwhile: a second count (only on this rare path) tells the two apart.
+        """
+        if tally is None or tally.expected is None or tally.read >= tally.expected:
+            return
+        now = tally.window.count((yield from self.total(base)))
+        if tally.read >= now:
+            return
+        at_start = "" if tally.expected == now else f" ({tally.expected} at the start)"
+        raise IncompleteRead(
+            f"reading {'/'.join(self.route)}: the pages ended after {tally.read} of "
+            f"{now} items{at_start}; an answer was cut short", expected=now, got=tally.read)
 
     def _plan(self, base: Mapping[str, Any]) -> Plan[_Plan | None]:
         sort = [SortKey.parse(key) for key in base.get("sort") or ()]
@@ -537,7 +622,8 @@ class ReadPath:
             return rows
         return [{k: v for k, v in row.items() if k not in plan.added_fields} for row in rows]
 
-    def _offset_pages(self, base: dict[str, Any], window: Window, plan: _Plan | None) -> Pages:
+    def _offset_pages(self, base: dict[str, Any], window: Window, plan: _Plan | None,
+                      tally: _Tally | None = None) -> Pages:
         query = self._request(base, plan)
         if "groupBy" in base and "sort" not in base:
             query["sort"] = list(base["groupBy"])  # a stable order for paging the groups
@@ -549,15 +635,20 @@ class ReadPath:
                 page["offset"] = position
             data, got, size = yield from self._send_capped(page)
             rows = list(data or []) if not isinstance(data, dict) else [data]
+            if tally is not None:
+                got = tally.page(len(rows), got)
             yield Rows(self._strip(rows, plan), got)
             query.pop("meta", None)
             if isinstance(data, dict) or len(rows) < size:
+                if not isinstance(data, dict):
+                    yield from self._ended_short(base, tally)
                 return
             position += len(rows)
             if remaining is not None:
                 remaining -= len(rows)
 
-    def _keyset_pages(self, base: dict[str, Any], window: Window, plan: _Plan) -> Pages:
+    def _keyset_pages(self, base: dict[str, Any], window: Window, plan: _Plan,
+                      tally: _Tally | None = None) -> Pages:
         query = self._request(base, plan)
         remaining = window.size
         seen = 0
@@ -588,15 +679,18 @@ class ReadPath:
                 yield from self._mark_unordered(plan, last)
                 # The same total order by offset from here: no item skipped or repeated.
                 offset_plan = attrs.evolve(plan, keyset=False)
-                yield from self._offset_pages(base, window.within(seen), offset_plan)
+                yield from self._offset_pages(base, window.within(seen), offset_plan, tally)
                 return
             if isinstance(data, dict):  # a singleton after all
                 yield Rows([data], got)
                 return
             rows = list(data or [])
+            if tally is not None:
+                got = tally.page(len(rows), got)
             yield Rows(self._strip(rows, plan), got)
             query.pop("meta", None)
             if len(rows) < size:
+                yield from self._ended_short(base, tally)
                 return
             seen += len(rows)
             if remaining is not None:
@@ -606,7 +700,7 @@ class ReadPath:
                     for v in (rows[-1].get(key.field) for key in plan.order)]
             if any(isinstance(v, bool | dict | list) for v in last):
                 yield from self._offset_pages(base, window.within(seen),
-                                              attrs.evolve(plan, keyset=False))
+                                              attrs.evolve(plan, keyset=False), tally)
                 return
 
     def _mark_unordered(self, plan: _Plan, last: Sequence[Any]) -> Plan[None]:
@@ -693,7 +787,11 @@ class ReadPath:
         base = {k: v for k, v in compiled.items() if k not in WINDOW_KEYS and k != "meta"}
         plan = yield from self._plan(base)
         query = self._request(base, plan)
-        if meta:
+        tally = None
+        if self._counts_pages(window):
+            tally = _Tally(window, tuple(meta))
+            query["meta"] = list(dict.fromkeys([*meta, EXPECTED_META]))
+        elif meta:
             query["meta"] = list(meta)
         limit = window.size if window.size is not None else (-1 if cap == -1 else UNCAPPED_PROBE)
         query["limit"] = limit
@@ -703,11 +801,17 @@ class ReadPath:
         if isinstance(data, dict):  # a singleton after all
             return data, got, True
         rows = self._strip(list(data or []), plan)
+        if tally is not None:
+            got = tally.page(len(rows), got)
         if used == limit:
             if limit == UNCAPPED_PROBE:
                 self.schema.server.query_limit_max = -1  # it took the probe: no cap
+            yield from self._ended_short(base, tally)
             return rows, got, True
-        return rows, got, len(rows) < used  # cut to the cap: complete only if short of it
+        if len(rows) < used:  # cut to the cap: complete only if short of it
+            yield from self._ended_short(base, tally)
+            return rows, got, True
+        return rows, got, False
 
     def first(self, compiled: Mapping[str, Any]) -> Plan[Any | None]:
         """Return the window's first row, or None."""
@@ -750,7 +854,7 @@ class ReadPath:
         """Return how many items match, window aside (one aggregate count read)."""
         query = {k: v for k, v in compiled.items() if k in COUNT_KEYS}
         query["aggregate"] = {"count": ["*"]}
-        data, _ = yield from self.send(query)
+        data, _ = yield from self.send(query, COUNT)
         return int(data[0]["count"]) if data else 0
 
     def count(self, compiled: Mapping[str, Any]) -> Plan[int]:
@@ -772,7 +876,17 @@ class ReadPath:
         query = {k: v for k, v in compiled.items() if k not in ("fields", "deep", "alias")}
         query["fields"] = [pk]
         rows, _ = yield from collect(self.pages(query))
-        return [row[pk] for row in rows]
+        return self.keys_of(rows, pk)
+
+    def keys_of(self, rows: Sequence[Any], pk: str) -> list[Any]:
+        """Return each row's primary key; a row without one (asked for with fields=[pk]) is
+        the server's fault, raised as ServerError naming the route."""
+        keys = [row.get(pk) for row in rows]
+        if not all(KEY.accepts(key) for key in keys):
+            odd = next(row for row, key in zip(rows, keys, strict=True) if not KEY.accepts(key))
+            raise wrong_shape(Call("GET", self.route), KEY, shape_of(odd),
+                              what=f"each row's {pk!r}")
+        return keys
 
     def get(self, compiled: Mapping[str, Any], key: str | int) -> Plan[Any]:
         """Return one item by key (GET /items/{c}/{key}, or SEARCH when long), else NotFound."""
@@ -788,7 +902,7 @@ class ReadPath:
             raise self.missing(key, "filter" in query)
         try:
             item = yield from plans.data("GET", *self.route, key, params=params or None,
-                                         expect=dict)
+                                         expect=OBJECT)
         except PermissionDenied as denied:
             refusal = denied
         else:
@@ -816,7 +930,7 @@ class ReadPath:
     def check_readable(self) -> Plan[None]:
         """Raise the server's PermissionDenied if this token may not read the collection
         (one read of no rows)."""
-        yield from plans.data("GET", *self.route, params={"limit": "0"})
+        yield from plans.data("GET", *self.route, params={"limit": "0"}, expect=ROWS)
 
     def readable(self) -> Plan[bool]:
         """Return whether this token may read the collection (one read of no rows)."""
@@ -837,7 +951,7 @@ class ReadPath:
                 found, _ = yield from self.send({"filter": {pk: {"_eq": key}}, "fields": [pk],
                                                  "limit": 1})
                 return bool(found)
-            yield from plans.data("GET", *self.route, key)
+            yield from plans.data("GET", *self.route, key, expect=OBJECT)
         except PermissionDenied as denied:
             if pk is None and denied.reason is None and (yield from self.readable()):
                 return False

@@ -60,6 +60,25 @@ _INTROSPECT_ALL = """query LearnAll { __schema {
 _GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 
 
+def _rows_naming(*names: str) -> Any:
+    def accepts(value: Any) -> bool:
+        return isinstance(value, list) and all(
+            isinstance(row, dict) and all(isinstance(row.get(name), str) for name in names)
+            and isinstance(row.get("schema") or {}, dict)
+            and isinstance(row.get("meta") or {}, dict) for row in value)
+    return accepts
+
+
+#: GET /fields/{collection}: rows naming their field
+FIELD_ROWS = plans.Shape("a list of field rows (field)", _rows_naming("field"))
+#: GET /fields: rows naming their collection and field
+ALL_FIELD_ROWS = plans.Shape("a list of field rows (collection, field)",
+                             _rows_naming("collection", "field"))
+#: GET /relations: rows naming the many side's collection and field
+RELATION_ROWS = plans.Shape("a list of relation rows (collection, field)",
+                            _rows_naming("collection", "field"))
+
+
 @attrs.frozen
 class CollectionInfo:
     """What is known of a collection: primary key, singleton flag, field types (None: unknown)."""
@@ -147,7 +166,7 @@ class SchemaCache:
                 return self._fields[name]
         try:
             rows: list[dict[str, Any]] | None = list(
-                (yield from plans.data("GET", "fields", name)) or [])
+                (yield from plans.data("GET", "fields", name, expect=FIELD_ROWS)))
         except PermissionDenied:
             rows = None
         with self._lock:
@@ -214,7 +233,7 @@ class SchemaCache:
         with self._lock:
             if self._relations is not None:
                 return self._relations
-        rows = list((yield from plans.data("GET", "relations")) or [])
+        rows = list((yield from plans.data("GET", "relations", expect=RELATION_ROWS)))
         with self._lock:
             if self._relations is None:
                 self._relations = rows
@@ -299,7 +318,7 @@ class SchemaCache:
             full = self._full
         if full is None and fetch:
             try:
-                rows = (yield from plans.data("GET", "fields")) or []
+                rows = yield from plans.data("GET", "fields", expect=ALL_FIELD_ROWS)
                 full = Schema.from_directus(collection, (yield from self.relations()), rows)
             except APIError:
                 # Most API tokens may not read the schema: the server decides, as before.

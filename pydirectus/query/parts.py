@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from pydirectus.encoding import dumps
+from pydirectus.encoding import check_unicode, dumps
 from pydirectus.errors import InvalidQuery
 from pydirectus.query.lookups import FUNCTIONS
 
@@ -103,7 +103,7 @@ def names(part: str, values: Iterable[Any]) -> tuple[str, ...]:
             raise InvalidQuery(f"{part}: names must be str, got {name!r}")
         if not name or len(split_names(name)) != 1:
             raise InvalidQuery(f"{part}: {name!r} is not one name (empty, or has a comma)")
-        out.append(field_path(name))
+        out.append(field_path(check_unicode(name, part)))
     return tuple(out)
 
 

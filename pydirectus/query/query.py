@@ -220,7 +220,7 @@ class Query:
     def meta(self, *kinds: str) -> Self:
         """REPLACE the metadata to ask for: ``"total_count"``, ``"filter_count"`` or ``"*"``."""
         for kind in kinds:
-            if kind not in _META:
+            if not isinstance(kind, str) or kind not in _META:
                 raise InvalidQuery(f"meta: unknown {kind!r} (known: *, filter_count, total_count)")
         return self._evolve(meta=tuple(kinds))
 
@@ -408,8 +408,14 @@ class Query:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Query:
         """Parse GET query parameters (the inverse of ``to_params``)."""
+        if not isinstance(params, Mapping):
+            raise InvalidQuery(f"params: expected a dict of query parameters, got "
+                               f"{type(params).__name__}")
         data: dict[str, Any] = {}
         for key, value in params.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise InvalidQuery(f"params[{key!r}]: expected str names and values (as in a "
+                                   f"query string), got {value!r}")
             part = BY_KEY.get(key)
             if part is not None and part.kind is not None:
                 data[key] = part.kind.from_param(key, value)
@@ -420,9 +426,18 @@ class Query:
     @classmethod
     def from_preset(cls, preset: Mapping[str, Any]) -> Query:
         """Build the query a ``directus_presets`` row describes (filter, search, layout query)."""
+        if not isinstance(preset, Mapping):
+            raise InvalidQuery(f"preset: expected a directus_presets row (a dict), got "
+                               f"{type(preset).__name__}")
         data: dict[str, Any] = {"filter": preset.get("filter"), "search": preset.get("search")}
         layout_query = preset.get("layout_query") or {}
+        if not isinstance(layout_query, Mapping):
+            raise InvalidQuery(f"preset['layout_query']: expected an object, got "
+                               f"{layout_query!r:.60}")
         layout = layout_query.get(preset.get("layout") or "tabular") or {}
+        if not isinstance(layout, Mapping):
+            raise InvalidQuery(f"preset['layout_query'][{preset.get('layout')!r}]: expected an "
+                               f"object, got {layout!r:.60}")
         for key in ("fields", "sort", "limit", "page"):
             if layout.get(key) is not None:
                 data[key] = layout[key]

@@ -27,6 +27,13 @@ from .handles import SystemCollection, discard
 
 __all__ = ["Permissions", "Policies", "Roles", "Users"]
 
+#: GET /permissions/me: collection -> action -> {access, fields, ...}
+_RIGHTS = plans.Shape(
+    "an object of collection -> action -> permission objects",
+    lambda value: isinstance(value, dict) and all(
+        isinstance(actions, dict) and all(isinstance(right, dict) for right in actions.values())
+        for actions in value.values()))
+
 
 class Users(SystemCollection[User]):
     """The /users handle, with /users/me, invitations, registration and two-factor auth."""
@@ -36,14 +43,16 @@ class Users(SystemCollection[User]):
     def me(self, *, fields: Sequence[str] | None = None) -> User:
         """Return the current user from GET /users/me ({id} only if it may not read itself)."""
         return cast("User", self._run(plans.data("GET", "users", "me",
-                                                 params=fields_params(fields))))
+                                                 params=fields_params(fields),
+                                                 expect=plans.OBJECT)))
 
     def update_me(self, data: Mapping[str, Any], *,
                   fields: Sequence[str] | None = None) -> User:
         """Update the current user with PATCH /users/me; return it."""
         body = dict(check_data(data))
         return cast("User", self._run(plans.data("PATCH", "users", "me",
-                                                 params=fields_params(fields), json=body)))
+                                                 params=fields_params(fields), json=body,
+                                                 expect=plans.OBJECT_OR_NOTHING)))
 
     def invite(self, email: str | Sequence[str], role: str,
                invite_url: str | None = None) -> None:
@@ -67,19 +76,19 @@ class Users(SystemCollection[User]):
     def _invite(self, body: dict[str, Any]) -> Plan[None]:
         # Directus answers 204 and invites no one when the token may not create users:
         # ask first (GET /permissions/me), so the refusal is not silent.
-        rights = (yield from plans.data("GET", "permissions", "me")) or {}
+        rights = (yield from plans.data("GET", "permissions", "me", expect=_RIGHTS))
         if ((rights.get("directus_users") or {}).get("create") or {}).get(
                 "access", "none") == "none":
             raise PermissionDenied(403, "FORBIDDEN", "invite: this token may not create users, "
                                    "so Directus would answer 204 without inviting anyone",
                                    {"reason": "no create permission on directus_users"})
-        yield from plans.data("POST", "users", "invite", json=body)
+        yield from plans.data("POST", "users", "invite", json=body, expect=plans.NOTHING)
 
     def accept_invite(self, token: str, password: str) -> None:
         """Accept an invitation (set the password, activate) with POST /users/invite/accept."""
         body = {"token": check_text(token, "token"), "password": check_text(password, "password")}
         return self._run(discard(plans.data("POST", "users", "invite", "accept", json=body,
-                                            authenticate=False)))
+                                            authenticate=False, expect=plans.NOTHING)))
 
     def register(self, email: str, password: str, *, verification_url: str | None = None,
                  first_name: str | None = None, last_name: str | None = None) -> None:
@@ -92,7 +101,7 @@ class Users(SystemCollection[User]):
             if value is not None:
                 body[name] = check_text(value, name)
         return self._run(discard(plans.data("POST", "users", "register", json=body,
-                                            authenticate=False)))
+                                            authenticate=False, expect=plans.NOTHING)))
 
     def generate_tfa(self, password: str | None = None) -> dict[str, str]:
         """Start two-factor setup with POST /users/me/tfa/generate: {secret, otpauth_url}.
@@ -101,12 +110,14 @@ class Users(SystemCollection[User]):
         """
         body = {} if password is None else {"password": check_text(password, "password")}
         return cast("dict[str, str]", self._run(plans.data("POST", "users", "me", "tfa",
-                                                           "generate", json=body)))
+                                                           "generate", json=body,
+                                                           expect=plans.OBJECT)))
 
     def enable_tfa(self, secret: str, otp: str) -> None:
         """Turn two-factor auth on with POST /users/me/tfa/enable (secret from generate_tfa)."""
         body = {"secret": check_text(secret, "secret"), "otp": check_text(otp, "otp")}
-        return self._run(discard(plans.data("POST", "users", "me", "tfa", "enable", json=body)))
+        return self._run(discard(plans.data("POST", "users", "me", "tfa", "enable", json=body,
+                                            expect=plans.NOTHING)))
 
     def disable_tfa(self, otp: str | None = None, *, user: str | None = None) -> None:
         """Turn two-factor auth off: yours with POST /users/me/tfa/disable {otp}, or (admin)
@@ -115,10 +126,10 @@ class Users(SystemCollection[User]):
             if otp is not None:
                 raise UsageError("otp: not needed to disable another user's 2FA (pass user=)")
             return self._run(discard(plans.data("POST", "users", check_uuid(user, "user"),
-                                                "tfa", "disable")))
+                                                "tfa", "disable", expect=plans.NOTHING)))
         body = {"otp": check_text(otp, "otp")}
         return self._run(discard(plans.data("POST", "users", "me", "tfa", "disable",
-                                            json=body)))
+                                            json=body, expect=plans.NOTHING)))
 
 
 class Roles(SystemCollection[Role]):
@@ -131,8 +142,9 @@ class Roles(SystemCollection[Role]):
         return self._run(self._me(fields_params(fields)))
 
     def _me(self, params: dict[str, str] | None) -> Plan[list[Role]]:
-        roles = yield from plans.data("GET", "roles", "me", params=params)
-        return cast("list[Role]", roles or [])
+        roles = yield from plans.data("GET", "roles", "me", params=params,
+                                      expect=plans.OBJECTS)
+        return cast("list[Role]", roles)
 
 
 class Policies(SystemCollection[Policy]):
@@ -144,7 +156,7 @@ class Policies(SystemCollection[Policy]):
         """Return the current user's app_access, admin_access and enforce_tfa from
         GET /policies/me/globals."""
         return cast("dict[str, bool]", self._run(plans.data("GET", "policies", "me",
-                                                            "globals")))
+                                                            "globals", expect=plans.OBJECT)))
 
 
 class Permissions(SystemCollection[PermissionRecord]):
@@ -165,8 +177,8 @@ class Permissions(SystemCollection[PermissionRecord]):
 
     def me(self) -> dict[str, dict[str, Any]]:
         """Return collection -> action -> {access, fields, ...} from GET /permissions/me."""
-        return cast("dict[str, dict[str, Any]]", self._run(plans.data("GET", "permissions",
-                                                                      "me")))
+        return cast("dict[str, dict[str, Any]]", self._run(plans.data(
+            "GET", "permissions", "me", expect=_RIGHTS)))
 
     def item(self, collection: str, pk: str | int | None = None) -> dict[str, Any]:
         """Return what the current user may do to one item (or a singleton) from
@@ -174,4 +186,5 @@ class Permissions(SystemCollection[PermissionRecord]):
         segments: list[str | int] = ["permissions", "me", check_name(collection)]
         if pk is not None:
             segments.append(check_key(pk))
-        return cast("dict[str, Any]", self._run(plans.data("GET", *segments)))
+        return cast("dict[str, Any]", self._run(plans.data("GET", *segments,
+                                                           expect=plans.OBJECT)))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
+
+import attrs
 
 from ..checks import check_data, check_keys, check_name, check_params, check_uuid, fields_params
 from ..core import plans
@@ -15,6 +17,19 @@ from .handles import SystemCollection
 __all__ = ["Flows", "Shares", "Versions"]
 
 R = TypeVar("R")
+
+#: promote answers the item's key (null when Directus has none to give)
+_KEY_OR_NOTHING = attrs.evolve(plans.KEY, description="the item's key or nothing", empty=True)
+#: GET /flows/{id}?fields=trigger,options: how the flow is triggered
+_FLOW_TRIGGER = plans.Shape(
+    "an object with the flow's trigger and options",
+    lambda value: isinstance(value, dict) and isinstance(value.get("options") or {}, dict))
+#: what the item of a version is looked up by
+_VERSION_REF = plans.Shape(
+    "an object with the version's collection (a name), item and key",
+    lambda value: isinstance(value, dict) and isinstance(value.get("collection"), str)
+    and bool(value["collection"]) and plans.KEY.accepts(value.get("item"))
+    and isinstance(value.get("key"), str))
 
 
 class Versions(SystemCollection[Version]):
@@ -42,13 +57,13 @@ class Versions(SystemCollection[Version]):
         body = dict(check_data(delta, "delta"))
         key = check_uuid(id, "id")
         return cast("dict[str, Any]", self._run(self._version(key, plans.data(
-            "POST", "versions", key, "save", json=body))))
+            "POST", "versions", key, "save", json=body, expect=plans.OBJECT))))
 
     def compare(self, id: str) -> dict[str, Any]:
         """Return {outdated, mainHash, current, main} from GET /versions/{id}/compare."""
         key = check_uuid(id, "id")
         return cast("dict[str, Any]", self._run(self._version(key, plans.data(
-            "GET", "versions", key, "compare"))))
+            "GET", "versions", key, "compare", expect=plans.OBJECT))))
 
     def promote(self, id: str, main_hash: str, fields: Sequence[str] | None = None) -> Any:
         """Apply a version (all its fields, or `fields`) to the main item with
@@ -57,12 +72,14 @@ class Versions(SystemCollection[Version]):
             raise UsageError(f"main_hash: expected compare(id)['mainHash'], got {main_hash!r}")
         body: dict[str, Any] = {"mainHash": main_hash}
         if fields is not None:
-            if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
-                raise UsageError(f"fields: expected a list of field names, got {fields!r}")
-            body["fields"] = list(fields)
+            names = [] if isinstance(fields, str | Mapping) or not isinstance(
+                fields, Iterable) else list(fields)
+            if not names or not all(isinstance(f, str) and f for f in names):
+                raise UsageError(f"fields: expected a list of field names, got {fields!r:.80}")
+            body["fields"] = names
         key = check_uuid(id, "id")
         return self._run(self._version(key, plans.data("POST", "versions", key, "promote",
-                                                       json=body)))
+                                                       json=body, expect=_KEY_OR_NOTHING)))
 
     def item(self, id: str, *, fields: Sequence[str] | None = None) -> dict[str, Any]:
         """Return the item as a version has it: GET /versions/{id} for its collection, item and
@@ -72,9 +89,11 @@ class Versions(SystemCollection[Version]):
 
     def _item(self, key: str, params: dict[str, str] | None) -> Plan[dict[str, Any]]:
         version = yield from self._version(key, plans.data(
-            "GET", "versions", key, params={"fields": "collection,item,key"}))
+            "GET", "versions", key, params={"fields": "collection,item,key"},
+            expect=_VERSION_REF))
         item = yield from plans.data("GET", "items", version["collection"], version["item"],
-                                     params={"version": version["key"], **(params or {})})
+                                     params={"version": version["key"], **(params or {})},
+                                     expect=plans.OBJECT)
         return cast("dict[str, Any]", item)
 
 
@@ -91,7 +110,7 @@ class Shares(SystemCollection[Share]):
     def _info(self, key: str) -> Plan[Share]:
         denied: PermissionDenied | None = None
         try:
-            share = yield from plans.data("GET", "shares", "info", key)
+            share = yield from plans.data("GET", "shares", "info", key, expect=plans.OBJECT)
         except PermissionDenied as refusal:
             denied = refusal
         if denied is None:
@@ -123,7 +142,8 @@ class Flows(SystemCollection[Flow]):
             body = {**(body or {}), "collection": check_name(collection, "collection")}
             if keys is not None:
                 body["keys"] = check_keys(keys)
-        if method is not None and method.upper() not in ("GET", "POST"):
+        if method is not None and (not isinstance(method, str)
+                                   or method.upper() not in ("GET", "POST")):
             raise UsageError(f"method: expected 'GET' or 'POST', got {method!r}")
         query = check_params(params) if params else None
         if method is not None:
@@ -155,7 +175,8 @@ class Flows(SystemCollection[Flow]):
     def _method_of(self, key: str, body: dict[str, Any] | None) -> Plan[str]:
         try:
             flow = yield from plans.data("GET", "flows", key,
-                                         params={"fields": "trigger,options"})
+                                         params={"fields": "trigger,options"},
+                                         expect=_FLOW_TRIGGER)
         except PermissionDenied:
             return "POST" if body is not None else "GET"
         if not flow:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["METHODS", "send_custom", "split_path"]
 
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "SEARCH", "HEAD", "OPTIONS"})
+#: what no header may hold: a line break would start another header, a NUL ends the text
+_BREAKS = frozenset("\r\n\x00")
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -36,13 +38,15 @@ def send_custom(transport: Runner, method: str, path: str, *,
                 params: Mapping[str, Any] | None = None, json: Any = None,
                 headers: Mapping[str, str] | None = None) -> Any:
     """Send a call to any route; return decoded JSON, text, or None for an empty body."""
-    verb = method.upper() if isinstance(method, str) else method
+    verb = method.upper() if isinstance(method, str) else None
     if verb not in METHODS:
         raise UsageError(f"method: expected one of {', '.join(sorted(METHODS))}, "
                          f"got {method!r}")
     if headers is not None and (not isinstance(headers, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items())):
-        raise UsageError("headers: expected a dict of str to str")
+            isinstance(k, str) and k.strip() and isinstance(v, str)
+            and not _BREAKS.intersection(k + v) for k, v in headers.items())):
+        raise UsageError("headers: expected a dict of str to str (names not empty, no line "
+                         "breaks or NUL)")
     query = None if params is None else check_params(params)
     call = Call(verb, split_path(path), params=query, json=json, headers=headers)
     return transport.run(_custom(call))

@@ -139,6 +139,14 @@ class SettingsHandle(Singleton[T]):
 
 _ExtensionList = list[Extension]
 
+#: GET /extensions: records with their id, and schema and meta objects (or null)
+_EXTENSIONS = plans.Shape(
+    "a list of extension records (id, schema, meta)",
+    lambda value: isinstance(value, list) and all(
+        isinstance(row, dict) and isinstance(row.get("id"), str)
+        and isinstance(row.get("schema") or {}, dict) and isinstance(row.get("meta") or {}, dict)
+        for row in value))
+
 
 class Extensions:
     """The installed extensions at /extensions: list them, enable or disable one."""
@@ -155,8 +163,8 @@ class Extensions:
         return self._runner.run(self._list())
 
     def _list(self) -> Plan[_ExtensionList]:
-        found = yield from plans.data("GET", "extensions")
-        return cast("_ExtensionList", found or [])
+        found = yield from plans.data("GET", "extensions", expect=_EXTENSIONS)
+        return cast("_ExtensionList", found)
 
     def get(self, extension: str) -> Extension:
         """Return one extension by id or name (from GET /extensions), else raise NotFound."""
@@ -182,7 +190,8 @@ class Extensions:
     def _update(self, extension: str, meta: dict[str, Any]) -> Plan[Extension]:
         # Resolved first: Directus answers a PATCH of an unknown id with an empty 204.
         key = (yield from self._get(extension))["id"]
-        updated = yield from plans.data("PATCH", "extensions", key, json={"meta": meta})
+        updated = yield from plans.data("PATCH", "extensions", key, json={"meta": meta},
+                                        expect=plans.OBJECT_OR_NOTHING)
         return cast("Extension", updated)
 
     def enable(self, extension: str) -> Extension:

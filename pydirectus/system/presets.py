@@ -16,6 +16,10 @@ from .handles import SystemCollection
 
 __all__ = ["LAYOUT_QUERY_KEYS", "Presets", "preset_body"]
 
+#: GET /users/me?fields=id: the user's id is what a preset of "me" is stored under
+_WITH_ID = plans.Shape("an object with the user's id",
+                       lambda value: isinstance(value, dict) and plans.KEY.accepts(value.get("id")))
+
 # What a preset can hold: filter and search at its top, these in layout_query[layout].
 LAYOUT_QUERY_KEYS = ("fields", "sort", "limit", "page")
 PRESET_KEYS = frozenset({"filter", "search", *LAYOUT_QUERY_KEYS})
@@ -83,7 +87,8 @@ class Presets(SystemCollection[Preset]):
         compiled = yield from Collection(name, self._runner, self._schema)._path.compile(query)
         body = preset_body(name, compiled, bookmark=marks["bookmark"], layout=marks["layout"])
         if mine:
-            me = yield from plans.data("GET", "users", "me", params={"fields": "id"})
+            me = yield from plans.data("GET", "users", "me", params={"fields": "id"},
+                                       expect=_WITH_ID)
             owner = {**owner, "user": str(me["id"])}
         body.update(owner)
         self._refuse_singleton("create")

@@ -56,6 +56,12 @@ ON_DELETE = ("SET NULL", "CASCADE", "NO ACTION", "RESTRICT", "SET DEFAULT")
 
 R = TypeVar("R")
 
+#: GET /collections: records, each naming its collection
+_COLLECTION_RECORDS = plans.Shape(
+    "a list of collection records",
+    lambda value: isinstance(value, list) and all(
+        isinstance(row, dict) and isinstance(row.get("collection"), str) for row in value))
+
 
 class _Handle:
     def __init__(self, transport: Runner, schema: SchemaCache) -> None:
@@ -67,9 +73,11 @@ class _Handle:
         return self._runner.run(plan)
 
     def _write(self, method: str, *segments: str | int, json: Any = None,
-               params: Mapping[str, str] | None = None) -> Plan[Any]:
+               params: Mapping[str, str] | None = None,
+               expect: plans.Shape = plans.OBJECT_OR_NOTHING) -> Plan[Any]:
         try:
             return (yield from plans.data(method, *segments, json=json, params=params,
+                                          expect=expect,
                                           idempotent=method == "DELETE" or None))
         finally:
             # Even a failed change may have half-happened: forget what we knew.
@@ -87,13 +95,15 @@ class Collections(_Handle):
         return self._run(self._all(system))
 
     def _all(self, system: bool = False) -> Plan[list[CollectionRecord]]:
-        found: list[CollectionRecord] = (yield from plans.data("GET", "collections")) or []
+        found: list[CollectionRecord] = yield from plans.data("GET", "collections",
+                                                              expect=_COLLECTION_RECORDS)
         return [c for c in found if system or not is_system(c["collection"])]
 
     def get(self, name: str) -> CollectionRecord:
         """Return one collection from GET /collections/{name}."""
         return cast("CollectionRecord", self._run(plans.data("GET", "collections",
-                                                             check_name(name))))
+                                                             check_name(name),
+                                                             expect=plans.OBJECT)))
 
     def create(self, spec: Mapping[str, Any]) -> CollectionRecord:
         """Create a collection (with its fields) from a raw spec with POST /collections."""
@@ -128,7 +138,7 @@ class Collections(_Handle):
         return self._run(self._delete(name))
 
     def _delete(self, name: str) -> Plan[None]:
-        yield from self._write("DELETE", "collections", name)
+        yield from self._write("DELETE", "collections", name, expect=plans.NOTHING)
 
 
 class Fields(_Handle):
@@ -143,13 +153,14 @@ class Fields(_Handle):
 
     def _all(self, collection: str | None = None) -> Plan[list[FieldRecord]]:
         segments = ("fields",) if collection is None else ("fields", collection)
-        found = yield from plans.data("GET", *segments)
-        return cast("list[FieldRecord]", found or [])
+        found = yield from plans.data("GET", *segments, expect=plans.OBJECTS)
+        return cast("list[FieldRecord]", found)
 
     def get(self, collection: str, field: str) -> FieldRecord:
         """Return one field from GET /fields/{collection}/{field}."""
         return cast("FieldRecord", self._run(plans.data(
-            "GET", "fields", check_name(collection), check_name(field, "field"))))
+            "GET", "fields", check_name(collection), check_name(field, "field"),
+            expect=plans.OBJECT)))
 
     def create(self, collection: str, spec: Mapping[str, Any] | Field, *,
                name: str | None = None) -> FieldRecord:
@@ -184,7 +195,7 @@ class Fields(_Handle):
         return self._run(self._delete(collection, field))
 
     def _delete(self, collection: str, field: str) -> Plan[None]:
-        yield from self._write("DELETE", "fields", collection, field)
+        yield from self._write("DELETE", "fields", collection, field, expect=plans.NOTHING)
 
 
 class Relations(_Handle):
@@ -200,13 +211,14 @@ class Relations(_Handle):
 
     def _all(self, collection: str | None = None) -> Plan[list[Relation]]:
         segments = ("relations",) if collection is None else ("relations", collection)
-        found = yield from plans.data("GET", *segments)
-        return cast("list[Relation]", found or [])
+        found = yield from plans.data("GET", *segments, expect=plans.OBJECTS)
+        return cast("list[Relation]", found)
 
     def get(self, collection: str, field: str) -> Relation:
         """Return one relation from GET /relations/{collection}/{field}."""
         return cast("Relation", self._run(plans.data(
-            "GET", "relations", check_name(collection), check_name(field, "field"))))
+            "GET", "relations", check_name(collection), check_name(field, "field"),
+            expect=plans.OBJECT)))
 
     def create(self, spec: Mapping[str, Any]) -> Relation:
         """Create a relation (collection, field, related_collection, meta, schema) with
@@ -234,7 +246,8 @@ class Relations(_Handle):
         collection, field = check_name(collection), check_name(field, "field")
         _refuse_system("relations", collection, field, allow_system,
                        "Directus would drop the foreign key Directus itself relies on")
-        return self._run(discard(self._write("DELETE", "relations", collection, field)))
+        return self._run(discard(self._write("DELETE", "relations", collection, field,
+                                             expect=plans.NOTHING)))
 
 
 def is_system(collection: str) -> bool:
@@ -471,7 +484,8 @@ class SchemaAPI(_Handle):
 
     def _snapshot(self) -> Plan[dict[str, Any]]:
         snapshot = yield from admin_plan("schema.snapshot()",
-                                         plans.data("GET", "schema", "snapshot"))
+                                         plans.data("GET", "schema", "snapshot",
+                                                    expect=plans.OBJECT))
         return cast("dict[str, Any]", snapshot)
 
     def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> dict[str, Any] | None:
@@ -488,14 +502,15 @@ class SchemaAPI(_Handle):
         body = yield from admin_plan("schema.diff()", self._in_our_terms(body))
         params = {"force": "true"} if force else None
         result = yield from admin_plan("schema.diff()", plans.data(
-            "POST", "schema", "diff", params=params, json=body))
+            "POST", "schema", "diff", params=params, json=body, expect=plans.OBJECT_OR_NOTHING))
         return cast("dict[str, Any] | None", result)
 
     def _in_our_terms(self, snapshot: dict[str, Any]) -> Plan[dict[str, Any]]:
         # The column details and foreign-key types this database would report for the same
         # schema (see pydirectus.system.portable). Even between two SQLite databases: a uuid
         # foreign key reads back there as a string, which Directus would add as a varchar.
-        here = cast("dict[str, Any]", (yield from plans.data("GET", "schema", "snapshot")))
+        here = cast("dict[str, Any]", (yield from plans.data("GET", "schema", "snapshot",
+                                                           expect=plans.OBJECT)))
         key_types = {}
         for related in foreign_keys_outside(snapshot):
             key_types[related] = yield from self._key_type(
@@ -509,7 +524,8 @@ class SchemaAPI(_Handle):
 
     def _apply(self, body: dict[str, Any], force: bool) -> Plan[None]:
         yield from admin_plan("schema.apply()", self._write(
-            "POST", "schema", "apply", json=body, params={"force": "true"} if force else None))
+            "POST", "schema", "apply", json=body, params={"force": "true"} if force else None,
+            expect=plans.NOTHING))
 
     def copy_to(self, target: SchemaAPI, *, force: bool = False) -> dict[str, Any] | None:
         """Make `target`'s schema match this one (snapshot here, diff and apply there);

@@ -18,7 +18,7 @@ from ..checks import (
     check_url,
 )
 from ..core import plans
-from ..core.plans import Call, Plan, Runner
+from ..core.plans import Plan, Runner
 from ..errors import InvalidQuery, UsageError
 from ..multipart import Source, Upload, file_parts, send_parts_plan
 from ..query import Query
@@ -48,26 +48,28 @@ class Utils:
         """Return a random URL-safe string from GET /utils/random/string (length 1-500)."""
         size = check_int_range(length, "length", 1, 500)
         return cast(str, self._runner.run(plans.data("GET", "utils", "random", "string",
-                                                     params={"length": str(size)})))
+                                                     params={"length": str(size)},
+                                                     expect=plans.TEXT)))
 
     def sort(self, collection: str, item: str | int, to: str | int) -> None:
         """Move `item` to where `to` is in a manually sorted collection (its sort field
         renumbered) with POST /utils/sort/{collection}."""
         body = {"item": check_key(item, "item"), "to": check_key(to, "to")}
-        return self._runner.run(discard(plans.send(
-            Call("POST", ("utils", "sort", check_name(collection)), json=body))))
+        return self._runner.run(discard(plans.data(
+            "POST", "utils", "sort", check_name(collection), json=body, expect=plans.NOTHING)))
 
     def clear_cache(self, *, system: bool = False) -> None:
         """Clear the data cache (and the system cache if asked) with POST /utils/cache/clear
         (admin only)."""
         params = {"system": "true"} if system else None
-        return self._runner.run(admin_plan("utils.clear_cache()", discard(plans.send(
-            Call("POST", ("utils", "cache", "clear"), params=params)))))
+        return self._runner.run(admin_plan("utils.clear_cache()", discard(plans.data(
+            "POST", "utils", "cache", "clear", params=params, expect=plans.NOTHING))))
 
     def revert(self, revision: int) -> None:
         """Put an item back to how a revision has it with POST /utils/revert/{revision}."""
         return self._runner.run(discard(plans.data("POST", "utils", "revert",
-                                                   check_key(revision, "revision"))))
+                                                   check_key(revision, "revision"),
+                                                   expect=plans.NOTHING)))
 
     def import_file(self, collection: str, source: Source, *, filename: str | None = None,
                     content_type: str | None = None) -> None:
@@ -81,7 +83,8 @@ class Utils:
             raise UsageError(f"source: import takes JSON or CSV; name the file *.json or "
                              f"*.csv or pass content_type= (got {part.filename!r})")
         return self._runner.run(discard(send_parts_plan(
-            "POST", ("utils", "import", name), [attrs.evolve(part, content_type=kind)])))
+            "POST", ("utils", "import", name), [attrs.evolve(part, content_type=kind)],
+            expect=plans.NOTHING)))
 
     def import_items(self, batches: Mapping[str, Iterable[Mapping[str, Any]]], *,
                      mode: str = "add", dry_run: bool = False) -> Any:
@@ -95,7 +98,8 @@ class Utils:
                  "items": [dict(item) for item in check_items(items, f"batches[{name!r}]")]}
                 for name, items in batches.items()]
         params = {"mode": mode, **({"dryRun": "true"} if dry_run else {})}
-        return self._runner.run(plans.data("POST", "utils", "import", params=params, json=body))
+        return self._runner.run(plans.data("POST", "utils", "import", params=params, json=body,
+                                           expect=plans.OBJECT))
 
     def export(self, collection: str, query: Query | Mapping[str, Any] | None = None,
                format: str = "csv", file_data: Mapping[str, Any] | None = None) -> None:
@@ -125,7 +129,7 @@ class Utils:
         body: dict[str, Any] = {"query": compiled, "format": format}
         if file is not None:
             body["file"] = file
-        yield from plans.data("POST", "utils", "export", name, json=body)
+        yield from plans.data("POST", "utils", "export", name, json=body, expect=plans.NOTHING)
 
 
 def _suffix(name: str) -> str:
@@ -148,8 +152,8 @@ class Authentication:
         return self._runner.run(self._providers())
 
     def _providers(self) -> Plan[list[dict[str, Any]]]:
-        found = yield from plans.data("GET", "auth", authenticate=False)
-        return cast("list[dict[str, Any]]", found or [])
+        found = yield from plans.data("GET", "auth", authenticate=False, expect=plans.OBJECTS)
+        return cast("list[dict[str, Any]]", found)
 
     def password_request(self, email: str, reset_url: str | None = None) -> None:
         """Ask Directus to email a password-reset link with POST /auth/password/request
@@ -158,10 +162,12 @@ class Authentication:
         if reset_url is not None:
             body["reset_url"] = check_url(reset_url, "reset_url")
         return self._runner.run(discard(plans.data("POST", "auth", "password", "request",
-                                                   json=body, authenticate=False)))
+                                                   json=body, authenticate=False,
+                                                   expect=plans.NOTHING)))
 
     def password_reset(self, token: str, password: str) -> None:
         """Set a new password with the emailed token: POST /auth/password/reset."""
         body = {"token": check_text(token, "token"), "password": check_text(password, "password")}
         return self._runner.run(discard(plans.data("POST", "auth", "password", "reset",
-                                                   json=body, authenticate=False)))
+                                                   json=body, authenticate=False,
+                                                   expect=plans.NOTHING)))

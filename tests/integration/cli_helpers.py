@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pydirectus
-
 if TYPE_CHECKING:
     from pydirectus import DirectusClient
 
-PACKAGE_ROOT = str(Path(pydirectus.__file__).resolve().parent.parent)
 CONNECTION_ENV = ("DIRECTUS_URL", "DIRECTUS_TOKEN", "DIRECTUS_EMAIL", "DIRECTUS_PASSWORD")
+#: the checkout whose pydirectus is under test: a subprocess run in another directory
+#: imports it, not whatever copy the environment has installed
+SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def run_cli(url: str | None, token: str | None, *args: str, cwd: Path | None = None,
@@ -27,9 +27,8 @@ def run_cli(url: str | None, token: str | None, *args: str, cwd: Path | None = N
     if token is not None:
         environ["DIRECTUS_TOKEN"] = token
     environ["COLUMNS"] = str(columns)
-    # The package under test, whatever the cwd (a worktree's copy, not the venv's install).
     environ["PYTHONPATH"] = os.pathsep.join(
-        [PACKAGE_ROOT, *filter(None, [environ.get("PYTHONPATH")])])
+        [SOURCE_ROOT, *filter(None, [environ.get("PYTHONPATH")])])
     environ.update(env or {})
     return subprocess.run([sys.executable, "-m", "pydirectus", *args], env=environ, cwd=cwd,
                           capture_output=True, text=True, timeout=300, input=stdin,

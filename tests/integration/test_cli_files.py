@@ -69,3 +69,45 @@ def test_upload_into_a_folder_path_and_download_with_transforms(
     finally:
         for file_id in ids.values():
             directus_client.files.delete(file_id)
+
+
+def test_download_never_replaces_a_file_it_was_not_told_to(
+        directus: DirectusServer, directus_client: DirectusClient, tmp_path: Path) -> None:
+    url, token = directus.url, directus.admin_token
+    record = directus_client.files.upload(b"from the server\n", filename="notes.txt")
+    try:
+        # The server names the file; a hostile name must not make a hidden file, climb out
+        # of the current directory or replace what is there.
+        directus_client.files.update(record["id"], {"filename_download": ".bashrc"})
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / "bashrc").write_text("mine\n")
+        refused = one_line_error(run_cli(url, token, "files", "download", record["id"],
+                                         cwd=home))
+        assert "bashrc exists" in refused and "--force" in refused
+        assert (home / "bashrc").read_text() == "mine\n"
+        assert sorted(p.name for p in home.iterdir()) == ["bashrc"]  # no temporary left
+        forced = run_cli(url, token, "files", "download", record["id"], "--force", cwd=home)
+        assert forced.returncode == 0, forced.stderr
+        assert (home / "bashrc").read_text() == "from the server\n"
+        assert not (home / ".bashrc").exists()
+        (home / "bashrc").write_text("mine again\n")
+        named = run_cli(url, token, "files", "download", record["id"], "-o", "bashrc",
+                        cwd=home)
+        assert named.returncode == 0, named.stderr  # -o names it: replaced without --force
+        assert (home / "bashrc").read_text() == "from the server\n"
+
+        directus_client.files.update(record["id"], {"filename_download": "../../escape.txt"})
+        inside = home / "inside"
+        inside.mkdir()
+        climbed = run_cli(url, token, "files", "download", record["id"], cwd=inside)
+        assert climbed.returncode == 0, climbed.stderr
+        assert (inside / "escape.txt").read_text() == "from the server\n"
+        assert not (tmp_path / "escape.txt").exists() and not (home / "escape.txt").exists()
+
+        directus_client.files.update(record["id"], {"filename_download": "/.."})
+        nameless = one_line_error(run_cli(url, token, "files", "download", record["id"],
+                                          cwd=inside))
+        assert "no name to save it under" in nameless
+    finally:
+        directus_client.files.delete(record["id"])

@@ -934,6 +934,26 @@ def test_redirect_loops_end(net: Net) -> None:
     assert len(net.received) == 6
 
 
+@pytest.mark.parametrize("location", ["http://[::1/x", "http://host:port/x", "ftp://host/x",
+                                      "javascript:alert(1)", "//[::1/x"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_redirect_to_an_unusable_location_is_a_server_error(
+    net: Net, location: str, method: str,
+) -> None:
+    transport = net.transport(*[redirect(302, location)] * 5,
+                              retry=RetryPolicy(attempts=2, backoff=0.01))
+    with pytest.raises((ServerError, TransportError)) as caught:
+        transport.send(Call(method, ("items", "a")))
+    assert f"{method} /items/a" in str(caught.value)
+    assert {request.url for request in net.received} == {f"{net.url}/items/a"}
+    if isinstance(caught.value, TransportError):
+        # requests' Session.send (the adapter path) parses the Location itself, and drops
+        # the answer when it cannot: a TransportError saying so, nothing followed.
+        assert "Location is not a URL" in str(caught.value)
+    else:
+        assert caught.value.status == 302 and "not an http(s) URL" in str(caught.value)
+
+
 def test_a_3xx_without_location_is_a_server_error(net: Net) -> None:
     transport = net.transport(answer(300, b"choices"))
     with pytest.raises(ServerError):

@@ -239,13 +239,12 @@ def test_a_schema_error_is_one_line_with_status_1(tmp_path: Any,
 def test_a_bad_row_stops_an_import_with_its_own_message(tmp_path: Any,
                                                         capsys: pytest.CaptureFixture[str]
                                                         ) -> None:
-    # The bad row comes before the first batch is full, so nothing is sent (port 9 is shut;
-    # --with-relations skips the alias check's GET /fields): the reader's CommandError (a
-    # DirectusError now) must not be reworded as a refusal.
+    # The bad row comes before the first batch is full, so nothing is sent (port 9 is shut):
+    # the reader's CommandError (a DirectusError now) must not be reworded as a refusal.
     source = tmp_path / "rows.jsonl"
     source.write_text('{"title": "a"}\n{nope\n')
     status = main(["import", "things", str(source), "--url", "http://127.0.0.1:9",
-                   "--token", "t", "--with-relations"])
+                   "--token", "t"])
     err = capsys.readouterr().err
     assert status == 1
     assert err.startswith(f"pydirectus import: error: {source}: row 2 is not JSON (")
