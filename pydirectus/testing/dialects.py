@@ -1,12 +1,13 @@
-"""Where Directus's answers depend on the database under it, for tests that run on both."""
+"""Where Directus's answers depend on the database under it, for tests that run on several."""
 
 from __future__ import annotations
 
 __all__ = ["nulls_sort_first"]
 
-# PostgreSQL sorts NULL above every value (last ascending, first descending); SQLite
-# (and MySQL) below every value.
-_NULL_IS_HIGHEST = {"postgresql": True, "sqlite": False, "mysql": False}
+# PostgreSQL sorts NULL above every value (last ascending, first descending); SQLite,
+# MariaDB and MySQL below every value. ("mysql" is what an existing Directus's
+# /server/health names both MySQL and MariaDB.)
+_NULL_IS_HIGHEST = {"postgresql": True, "sqlite": False, "mariadb": False, "mysql": False}
 
 
 def nulls_sort_first(database: str, *, descending: bool = False) -> bool:
