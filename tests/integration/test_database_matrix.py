@@ -1,5 +1,5 @@
-"""What must hold on every database the suite runs on (SQLite, PostgreSQL): the answers
-differ only where Directus's database does, and then as documented."""
+"""What must hold on every database the suite runs on (SQLite, PostgreSQL, MariaDB): the
+answers differ only where Directus's database does, and then as documented."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from pydirectus import DirectusClient, InvalidQuery, StaticToken
 from pydirectus.testing.access import AccessGrants
-from pydirectus.testing.dialects import nulls_sort_first
+from pydirectus.testing.dialects import nulls_sort_first, text_key
 
 ROWS = [
     {"title": "apple", "views": 3, "status": "b"},
@@ -47,9 +47,13 @@ def paging_client(directus: Any, make_client: Callable[..., DirectusClient]
 
 
 def _expected(rows: list[dict[str, Any]], keys: list[str], database: str) -> list[Any]:
-    """Sort as the database does: NULLs where it puts them, code-point order, id last."""
+    """Sort as the database does: NULLs where it puts them, strings by its collation
+    (code points; MariaDB: no case, no accents), id last."""
     def key(row: dict[str, Any]) -> Any:
         return row["id"]
+
+    def value(v: Any) -> Any:
+        return text_key(database)(v) if isinstance(v, str) else v
 
     ordered = sorted(rows, key=key)
     for spec in reversed(keys):
@@ -58,7 +62,7 @@ def _expected(rows: list[dict[str, Any]], keys: list[str], database: str) -> lis
         present = [r for r in ordered if r[field] is not None]
         missing = [r for r in ordered if r[field] is None]
         # Stable sorts, least significant key first (reverse=True keeps ties in order).
-        present.sort(key=lambda r, f=field: r[f], reverse=descending)
+        present.sort(key=lambda r, f=field: value(r[f]), reverse=descending)
         ordered = [*missing, *present] if first else [*present, *missing]
     return [r["id"] for r in ordered]
 
@@ -87,15 +91,32 @@ def test_like_operators_follow_the_database_case_rules(directus: Any,
     # i-lookups ignore case on every database ...
     assert titles(title__icontains="apple") == ["APPLE", "Apple", "apple", "apple"]
     assert titles(title__istartswith="b") == ["Banana", "banana"]
-    # ... the plain ones only on SQLite, whose LIKE ignores ASCII case.
+    every_apple = ["APPLE", "Apple", "apple", "apple"]
     if directus.database == "postgresql":
+        # ... the plain ones are exact on PostgreSQL ...
         assert titles(title__contains="pple") == ["Apple", "apple", "apple"]
         assert titles(title__startswith="b") == ["banana"]
-    else:
-        assert titles(title__contains="pple") == ["APPLE", "Apple", "apple", "apple"]
+        assert titles(title="apple") == ["apple", "apple"]
+        assert titles(title__in=["APPLE", "zebra"]) == ["APPLE", "zebra"]
+        assert titles(title__startswith="ecl") == []
+    elif directus.database == "sqlite":
+        # ... SQLite's LIKE ignores ASCII case (not accents); its "=" and IN are exact ...
+        assert titles(title__contains="pple") == every_apple
         assert titles(title__startswith="b") == ["Banana", "banana"]
-    # eq is exact everywhere.
-    assert titles(title="apple") == ["apple", "apple"]
+        assert titles(title="apple") == ["apple", "apple"]
+        assert titles(title__in=["APPLE", "zebra"]) == ["APPLE", "zebra"]
+        assert titles(title__startswith="ecl") == []
+    else:
+        # ... MariaDB's collation (utf8mb4_general_ci) ignores case and accents everywhere:
+        # in LIKE, "=" and IN alike.
+        assert titles(title__contains="pple") == every_apple
+        assert titles(title__startswith="b") == ["Banana", "banana"]
+        assert titles(title="apple") == every_apple
+        assert titles(title__in=["APPLE", "zebra"]) == sorted([*every_apple, "Zebra", "zebra"])
+        assert titles(title__startswith="ecl") == ["éclair"]
+        assert titles(title="ECLAIR") == ["éclair"]
+    # exact= is eq: the same answer.
+    assert titles(title__exact="apple") == titles(title="apple")
 
 
 NUMBERS = {"small": "integer", "big": "bigInteger", "ratio": "float", "price": "decimal",
@@ -123,7 +144,7 @@ def _types(value: Any) -> Any:
 
 def _decimal(directus: Any) -> type:
     # Directus on SQLite makes a decimal field a float column (GET /fields says "float").
-    return Decimal if directus.database == "postgresql" else float
+    return float if directus.database == "sqlite" else Decimal
 
 
 def test_items_come_back_in_the_same_python_types(directus: Any,

@@ -55,6 +55,11 @@ from ..unit.query_strategies import values
 
 T = TypeVar("T")
 
+#: The reference's dialect for each database (an existing Directus on MySQL or MariaDB
+#: reports "mysql"; both compare strings by a case- and accent-blind collation).
+REFERENCE_DIALECTS = {"postgresql": "postgres", "mariadb": "mariadb", "mysql": "mariadb",
+                      "sqlite": "sqlite"}
+
 # ------------------------------------------------------------------------- the model
 
 #: collection -> relational field -> (kind, related collection)
@@ -231,7 +236,7 @@ def dataset(directus: Any, directus_client: DirectusClient) -> Iterator[Dataset]
             {"authors": authors, "posts": posts, "tags": tags, "junction": junction},
             {"authors": author_rows, "posts": post_rows},
             response.json()["data"],
-            dialect="postgres" if directus.database == "postgresql" else "sqlite",
+            dialect=REFERENCE_DIALECTS.get(directus.database, "sqlite"),
         )
     finally:
         factory.drop_all()
