@@ -252,3 +252,35 @@ def test_a_field_added_after_the_types_were_read_is_typed_too(
         (item,) = handle.filter(small=9).fields("small", "later").all()
         assert item == {"small": 9, "later": 2**35}
         assert type(item["later"]) is int
+
+
+KINDS = {"flag": "boolean", "data": "json", "day": "date", "at": "dateTime", "clock": "time",
+         "stamp": "timestamp", "code": "uuid", "body": "text"}
+KIND_ROW = {"flag": True, "data": {"a": [1, 2.5], "n": None, "s": "é"}, "day": "2024-02-29",
+            "at": "2024-02-29T12:30:05", "clock": "12:30:05", "stamp": "2024-02-29T12:30:05Z",
+            "code": "8c3a1b5e-1f0e-4c1a-9b1e-0c2a3b4c5d6e", "body": "naïve 🙂"}
+
+
+def test_booleans_json_dates_and_text_come_back_alike_for_every_token(
+        directus_client: DirectusClient, make_collection: Callable[..., str]) -> None:
+    # Fields made as the app makes them (make_collection: cast-boolean, cast-json): MariaDB's
+    # tinyint(1) and SQLite's integer read back as True/False, as PostgreSQL's boolean does.
+    name = make_collection(KINDS, prefix="kinds")
+    handle = directus_client.collection(name)
+    handle.create_many([KIND_ROW, {**KIND_ROW, "flag": False}, {"flag": None}])
+    expected = [
+        {**KIND_ROW, "stamp": "2024-02-29T12:30:05.000Z"},
+        {**KIND_ROW, "flag": False, "stamp": "2024-02-29T12:30:05.000Z"},
+        {**dict.fromkeys(KINDS), "flag": None},
+    ]
+    grants = AccessGrants(directus_client)
+    try:
+        for client in (directus_client, grants.api_client({name: ["read"]}),
+                       grants.public_client({name: ["read"]})):
+            rows = client.collection(name).sort("id").fields(*KINDS).all()
+            assert rows == expected
+            assert [type(r["flag"]) for r in rows] == [bool, bool, type(None)]
+        assert handle.filter(flag=True).count() == 1
+        assert handle.filter(flag=False).fields("flag").all() == [{"flag": False}]
+    finally:
+        grants.revoke()
