@@ -34,8 +34,7 @@ def general_ci(text: str) -> str:
 
 def _general_ci_char(char: str) -> str:
     base = unicodedata.normalize("NFD", char)[0]
-    upper = base.upper()
-    return upper if len(upper) == 1 else base  # one weight a character: ß is S, not SS
+    return base.upper()[0]  # one weight a character: ß is S, not SS
 
 
 # SQLite's BINARY collation and PostgreSQL's C.UTF-8 (the local server's) compare code

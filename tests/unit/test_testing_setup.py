@@ -16,7 +16,7 @@ from pydirectus.testing import (
     MariaDBServer,
     PostgresNotInstalled,
 )
-from pydirectus.testing.dialects import nulls_sort_first
+from pydirectus.testing.dialects import nulls_sort_first, text_key
 from pydirectus.testing.existing import _database_of
 from pydirectus.testing.mariadb import find_mariadb_bin
 from pydirectus.testing.postgres import find_postgres_bin
@@ -126,6 +126,20 @@ def test_null_ordering_per_database() -> None:
                                                                       descending=True)
     with pytest.raises(ValueError, match="oracle"):
         nulls_sort_first("oracle")
+
+
+def test_string_order_per_database() -> None:
+    words = ["zebra", "Zebra", "éclair", "Apple", "apple", "ß"]
+    # Code points on SQLite and PostgreSQL (C.UTF-8) ...
+    for database in ("sqlite", "postgresql"):
+        assert sorted(words, key=text_key(database)) == [
+            "Apple", "Zebra", "apple", "zebra", "ß", "éclair"]
+    # ... case- and accent-blind on MariaDB (utf8mb4_general_ci; ß is s): ties keep order.
+    assert sorted(words, key=text_key("mariadb")) == [
+        "Apple", "apple", "éclair", "ß", "zebra", "Zebra"]
+    assert text_key("mysql")("Émile") == text_key("mariadb")("emile") == "EMILE"
+    with pytest.raises(ValueError, match="oracle"):
+        text_key("oracle")
 
 
 def _pytest(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
