@@ -11,7 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .install import NodeRuntime, directus_cli, ensure_installed
@@ -27,6 +27,9 @@ DATABASES = ("sqlite", "postgresql", "mariadb")
 DatabaseServer = PostgresServer | MariaDBServer
 _SERVERS: dict[str, type[PostgresServer] | type[MariaDBServer]] = {
     "postgresql": PostgresServer, "mariadb": MariaDBServer}
+# Each one's programs, looked for before a long first install of Directus.
+_FIND_PROGRAMS: dict[str, Callable[[], object]] = {
+    "postgresql": find_postgres_bin, "mariadb": find_mariadb_bin}
 
 
 def _free_port(host: str) -> int:
@@ -42,10 +45,6 @@ def _check_database(database: object) -> str | DatabaseServer:
         f"database must be one of {', '.join(map(repr, DATABASES))} or a running "
         f"PostgresServer or MariaDBServer, not {database!r}"
     )
-
-
-def _kind(server: DatabaseServer) -> str:
-    return "mariadb" if isinstance(server, MariaDBServer) else "postgresql"
 
 
 class DirectusServer(LocalProcess):
@@ -103,7 +102,7 @@ class DirectusServer(LocalProcess):
         "mariadb"."""
         if isinstance(self._database, str):
             return self._database
-        return _kind(self._database)
+        return next(name for name, kind in _SERVERS.items() if isinstance(self._database, kind))
 
     @property
     def postgres(self) -> PostgresServer | None:
@@ -124,11 +123,8 @@ class DirectusServer(LocalProcess):
 
     def start(self) -> DirectusServer:
         """Install if needed, bootstrap a fresh database and start; wait for /server/ping."""
-        # Before a long first install: say now if the database's programs are missing.
-        if self._database == "postgresql":
-            find_postgres_bin()
-        elif self._database == "mariadb":
-            find_mariadb_bin()
+        if isinstance(self._database, str) and self._database in _FIND_PROGRAMS:
+            _FIND_PROGRAMS[self._database]()  # say now if they are missing
         runtime = NodeRuntime.find()
         install_dir = ensure_installed(runtime)
         self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-directus-"))
