@@ -173,6 +173,19 @@ def test_the_run_chooses_its_database(tmp_path: Path, args: tuple[str, ...],
     assert f"a local Directus on {expected}" in result.stdout
 
 
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
+def test_a_missing_mariadb_fails_the_run_in_ci_and_skips_elsewhere(
+        tmp_path: Path, ci: str, outcome: str) -> None:
+    (tmp_path / "test_server.py").write_text("def test_server(directus):\n    pass\n")
+    result = _pytest(tmp_path, "--directus-db=mariadb", "-rs", str(tmp_path / "test_server.py"),
+                     env={"CI": ci, "PYDIRECTUS_REQUIRE_SERVER": "",
+                          "PYDIRECTUS_MARIADB_BIN": str(tmp_path), "EXPECTED": "mariadb"})
+    assert outcome in result.stdout, result.stdout + result.stderr
+    assert result.returncode == (1 if ci else 0)
+    assert "MariaDB is not installed" in result.stdout
+    assert "apt-get install mariadb-server" in result.stdout
+
+
 def test_a_bad_database_choice_is_a_usage_error(tmp_path: Path) -> None:
     result = _pytest(tmp_path, env={"PYDIRECTUS_TEST_DB": "oracle", "EXPECTED": "x"})
     assert result.returncode == 4
