@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Reinstall when the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.cfg | sha256sum | cut -c1-12)
 
-.PHONY: demo test test-async test-postgresql test-scaled test-no-orjson lint typecheck unit bench clean
+.PHONY: demo test test-async test-postgresql test-mariadb test-scaled test-no-orjson lint typecheck unit bench clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ PG_ASYNC_SCENARIOS := $(filter-out tests/integration/test_query_differential.py,
 test-postgresql: $(STAMP)
 	$(PY) -m pytest tests/integration --directus-db=postgresql --ignore=$(SCALED)
 	$(PY) -m pytest $(PG_ASYNC_SCENARIOS) --directus-db=postgresql --directus-face=async
+
+## The integration tests again on a local Directus on MariaDB (needs mariadb-server), sync face.
+test-mariadb: $(STAMP)
+	$(PY) -m pytest tests/integration --directus-db=mariadb --ignore=$(SCALED)
 
 ## The scaled-out pair: two Directus on one PostgreSQL and one Redis behind a proxy.
 test-scaled: $(STAMP)

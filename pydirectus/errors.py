@@ -45,6 +45,7 @@
     RuntimeError                        pydirectus.testing: a local Directus for tests
       ServerStartError                    a local server did not start (quotes its log)
         PostgresNotInstalled                PostgreSQL's initdb and postgres were not found
+        MariaDBNotInstalled                 MariaDB's mariadb-install-db and mariadbd were not found
         RedisNotInstalled                   redis-server was not found
       InstallError                        Node.js or Directus could not be installed
 
@@ -95,6 +96,7 @@ __all__ = [
     "InstallError",
     "InvalidQuery",
     "InvalidRequest",
+    "MariaDBNotInstalled",
     "MultipleItemsFound",
     "NotFound",
     "NotReplayable",
@@ -290,6 +292,10 @@ class ServerStartError(RuntimeError):
 
 class PostgresNotInstalled(ServerStartError):
     """PostgreSQL's server programs (initdb, postgres) were not found on this machine."""
+
+
+class MariaDBNotInstalled(ServerStartError):
+    """MariaDB's server programs (mariadb-install-db, mariadbd) were not found on this machine."""
 
 
 class RedisNotInstalled(ServerStartError):

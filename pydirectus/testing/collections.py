@@ -10,6 +10,8 @@ from typing import Any
 
 import requests
 
+from ..system.schema import TYPE_SPECIALS
+
 __all__ = ["CollectionFactory", "FieldSpec"]
 
 FieldSpec = str | Mapping[str, Any]
@@ -23,7 +25,11 @@ def unique_name(prefix: str) -> str:
 
 def _field(name: str, spec: FieldSpec) -> dict[str, Any]:
     if isinstance(spec, str):
-        return {"field": name, "type": spec, "schema": {}, "meta": {}}
+        # The flags the app (and client.schema) sets: without cast-boolean a boolean
+        # comes back 1/0 on SQLite and MariaDB (true/false on PostgreSQL).
+        special = TYPE_SPECIALS.get(spec)
+        return {"field": name, "type": spec, "schema": {},
+                "meta": {"special": list(special)} if special else {}}
     return {"field": name, **spec}
 
 
@@ -52,7 +58,11 @@ class CollectionFactory:
         pk: str = "integer",
         singleton: bool = False,
     ) -> str:
-        """Create a collection with a primary key ``id`` and the given fields; return its name."""
+        """Create a collection with a primary key ``id`` and the given fields; return its name.
+
+        A field given by its type alone is made as the app makes it (booleans with
+        ``cast-boolean``, JSON with ``cast-json``, ...); a mapping is the whole field body.
+        """
         name = unique_name(prefix)
         if pk == "integer":
             key = {"field": "id", "type": "integer", "meta": {"hidden": True},

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import PostgresNotInstalled, ServerStartError
-from .processes import LocalProcess, free_port, kill_group, log_tail
+from .processes import LocalProcess, as_owner, free_port, kill_group, log_tail, unprivileged_owner
 
 __all__ = ["PostgresNotInstalled", "PostgresServer", "find_postgres_bin"]
 
@@ -69,19 +69,7 @@ def find_postgres_bin() -> Path:
 
 def _run_as() -> tuple[int, int] | None:
     """Return the (uid, gid) to run PostgreSQL as, or None to run as ourselves."""
-    if os.geteuid() != 0:
-        return None
-    import pwd
-
-    name = os.environ.get("PYDIRECTUS_PG_OS_USER", "postgres")
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        raise ServerStartError(
-            f"PostgreSQL refuses to run as root and there is no user {name!r} to run it as: "
-            "create one (`useradd --system postgres`) or set PYDIRECTUS_PG_OS_USER"
-        ) from None
-    return entry.pw_uid, entry.pw_gid
+    return unprivileged_owner("PYDIRECTUS_PG_OS_USER", "postgres", "PostgreSQL")
 
 
 class PostgresServer(LocalProcess):
@@ -181,7 +169,7 @@ class PostgresServer(LocalProcess):
                      "--encoding", "UTF8", "--locale", locale, "--no-sync"],
                     stdout=log, stderr=subprocess.STDOUT, env=self._subprocess_env(),
                     timeout=self.startup_timeout, check=False,
-                    user=_uid(owner), group=_gid(owner), extra_groups=_groups(owner),
+                    **as_owner(owner),
                 )
             if result.returncode == 0:
                 break
@@ -207,7 +195,7 @@ class PostgresServer(LocalProcess):
                 [str(self.bin_dir / "postgres"), "-D", str(self.workdir / "data"), *options],
                 stdout=log, stderr=subprocess.STDOUT, env=self._subprocess_env(),
                 start_new_session=True,
-                user=_uid(owner), group=_gid(owner), extra_groups=_groups(owner),
+                **as_owner(owner),
             )
 
     def _wait_ready(self, log_start: int) -> None:
@@ -249,16 +237,3 @@ class PostgresServer(LocalProcess):
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-
-
-def _uid(owner: tuple[int, int] | None) -> int | None:
-    return None if owner is None else owner[0]
-
-
-def _gid(owner: tuple[int, int] | None) -> int | None:
-    return None if owner is None else owner[1]
-
-
-def _groups(owner: tuple[int, int] | None) -> list[int] | None:
-    # Drop root's supplementary groups along with its uid.
-    return None if owner is None else []

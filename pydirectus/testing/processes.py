@@ -10,11 +10,12 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..errors import ServerStartError
 
-__all__ = ["LocalProcess", "ServerStartError", "Service", "free_port", "kill_group", "log_tail"]
+__all__ = ["LocalProcess", "ServerStartError", "Service", "as_owner", "free_port", "kill_group",
+           "log_tail", "unprivileged_owner"]
 
 S = TypeVar("S", bound="Service")
 
@@ -61,6 +62,32 @@ def kill_group(
             os.killpg(pgid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace)
+
+
+def unprivileged_owner(variable: str, default: str, program: str) -> tuple[int, int] | None:
+    """Return the (uid, gid) a database server that refuses root runs as, or None to run as
+    ourselves (not root): the user `variable` names, else `default`."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    name = os.environ.get(variable, default)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ServerStartError(
+            f"{program} refuses to run as root and there is no user {name!r} to run it as: "
+            f"create one (`useradd --system {default}`) or set {variable}"
+        ) from None
+    return entry.pw_uid, entry.pw_gid
+
+
+def as_owner(owner: tuple[int, int] | None) -> dict[str, Any]:
+    """Return subprocess's user/group arguments to run as `owner` (None: as ourselves)."""
+    if owner is None:
+        return {}
+    # Drop root's supplementary groups along with its uid.
+    return {"user": owner[0], "group": owner[1], "extra_groups": []}
 
 
 class Service:

@@ -12,11 +12,12 @@
   an API-only user with CRUD, Public with read) on a fresh collection; ``token_clients`` is
   one of them on a collection with ``title`` (string), ``views`` (integer) and ``status``.
   The users, policies and permission rows they make are removed after the test.
-- ``directus_database``: the database local servers of this run use ("sqlite" or
-  "postgresql"), for tests that start a server of their own with special settings.
+- ``directus_database``: the database local servers of this run use ("sqlite",
+  "postgresql" or "mariadb"), for tests that start a server of their own with special settings.
 
-The database is chosen for the whole run by ``--directus-db=postgresql`` (or the
-environment variable ``PYDIRECTUS_TEST_DB``); SQLite by default.
+The database is chosen for the whole run by ``--directus-db=postgresql`` or
+``--directus-db=mariadb`` (or the environment variable ``PYDIRECTUS_TEST_DB``); SQLite by
+default.
 
 The face by ``--directus-face`` (or ``PYDIRECTUS_TEST_FACE``): "sync" (the default) runs the
 scenarios with DirectusClient; "async" with ``SyncOverAsync(AsyncDirectusClient(...))``
@@ -195,7 +196,8 @@ def running(server: S) -> Iterator[S]:
 
 @pytest.fixture(scope="session")
 def directus_database(request: pytest.FixtureRequest) -> str:
-    """Return the database local servers of this run use: "sqlite" or "postgresql"."""
+    """Return the database local servers of this run use: "sqlite", "postgresql" or
+    "mariadb"."""
     return chosen_database(request.config)
 
 

@@ -1,4 +1,5 @@
-"""A real Directus on SQLite or PostgreSQL, on loopback, for tests, the demo and users' tests."""
+"""A real Directus on SQLite, PostgreSQL or MariaDB, on loopback, for tests, the demo and users'
+tests."""
 
 from __future__ import annotations
 
@@ -10,29 +11,39 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .install import NodeRuntime, directus_cli, ensure_installed
+from .mariadb import MariaDBServer, find_mariadb_bin
 from .postgres import PostgresServer, find_postgres_bin
 from .processes import LocalProcess, ServerStartError, free_port, kill_group, log_tail
 
 __all__ = ["DATABASES", "DirectusServer", "ServerStartError"]
 
 PORT_ATTEMPTS = 3
-DATABASES = ("sqlite", "postgresql")
+DATABASES = ("sqlite", "postgresql", "mariadb")
+#: A database server we can start, by the name DirectusServer(database=...) takes.
+DatabaseServer = PostgresServer | MariaDBServer
+_SERVERS: dict[str, type[PostgresServer] | type[MariaDBServer]] = {
+    "postgresql": PostgresServer, "mariadb": MariaDBServer}
+# Each one's programs, looked for before a long first install of Directus.
+_FIND_PROGRAMS: dict[str, Callable[[], object]] = {
+    "postgresql": find_postgres_bin, "mariadb": find_mariadb_bin}
 
 
 def _free_port(host: str) -> int:
     return free_port(host)
 
 
-def _check_database(database: object) -> str | PostgresServer:
-    if isinstance(database, PostgresServer) or database in DATABASES:
+def _check_database(database: object) -> str | DatabaseServer:
+    if isinstance(database, PostgresServer | MariaDBServer):
+        return database
+    if isinstance(database, str) and database in DATABASES:
         return database
     raise ValueError(
         f"database must be one of {', '.join(map(repr, DATABASES))} or a running "
-        f"PostgresServer, not {database!r}"
+        f"PostgresServer or MariaDBServer, not {database!r}"
     )
 
 
@@ -40,9 +51,9 @@ class DirectusServer(LocalProcess):
     """Start a throwaway Directus in a fresh temp dir; stop it with its whole process group.
 
     ``database="sqlite"`` (the default) keeps the data in a file in the temp dir;
-    ``database="postgresql"`` starts a PostgresServer of its own and stops it afterwards;
-    a running PostgresServer passed in is shared (several instances on one database)
-    and left running.
+    ``database="postgresql"`` (or ``"mariadb"``) starts a PostgresServer (a MariaDBServer)
+    of its own and stops it afterwards; a running PostgresServer or MariaDBServer passed in
+    is shared (several instances on one database) and left running.
 
     >>> with DirectusServer(env={"ACCESS_TOKEN_TTL": "2s"}) as server:
     ...     server.url, server.admin_token
@@ -60,7 +71,7 @@ class DirectusServer(LocalProcess):
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 120.0,
-        database: str | PostgresServer = "sqlite",
+        database: str | DatabaseServer = "sqlite",
         secret: str | None = None,
         bootstrap: bool = True,
     ) -> None:
@@ -77,8 +88,9 @@ class DirectusServer(LocalProcess):
         self.startup_timeout = startup_timeout
         # Instances behind one load balancer must share it: it signs their tokens.
         self._secret = secret or secrets.token_urlsafe(32)
-        self.postgres: PostgresServer | None = (
-            self._database if isinstance(self._database, PostgresServer) else None)
+        #: The database server under this Directus (None on SQLite): ours or shared.
+        self.database_server: DatabaseServer | None = (
+            None if isinstance(self._database, str) else self._database)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -86,9 +98,23 @@ class DirectusServer(LocalProcess):
 
     @property
     def database(self) -> str:
-        """Return the kind of database behind this server: "sqlite" or "postgresql"."""
-        return "postgresql" if self.postgres is not None or self._database == "postgresql" \
-            else "sqlite"
+        """Return the kind of database behind this server: "sqlite", "postgresql" or
+        "mariadb"."""
+        if isinstance(self._database, str):
+            return self._database
+        return next(name for name, kind in _SERVERS.items() if isinstance(self._database, kind))
+
+    @property
+    def postgres(self) -> PostgresServer | None:
+        """Return the PostgreSQL server under this Directus, if it runs on one."""
+        server = self.database_server
+        return server if isinstance(server, PostgresServer) else None
+
+    @property
+    def mariadb(self) -> MariaDBServer | None:
+        """Return the MariaDB server under this Directus, if it runs on one."""
+        server = self.database_server
+        return server if isinstance(server, MariaDBServer) else None
 
     @property
     def url(self) -> str:
@@ -97,14 +123,14 @@ class DirectusServer(LocalProcess):
 
     def start(self) -> DirectusServer:
         """Install if needed, bootstrap a fresh database and start; wait for /server/ping."""
-        if self._database == "postgresql":
-            find_postgres_bin()  # before a long first install: say now if it is missing
+        if isinstance(self._database, str) and self._database in _FIND_PROGRAMS:
+            _FIND_PROGRAMS[self._database]()  # say now if they are missing
         runtime = NodeRuntime.find()
         install_dir = ensure_installed(runtime)
         self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-directus-"))
         try:
-            if self._database == "postgresql":
-                self.postgres = PostgresServer().start()
+            if isinstance(self._database, str) and self._database in _SERVERS:
+                self.database_server = _SERVERS[self._database]().start()
             self._start(runtime, install_dir)
         except BaseException:
             self.stop()
@@ -152,8 +178,8 @@ class DirectusServer(LocalProcess):
 
     def _database_env(self) -> dict[str, str]:
         assert self.workdir is not None
-        if self.postgres is not None:
-            return self.postgres.directus_env()
+        if self.database_server is not None:
+            return self.database_server.directus_env()
         return {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(self.workdir / "data.db")}
 
     def _write_env_file(self, rewrite: bool = False) -> Path:
@@ -212,14 +238,14 @@ class DirectusServer(LocalProcess):
     def stop(self) -> None:
         """Stop the whole process group (SIGTERM, then SIGKILL) and delete the temp dir.
 
-        A PostgreSQL this server started goes too; a shared one passed in stays.
+        A database server this server started goes too; a shared one passed in stays.
         """
         process, self._process = self._process, None
         if process is not None:
             kill_group(process)
-        if self._database == "postgresql" and self.postgres is not None:
-            self.postgres.stop()
-            self.postgres = None
+        if isinstance(self._database, str) and self.database_server is not None:
+            self.database_server.stop()
+            self.database_server = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

@@ -1,5 +1,5 @@
-"""What must hold on every database the suite runs on (SQLite, PostgreSQL): the answers
-differ only where Directus's database does, and then as documented."""
+"""What must hold on every database the suite runs on (SQLite, PostgreSQL, MariaDB): the
+answers differ only where Directus's database does, and then as documented."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from pydirectus import DirectusClient, InvalidQuery, StaticToken
 from pydirectus.testing.access import AccessGrants
-from pydirectus.testing.dialects import nulls_sort_first
+from pydirectus.testing.dialects import nulls_sort_first, text_key
 
 ROWS = [
     {"title": "apple", "views": 3, "status": "b"},
@@ -47,9 +47,13 @@ def paging_client(directus: Any, make_client: Callable[..., DirectusClient]
 
 
 def _expected(rows: list[dict[str, Any]], keys: list[str], database: str) -> list[Any]:
-    """Sort as the database does: NULLs where it puts them, code-point order, id last."""
+    """Sort as the database does: NULLs where it puts them, strings by its collation
+    (code points; MariaDB: no case, no accents), id last."""
     def key(row: dict[str, Any]) -> Any:
         return row["id"]
+
+    def value(v: Any) -> Any:
+        return text_key(database)(v) if isinstance(v, str) else v
 
     ordered = sorted(rows, key=key)
     for spec in reversed(keys):
@@ -58,7 +62,7 @@ def _expected(rows: list[dict[str, Any]], keys: list[str], database: str) -> lis
         present = [r for r in ordered if r[field] is not None]
         missing = [r for r in ordered if r[field] is None]
         # Stable sorts, least significant key first (reverse=True keeps ties in order).
-        present.sort(key=lambda r, f=field: r[f], reverse=descending)
+        present.sort(key=lambda r, f=field: value(r[f]), reverse=descending)
         ordered = [*missing, *present] if first else [*present, *missing]
     return [r["id"] for r in ordered]
 
@@ -87,15 +91,32 @@ def test_like_operators_follow_the_database_case_rules(directus: Any,
     # i-lookups ignore case on every database ...
     assert titles(title__icontains="apple") == ["APPLE", "Apple", "apple", "apple"]
     assert titles(title__istartswith="b") == ["Banana", "banana"]
-    # ... the plain ones only on SQLite, whose LIKE ignores ASCII case.
+    every_apple = ["APPLE", "Apple", "apple", "apple"]
     if directus.database == "postgresql":
+        # ... the plain ones are exact on PostgreSQL ...
         assert titles(title__contains="pple") == ["Apple", "apple", "apple"]
         assert titles(title__startswith="b") == ["banana"]
-    else:
-        assert titles(title__contains="pple") == ["APPLE", "Apple", "apple", "apple"]
+        assert titles(title="apple") == ["apple", "apple"]
+        assert titles(title__in=["APPLE", "zebra"]) == ["APPLE", "zebra"]
+        assert titles(title__startswith="ecl") == []
+    elif directus.database == "sqlite":
+        # ... SQLite's LIKE ignores ASCII case (not accents); its "=" and IN are exact ...
+        assert titles(title__contains="pple") == every_apple
         assert titles(title__startswith="b") == ["Banana", "banana"]
-    # eq is exact everywhere.
-    assert titles(title="apple") == ["apple", "apple"]
+        assert titles(title="apple") == ["apple", "apple"]
+        assert titles(title__in=["APPLE", "zebra"]) == ["APPLE", "zebra"]
+        assert titles(title__startswith="ecl") == []
+    else:
+        # ... MariaDB's collation (utf8mb4_general_ci) ignores case and accents everywhere:
+        # in LIKE, "=" and IN alike.
+        assert titles(title__contains="pple") == every_apple
+        assert titles(title__startswith="b") == ["Banana", "banana"]
+        assert titles(title="apple") == every_apple
+        assert titles(title__in=["APPLE", "zebra"]) == sorted([*every_apple, "Zebra", "zebra"])
+        assert titles(title__startswith="ecl") == ["éclair"]
+        assert titles(title="ECLAIR") == ["éclair"]
+    # exact= is eq: the same answer.
+    assert titles(title__exact="apple") == titles(title="apple")
 
 
 NUMBERS = {"small": "integer", "big": "bigInteger", "ratio": "float", "price": "decimal",
@@ -123,7 +144,7 @@ def _types(value: Any) -> Any:
 
 def _decimal(directus: Any) -> type:
     # Directus on SQLite makes a decimal field a float column (GET /fields says "float").
-    return Decimal if directus.database == "postgresql" else float
+    return float if directus.database == "sqlite" else Decimal
 
 
 def test_items_come_back_in_the_same_python_types(directus: Any,
@@ -232,3 +253,35 @@ def test_a_field_added_after_the_types_were_read_is_typed_too(
         (item,) = handle.filter(small=9).fields("small", "later").all()
         assert item == {"small": 9, "later": 2**35}
         assert type(item["later"]) is int
+
+
+KINDS = {"flag": "boolean", "data": "json", "day": "date", "at": "dateTime", "clock": "time",
+         "stamp": "timestamp", "code": "uuid", "body": "text"}
+KIND_ROW = {"flag": True, "data": {"a": [1, 2.5], "n": None, "s": "é"}, "day": "2024-02-29",
+            "at": "2024-02-29T12:30:05", "clock": "12:30:05", "stamp": "2024-02-29T12:30:05Z",
+            "code": "8c3a1b5e-1f0e-4c1a-9b1e-0c2a3b4c5d6e", "body": "naïve 🙂"}
+
+
+def test_booleans_json_dates_and_text_come_back_alike_for_every_token(
+        directus_client: DirectusClient, make_collection: Callable[..., str]) -> None:
+    # Fields made as the app makes them (make_collection: cast-boolean, cast-json): MariaDB's
+    # tinyint(1) and SQLite's integer read back as True/False, as PostgreSQL's boolean does.
+    name = make_collection(KINDS, prefix="kinds")
+    handle = directus_client.collection(name)
+    handle.create_many([KIND_ROW, {**KIND_ROW, "flag": False}, {"flag": None}])
+    expected = [
+        {**KIND_ROW, "stamp": "2024-02-29T12:30:05.000Z"},
+        {**KIND_ROW, "flag": False, "stamp": "2024-02-29T12:30:05.000Z"},
+        {**dict.fromkeys(KINDS), "flag": None},
+    ]
+    grants = AccessGrants(directus_client)
+    try:
+        for client in (directus_client, grants.api_client({name: ["read"]}),
+                       grants.public_client({name: ["read"]})):
+            rows = client.collection(name).sort("id").fields(*KINDS).all()
+            assert rows == expected
+            assert [type(r["flag"]) for r in rows] == [bool, bool, type(None)]
+        assert handle.filter(flag=True).count() == 1
+        assert handle.filter(flag=False).fields("flag").all() == [{"flag": False}]
+    finally:
+        grants.revoke()

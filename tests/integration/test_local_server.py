@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from pydirectus.testing import DirectusServer, ExistingDirectus, ServerStartError
+from pydirectus.testing import DirectusServer, ExistingDirectus, MariaDBServer, ServerStartError
 from pydirectus.testing.examples import readme_examples, run_examples, seed_articles
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,13 +59,56 @@ def test_postgresql_lives_and_dies_with_its_directus(directus: DirectusServer) -
     assert not postgres.running
 
 
+def test_mariadb_lives_and_dies_with_its_directus(directus: DirectusServer) -> None:
+    server = DirectusServer(database="mariadb").start()
+    try:
+        assert server.database == "mariadb" and server.mariadb is not None
+        assert server.postgres is None
+        mariadb = server.mariadb
+        group, folder = mariadb.pid, mariadb.workdir
+        assert group is not None and folder is not None and _group_alive(group)
+        assert mariadb.host == "127.0.0.1" and mariadb.socket_path.parent == folder
+        assert mariadb.password not in repr(mariadb) + repr(server)
+        admin = {"Authorization": f"Bearer {server.admin_token}"}
+        health = requests.get(f"{server.url}/server/health", timeout=10, headers=admin)
+        assert "mysql:responseTime" in health.json()["checks"]
+        # What MariaDB sends for a count: a number, as SQLite does.
+        count = requests.get(f"{server.url}/users", params={"aggregate[count]": "*"},
+                             timeout=10, headers=admin)
+        assert count.json()["data"] == [{"count": 1}]
+    finally:
+        server.stop()
+    assert not _group_alive(group)
+    assert not folder.exists()
+    assert not mariadb.running and server.mariadb is None
+
+
+def test_a_shared_mariadb_outlives_its_directus(directus: DirectusServer) -> None:
+    with MariaDBServer() as shared:
+        server = DirectusServer(database=shared).start()
+        try:
+            assert server.database == "mariadb" and server.mariadb is shared
+            assert requests.get(f"{server.url}/server/ping", timeout=5).text == "pong"
+        finally:
+            server.stop()
+        assert shared.running and server.mariadb is shared
+        # Directus's tables stay in the shared database, for the next instance.
+        tables = shared._client(f"SELECT COUNT(*) FROM information_schema.tables WHERE "
+                                f"table_schema = '{shared.database}' AND table_name = "
+                                f"'directus_users'")
+        assert tables.returncode == 0 and tables.stdout.strip() == b"1"
+        folder = shared.workdir
+    assert folder is not None and not folder.exists() and not shared.running
+
+
 def test_an_existing_server_from_the_environment(directus: DirectusServer) -> None:
     existing = ExistingDirectus.from_env({"PYDIRECTUS_TEST_URL": directus.url + "/",
                                           "PYDIRECTUS_TEST_TOKEN": directus.admin_token})
     assert existing is not None
     assert existing.url == directus.url
     assert existing.admin_email == directus.admin_email
-    assert existing.database == directus.database
+    # /server/health names MySQL and MariaDB alike: "mysql".
+    assert existing.database == {"mariadb": "mysql"}.get(directus.database, directus.database)
     with pytest.raises(RuntimeError, match="answered 401"):
         ExistingDirectus.from_env({"PYDIRECTUS_TEST_URL": directus.url,
                                    "PYDIRECTUS_TEST_TOKEN": "wrong"})

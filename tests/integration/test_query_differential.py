@@ -55,6 +55,11 @@ from ..unit.query_strategies import values
 
 T = TypeVar("T")
 
+#: The reference's dialect for each database (an existing Directus on MySQL or MariaDB
+#: reports "mysql"; both compare strings by a case- and accent-blind collation).
+REFERENCE_DIALECTS = {"postgresql": "postgres", "mariadb": "mariadb", "mysql": "mariadb",
+                      "sqlite": "sqlite"}
+
 # ------------------------------------------------------------------------- the model
 
 #: collection -> relational field -> (kind, related collection)
@@ -231,7 +236,7 @@ def dataset(directus: Any, directus_client: DirectusClient) -> Iterator[Dataset]
             {"authors": authors, "posts": posts, "tags": tags, "junction": junction},
             {"authors": author_rows, "posts": post_rows},
             response.json()["data"],
-            dialect="postgres" if directus.database == "postgresql" else "sqlite",
+            dialect=REFERENCE_DIALECTS.get(directus.database, "sqlite"),
         )
     finally:
         factory.drop_all()
@@ -548,8 +553,14 @@ def test_chained_filters_on_authors(dataset: Dataset, a: Q, b: Q) -> None:
 def test_the_two_readings_differ_on_the_server(dataset: Dataset) -> None:
     both = Query().filter(tags__tags_id__name="python").filter(tags__tags_id__name="sql")
     one = Query().filter(tags__tags_id__name="python", tags__tags_id__name__in=["sql"])
+
+    def tagged_with(post: dict[str, Any], name: str) -> bool:
+        # "=" as the database compares: on MariaDB "Python" is "python" too.
+        return any(evaluate({"name": {"_eq": name}}, t["tags_id"], dialect=dataset.dialect)
+                   for t in post["tags"])
+
     tagged = [p for p in dataset.rows["posts"].values()
-              if {"python", "sql"} <= {t["tags_id"]["name"] for t in p["tags"]}]
+              if tagged_with(p, "python") and tagged_with(p, "sql")]
     assert len(tagged) >= 5
     assert dataset.ids("posts", both) == {p["id"] for p in tagged}
     assert dataset.ids("posts", one) == set()

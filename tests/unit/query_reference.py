@@ -26,7 +26,9 @@ Semantics modelled:
   on SQLite): LIKE ignores case for ASCII letters only (so ``_contains`` and friends are
   case-insensitive for ASCII on SQLite, unlike on PostgreSQL) and ``LOWER()`` lowers
   ASCII only. ``dialect="postgres"``: LIKE is case-sensitive and ``LOWER()`` lowers
-  everything;
+  everything. ``dialect="mariadb"`` (utf8mb4_general_ci, the collation Debian's server
+  and the local test server use): every string comparison (``=``, ``IN``, LIKE, also
+  after ``LOWER()``) ignores case and accents, one character at a time;
 - **plain relational paths are joins**: in one scope (the filter, or the filter of one
   ``_some``/``_none``, which runs as its own subquery) Directus LEFT JOINs each distinct
   path once (``add-join.ts``, keyed by the path) and keeps a row when *some* combination
@@ -43,7 +45,8 @@ Semantics modelled:
 - a multi-key object is the AND of its keys (``parseFilter`` turns it into ``_and``);
 - ``_or`` holding ``{}`` (or empty) matches every row;
 - functions: ``year`` ... ``second`` of an ISO date/time string (``weekday``: 0 = Sunday,
-  ``week``: SQLite's ``%W``, PostgreSQL's ISO week), ``count`` as above.
+  ``week``: SQLite's ``%W``, PostgreSQL's ISO week, MariaDB's ``WEEK()``: ``%U``;
+  MariaDB's ``weekday`` is ``DAYOFWEEK()``: 1 = Sunday), ``count`` as above.
 
 Not modelled (raise NotImplementedError): geometry operators, dynamic variables
 (``$NOW``, ``$CURRENT_USER``), operators applied to a one-to-many field itself. Date
@@ -59,7 +62,12 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["NULL_ROW", "evaluate", "honoured"]
+from pydirectus.testing.dialects import general_ci as _general_ci
+
+__all__ = ["DIALECTS", "NULL_ROW", "evaluate", "honoured"]
+
+#: The SQL dialects modelled, by the name ``evaluate(dialect=...)`` takes.
+DIALECTS = ("sqlite", "postgres", "mariadb")
 
 _FUNCTION_KEY = re.compile(r"^(\w+)\((.*)\)$", re.DOTALL)
 _QUANTIFIERS = ("_some", "_none")
@@ -82,7 +90,7 @@ def evaluate(
     filter_json: Mapping[str, Any], row: Mapping[str, Any], *, dialect: str = "sqlite"
 ) -> bool:
     """Return whether Directus would select ``row`` with this filter object."""
-    if dialect not in ("sqlite", "postgres"):
+    if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}")
     return _Evaluator(dialect).scope(filter_json, row)
 
@@ -108,7 +116,10 @@ def honoured(quantified: Any) -> bool:
 
 class _Evaluator:
     def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self.sqlite = dialect == "sqlite"
+        # MariaDB compares strings by collation weights: no case, no accents.
+        self.folds = dialect == "mariadb"
 
     # ---------------------------------------------------------------- structure
 
@@ -173,7 +184,7 @@ class _Evaluator:
         """Evaluate the conditions on one field (or function of a field) of ``here``."""
         m = _FUNCTION_KEY.match(key)
         if m:
-            value = _function(m.group(1), here.get(m.group(2)), here is NULL_ROW, self.sqlite)
+            value = _function(m.group(1), here.get(m.group(2)), here is NULL_ROW, self.dialect)
         else:
             value = here.get(key)
         if not isinstance(spec, Mapping):
@@ -215,7 +226,7 @@ class _Evaluator:
                 positive = not positive
             if op in ("_null", "_nnull"):
                 return (v is None) if positive else (v is not None)
-            empty = v is None or v == ""
+            empty = v is None or self.fold(v) == ""
             return empty if positive else not empty
         if op == "_eq" and arg is None:
             return v is None
@@ -224,10 +235,10 @@ class _Evaluator:
         if v is None:
             return False  # every other operator is NULL (not true) on a NULL column
         if op in ("_eq", "_neq"):
-            return _equal(v, arg) == (op == "_eq")
+            return self.equal(v, arg) == (op == "_eq")
         if op in ("_in", "_nin"):
             items = arg.split(",") if isinstance(arg, str) else arg
-            return any(_equal(v, a) for a in items) == (op == "_in")
+            return any(self.equal(v, a) for a in items) == (op == "_in")
         if op in ("_lt", "_lte", "_gt", "_gte"):
             c = _compare(v, arg)
             return {"_lt": c < 0, "_lte": c <= 0, "_gt": c > 0, "_gte": c >= 0}[op]
@@ -236,7 +247,8 @@ class _Evaluator:
             inside = _compare(v, low) >= 0 and _compare(v, high) <= 0
             return inside == (op == "_between")
         if op in ("_ieq", "_nieq"):
-            return (self.lower(_text(v)) == str(arg).lower()) == (op == "_ieq")
+            same = self.fold(self.lower(_text(v))) == self.fold(str(arg).lower())
+            return same == (op == "_ieq")
         like = _LIKE.get(op)
         if like is not None:
             negative, insensitive, shape = like
@@ -250,9 +262,23 @@ class _Evaluator:
     def lower(self, text: str) -> str:
         return _ascii_lower(text) if self.sqlite else text.lower()
 
+    def fold(self, value: Any) -> Any:
+        """Return a string as the dialect compares it (MariaDB: its collation weights)."""
+        # "=" ignores trailing spaces under MariaDB's PAD SPACE collations; LIKE does not.
+        if self.folds and isinstance(value, str):
+            return _general_ci(value).rstrip(" ")
+        return value
+
+    def equal(self, v: Any, arg: Any) -> bool:
+        if self.folds and isinstance(v, str):
+            return self.fold(v) == self.fold(_text(arg))
+        return _equal(v, arg)
+
     def like(self, text: str, pattern: str) -> bool:
         if self.sqlite:
             text, pattern = _ascii_lower(text), _ascii_lower(pattern)
+        elif self.folds:
+            text, pattern = _general_ci(text), _general_ci(pattern)
         regex = "".join(
             ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern
         )
@@ -329,7 +355,7 @@ def _equal(v: Any, arg: Any) -> bool:
     return _compare(v, arg) == 0
 
 
-def _function(name: str, value: Any, null_row: bool = False, sqlite: bool = True) -> Any:
+def _function(name: str, value: Any, null_row: bool = False, dialect: str = "sqlite") -> Any:
     if name == "count":
         if null_row:
             return 0  # COUNT(*) of the items related to a missing row
@@ -348,11 +374,15 @@ def _function(name: str, value: Any, null_row: bool = False, sqlite: bool = True
     if name == "day":
         return when.day
     if name == "weekday":
-        return when.isoweekday() % 7
+        # MariaDB's DAYOFWEEK counts from 1 (Sunday); SQLite's %w and PostgreSQL's DOW from 0.
+        return when.isoweekday() % 7 + (dialect == "mariadb")
     if name == "week":
         # SQLite: strftime('%W') (weeks from the first Monday, 0-53);
-        # PostgreSQL: EXTRACT(WEEK) (the ISO week, 1-53).
-        return int(when.strftime("%W")) if sqlite else when.isocalendar()[1]
+        # PostgreSQL: EXTRACT(WEEK) (the ISO week, 1-53);
+        # MariaDB: WEEK() in mode 0 (weeks from the first Sunday, 0-53).
+        if dialect == "postgres":
+            return when.isocalendar()[1]
+        return int(when.strftime("%U" if dialect == "mariadb" else "%W"))
     if name in ("hour", "minute", "second"):
         return getattr(when, name)
     raise NotImplementedError(f"function {name!r}")
