@@ -87,7 +87,7 @@ class DirectusAuth(requests.auth.AuthBase):
         return ()
 
     def recover(self, failed: Any) -> bool:
-        """Make a fresh token after a 401 TOKEN_EXPIRED; return True to re-send once."""
+        """Make a fresh token after a 401 TOKEN_EXPIRED; return True to re-send the call."""
         return False
 
     def ensure_fresh(self) -> None:
