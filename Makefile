@@ -21,9 +21,14 @@ demo: $(STAMP)
 # The scaled-out pair (two Directus, PostgreSQL, Redis) has its own target: make test-scaled.
 SCALED := tests/integration/test_scaled_pair.py
 
+# Two pytest workers (pytest-xdist), each with its own local Directus: one worker leaves a
+# core idle while its Directus works, two keep both busy. A test file stays on one worker
+# (some files' tests build on each other). `make test JOBS=` runs in one process.
+JOBS ?= -n 2 --dist loadfile
+
 ## Lint, type-check and run the whole test suite (unit and integration, real Directus).
 test: lint typecheck
-	$(PY) -m pytest --ignore=$(SCALED)
+	$(PY) -m pytest $(JOBS) --ignore=$(SCALED)
 
 # The scenarios that take a client, run again on the async face: pydirectus.testing.bridge
 # drives AsyncDirectusClient from the same test code (the async-only tests are in make test).
@@ -33,25 +38,26 @@ ASYNC_SCENARIOS := $(wildcard tests/integration/test_collection*.py \
 	tests/integration/test_prefetch.py tests/integration/test_auth.py \
 	tests/integration/test_access.py tests/integration/test_system_*.py \
 	tests/integration/test_files*.py tests/integration/test_token_relations.py \
-	tests/integration/test_type_matrix.py)
+	tests/integration/test_type_matrix.py tests/integration/test_batch_reports.py \
+	tests/integration/test_django_vocabulary.py tests/integration/test_secrets.py \
+	tests/integration/test_wrong_shapes.py tests/integration/test_resilience.py)
 
 ## The collection, query, auth, system and files scenarios on the async face (SQLite).
 test-async: $(STAMP)
-	$(PY) -m pytest $(ASYNC_SCENARIOS) --directus-face=async
+	$(PY) -m pytest $(JOBS) $(ASYNC_SCENARIOS) --directus-face=async
 
-# On PostgreSQL the async face runs the same scenarios but the differential query tests:
-# those check what Directus answers to each compiled query, the same plans on both faces
-# (make test-async runs them on the async face).
-PG_ASYNC_SCENARIOS := $(filter-out tests/integration/test_query_differential.py,$(ASYNC_SCENARIOS))
+# Each database runs the whole integration suite, each face on two of the three: SQLite
+# both (make test, make test-async), PostgreSQL the sync face, MariaDB the async face.
+# (The tests that take no client, the CLI's and the server's, run on each database once.)
 
-## The integration tests again on a local Directus on PostgreSQL (needs PostgreSQL), both faces.
+## The integration tests again on a local Directus on PostgreSQL (needs PostgreSQL), sync face.
 test-postgresql: $(STAMP)
-	$(PY) -m pytest tests/integration --directus-db=postgresql --ignore=$(SCALED)
-	$(PY) -m pytest $(PG_ASYNC_SCENARIOS) --directus-db=postgresql --directus-face=async
+	$(PY) -m pytest $(JOBS) tests/integration --directus-db=postgresql --ignore=$(SCALED)
 
-## The integration tests again on a local Directus on MariaDB (needs mariadb-server), sync face.
+## The integration tests again on a local Directus on MariaDB (needs mariadb-server), async face.
 test-mariadb: $(STAMP)
-	$(PY) -m pytest tests/integration --directus-db=mariadb --ignore=$(SCALED)
+	$(PY) -m pytest $(JOBS) tests/integration --directus-db=mariadb --directus-face=async \
+		--ignore=$(SCALED)
 
 ## The scaled-out pair: two Directus on one PostgreSQL and one Redis behind a proxy.
 test-scaled: $(STAMP)
@@ -64,7 +70,7 @@ NO_ORJSON_SLICE := tests/unit tests/integration/test_collection.py \
 	tests/integration/test_seed_dropin.py tests/integration/test_files.py tests/integration/test_cli.py
 ## The unit tests and a read/write integration slice (SQLite) with orjson off: the json codec.
 test-no-orjson: $(STAMP)
-	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest $(NO_ORJSON_SLICE)
+	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest $(JOBS) $(NO_ORJSON_SLICE)
 
 lint: $(STAMP)
 	$(PY) -m ruff check pydirectus tests benchmarks
