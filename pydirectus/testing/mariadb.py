@@ -12,23 +12,20 @@ password user for Directus. ``stop()`` ends the whole process group and deletes 
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
-import secrets
-import shutil
+import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import MariaDBNotInstalled, ServerStartError
-from .processes import LocalProcess, as_owner, free_port, kill_group, log_tail, unprivileged_owner
+from .database_server import DatabaseServer, Owner
+from .processes import as_owner, log_tail, unprivileged_owner
 
 __all__ = ["MariaDBNotInstalled", "MariaDBServer", "find_mariadb_bin"]
 
-PORT_ATTEMPTS = 3
 #: The programs we run, each under its current name or the MySQL-era one it replaced.
 PROGRAMS = {
     "install_db": ("mariadb-install-db", "mysql_install_db"),
@@ -86,7 +83,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-class MariaDBServer(LocalProcess):
+class MariaDBServer(DatabaseServer):
     """Start a throwaway MariaDB in a fresh temp dir; stop it with its whole process group.
 
     >>> with MariaDBServer() as db:
@@ -94,6 +91,10 @@ class MariaDBServer(LocalProcess):
     """
 
     log_name = "mariadb.log"
+    kind = "MariaDB"
+    db_client = "mysql"
+    # SIGTERM is mariadbd's normal shutdown (InnoDB flushes nothing we keep).
+    stop_signal = signal.SIGTERM
 
     def __init__(
         self,
@@ -105,19 +106,9 @@ class MariaDBServer(LocalProcess):
         max_connections: int = 200,
         startup_timeout: float = 60.0,
     ) -> None:
-        super().__init__()
-        self.host = host
-        self.port = port
-        self.user = user
-        self.database = database
-        self.max_connections = max_connections
-        self.startup_timeout = startup_timeout
-        self.password = secrets.token_urlsafe(16)
+        super().__init__(host=host, port=port, user=user, database=database,
+                         max_connections=max_connections, startup_timeout=startup_timeout)
         self.programs: dict[str, Path] = {}
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<MariaDBServer {self.host}:{self.port or '(no port)'} {state}>"
 
     @property
     def socket_path(self) -> Path:
@@ -126,50 +117,16 @@ class MariaDBServer(LocalProcess):
             raise RuntimeError("the server has not been started")
         return self.workdir / "sock"
 
-    def directus_env(self) -> dict[str, str]:
-        """Return the Directus settings (DB_CLIENT=mysql, host, port, ...) for this server."""
-        if self.port is None:
-            raise RuntimeError("the server has not been started")
-        return {
-            "DB_CLIENT": "mysql",
-            "DB_HOST": self.host,
-            "DB_PORT": str(self.port),
-            "DB_DATABASE": self.database,
-            "DB_USER": self.user,
-            "DB_PASSWORD": self.password,
-        }
-
-    def start(self) -> MariaDBServer:
-        """Create a data dir with mariadb-install-db, start mariadbd, create Directus's user."""
+    def _find_programs(self) -> None:
         self.programs = find_mariadb_bin()
-        owner = _run_as()
-        self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-mariadb-"))
-        try:
-            if owner is not None:
-                os.chown(self.workdir, *owner)
-            self._install_db(owner)
-            choose_port = self.port is None
-            for attempt in range(1, PORT_ATTEMPTS + 1):
-                if choose_port:
-                    self.port = free_port(self.host)
-                log_start = self.log_path.stat().st_size
-                self._launch(owner)
-                try:
-                    self._wait_ready(log_start)
-                    break
-                except ServerStartError:
-                    text = log_tail(self.log_path, log_start)
-                    taken = "already in use" in text or "Address in use" in text
-                    if not (choose_port and taken and attempt < PORT_ATTEMPTS):
-                        raise
-                    self._kill()
-            self._create_database()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
-    def _install_db(self, owner: tuple[int, int] | None) -> None:
+    def _owner(self) -> Owner:
+        return _run_as()
+
+    def _started(self) -> None:
+        self._create_database()
+
+    def _prepare(self, owner: Owner) -> None:
         assert self.workdir is not None
         # The account that may log in over the socket without a password: the OS user
         # that runs the client below (root@localhost is made either way).
@@ -186,7 +143,7 @@ class MariaDBServer(LocalProcess):
         if result.returncode != 0:
             self._fail(f"mariadb-install-db exited with {result.returncode}")
 
-    def _launch(self, owner: tuple[int, int] | None) -> None:
+    def _launch(self, owner: Owner) -> None:
         assert self.workdir is not None
         settings = {
             "datadir": str(self.workdir / "data"),
@@ -247,25 +204,6 @@ class MariaDBServer(LocalProcess):
             raise ServerStartError(
                 f"MariaDB could not create the database {self.database!r} and user "
                 f"{self.user!r}: {error}")
-
-    def _fail(self, what: str, since: int = 0) -> None:
-        tail = ""
-        with contextlib.suppress(RuntimeError):
-            tail = log_tail(self.log_path, since)
-        raise ServerStartError(f"{what}; the MariaDB log ends:\n{tail}")
-
-    def _kill(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            # SIGTERM is mariadbd's normal shutdown (InnoDB flushes nothing we keep).
-            kill_group(process)
-
-    def stop(self) -> None:
-        """Stop the whole process group (SIGTERM, then SIGKILL) and delete the temp dir."""
-        self._kill()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
 
 
 def _os_user() -> str:

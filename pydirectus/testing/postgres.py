@@ -12,21 +12,19 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import PostgresNotInstalled, ServerStartError
-from .processes import LocalProcess, as_owner, free_port, kill_group, log_tail, unprivileged_owner
+from ..errors import PostgresNotInstalled
+from .database_server import DatabaseServer, Owner
+from .processes import as_owner, log_tail, unprivileged_owner
 
 __all__ = ["PostgresNotInstalled", "PostgresServer", "find_postgres_bin"]
 
-PORT_ATTEMPTS = 3
 INSTALL_HINT = (
     "install PostgreSQL (Debian/Ubuntu: `sudo apt-get install postgresql`; "
     "Fedora: `sudo dnf install postgresql-server`; macOS: `brew install postgresql@15`), "
@@ -72,7 +70,7 @@ def _run_as() -> tuple[int, int] | None:
     return unprivileged_owner("PYDIRECTUS_PG_OS_USER", "postgres", "PostgreSQL")
 
 
-class PostgresServer(LocalProcess):
+class PostgresServer(DatabaseServer):
     """Start a throwaway PostgreSQL in a fresh temp dir; stop it with its whole process group.
 
     >>> with PostgresServer() as pg:
@@ -80,6 +78,10 @@ class PostgresServer(LocalProcess):
     """
 
     log_name = "postgres.log"
+    kind = "PostgreSQL"
+    db_client = "pg"
+    # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to leave.
+    stop_signal = signal.SIGINT
 
     def __init__(
         self,
@@ -91,67 +93,22 @@ class PostgresServer(LocalProcess):
         max_connections: int = 100,
         startup_timeout: float = 60.0,
     ) -> None:
-        super().__init__()
-        self.host = host
-        self.port = port
-        self.user = user
-        self.database = database
-        self.max_connections = max_connections
-        self.startup_timeout = startup_timeout
-        self.password = secrets.token_urlsafe(16)
+        super().__init__(host=host, port=port, user=user, database=database,
+                         max_connections=max_connections, startup_timeout=startup_timeout)
         self.bin_dir: Path | None = None
 
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<PostgresServer {self.host}:{self.port or '(no port)'} {state}>"
-
-    def directus_env(self) -> dict[str, str]:
-        """Return the Directus settings (DB_CLIENT=pg, host, port, ...) for this server."""
-        if self.port is None:
-            raise RuntimeError("the server has not been started")
-        return {
-            "DB_CLIENT": "pg",
-            "DB_HOST": self.host,
-            "DB_PORT": str(self.port),
-            "DB_DATABASE": self.database,
-            "DB_USER": self.user,
-            "DB_PASSWORD": self.password,
-        }
-
-    def start(self) -> PostgresServer:
-        """Create a fresh cluster with initdb and start it; wait until it accepts connections."""
+    def _find_programs(self) -> None:
         self.bin_dir = find_postgres_bin()
-        owner = _run_as()
-        self.workdir = Path(tempfile.mkdtemp(prefix="pydirectus-postgres-"))
-        try:
-            if owner is not None:
-                os.chown(self.workdir, *owner)
-            self._initdb(owner)
-            choose_port = self.port is None
-            for attempt in range(1, PORT_ATTEMPTS + 1):
-                if choose_port:
-                    self.port = free_port(self.host)
-                log_start = self.log_path.stat().st_size
-                self._launch(owner)
-                try:
-                    self._wait_ready(log_start)
-                    break
-                except ServerStartError:
-                    taken = "already in use" in log_tail(self.log_path, log_start)
-                    if not (choose_port and taken and attempt < PORT_ATTEMPTS):
-                        raise
-                    self._kill()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+
+    def _owner(self) -> Owner:
+        return _run_as()
 
     def _subprocess_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.setdefault("LC_ALL", "C.UTF-8")
         return env
 
-    def _initdb(self, owner: tuple[int, int] | None) -> None:
+    def _prepare(self, owner: Owner) -> None:
         assert self.workdir is not None and self.bin_dir is not None
         pwfile = self.workdir / "pwfile"
         pwfile.write_text(self.password + "\n")
@@ -178,7 +135,7 @@ class PostgresServer(LocalProcess):
             self._fail(f"initdb exited with {result.returncode}")
         pwfile.unlink()
 
-    def _launch(self, owner: tuple[int, int] | None) -> None:
+    def _launch(self, owner: Owner) -> None:
         assert self.workdir is not None and self.bin_dir is not None
         settings = {
             "listen_addresses": self.host,
@@ -217,23 +174,3 @@ class PostgresServer(LocalProcess):
             time.sleep(0.1)
         self._fail(f"PostgreSQL did not accept connections within {self.startup_timeout:.0f} s",
                    log_start)
-
-    def _fail(self, what: str, since: int = 0) -> None:
-        tail = ""
-        with contextlib.suppress(RuntimeError):
-            tail = log_tail(self.log_path, since)
-        raise ServerStartError(f"{what}; the PostgreSQL log ends:\n{tail}")
-
-    def _kill(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to leave.
-            kill_group(process, sig=signal.SIGINT)
-
-    def stop(self) -> None:
-        """Stop the whole process group (SIGINT, then SIGKILL) and delete the temp dir."""
-        self._kill()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
