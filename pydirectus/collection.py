@@ -123,7 +123,21 @@ def check_concurrency(concurrency: Any) -> int:
     return check_positive_int(concurrency, "concurrency")
 
 
-class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
+class _Lazy:
+    """No truth value and no len(): either would be a request hidden in an ``if``."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        raise TypeError("a lazy query has no truth value (that would be a hidden request): "
+                        "use .exists()")
+
+    def __len__(self) -> int:
+        raise TypeError("a lazy query has no len() (that would be a hidden request): "
+                        "use .count()")
+
+
+class _Handle(_Lazy, BoundChain["ItemQuery[T]"], Generic[T]):
     """What a collection handle and its bound queries share: the chain and every read.
 
     The chain methods of the query parameters come from BoundChain (one per row of
@@ -225,13 +239,6 @@ class _Handle(BoundChain["ItemQuery[T]"], Generic[T]):
         found: T = rows[0]
         return found
 
-    def __bool__(self) -> bool:
-        raise TypeError("a lazy query has no truth value (that would be a hidden request): "
-                        "use .exists()")
-
-    def __len__(self) -> int:
-        raise TypeError("a lazy query has no len() (that would be a hidden request): "
-                        "use .count()")
 
     # ------------------------------------------------------------------ reads
 
@@ -533,7 +540,7 @@ def _values_query(items: ItemQuery[Any], fields: Sequence[str], shape: str,
 
 
 @attrs.frozen(repr=False)
-class ValuesQuery(BoundChain["ValuesQuery"]):
+class ValuesQuery(_Lazy, BoundChain["ValuesQuery"]):
     """A lazy ``values()``/``values_list()`` query: an item query plus the shape of each row.
 
     Chain methods (``filter``, ``order_by``, a slice, ...) narrow it as they narrow the
@@ -623,13 +630,6 @@ class ValuesQuery(BoundChain["ValuesQuery"]):
         """Return whether the window holds any match (GET /items/{collection}, one row)."""
         return self._items.exists()
 
-    def __bool__(self) -> bool:
-        raise TypeError("a lazy query has no truth value (that would be a hidden request): "
-                        "use .exists()")
-
-    def __len__(self) -> int:
-        raise TypeError("a lazy query has no len() (that would be a hidden request): "
-                        "use .count()")
 
 
 @attrs.frozen(repr=False)
