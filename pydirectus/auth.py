@@ -106,9 +106,14 @@ class DirectusAuth(requests.auth.AuthBase):
         yield from ()
 
     def recover_plan(self, failed: Reply) -> Plan[bool]:
-        """Plan run once on a 401 TOKEN_EXPIRED; True: re-send the call."""
+        """Plan run once per call on a 401 TOKEN_EXPIRED; True: re-send the call."""
         yield from ()
         return self.recover(getattr(failed, "request", None))
+
+    def replaced(self, failed: Reply) -> bool:
+        """Return whether the token a refused request carried was renewed since (by another
+        thread or task): then the call is re-sent with the new one, no renewal needed."""
+        return False
 
     def ensure_fresh_plan(self) -> Plan[None]:
         """Plan run before a body that cannot be sent twice."""
@@ -119,6 +124,12 @@ class DirectusAuth(requests.auth.AuthBase):
         """Plan run by ``client.close()``."""
         yield from ()
         self.close()
+
+
+def _sent_token(failed: Reply) -> str | None:
+    """Return the bearer token a request carried (None: none)."""
+    headers = getattr(getattr(failed, "request", None), "headers", None) or {}
+    return str(headers.get("Authorization") or "").removeprefix("Bearer ") or None
 
 
 def _bearer(request: requests.PreparedRequest, token: str) -> requests.PreparedRequest:
@@ -279,11 +290,13 @@ class Password(DirectusAuth):
 
     def recover_plan(self, failed: Reply) -> Plan[bool]:
         """Refresh after a 401 TOKEN_EXPIRED unless another thread or task already did."""
-        request = getattr(failed, "request", None)
-        headers = getattr(request, "headers", None) or {}
-        sent = str(headers.get("Authorization") or "").removeprefix("Bearer ")
-        yield from self._renew(stale=sent or None, force=True)
+        yield from self._renew(stale=_sent_token(failed), force=True)
         return True
+
+    def replaced(self, failed: Reply) -> bool:
+        """Return whether the refused request's token is no longer the current one."""
+        sent, current = _sent_token(failed), self._access_token
+        return sent is not None and current is not None and sent != current
 
     def ensure_fresh_plan(self) -> Plan[None]:
         """Renew the token now unless more than half its lifetime is left."""

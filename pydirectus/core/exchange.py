@@ -6,9 +6,10 @@ What is re-sent, and when:
   dropped connection and on 429/502/503/504, within the RetryPolicy's attempts and total
   time, honouring Retry-After. Anything else is retried only when it never left this
   machine (connection refused, DNS failure, connect timeout).
-- After a 401 TOKEN_EXPIRED the auth strategy renews the token (unless another thread or
-  task did since) and the call is re-sent, up to MAX_RENEWALS times: a request that waits
-  long in a busy server's queue can meet the expiry of the token renewed for it too.
+- After a 401 TOKEN_EXPIRED the auth strategy renews the token and the call is re-sent,
+  once per call. A request refused for a token another thread or task has renewed since is
+  re-sent with the new one without counting (up to MAX_RESENDS times in all): a request
+  that waits long in a busy server's queue can outlive the token renewed for it too.
 - A body is re-sent only when it can be rebuilt: JSON (encoded once, before the first
   attempt), bytes, a form dict, a seekable file (rewound), or a ``Call.body_factory``.
   A one-shot stream is never re-sent (that would send a short or empty body): the token
@@ -50,7 +51,7 @@ from .plans import OBJECT, Attempt, Call, Plan, Reply, Wait, WireFailure, decode
 __all__ = [
     "FOLLOWED_METHODS",
     "MAX_REDIRECTS",
-    "MAX_RENEWALS",
+    "MAX_RESENDS",
     "NO_RETRY",
     "REDIRECT_STATUSES",
     "Body",
@@ -62,8 +63,8 @@ __all__ = [
 #: methods whose redirects are followed (a write would be turned into a GET)
 FOLLOWED_METHODS: Final = frozenset({"GET", "HEAD"})
 MAX_REDIRECTS: Final = 5
-#: token renewals one call may cause (TOKEN_EXPIRED answers it may outlive)
-MAX_RENEWALS: Final = 3
+#: re-sends of one call after TOKEN_EXPIRED answers (one of them may renew the token)
+MAX_RESENDS: Final = 3
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 
 
@@ -226,7 +227,8 @@ class Exchange:
             yield from auth.ensure_fresh_plan()
         started = time.monotonic()
         attempt = 0
-        renewals = 0
+        renewed = False
+        resends = 0
         # Whether an attempt already retried may have reached the server: a batched write
         # reports its batch as uncertain, whatever the last attempt's answer says.
         lost = False
@@ -248,18 +250,24 @@ class Exchange:
                 raise failure.error from failure.cause
             if response.status_code < 300:
                 return response
-            if response.status_code == 401 and renewals < MAX_RENEWALS and auth is not None and (
-                    error_from_response(response).code == "TOKEN_EXPIRED") and (
-                    (yield from auth.recover_plan(response))):
-                if not body.replayable:
-                    raise NotReplayable(
-                        f"{call.method} {call.path}: the token had expired (it is renewed now), "
-                        f"but the body was a one-shot stream already sent and cannot be sent "
-                        f"again; pass bytes, a path or a seekable file, or call again"
-                    ) from error_from_response(response)
-                renewals += 1
-                attempt -= 1  # a token refresh is not a failed attempt
-                continue
+            if response.status_code == 401 and resends < MAX_RESENDS and auth is not None and (
+                    error_from_response(response).code == "TOKEN_EXPIRED"):
+                # Renewed by another thread or task since it was sent: send it again as it
+                # is; else renew, once per call (a server that calls a token fresh by our
+                # clock expired again would have us renew forever).
+                resend = auth.replaced(response)
+                if not resend and not renewed:
+                    renewed = resend = yield from auth.recover_plan(response)
+                if resend:
+                    if not body.replayable:
+                        raise NotReplayable(
+                            f"{call.method} {call.path}: the token had expired (it is renewed "
+                            f"now), but the body was a one-shot stream already sent and cannot "
+                            f"be sent again; pass bytes, a path or a seekable file, or call "
+                            f"again") from error_from_response(response)
+                    resends += 1
+                    attempt -= 1  # a token refresh is not a failed attempt
+                    continue
             if call.retryable and body.replayable and response.status_code in self.retry.statuses:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 wait = self._retry_wait(attempt, started, retry_after)
