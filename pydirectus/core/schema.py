@@ -137,6 +137,8 @@ class SchemaCache:
         self.server = ServerFacts()
         # Keys once missing from a collection's types (re-read for each only once).
         self._unknown: dict[str, set[str]] = {}
+        # Collections GET /fields lacked once (read again for each only once).
+        self._reread_fields: set[str] = set()
         #: relations and field types of what the token may read, from /server/specs/oas or
         #: GraphQL (for tokens refused /fields or /relations); False: neither tells
         self._readable: Schema | bool | None = None
@@ -156,6 +158,7 @@ class SchemaCache:
             self._unordered.clear()
             self.server = ServerFacts()
             self._unknown.clear()
+            self._reread_fields.clear()
             self._readable = None
             self._reread.clear()
 
@@ -312,10 +315,17 @@ class SchemaCache:
         GET /fields and /relations (fetched once; with ``fetch=False`` only if already
         fetched; ``refresh=True`` fetches again), or None if this token may not read them."""
         with self._lock:
+            full = self._full
+            # A collection the schema did not hold when it was read was made since (by this
+            # client, another, or another instance): read it again, once per such name.
+            if fetch and isinstance(full, Schema) and full.field_types(collection) is None \
+                    and collection not in self._reread_fields:
+                self._reread_fields.add(collection)
+                refresh = True
             if refresh:
                 self._full = self._relations = None
                 self._types.clear()
-            full = self._full
+                full = None
         if full is None and fetch:
             try:
                 rows = yield from plans.data("GET", "fields", expect=ALL_FIELD_ROWS)

@@ -184,6 +184,9 @@ def test_a_collection_made_after_the_client_read_the_schema_is_typed_too(
     assert item == {"big": 2**40, "price": _decimal(directus)("0.25")}
     (row,) = handle.aggregate(sum="big").fetch()
     assert row == {"sum": {"big": 2**40}}
+    # And a refused name in it is explained from the schema read again, not a bare 403.
+    with pytest.raises(InvalidQuery, match="no_such_field"):
+        handle.fields("no_such_field").fetch()
 
 
 def test_counts_and_aggregates_come_back_in_the_same_python_types(
