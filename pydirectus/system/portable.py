@@ -51,13 +51,14 @@ def port_snapshot(snapshot: Mapping[str, Any], target: Mapping[str, Any],
     theirs = {(row["collection"], row["field"]): row for row in target.get("fields") or []}
     fields = []
     for row in snapshot.get("fields") or []:
+        row = _key_not_null(row)
         place = (row["collection"], row["field"])
         key_type = keys.get(foreign.get(place, ""))
         if key_type is not None and row.get("type") != "alias":
             row = _typed_as_key(row, key_type)
         there = theirs.get(place)
-        if there is not None and _column_meaning(row) == _column_meaning(
-                there if key_type is None else _typed_as_key(there, key_type)):
+        if there is not None and _column_meaning(row) == _column_meaning(_key_not_null(
+                there if key_type is None else _typed_as_key(there, key_type))):
             # The same column: say it as the target does (SQLite's uuid foreign key is
             # a "string" there), so Directus finds nothing to change.
             row = {**row, "type": there.get("type"), "schema": there.get("schema")}
@@ -69,8 +70,14 @@ def port_snapshot(snapshot: Mapping[str, Any], target: Mapping[str, Any],
         if there is not None and _relation_meaning(row) == _relation_meaning(there):
             row = {**row, "schema": there.get("schema")}
         ported_relations.append(row)
-    return {**snapshot, "vendor": target.get("vendor"), "fields": fields,
-            "relations": ported_relations}
+    ported = {**snapshot, "vendor": target.get("vendor"), "fields": fields,
+              "relations": ported_relations}
+    if snapshot.get("vendor") != target.get("vendor") and "systemFields" in target:
+        # Directus's own columns, in another database's details: applied, they would have
+        # Directus alter its own tables (MariaDB refuses: a foreign key uses the column).
+        # A system field's one setting of ours, its index, stays as the target has it.
+        ported["systemFields"] = target["systemFields"]
+    return ported
 
 
 def _key_types(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -81,6 +88,15 @@ def _key_types(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
             special = (row.get("meta") or {}).get("special") or []
             keys[row["collection"]] = "uuid" if "uuid" in special else str(row.get("type"))
     return keys
+
+
+def _key_not_null(row: Mapping[str, Any]) -> dict[str, Any]:
+    # A primary key is never null, but MariaDB reports a uuid (char(36)) key as nullable:
+    # taken at its word, PostgreSQL is asked to drop NOT NULL from a primary key (500).
+    schema = row.get("schema") or {}
+    if schema.get("is_primary_key") and schema.get("is_nullable"):
+        return {**row, "schema": {**schema, "is_nullable": False}}
+    return dict(row)
 
 
 def _typed_as_key(row: Mapping[str, Any], key_type: str) -> dict[str, Any]:
@@ -95,6 +111,13 @@ def _typed_as_key(row: Mapping[str, Any], key_type: str) -> dict[str, Any]:
 
 def _column_meaning(row: Mapping[str, Any]) -> tuple[Any, ...]:
     schema = row.get("schema") or {}
+    if schema.get("is_primary_key"):
+        # Unique and not null by being the key, whatever a database reports (SQLite: a
+        # uuid key is unique; MariaDB: neither unique nor NOT NULL).
+        schema = {**schema, "is_unique": True, "is_nullable": False}
+    if schema.get("foreign_key_table"):
+        # InnoDB (MariaDB) indexes every foreign key itself; SQLite and PostgreSQL do not.
+        schema = {**schema, "is_indexed": False}
     kind = row.get("type")
     sized = tuple(schema.get(key) for key in _SIZED.get(str(kind), ()))
     return (kind, sized, _default(schema.get("default_value")),
