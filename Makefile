@@ -64,11 +64,16 @@ test-scaled: $(STAMP)
 	$(PY) -m pytest $(SCALED)
 
 # The test extra installs orjson (pydirectus[fast]); this runs as if it were not: the unit
-# tests and the integration tests that read and write every field type.
-NO_ORJSON_SLICE := tests/unit tests/integration/test_collection.py \
-	tests/integration/test_database_matrix.py tests/integration/test_seed_methods.py \
-	tests/integration/test_seed_dropin.py tests/integration/test_files.py tests/integration/test_cli.py
-## The unit tests and a read/write integration slice (SQLite) with orjson off: the json codec.
+# tests that encode or decode JSON and the integration tests that read and write every
+# field type.
+NO_ORJSON_SLICE := tests/unit/test_codec.py tests/unit/test_encoding.py \
+	tests/unit/test_transport.py tests/unit/test_aio_transport.py tests/unit/test_reads.py \
+	tests/unit/test_values.py tests/unit/test_files_bodies.py tests/unit/test_shapes.py \
+	tests/unit/test_secrets.py tests/integration/test_collection.py \
+	tests/integration/test_database_matrix.py tests/integration/test_type_matrix.py \
+	tests/integration/test_seed_methods.py tests/integration/test_files.py \
+	tests/integration/test_cli.py
+## The JSON unit tests and a read/write integration slice (SQLite) with orjson off: the json codec.
 test-no-orjson: $(STAMP)
 	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest $(JOBS) $(NO_ORJSON_SLICE)
 
