@@ -13,6 +13,8 @@ from pydirectus import DirectusClient, InvalidQuery, StaticToken
 from pydirectus.testing.access import AccessGrants
 from pydirectus.testing.dialects import nulls_sort_first, text_key
 
+from .type_names import type_names
+
 ROWS = [
     {"title": "apple", "views": 3, "status": "b"},
     {"title": "Apple", "views": None, "status": "a"},
@@ -134,14 +136,6 @@ def numbers(make_collection: Callable[..., str], directus_client: DirectusClient
     return name
 
 
-def _types(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _types(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_types(v) for v in value]
-    return type(value).__name__
-
-
 def _decimal(directus: Any) -> type:
     # Directus on SQLite makes a decimal field a float column (GET /fields says "float").
     return float if directus.database == "sqlite" else Decimal
@@ -156,13 +150,13 @@ def test_items_come_back_in_the_same_python_types(directus: Any,
     assert items[0] == {"small": 1, "big": 24252243, "ratio": 1.5, "price": dec("12.50"),
                         "label": "007"}
     assert items[1]["big"] == 2**40 and items[1]["price"] == dec("3.1")
-    assert _types(items[0]) == {"small": "int", "big": "int", "ratio": "float",
+    assert type_names(items[0]) == {"small": "int", "big": "int", "ratio": "float",
                                 "price": dec.__name__, "label": "str"}
     assert items[2] == {"small": 3, "big": None, "ratio": None, "price": None, "label": "x"}
     first = handle.sort("small").first()
     assert first is not None
     one = handle.get(first["id"])
-    assert _types({k: one[k] for k in ("big", "price")}) == {"big": "int",
+    assert type_names({k: one[k] for k in ("big", "price")}) == {"big": "int",
                                                              "price": dec.__name__}
     created = handle.create({"small": 4, "big": 5, "price": "0.25"})
     assert (created["big"], created["price"]) == (5, dec("0.25"))
@@ -205,7 +199,7 @@ def test_counts_and_aggregates_come_back_in_the_same_python_types(
         "min": {"price": dec("3.10")},
         "countDistinct": {"label": 2},
     }
-    assert _types(row) == {
+    assert type_names(row) == {
         "count": "int",
         "sum": {"small": "int", "big": "int", "price": dec.__name__},
         "avg": {"small": "float", "price": dec.__name__},

@@ -23,6 +23,8 @@ from pydirectus import DirectusClient
 from pydirectus.testing.access import AccessGrants
 from pydirectus.testing.collections import unique_name
 
+from .type_names import type_names
+
 FIELDS = {"small": "integer", "big": "bigInteger", "ratio": "float", "price": "decimal",
           "flag": "boolean", "label": "string", "body": "text", "ident": "uuid",
           "data": "json", "tags": "csv", "day": "date", "moment": "dateTime",
@@ -41,15 +43,6 @@ ROWS = [
     dict.fromkeys(FIELDS),
 ]
 NUMBERS = ["small", "big", "ratio", "price"]
-
-
-def _types(value: Any) -> Any:
-    """Return the value with every leaf replaced by its type's name (containers kept)."""
-    if isinstance(value, dict):
-        return {k: _types(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_types(v) for v in value]
-    return type(value).__name__
 
 
 def _decimal(database: str) -> str:
@@ -93,16 +86,16 @@ def test_items_get_and_singletons_have_one_set_of_types(matrix: dict[str, Any],
     for label, client in matrix["clients"].items():
         handle = client.collection(matrix["name"])
         items = handle.sort("id").all()
-        assert _types(items[0]) == expected, label
+        assert type_names(items[0]) == expected, label
         assert items[2] == {"id": items[2]["id"], **dict.fromkeys(FIELDS)}, label
         one = handle.get(items[0]["id"])
         assert one == items[0], label
         assert client.read_item(matrix["name"], items[0]["id"]) == one, label
         assert client.read_items(matrix["name"], {"sort": ["id"]}) == items, label
         single = client.singleton(matrix["single"]).get()
-        assert _types(single) == expected, label
+        assert type_names(single) == expected, label
         assert client.collection(matrix["single"]).fetch() == single, label
-        assert _types(handle.fields(*NUMBERS).filter(small=3).first()) == {
+        assert type_names(handle.fields(*NUMBERS).filter(small=3).first()) == {
             "small": "int", "big": "int", "ratio": "float", "price": _decimal(
                 directus.database)}, label
         answers[label] = (items, single)
@@ -132,12 +125,12 @@ def test_aggregates_are_typed_by_the_field_they_aggregate(matrix: dict[str, Any]
         handle = client.collection(matrix["name"])
         (row,) = handle.aggregate(count="*", countDistinct=["label", "small"], sum=NUMBERS,
                                   avg=NUMBERS, min=NUMBERS, max=NUMBERS).fetch()
-        assert _types(row) == expected, label
+        assert type_names(row) == expected, label
         groups = handle.aggregate(count="*", sum=["big", "price"]).group_by("label").sort(
             "label").fetch()
         # Where NULL sorts is the database's own (documented): find the group by its label.
         (x,) = [group for group in groups if group["label"] == "x"]
-        assert _types(x) == {"label": "str", "count": "int",
+        assert type_names(x) == {"label": "str", "count": "int",
                                       "sum": {"big": "int", "price": dec}}, label
         assert handle.count() == 3, label
         answers[label] = (row, groups)
@@ -182,12 +175,12 @@ def test_file_records_have_one_set_of_types_on_every_route(matrix: dict[str, Any
                 "read_files": client.read_files({"filter": {"id": {"_eq": image["id"]}}})[0],
             }
             for route, record in records.items():
-                assert _types({k: record[k] for k in numbers}) == numbers, (label, route)
+                assert type_names({k: record[k] for k in numbers}) == numbers, (label, route)
                 assert (record["width"], record["height"]) == (3, 2), (label, route)
                 assert record == records["files.get"], (label, route)
             (row,) = client.files.filter(id=image["id"]).aggregate(
                 sum="filesize", max=["width", "height"]).fetch()
-            assert _types(row) == {"sum": {"filesize": "int"},
+            assert type_names(row) == {"sum": {"filesize": "int"},
                                    "max": {"width": "int", "height": "int"}}, label
             answers[label] = records["files.get"]["filesize"]
         assert answers["api"] == answers["admin"] == answers["public"] == image["filesize"]
