@@ -36,6 +36,16 @@
                                               gave at its start (.expected, .got)
         UnexpectedRedirect                  a 3xx the client must not follow (a write, an
                                             auth call, another origin): names the Location
+        GraphQLError                        errors in a GraphQL answer (a 200 with ``errors``, or a
+                                            4xx): .path, .locations, .data (partial data); each
+                                            one below is also the REST class of its code
+          GraphQLAuthenticationError          ... INVALID_CREDENTIALS (also an AuthenticationError)
+          GraphQLPermissionDenied             ... FORBIDDEN (also a PermissionDenied)
+          GraphQLNotFound                     ... ROUTE_NOT_FOUND (also a NotFound)
+          GraphQLInvalidRequest               ... GRAPHQL_VALIDATION, INVALID_PAYLOAD (also an
+                                              InvalidRequest)
+          GraphQLRateLimited                  ... EMAIL_LIMIT_EXCEEDED (also RateLimited)
+          GraphQLServerError                  ... INTERNAL_SERVER_ERROR (also a ServerError)
       MultipleItemsFound                  get(**lookups) matched more than one item
 
     UserWarning
@@ -91,6 +101,13 @@ __all__ = [
     "CommandError",
     "ConnectError",
     "DirectusError",
+    "GraphQLAuthenticationError",
+    "GraphQLError",
+    "GraphQLInvalidRequest",
+    "GraphQLNotFound",
+    "GraphQLPermissionDenied",
+    "GraphQLRateLimited",
+    "GraphQLServerError",
     "IncompleteRead",
     "InsecureTransportWarning",
     "InstallError",
@@ -119,6 +136,7 @@ __all__ = [
     "WireFailure",
     "batch_error_class",
     "error_from_response",
+    "graphql_error",
 ]
 
 EXCERPT_CHARS = 200
@@ -560,6 +578,136 @@ def batch_error_class(cause: DirectusError) -> type[BatchWriteError]:
     return BatchWriteError
 
 
+class GraphQLError(APIError):
+    """A GraphQL answer carried ``errors``: Directus refused the document whole (a 4xx: bad
+    syntax, an unknown field, a value of the wrong type) or an operation failed in part or
+    whole (a 200 with ``errors``, and ``data`` for what did not fail).
+
+    ``code`` is the first error's ``extensions.code`` (FORBIDDEN, GRAPHQL_VALIDATION, ...);
+    ``message`` its message, followed for GRAPHQL_VALIDATION and GRAPHQL_EXECUTION by the
+    details Directus nests in ``extensions.errors`` and their places in the document;
+    ``path`` the first GraphQL path given (a tuple of response keys and list indexes, e.g.
+    ``("articles", 0, "author")``; None when no error names one, as for a document refused
+    whole); ``locations`` that error's places in the document (``[{"line": 1, "column":
+    3}]``); ``errors`` every error as Directus sent it; ``data`` the partial data (None when
+    there was none), with the values of secret keys masked as in everything an error holds.
+    Each class below it is also the REST class of its code, so ``except PermissionDenied``
+    catches a FORBIDDEN in a GraphQL answer too.
+    """
+
+    def __init__(self, status: int, code: str | None, message: str,
+                 extensions: Mapping[str, Any] | None = None,
+                 response: ResponseInfo | Any | None = None,
+                 errors: list[Mapping[str, Any]] | None = None, *, data: Any = None,
+                 path: tuple[str | int, ...] | None = None,
+                 locations: list[dict[str, int]] | None = None) -> None:
+        # Set before APIError.__init__, which builds the text from __str__.
+        self.data: Any = None if data is None else mask(data)
+        self.path = path
+        self.locations: list[dict[str, int]] = list(locations or [])
+        super().__init__(status, code, message, extensions, response, errors)
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.path:
+            text += f" (path: {'.'.join(map(str, self.path))})"
+        return text
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(status={self.status}, code={self.code!r}, "
+                f"message={self.message!r}, path={self.path!r})")
+
+
+class GraphQLAuthenticationError(GraphQLError, AuthenticationError):
+    """A GraphQL answer whose first error refused credentials (a wrong password given to
+    ``auth_login``, say)."""
+
+
+class GraphQLPermissionDenied(GraphQLError, PermissionDenied):
+    """A GraphQL answer whose first error is FORBIDDEN (an item the policy hides)."""
+
+
+class GraphQLNotFound(GraphQLError, NotFound):
+    """A GraphQL answer whose first error is a not-found."""
+
+
+class GraphQLInvalidRequest(GraphQLError, InvalidRequest):
+    """A GraphQL document or its values refused (GRAPHQL_VALIDATION, INVALID_PAYLOAD, ...)."""
+
+
+class GraphQLRateLimited(GraphQLError, RateLimited):
+    """A GraphQL answer whose first error is a rate limit (EMAIL_LIMIT_EXCEEDED, ...)."""
+
+
+class GraphQLServerError(GraphQLError, ServerError):
+    """A GraphQL answer whose first error is the server's (INTERNAL_SERVER_ERROR: Directus
+    also says so for a variable missing or of the wrong type, where graphql-js, not
+    Directus, refused it; to a token that is not an admin's without the reason)."""
+
+
+#: the REST class of a code -> the GraphQLError that is also one
+_GRAPHQL_CLASSES: tuple[tuple[type[APIError], type[GraphQLError]], ...] = (
+    (AuthenticationError, GraphQLAuthenticationError),
+    (PermissionDenied, GraphQLPermissionDenied),
+    (NotFound, GraphQLNotFound),
+    (InvalidRequest, GraphQLInvalidRequest),
+    (RateLimited, GraphQLRateLimited),
+    (ServerError, GraphQLServerError),
+)
+
+
+def graphql_error(status: int, errors: Any, data: Any = None,
+                  response: ResponseInfo | Any | None = None) -> GraphQLError:
+    """Build the GraphQLError for a GraphQL answer's ``errors`` (and its partial ``data``).
+
+    The class is the one of the first error's code (falling back on the status), as for
+    REST errors; the message, path and locations are the first error's, with the details
+    Directus nests under ``extensions.errors`` (GRAPHQL_VALIDATION) spelled out.
+    """
+    listed = [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+    first: Mapping[str, Any] = listed[0] if listed else {}
+    extensions = first.get("extensions")
+    extensions = extensions if isinstance(extensions, Mapping) else {}
+    code = extensions.get("code") if isinstance(extensions.get("code"), str) else None
+    nested = extensions.get("errors")
+    details = [e for e in nested if isinstance(e, Mapping)] if isinstance(nested, list) else []
+    head = str(first.get("message") or code or "GraphQL error")
+    if details:
+        message = f"{head.rstrip('.')}: " + "; ".join(map(_graphql_message, details))
+    else:
+        message = _graphql_message(first) if first else head
+        if len(listed) > 1:
+            message += f" (and {len(listed) - 1} more error{'s' if len(listed) > 2 else ''})"
+    path: tuple[str | int, ...] | None = None
+    for error in (*details, *listed):
+        path = _graphql_path(error.get("path"))
+        if path is not None:
+            break
+    located = (details or listed or [{}])[0].get("locations")
+    locations = [dict(place) for place in located if isinstance(place, Mapping)] if (
+        isinstance(located, list)) else []
+    chosen = error_class_for(status, code)
+    cls = next((graphql for rest, graphql in _GRAPHQL_CLASSES if issubclass(chosen, rest)),
+               GraphQLError)
+    return cls(status, code, message, extensions, response, listed, data=data, path=path,
+               locations=locations)
+
+
+def _graphql_message(error: Mapping[str, Any]) -> str:
+    message = str(error.get("message") or "GraphQL error")
+    places = error.get("locations")
+    if isinstance(places, list) and places and isinstance(places[0], Mapping):
+        message += f" (line {places[0].get('line')}, column {places[0].get('column')})"
+    return message
+
+
+def _graphql_path(value: Any) -> tuple[str | int, ...] | None:
+    if not isinstance(value, list) or not value or not all(
+            isinstance(step, str | int) and not isinstance(step, bool) for step in value):
+        return None
+    return tuple(value)
+
+
 # Directus 12's codes (@directus/errors 2.5, shipped with Directus 12.4), with the
 # status each is sent with. Checked against the installed package by the test suite.
 CODE_TO_ERROR: Mapping[str, type[APIError]] = {
@@ -577,6 +725,8 @@ CODE_TO_ERROR: Mapping[str, type[APIError]] = {
     "ROUTE_NOT_FOUND": NotFound,                    # 404
     "ADDON_NOT_FOUND": NotFound,                    # 404
     "INVALID_PAYLOAD": InvalidRequest,              # 400 (also 409 for a locked license)
+    "GRAPHQL_VALIDATION": InvalidRequest,           # 400, a GraphQL document refused
+    "GRAPHQL_EXECUTION": InvalidRequest,            # 400, a GraphQL document not executed
     "INVALID_QUERY": InvalidRequest,                # 400
     "INVALID_PATH_PARAMETER": InvalidRequest,       # 400
     "INVALID_INVITE": InvalidRequest,               # 400

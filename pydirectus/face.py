@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast, overload
 from .auth import DirectusAuth
 from .checks import check_data, check_key, check_query
 from .collection import Collection, Singleton
-from .core import plans
+from .core import graphql, plans
 from .core.plans import Call, Plan, Runner
 from .core.schema import SchemaCache
 from .errors import UsageError
@@ -207,6 +207,24 @@ class ClientFace(SystemHandles):
         record = yield from plans.data(method, "files", *key, json=body,
                                        expect=plans.OBJECT_OR_NOTHING)
         return cast("File", (yield from self.files._path.typed(record)))
+
+    # GraphQL.
+
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None, *,
+                system: bool = False, operation_name: str | None = None) -> dict[str, Any]:
+        """Run a GraphQL query or mutation with POST /graphql (``system=True``:
+        POST /graphql/system); return the answer's ``data``.
+
+        ``variables`` are sent as JSON (dates, Decimals and UUIDs as REST writes send
+        them); ``operation_name`` picks one operation of a document that defines several.
+        Errors in the answer raise a GraphQLError of the first error's code (also the REST
+        class: FORBIDDEN is a PermissionDenied) with ``path`` and the partial ``data``. A
+        query is retried like a REST read; a mutation, like a REST write, is never re-sent
+        once it may have reached the server. Values come back as GraphQL types them.
+        """
+        call = graphql.graphql_call(query, variables, system=system,
+                                    operation_name=operation_name)
+        return self._runner.run(graphql.execute(call))
 
     # Custom endpoints.
 

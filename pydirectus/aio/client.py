@@ -156,3 +156,6 @@ class AsyncDirectusClient(ClientFace):
         async def request(
                 self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None) -> Any: ...
+        async def graphql(  # type: ignore[override]
+                self, query: str, variables: Mapping[str, Any] | None = None, *,
+                system: bool = False, operation_name: str | None = None) -> dict[str, Any]: ...

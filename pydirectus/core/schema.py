@@ -29,7 +29,7 @@ import attrs
 
 from ..errors import APIError, InvalidQuery, PermissionDenied, SchemaRequired
 from ..query import Schema
-from . import plans
+from . import graphql, plans
 from .plans import Plan
 
 __all__ = ["CollectionInfo", "SchemaCache", "ServerFacts"]
@@ -300,11 +300,8 @@ class SchemaCache:
         except (APIError, InvalidQuery) as refused:  # InvalidQuery: not an OpenAPI document
             self.log.debug("no OpenAPI document: %s", refused)
         try:
-            body = yield from plans.request("POST", "graphql", json={"query": _INTROSPECT_ALL},
-                                            idempotent=True)
-            data = body.get("data") if isinstance(body, dict) else None
-            if isinstance(data, dict):
-                return Schema.from_graphql("", data)
+            data = yield from graphql.execute(graphql.graphql_call(_INTROSPECT_ALL))
+            return Schema.from_graphql("", data)
         except (APIError, InvalidQuery) as refused:
             self.log.debug("no GraphQL introspection: %s", refused)
         return False
@@ -424,15 +421,10 @@ class SchemaCache:
         if not _GRAPHQL_NAME.match(name):
             return known
         try:
-            body = yield from plans.request(
-                "POST", "graphql", json={"query": _INTROSPECT, "variables": {"name": name}},
-                idempotent=True)
-        except APIError as refused:
+            data = yield from graphql.execute(
+                graphql.graphql_call(_INTROSPECT, {"name": name}))
+        except APIError as refused:  # also a proxy's page or a wrong route: ServerError
             self.log.debug("GraphQL introspection of %s refused: %s", name, refused)
-            return known
-        # Anything but GraphQL's {"data": {...}} (a proxy's page, a wrong route) teaches nothing.
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
             return known
         fields = (data.get("collection") or {}).get("fields") or []
         if not fields:
