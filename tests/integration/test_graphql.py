@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from pydirectus import DirectusClient, RetryPolicy, StaticToken
+from pydirectus import DirectusClient, Password, RetryPolicy, StaticToken
 from pydirectus.errors import (
     ConnectError,
     GraphQLError,
@@ -20,6 +20,7 @@ from pydirectus.errors import (
     PermissionDenied,
     ServerError,
     TransportError,
+    UnexpectedRedirect,
 )
 from pydirectus.testing import DirectusServer
 from pydirectus.testing.access import AccessGrants, TokenClients
@@ -302,3 +303,35 @@ def test_a_mutation_is_not_retried_on_a_gateway_error(
     assert caught.value.status == 503 and not isinstance(caught.value, GraphQLError)
     assert len(proxy.requests_to("/graphql", "POST")) == 1
     assert len(articles.admin.collection(name).filter(title="twice?").fetch()) == 1
+
+
+def test_an_expired_token_is_renewed_and_the_mutation_sent_once_more(
+        proxy: FaultProxy, make_client: Callable[..., DirectusClient],
+        directus: DirectusServer, articles: TokenClients) -> None:
+    # A 401 TOKEN_EXPIRED was refused before any work: renewing and re-sending a mutation
+    # cannot apply it twice.
+    name = articles.collection
+    expired = json.dumps({"errors": [{"message": "Token expired.",
+                                      "extensions": {"code": "TOKEN_EXPIRED"}}]}).encode()
+    client = make_client(proxy.url, auth=Password(directus.admin_email, directus.admin_password),
+                         retry=FAST)
+    assert client.graphql("{ users_me { email } }", system=True)  # logged in
+    proxy.add(Fault.status(401, expired, {"Content-Type": "application/json"},
+                           method="POST", path="/graphql"))
+    made = client.graphql(f'mutation {{ create_{name}_item(data: {{title: "renewed"}}) '
+                          f"{{ title }} }}")
+    assert made == {f"create_{name}_item": {"title": "renewed"}}
+    assert [(s.path, s.fault) for s in proxy.seen[-3:]] == [
+        ("/graphql", "status"), ("/auth/refresh", None), ("/graphql", None)]
+    assert len(articles.admin.collection(name).filter(title="renewed").fetch()) == 1
+
+
+def test_a_redirected_graphql_post_is_not_followed(
+        proxy: FaultProxy, make_client: Callable[..., DirectusClient],
+        directus: DirectusServer, articles: TokenClients) -> None:
+    proxy.add(Fault.redirect(307, f"{directus.url}/graphql", method="POST", path="/graphql"))
+    client = make_client(proxy.url, auth=StaticToken(directus.admin_token), retry=FAST)
+    with pytest.raises(UnexpectedRedirect) as caught:
+        client.graphql(f"{{ {articles.collection} {{ id }} }}")
+    assert caught.value.location == f"{directus.url}/graphql"
+    assert len(proxy.requests_to("/graphql")) == 1
