@@ -212,9 +212,9 @@ class ClientFace(SystemHandles):
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None, *,
                 system: bool = False, operation_name: str | None = None) -> dict[str, Any]:
-        """Run a GraphQL query or mutation with POST /graphql (``system=True``:
-        POST /graphql/system); return the answer's ``data``.
+        """Run a query or mutation with POST /graphql (or /graphql/system); return its data.
 
+        ``system=True`` sends it to Directus's system schema (``users_me``, ...).
         ``variables`` are sent as JSON (dates, Decimals and UUIDs as REST writes send
         them); ``operation_name`` picks one operation of a document that defines several.
         Errors in the answer raise a GraphQLError of the first error's code (also the REST

@@ -33,7 +33,8 @@ _OPERATION_KINDS: Final = frozenset({"query", "mutation", "subscription"})
 # escape only \"""; plain strings end at a quote not escaped (or the line's end).
 _TOKEN: Final = re.compile(r'''
     (?P<skip>[\s,\ufeff]+|\#[^\n\r]*)
-  | (?P<string>"""(?:\\"""|(?!""")[\s\S])*(?:"""|\Z)|"(?:[^"\\\n\r]|\\.)*"?)
+  | (?P<string>"""[^"\\]*(?:(?:\\"""|\\|"(?!""))[^"\\]*)*(?:"""|\Z)
+               |"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*"?)
   | (?P<name>[_A-Za-z][_0-9A-Za-z]*)
   | (?P<open>[{(\[])
   | (?P<close>[})\]])

@@ -147,6 +147,8 @@ def test_the_request_is_a_post_of_query_variables_and_operation_name() -> None:
     ("# mutation { x }\nfragment F on T { a } query A { ...F }", [Operation("query", "A")]),
     ('query Z { a(x: """} mutation \\""" {""") }', [Operation("query", "Z")]),
     ("mutation{a}query q{b}", [Operation("mutation", None), Operation("query", "q")]),
+    ('query Z { a(x: """a "quoted" \\ } mutation""", y: "\\" } \\"") }',
+     [Operation("query", "Z")]),
     ("query @live { a }", [Operation("query", None)]),
     ("mutation M @d { a }", [Operation("mutation", "M")]),
     ("subscription S { a }", [Operation("subscription", "S")]),
