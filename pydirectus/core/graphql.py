@@ -8,7 +8,7 @@ brackets counted), not a GraphQL parser. Where it cannot tell, the call counts a
 mutation: never retried once it may have landed.
 
 The answer's ``data`` is returned as GraphQL typed it (see the README: ``ID`` and
-``GraphQLBigInt`` as strings, decimals as numbers or strings, dates as text), not
+``GraphQLBigInt`` as strings, decimals as floats, dates as text), not
 converted to REST's Python types; ``errors`` raise a
 :class:`~pydirectus.errors.GraphQLError` of the first error's code.
 """
