@@ -28,6 +28,7 @@
         AuthenticationError                 INVALID_CREDENTIALS, TOKEN_EXPIRED, ..., 401
         PermissionDenied                    FORBIDDEN, LIMIT_EXCEEDED, 403 (also missing items)
         NotFound                            ROUTE_NOT_FOUND, 404, a read of one missing item
+          ResumableUploadsUnavailable         the server has no /files/tus (TUS_ENABLED is off)
         InvalidRequest                      INVALID_PAYLOAD, INVALID_QUERY, ..., other 4xx
         RateLimited                         REQUESTS_EXCEEDED, 429 (carries retry_after)
         ServerError                         5xx, a body that is not Directus JSON, or a
@@ -107,6 +108,7 @@ __all__ = [
     "RedisNotInstalled",
     "RequestInfo",
     "ResponseInfo",
+    "ResumableUploadsUnavailable",
     "SchemaError",
     "SchemaRequired",
     "ServerError",
@@ -469,6 +471,10 @@ class PermissionDenied(APIError):
 
 class NotFound(APIError):
     """The route or the item does not exist."""
+
+
+class ResumableUploadsUnavailable(NotFound):
+    """The server offers no resumable (TUS) uploads: it runs without ``TUS_ENABLED=true``."""
 
 
 class InvalidRequest(APIError):
