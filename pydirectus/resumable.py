@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -228,7 +229,9 @@ def _send_chunks(handle: Any, base: int, route: tuple[str, ...], size: int, chun
             raise UsageError(f"source: ended at byte {offset + len(block)} of {size}; it "
                              f"changed during the upload")
         sent_last = offset + len(block) == size
-        call = Call("PATCH", route, data=block, headers=_tus_headers(**{
+        # A file object, not bytes: aiohttp sends it a block at a time instead of holding
+        # the event loop for the whole chunk (requests sends either with Content-Length).
+        call = Call("PATCH", route, data=io.BytesIO(block), headers=_tus_headers(**{
             "Upload-Offset": str(offset), "Content-Type": _OCTETS}))
         try:
             reply: Reply = yield call

@@ -111,7 +111,7 @@ def calls(seen: list[Any]) -> list[str]:
 
 
 def patches(seen: list[Any]) -> list[tuple[str, bytes]]:
-    return [(i.headers["Upload-Offset"], i.data) for i in seen
+    return [(i.headers["Upload-Offset"], i.data.getvalue()) for i in seen
             if isinstance(i, Call) and i.method == "PATCH"]
 
 
