@@ -138,7 +138,13 @@ class DirectusError(Exception):
 
     Its text arguments are scrubbed of secrets (pydirectus.redact) when it is made, so
     no message, repr or log line built from it carries a token or a password.
+
+    ``resume_url``: set when a resumable upload gave up after Directus had created it;
+    ``files.upload(source, resumable=True, resume_url=error.resume_url)`` sends on from
+    where the server stands (until TUS_UPLOAD_EXPIRATION, 10 minutes by default).
     """
+
+    resume_url: str | None = None
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*(redact_text(arg) if isinstance(arg, str) else arg for arg in args))

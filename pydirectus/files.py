@@ -40,7 +40,7 @@ from .errors import PermissionDenied, UsageError
 from .models import File, Folder
 from .multipart import FilePart, MultipartStream, Source, Upload, file_parts, send_parts_plan
 from .progress import ProgressArg, check_progress, reporter
-from .resumable import check_chunk_size, resumable_part
+from .resumable import check_chunk_size, resumable_part, resume_route
 from .resumable import upload_plan as resumable_upload_plan
 from .transforms import transform_params
 
@@ -96,19 +96,20 @@ class Files(Collection[File]):
             self, source: Source | Upload, *, filename: str | None = None,
             content_type: str | None = None, data: Mapping[str, Any] | None = None,
             progress: ProgressArg = None, resumable: bool = False,
-            chunk_size: int | None = None) -> File: ...
+            chunk_size: int | None = None, resume_url: str | None = None) -> File: ...
 
     @overload
     def upload(self, source: Sequence[Source | Upload], *, filename: None = None,
                content_type: None = None, data: Mapping[str, Any] | None = None,
                progress: ProgressArg = None, resumable: bool = False,
-               chunk_size: None = None) -> list[File]: ...
+               chunk_size: None = None, resume_url: None = None) -> list[File]: ...
 
     def upload(self, source: Source | Upload | Sequence[Source | Upload], *,
                filename: str | None = None, content_type: str | None = None,
                data: Mapping[str, Any] | None = None,
                progress: ProgressArg = None, resumable: bool = False,
-               chunk_size: int | None = None) -> File | list[File]:
+               chunk_size: int | None = None,
+               resume_url: str | None = None) -> File | list[File]:
         """Upload one file, or a list of files in one request, with POST /files (streamed).
 
         ``resumable=True`` sends one file over TUS instead (POST /files/tus, then PATCH
@@ -118,7 +119,10 @@ class Files(Collection[File]):
         attempts; memory holds one chunk. The source needs a known length (a path, bytes
         or a seekable file); a server without TUS_ENABLED raises
         ResumableUploadsUnavailable. An empty source goes as a plain upload (TUS has no
-        empty uploads in Directus).
+        empty uploads in Directus). An error raised after the upload was created carries
+        ``resume_url``: pass it back (same source, same token's user, another process
+        even) to send on from where the server stands; the fields are those it was
+        created with.
 
         `data` sets fields (title, folder, ...) on every file; an :class:`Upload` in the list
         carries a file's own filename, content type and fields (which win over `data`).
@@ -133,9 +137,12 @@ class Files(Collection[File]):
         allow_async = not self._runner.blocking
         resumable = check_bool(resumable, "resumable")
         chunk_size = check_chunk_size(chunk_size)
-        if chunk_size is not None and not resumable:
-            raise UsageError("chunk_size: only for resumable=True uploads (a plain upload "
-                             "streams in one request)")
+        for name, value in (("chunk_size", chunk_size), ("resume_url", resume_url)):
+            if value is not None and not resumable:
+                raise UsageError(f"{name}: only for resumable=True uploads (a plain upload "
+                                 f"streams in one request)")
+        resume = (None if resume_url is None
+                  else resume_route(resume_url, self._runner.base_url))
         if isinstance(source, list | tuple):
             if resumable:
                 raise UsageError("resumable=True: one source at a time (TUS sends one file "
@@ -159,15 +166,17 @@ class Files(Collection[File]):
         check_progress(progress)
         if resumable and parts[0].size != 0:
             return self._run(self._upload_resumable(resumable_part(parts[0]), chunk_size,
-                                                    progress))
+                                                    progress, resume))
         return self._run(self._upload_one(parts, progress))
 
     def _upload_resumable(self, part: FilePart, chunk_size: int | None,
-                          progress: ProgressArg) -> Plan[File]:
+                          progress: ProgressArg, resume: tuple[str, ...] | None
+                          ) -> Plan[File]:
         # The transport's policy bounds the resumes too: the same budget as any retry.
         retry = getattr(self._runner, "retry", None) or RetryPolicy()
-        file_id = yield from resumable_upload_plan(part, chunk_size=chunk_size, retry=retry,
-                                                   progress=reporter(progress, "upload"))
+        file_id = yield from resumable_upload_plan(
+            part, chunk_size=chunk_size, retry=retry, progress=reporter(progress, "upload"),
+            base_url=self._runner.base_url, resume=resume)
         if file_id is None:
             return File()
         try:

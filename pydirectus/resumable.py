@@ -31,6 +31,7 @@ from .core.exchange import RetryPolicy
 from .core.plans import Call, Plan, Reply, Wait
 from .errors import (
     APIError,
+    DirectusError,
     NotFound,
     ResumableUploadsUnavailable,
     ServerError,
@@ -41,7 +42,7 @@ from .multipart import FilePart
 from .progress import Reporter
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TUS_VERSION", "check_chunk_size", "metadata_header",
-           "resumable_part", "upload_plan"]
+           "resumable_part", "resume_route", "upload_plan"]
 
 TUS_VERSION: Final = "1.0.0"
 #: Directus's own default TUS_CHUNK_SIZE (8 MiB): used when the server does not say its own
@@ -163,18 +164,50 @@ def _head(route: tuple[str, ...], size: int) -> Plan[tuple[int, str | None]]:
     """Plan: HEAD the upload; return the bytes the server holds and the file id."""
     call = Call("HEAD", route, headers=_tus_headers())
     reply: Reply = yield call
+    length = reply.headers.get("Upload-Length")
+    if length is not None and length != str(size):
+        raise UsageError(f"resume_url: that upload is {length:.20} bytes long, the source "
+                         f"{size}: resume it with the source it was created with")
     offset = _offset(reply, call, 0, size)
     return offset, _metadata(reply.headers.get("Upload-Metadata")).get("id")
 
 
+def resume_route(resume_url: Any, base_url: str) -> tuple[str, ...]:
+    """Return the route of an upload URL this client handed out (``error.resume_url``)."""
+    prefix = f"{base_url}/files/tus/"
+    if not isinstance(resume_url, str) or not resume_url.startswith(prefix) or "/" in (
+            resume_url[len(prefix):]) or not resume_url[len(prefix):]:
+        raise UsageError(f"resume_url: expected {prefix}<upload id> (a failed resumable "
+                         f"upload's error.resume_url), got {resume_url!r:.120}")
+    return ("files", "tus", resume_url[len(prefix):])
+
+
 def upload_plan(part: FilePart, *, chunk_size: int | None, retry: RetryPolicy,
-                progress: Reporter) -> Plan[str | None]:
+                progress: Reporter, base_url: str,
+                resume: tuple[str, ...] | None = None) -> Plan[str | None]:
     """Plan: upload one checked part (see :func:`resumable_part`) over TUS, resuming after
-    interruptions; return the new file's id (None when the token may not learn it)."""
+    interruptions; return the new file's id (None when the token may not learn it).
+
+    `resume`: the route of an upload created earlier (:func:`resume_route`), sent on from
+    where the server stands instead of creating one. A failure after creation carries
+    ``resume_url`` for that.
+    """
     size = part.size
     assert size is not None and size > 0, "resumable_part() and a non-empty source first"
     chunk = chunk_size if chunk_size is not None else (yield from _chunk_size_of_server())
-    route = yield from _create(part, retry)
+    route = resume if resume is not None else (yield from _create(part, retry))
+    try:
+        file_id = yield from _upload(part, size, route, chunk, retry, progress,
+                                     resumed=resume is not None)
+    except DirectusError as failure:
+        if not isinstance(failure, UsageError):
+            failure.resume_url = f"{base_url}/{'/'.join(route)}"
+        raise
+    return file_id
+
+
+def _upload(part: FilePart, size: int, route: tuple[str, ...], chunk: int,
+            retry: RetryPolicy, progress: Reporter, *, resumed: bool) -> Plan[str | None]:
     file_id: str | None = None
     offset = 0
     try:
@@ -182,7 +215,7 @@ def upload_plan(part: FilePart, *, chunk_size: int | None, retry: RetryPolicy,
         # carries it too, but if that answer is lost the upload id is already gone.
         offset, file_id = yield from _head(route, size)
     except APIError as refused:
-        if refused.status != 403:
+        if refused.status != 403 or resumed:
             raise
         # A token that may create files but not read them: no HEAD, so no resuming.
     handle = part.open()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pydirectus import DirectusClient, RetryPolicy, StaticToken
-from pydirectus.errors import PermissionDenied
+from pydirectus.errors import ConnectError, PermissionDenied
 from pydirectus.testing import DirectusServer
 from pydirectus.testing.access import AccessGrants
 from tests.faults import Fault, FaultProxy
@@ -132,6 +132,35 @@ def test_a_200_mb_upload_cut_twice_completes_in_bounded_memory(
     assert _sha256_of(directus_client, record["id"]) == digest
     # One 8 MiB chunk at a time (the proxy in this process holds another while it relays).
     assert peak < 48 * MIB, peak
+
+
+def test_an_upload_given_up_is_resumed_by_another_client(
+        directus: DirectusServer, directus_client: DirectusClient,
+        make_client: Callable[..., DirectusClient], uploaded: list[str],
+        tmp_path: Path) -> None:
+    source = tmp_path / "three.bin"
+    data = os.urandom(3 * MIB)
+    source.write_bytes(data)
+    with FaultProxy(directus.url, lifetime=60) as proxy:
+        # The first chunk lands; the next is cut as often as the policy tries it.
+        proxy.add(Fault.reset(method="PATCH", path="/files/tus/", skip=1,
+                              times=FAST.attempts))
+        first = make_client(proxy.url, auth=StaticToken(directus.admin_token), retry=FAST)
+        with pytest.raises(ConnectError) as raised:
+            first.files.upload(source, resumable=True, chunk_size=MIB)
+        resume_url = raised.value.resume_url
+        assert resume_url is not None and resume_url.startswith(f"{proxy.url}/files/tus/")
+        proxy.clear()
+        # Another client (another process, say) sends on from the server's offset.
+        second = make_client(proxy.url, auth=StaticToken(directus.admin_token))
+        record = second.files.upload(source, resumable=True, chunk_size=MIB,
+                                     resume_url=resume_url)
+        sent = [(s.method, s.headers.get("Upload-Offset")) for s in proxy.seen
+                if s.path.startswith("/files/tus/")]
+    uploaded.append(record["id"])
+    assert sent == [("HEAD", None), ("PATCH", str(MIB)), ("PATCH", str(2 * MIB))]
+    assert record["filename_download"] == "three.bin"
+    assert directus_client.files.read_bytes(record["id"]) == data
 
 
 def test_api_only_and_public_tokens(directus_client: DirectusClient, uploaded: list[str]

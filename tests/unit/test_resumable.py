@@ -24,8 +24,15 @@ from pydirectus.errors import (
 )
 from pydirectus.multipart import file_parts
 from pydirectus.progress import Reporter
-from pydirectus.resumable import check_chunk_size, metadata_header, resumable_part, upload_plan
+from pydirectus.resumable import (
+    check_chunk_size,
+    metadata_header,
+    resumable_part,
+    resume_route,
+    upload_plan,
+)
 
+BASE = "http://127.0.0.1:8055"
 RETRY = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02, total=1.0)
 FILE_ID = "6636f984-0db2-49b9-a147-e43df2a130bd"
 LOCATION = "http://directus.example:8055/files/tus/a3eaeb8d"
@@ -116,9 +123,10 @@ def patches(seen: list[Any]) -> list[tuple[str, bytes]]:
 
 
 def plan(source: Any = b"0123456789", chunk: int | None = 4,
-         progress: Reporter | None = None, **data: Any) -> Plan[Any]:
+         progress: Reporter | None = None, resume: tuple[str, ...] | None = None,
+         **data: Any) -> Plan[Any]:
     return upload_plan(part(source, **data), chunk_size=chunk, retry=RETRY,
-                       progress=progress or Reporter(None))
+                       progress=progress or Reporter(None), base_url=BASE, resume=resume)
 
 
 def test_a_multi_chunk_upload_creates_then_sends_each_chunk_at_its_offset() -> None:
@@ -184,9 +192,32 @@ def test_conflicts_locks_and_gateway_errors_are_resumed(status: int) -> None:
 
 def test_resumes_are_bounded_by_the_retry_policy() -> None:
     failures = [ConnectError(f"reset {n}") for n in range(RETRY.attempts)]
-    with pytest.raises(ConnectError, match="reset 2"):
+    with pytest.raises(ConnectError, match="reset 2") as raised:
         drive(plan(), [created(), where(0), failures[0], where(0), failures[1], where(0),
                        failures[2]])
+    # The upload is still on the server: the error says where, on this client's base URL.
+    assert raised.value.resume_url == f"{BASE}/files/tus/a3eaeb8d"
+
+
+def test_an_upload_url_is_resumed_without_creating_another() -> None:
+    result, seen = drive(plan(resume=ROUTE), [where(8), acked(10, FILE_ID)])
+    assert result == FILE_ID
+    assert calls(seen) == ["HEAD /files/tus/a3eaeb8d", "PATCH /files/tus/a3eaeb8d"]
+    assert patches(seen) == [("8", b"89")]
+    # Another source than the upload's: refused before sending any byte.
+    with pytest.raises(UsageError, match="12 bytes long, the source 10"):
+        drive(plan(resume=ROUTE), [where(0, size=12)])
+    # A resumed upload needs its HEAD: a refusal is raised, not passed over.
+    with pytest.raises(PermissionDenied):
+        drive(plan(resume=ROUTE), [PermissionDenied(403, "FORBIDDEN", "no")])
+
+
+def test_resume_urls_are_this_clients() -> None:
+    assert resume_route(f"{BASE}/files/tus/abc", BASE) == ("files", "tus", "abc")
+    for bad in (None, 5, f"{BASE}/files/tus/", f"{BASE}/files/tus/a/b",
+                "http://elsewhere:8055/files/tus/abc", f"{BASE}/files/abc"):
+        with pytest.raises(UsageError, match="resume_url"):
+            resume_route(bad, BASE)
 
 
 def test_progress_between_failures_resets_the_count() -> None:
@@ -316,6 +347,10 @@ def test_upload_arguments_are_checked_before_any_request() -> None:
             client.files.upload([b"x", b"y"], resumable=True)
         with pytest.raises(UsageError, match="only for resumable=True"):
             client.files.upload(b"x", chunk_size=4)
+        with pytest.raises(UsageError, match="resume_url: only for resumable=True"):
+            client.files.upload(b"x", resume_url="http://127.0.0.1:9/files/tus/a")
+        with pytest.raises(UsageError, match="resume_url: expected"):
+            client.files.upload(b"x", resumable=True, resume_url="http://x/files/tus/a")
         with pytest.raises(UsageError, match="chunk_size"):
             client.files.upload(b"x", resumable=True, chunk_size=0)
         with pytest.raises(UsageError, match="known length"):
