@@ -256,26 +256,35 @@ def _send_chunks(handle: Any, base: int, route: tuple[str, ...], size: int, chun
             file_id = file_id or file_id_now
         if offset >= size:
             return file_id
-        handle.seek(base + offset)
-        block = handle.read(min(chunk, size - offset))
-        if len(block) != min(chunk, size - offset):
-            raise UsageError(f"source: ended at byte {offset + len(block)} of {size}; it "
-                             f"changed during the upload")
-        sent_last = offset + len(block) == size
-        # A file object, not bytes: aiohttp sends it a block at a time instead of holding
-        # the event loop for the whole chunk (requests sends either with Content-Length).
-        call = Call("PATCH", route, data=io.BytesIO(block), headers=_tus_headers(**{
-            "Upload-Offset": str(offset), "Content-Type": _OCTETS}))
+        length = min(chunk, size - offset)
+        sent_last = offset + length == size
         try:
-            reply: Reply = yield call
+            reply, new_offset = yield from _patch(handle, base, route, offset, length)
         except (TransportError, APIError) as failure:
             failures = yield from _another_try(failure, failures, retry)
             known = False
             continue
-        new_offset = _offset(reply, call, offset + 1, size)
         progress.advance(new_offset - offset)
         offset, failures = new_offset, 0
         file_id = reply.headers.get("Directus-File-Id") or file_id
+
+
+def _patch(handle: Any, base: int, route: tuple[str, ...], offset: int, length: int
+           ) -> Plan[tuple[Reply, int]]:
+    """Plan: PATCH `length` bytes of the source at `offset`; return the answer and the new
+    offset. The chunk is this frame's alone: it is freed before the next is read."""
+    handle.seek(base + offset)
+    block = handle.read(length)
+    if len(block) != length:
+        raise UsageError(f"source: ended at byte {offset + len(block)}, short of the chunk "
+                         f"that ends at {offset + length}; it changed during the upload")
+    # A file object, not bytes: aiohttp sends it a block at a time instead of holding the
+    # event loop for the whole chunk (requests sends either with Content-Length).
+    call = Call("PATCH", route, data=io.BytesIO(block), headers=_tus_headers(**{
+        "Upload-Offset": str(offset), "Content-Type": _OCTETS}))
+    del block
+    reply: Reply = yield call
+    return reply, _offset(reply, call, offset + 1, offset + length)
 
 
 def _another_try(failure: Exception, failures: int, retry: RetryPolicy) -> Plan[int]:
