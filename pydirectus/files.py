@@ -1,7 +1,8 @@
 """Files and folders: the /files and /folders handles, uploads, downloads, assets and zips.
 
 Uploads stream from disk (or any binary file object; on the async face also an async
-iterator of bytes) in a multipart body built on the fly (``multipart``); downloads stream
+iterator of bytes) in a multipart body built on the fly (``multipart``), or resumably in
+chunks over TUS (``resumable``); downloads stream
 to disk in chunks, all or nothing (``download``); image transforms are checked before
 sending (``transforms``). Nothing holds a file in memory except ``read_bytes()``, which is
 for small files.
