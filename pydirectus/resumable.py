@@ -101,6 +101,24 @@ def _metadata(header: str | None) -> dict[str, str]:
     return found
 
 
+def _told(error: APIError, where: str, meaning: str | None = None) -> APIError:
+    """Return the same error (class, status, code, answer) with a message saying what the
+    TUS route said: it answers its refusals in plain text, which the tree quotes as
+    "not a Directus error body", or (a HEAD) with no body at all."""
+    if type(error).__init__ is not APIError.__init__:
+        return error  # a subclass with fields of its own (none is raised on these routes)
+    said = ""
+    if error.code is None and error.response is not None:
+        said = error.response.content[:300].decode("utf-8", "replace").strip()
+    if not (meaning or said):
+        return error
+    clearer = type(error)(error.status, error.code,
+                          f"{where}: {meaning or said}", error.extensions,
+                          error.response)
+    clearer.earlier_attempt_lost = error.earlier_attempt_lost
+    return clearer
+
+
 def _tus_headers(**more: str) -> dict[str, str]:
     return {"Tus-Resumable": TUS_VERSION, **more}
 
@@ -141,6 +159,8 @@ def _create(part: FilePart, retry: RetryPolicy) -> Plan[tuple[str, ...]]:
                 "the server does not offer resumable uploads: POST /files/tus is not a route; "
                 "start Directus with TUS_ENABLED=true, or upload with resumable=False",
                 missing.extensions, missing.response) from missing
+        except APIError as refused:
+            raise _told(refused, "POST /files/tus") from refused
         except TransportError:
             # An upload created twice leaves the first unfinished; Directus deletes it
             # when it expires (TUS_UPLOAD_EXPIRATION).
@@ -215,8 +235,13 @@ def _upload(part: FilePart, size: int, route: tuple[str, ...], chunk: int,
         # carries it too, but if that answer is lost the upload id is already gone.
         offset, file_id = yield from _head(route, size)
     except APIError as refused:
-        if refused.status != 403 or resumed:
-            raise
+        if resumed:
+            gone = ("the server has no upload there any more (finished, expired after "
+                    "TUS_UPLOAD_EXPIRATION, or another user's)"
+                    if refused.status in (404, 410) else None)
+            raise _told(refused, "resume_url", gone) from refused
+        if refused.status != 403:
+            raise _told(refused, "HEAD /files/tus/{id}") from refused
         # A token that may create files but not read them: no HEAD, so no resuming.
     handle = part.open()
     try:
@@ -291,11 +316,12 @@ def _another_try(failure: Exception, failures: int, retry: RetryPolicy) -> Plan[
     """Plan: wait before asking where the upload stands, or re-raise: not resumable, or
     the policy's attempts spent without progress."""
     status = failure.status if isinstance(failure, APIError) else None
-    if status is not None and status not in _RESUMED_STATUSES:
+    if (status is not None and status not in _RESUMED_STATUSES) or (
+            failures + 1 >= retry.attempts):
+        if isinstance(failure, APIError):
+            raise _told(failure, "PATCH /files/tus/{id}") from failure
         raise failure
     failures += 1
-    if failures >= retry.attempts:
-        raise failure
     retry_after = getattr(failure, "retry_after", None)
     yield Wait(retry.delay(failures, retry_after if isinstance(retry_after, float) else None))
     return failures

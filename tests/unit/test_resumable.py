@@ -18,6 +18,7 @@ from pydirectus.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    ResponseInfo,
     ResumableUploadsUnavailable,
     ServerError,
     UsageError,
@@ -355,3 +356,25 @@ def test_upload_arguments_are_checked_before_any_request() -> None:
             client.files.upload(b"x", resumable=True, chunk_size=0)
         with pytest.raises(UsageError, match="known length"):
             client.files.upload(io.BufferedReader(OneShot()), resumable=True)
+
+
+def text_refusal(cls: type[Any], status: int, text: bytes) -> Any:
+    # TUS routes answer refusals in plain text (HEAD: no body at all).
+    answer = ResponseInfo(status, "", LOCATION, {"Content-Type": "text/plain"}, text, None)
+    return cls(status, None, f"not a Directus error body: {text!r}", None, answer)
+
+
+def test_refusals_in_plain_text_say_what_the_server_said() -> None:
+    refused = text_refusal(PermissionDenied, 403, b"You don't have permission to access "
+                                                  b"collection \"directus_files\"\n")
+    with pytest.raises(PermissionDenied) as raised:
+        drive(plan(), [created(), where(0), refused])
+    assert str(raised.value) == ('403: PATCH /files/tus/{id}: You don\'t have permission to '
+                                 'access collection "directus_files"')
+    assert raised.value.__cause__ is refused
+    assert raised.value.resume_url == f"{BASE}/files/tus/a3eaeb8d"
+    with pytest.raises(PermissionDenied, match="POST /files/tus: You don't have"):
+        drive(plan(), [refused])
+    # An upload that is gone (finished, expired): HEAD answers 404 with no body.
+    with pytest.raises(NotFound, match="resume_url: the server has no upload there any more"):
+        drive(plan(resume=ROUTE), [text_refusal(NotFound, 404, b"")])
