@@ -40,9 +40,10 @@ from .errors import (
 )
 from .multipart import FilePart
 from .progress import Reporter
+from .redact import redact_url
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TUS_VERSION", "check_chunk_size", "metadata_header",
-           "resumable_part", "resume_route", "upload_plan"]
+           "resumable_part", "resume_route", "resume_url_of", "upload_plan"]
 
 TUS_VERSION: Final = "1.0.0"
 #: Directus's own default TUS_CHUNK_SIZE (8 MiB): used when the server does not say its own
@@ -52,6 +53,8 @@ _OCTETS: Final = "application/offset+octet-stream"
 #: 409 offset conflict (a lost answer of a chunk that landed), 423 locked (the server
 #: still holds the broken request's lock), 460 checksum mismatch, 5xx.
 _RESUMED_STATUSES: Final = frozenset({409, 423, 460, 500, 502, 503, 504})
+_GONE: Final = ("the server has no upload there any more (finished, expired after "
+                "TUS_UPLOAD_EXPIRATION, or another user's)")
 
 
 def check_chunk_size(value: Any) -> int | None:
@@ -192,14 +195,22 @@ def _head(route: tuple[str, ...], size: int) -> Plan[tuple[int, str | None]]:
     return offset, _metadata(reply.headers.get("Upload-Metadata")).get("id")
 
 
+def resume_url_of(route: tuple[str, ...], base_url: str) -> str:
+    """Return the URL an error names an upload by: on the client's base URL, without a
+    password the base URL may hold (errors carry no secrets)."""
+    return f"{redact_url(base_url)}/{'/'.join(route)}"
+
+
 def resume_route(resume_url: Any, base_url: str) -> tuple[str, ...]:
     """Return the route of an upload URL this client handed out (``error.resume_url``)."""
-    prefix = f"{base_url}/files/tus/"
-    if not isinstance(resume_url, str) or not resume_url.startswith(prefix) or "/" in (
-            resume_url[len(prefix):]) or not resume_url[len(prefix):]:
-        raise UsageError(f"resume_url: expected {prefix}<upload id> (a failed resumable "
-                         f"upload's error.resume_url), got {resume_url!r:.120}")
-    return ("files", "tus", resume_url[len(prefix):])
+    for base in (base_url, redact_url(base_url)):
+        prefix = f"{base}/files/tus/"
+        upload_id = resume_url[len(prefix):] if isinstance(resume_url, str) and (
+            resume_url.startswith(prefix)) else ""
+        if upload_id and "/" not in upload_id:
+            return ("files", "tus", upload_id)
+    raise UsageError(f"resume_url: expected {redact_url(base_url)}/files/tus/<upload id> (a "
+                     f"failed resumable upload's error.resume_url), got {resume_url!r:.120}")
 
 
 def upload_plan(part: FilePart, *, chunk_size: int | None, retry: RetryPolicy,
@@ -221,7 +232,7 @@ def upload_plan(part: FilePart, *, chunk_size: int | None, retry: RetryPolicy,
                                      resumed=resume is not None)
     except DirectusError as failure:
         if not isinstance(failure, UsageError):
-            failure.resume_url = f"{base_url}/{'/'.join(route)}"
+            failure.resume_url = resume_url_of(route, base_url)
         raise
     return file_id
 
@@ -236,9 +247,7 @@ def _upload(part: FilePart, size: int, route: tuple[str, ...], chunk: int,
         offset, file_id = yield from _head(route, size)
     except APIError as refused:
         if resumed:
-            gone = ("the server has no upload there any more (finished, expired after "
-                    "TUS_UPLOAD_EXPIRATION, or another user's)"
-                    if refused.status in (404, 410) else None)
+            gone = _GONE if refused.status in (404, 410) else None
             raise _told(refused, "resume_url", gone) from refused
         if refused.status != 403:
             raise _told(refused, "HEAD /files/tus/{id}") from refused
@@ -269,12 +278,12 @@ def _send_chunks(handle: Any, base: int, route: tuple[str, ...], size: int, chun
         if not known:
             try:
                 found, file_id_now = yield from _head(route, size)
-            except NotFound:
+            except NotFound as missing:
                 if sent_last and file_id is not None:
                     return file_id  # the last chunk landed; its answer was lost
-                raise
+                raise _told(missing, "HEAD /files/tus/{id}", _GONE) from missing
             except (TransportError, APIError) as failure:
-                failures = yield from _another_try(failure, failures, retry)
+                failures = yield from _another_try(failure, failures, retry, "HEAD")
                 continue
             progress.advance(max(found - offset, 0))
             offset, known = found, True
@@ -286,7 +295,7 @@ def _send_chunks(handle: Any, base: int, route: tuple[str, ...], size: int, chun
         try:
             reply, new_offset = yield from _patch(handle, base, route, offset, length)
         except (TransportError, APIError) as failure:
-            failures = yield from _another_try(failure, failures, retry)
+            failures = yield from _another_try(failure, failures, retry, "PATCH")
             known = False
             continue
         progress.advance(new_offset - offset)
@@ -312,14 +321,15 @@ def _patch(handle: Any, base: int, route: tuple[str, ...], offset: int, length: 
     return reply, _offset(reply, call, offset + 1, offset + length)
 
 
-def _another_try(failure: Exception, failures: int, retry: RetryPolicy) -> Plan[int]:
+def _another_try(failure: Exception, failures: int, retry: RetryPolicy, method: str
+                 ) -> Plan[int]:
     """Plan: wait before asking where the upload stands, or re-raise: not resumable, or
     the policy's attempts spent without progress."""
     status = failure.status if isinstance(failure, APIError) else None
     if (status is not None and status not in _RESUMED_STATUSES) or (
             failures + 1 >= retry.attempts):
         if isinstance(failure, APIError):
-            raise _told(failure, "PATCH /files/tus/{id}") from failure
+            raise _told(failure, f"{method} /files/tus/{{id}}") from failure
         raise failure
     failures += 1
     retry_after = getattr(failure, "retry_after", None)

@@ -30,6 +30,7 @@ from pydirectus.resumable import (
     metadata_header,
     resumable_part,
     resume_route,
+    resume_url_of,
     upload_plan,
 )
 
@@ -215,6 +216,11 @@ def test_an_upload_url_is_resumed_without_creating_another() -> None:
 
 def test_resume_urls_are_this_clients() -> None:
     assert resume_route(f"{BASE}/files/tus/abc", BASE) == ("files", "tus", "abc")
+    # A password in the base URL stays out of the error; the URL it names still resumes.
+    secret_base = "http://user:hunter2@127.0.0.1:8055"
+    named = resume_url_of(("files", "tus", "abc"), secret_base)
+    assert "hunter2" not in named
+    assert resume_route(named, secret_base) == ("files", "tus", "abc")
     for bad in (None, 5, f"{BASE}/files/tus/", f"{BASE}/files/tus/a/b",
                 "http://elsewhere:8055/files/tus/abc", f"{BASE}/files/abc"):
         with pytest.raises(UsageError, match="resume_url"):
@@ -246,7 +252,7 @@ def test_a_lost_answer_to_the_last_chunk_still_returns_the_file() -> None:
     assert result == FILE_ID
     assert calls(seen)[-2:] == ["wait", "HEAD /files/tus/a3eaeb8d"]
     # Before the last chunk, a 404 is an expired or unknown upload: raised.
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"HEAD /files/tus/\{id\}: the server has no upload"):
         drive(plan(), [created(), where(0), ConnectError("reset"),
                        NotFound(404, None, "not found")])
 
