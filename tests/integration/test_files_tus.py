@@ -56,12 +56,12 @@ def test_a_small_upload_gives_the_record_a_plain_upload_gives(
         directus_client: DirectusClient, uploaded: list[str]) -> None:
     folder = directus_client.folders.create({"name": "tus-small"})
     try:
-        fields = {"title": "Hi, TUS", "folder": folder["id"], "tags": ["a", "b"],
+        fields = {"title": "Grüße, TUS 世界", "folder": folder["id"], "tags": ["a", "b"],
                   "description": "resumable"}
-        record = directus_client.files.upload(b"hello tus", filename="hello.txt", data=fields,
+        record = directus_client.files.upload(b"hello tus", filename="héllo, tus.txt", data=fields,
                                               resumable=True)
         uploaded.append(record["id"])
-        plain = directus_client.files.upload(b"hello tus", filename="hello.txt", data=fields)
+        plain = directus_client.files.upload(b"hello tus", filename="héllo, tus.txt", data=fields)
         uploaded.append(plain["id"])
         for name in ("title", "folder", "tags", "description", "filename_download", "type",
                      "filesize"):
