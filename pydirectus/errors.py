@@ -28,6 +28,7 @@
         AuthenticationError                 INVALID_CREDENTIALS, TOKEN_EXPIRED, ..., 401
         PermissionDenied                    FORBIDDEN, LIMIT_EXCEEDED, 403 (also missing items)
         NotFound                            ROUTE_NOT_FOUND, 404, a read of one missing item
+          ResumableUploadsUnavailable         the server has no /files/tus (TUS_ENABLED is off)
         InvalidRequest                      INVALID_PAYLOAD, INVALID_QUERY, ..., other 4xx
         RateLimited                         REQUESTS_EXCEEDED, 429 (carries retry_after)
         ServerError                         5xx, a body that is not Directus JSON, or a
@@ -124,6 +125,7 @@ __all__ = [
     "RedisNotInstalled",
     "RequestInfo",
     "ResponseInfo",
+    "ResumableUploadsUnavailable",
     "SchemaError",
     "SchemaRequired",
     "ServerError",
@@ -154,7 +156,13 @@ class DirectusError(Exception):
 
     Its text arguments are scrubbed of secrets (pydirectus.redact) when it is made, so
     no message, repr or log line built from it carries a token or a password.
+
+    ``resume_url``: set when a resumable upload gave up after Directus had created it;
+    ``files.upload(source, resumable=True, resume_url=error.resume_url)`` sends on from
+    where the server stands (until TUS_UPLOAD_EXPIRATION, 10 minutes by default).
     """
+
+    resume_url: str | None = None
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*(redact_text(arg) if isinstance(arg, str) else arg for arg in args))
@@ -487,6 +495,10 @@ class PermissionDenied(APIError):
 
 class NotFound(APIError):
     """The route or the item does not exist."""
+
+
+class ResumableUploadsUnavailable(NotFound):
+    """The server offers no resumable (TUS) uploads: it runs without ``TUS_ENABLED=true``."""
 
 
 class InvalidRequest(APIError):

@@ -1,7 +1,8 @@
 """Files and folders: the /files and /folders handles, uploads, downloads, assets and zips.
 
 Uploads stream from disk (or any binary file object; on the async face also an async
-iterator of bytes) in a multipart body built on the fly (``multipart``); downloads stream
+iterator of bytes) in a multipart body built on the fly (``multipart``), or resumably in
+chunks over TUS (``resumable``); downloads stream
 to disk in chunks, all or nothing (``download``); image transforms are checked before
 sending (``transforms``). Nothing holds a file in memory except ``read_bytes()``, which is
 for small files.
@@ -21,9 +22,10 @@ from urllib.parse import urlencode
 
 import attrs
 
-from .checks import check_data, check_key, check_text, check_url, check_uuid
+from .checks import check_bool, check_data, check_key, check_text, check_url, check_uuid
 from .collection import Collection
 from .core import plans
+from .core.exchange import RetryPolicy
 from .core.plans import Call, Plan, Runner, encode_segment
 from .core.reads import ReadRules
 from .download import (
@@ -35,10 +37,12 @@ from .download import (
     sink_for,
     streaming,
 )
-from .errors import UsageError
+from .errors import PermissionDenied, UsageError
 from .models import File, Folder
 from .multipart import FilePart, MultipartStream, Source, Upload, file_parts, send_parts_plan
-from .progress import ProgressArg, check_progress
+from .progress import ProgressArg, check_progress, reporter
+from .resumable import check_chunk_size, resumable_part, resume_route
+from .resumable import upload_plan as resumable_upload_plan
 from .transforms import transform_params
 
 if TYPE_CHECKING:
@@ -92,18 +96,34 @@ class Files(Collection[File]):
     def upload(  # type: ignore[overload-overlap]
             self, source: Source | Upload, *, filename: str | None = None,
             content_type: str | None = None, data: Mapping[str, Any] | None = None,
-            progress: ProgressArg = None) -> File: ...
+            progress: ProgressArg = None, resumable: bool = False,
+            chunk_size: int | None = None, resume_url: str | None = None) -> File: ...
 
     @overload
     def upload(self, source: Sequence[Source | Upload], *, filename: None = None,
                content_type: None = None, data: Mapping[str, Any] | None = None,
-               progress: ProgressArg = None) -> list[File]: ...
+               progress: ProgressArg = None, resumable: bool = False,
+               chunk_size: None = None, resume_url: None = None) -> list[File]: ...
 
     def upload(self, source: Source | Upload | Sequence[Source | Upload], *,
                filename: str | None = None, content_type: str | None = None,
                data: Mapping[str, Any] | None = None,
-               progress: ProgressArg = None) -> File | list[File]:
+               progress: ProgressArg = None, resumable: bool = False,
+               chunk_size: int | None = None,
+               resume_url: str | None = None) -> File | list[File]:
         """Upload one file, or a list of files in one request, with POST /files (streamed).
+
+        ``resumable=True`` sends one file over TUS instead (POST /files/tus, then PATCH
+        /files/tus/{id} per chunk of `chunk_size` bytes, by default the server's
+        TUS_CHUNK_SIZE read from GET /server/info): an interrupted chunk is resumed from
+        the offset the server acknowledged (HEAD), within the client's RetryPolicy
+        attempts; memory holds one chunk. The source needs a known length (a path, bytes
+        or a seekable file); a server without TUS_ENABLED raises
+        ResumableUploadsUnavailable. An empty source goes as a plain upload (TUS has no
+        empty uploads in Directus). An error raised after the upload was created carries
+        ``resume_url``: pass it back (same source, same token's user, another process
+        even) to send on from where the server stands; the fields are those it was
+        created with.
 
         `data` sets fields (title, folder, ...) on every file; an :class:`Upload` in the list
         carries a file's own filename, content type and fields (which win over `data`).
@@ -116,7 +136,18 @@ class Files(Collection[File]):
         iterator of bytes (sent chunked as it comes, never held whole).
         """
         allow_async = not self._runner.blocking
+        resumable = check_bool(resumable, "resumable")
+        chunk_size = check_chunk_size(chunk_size)
+        for name, value in (("chunk_size", chunk_size), ("resume_url", resume_url)):
+            if value is not None and not resumable:
+                raise UsageError(f"{name}: only for resumable=True uploads (a plain upload "
+                                 f"streams in one request)")
+        resume = (None if resume_url is None
+                  else resume_route(resume_url, self._runner.base_url))
         if isinstance(source, list | tuple):
+            if resumable:
+                raise UsageError("resumable=True: one source at a time (TUS sends one file "
+                                 "per upload); call upload() for each")
             if filename is not None or content_type is not None:
                 raise UsageError("filename/content_type: give them per file with Upload(...) "
                                  "when uploading a list")
@@ -134,7 +165,27 @@ class Files(Collection[File]):
             source, filename, content_type, None)  # type: ignore[arg-type]
         parts = file_parts([upload], data, listed=False, allow_async=allow_async)
         check_progress(progress)
+        if resumable and parts[0].size != 0:
+            return self._run(self._upload_resumable(resumable_part(parts[0]), chunk_size,
+                                                    progress, resume))
         return self._run(self._upload_one(parts, progress))
+
+    def _upload_resumable(self, part: FilePart, chunk_size: int | None,
+                          progress: ProgressArg, resume: tuple[str, ...] | None
+                          ) -> Plan[File]:
+        # The transport's policy bounds the resumes too: the same budget as any retry.
+        retry = getattr(self._runner, "retry", None) or RetryPolicy()
+        file_id = yield from resumable_upload_plan(
+            part, chunk_size=chunk_size, retry=retry, progress=reporter(progress, "upload"),
+            base_url=self._runner.base_url, resume=resume)
+        if file_id is None:
+            return File()
+        try:
+            record = yield from self._typed(plans.data("GET", "files", file_id,
+                                                       expect=plans.OBJECT))
+        except PermissionDenied:
+            return File(id=file_id)  # a token that may create files but not read them
+        return cast("File", record)
 
     def _upload_many(self, parts: list[FilePart], progress: ProgressArg) -> Plan[list[File]]:
         # One record per file, or one object when Directus stored a single file.

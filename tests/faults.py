@@ -59,6 +59,8 @@ class Fault:
     seconds: float = 0.0
     #: matching requests let through untouched before the fault applies (the Nth batch)
     skip: int = 0
+    #: the share of the request body forward_part_then_reset lets through
+    fraction: float = 0.5
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -110,6 +112,13 @@ class Fault:
         200 with this JSON body instead, as a proxy rewriting bodies would. Errors pass."""
         return cls("rewrite", body=body, headers={"Content-Type": "application/json"},
                    **match)
+
+    @classmethod
+    def forward_part_then_reset(cls, fraction: float = 0.5, **match: Any) -> Fault:
+        """Forward the request with only the first `fraction` of its body, then close both
+        connections (a reset towards the client): the server gets a body cut short, as when
+        a link drops mid-upload, and the client no answer."""
+        return cls("forward_part_then_reset", fraction=fraction, **match)
 
     @classmethod
     def forward_then_reset(cls, **match: Any) -> Fault:
@@ -186,6 +195,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._echo(fault, body)
         elif fault is not None and kind == "stall":
             proxy._stopping.wait(fault.seconds)
+            self._reset()
+        elif fault is not None and kind == "forward_part_then_reset":
+            proxy._forward_part(self.command, self.path, dict(self.headers.items()), body,
+                                fault.fraction)
             self._reset()
         elif fault is not None and kind == "stall_body":
             self.send_response(200)
@@ -343,6 +356,23 @@ class FaultProxy:
             response = connection.getresponse()
             answer = response.read()
             return response.status, dict(response.getheaders()), answer
+        finally:
+            connection.close()
+
+    def _forward_part(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                      fraction: float) -> None:
+        connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port,
+                                                timeout=30)
+        try:
+            connection.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                if name.lower() not in HOP_BY_HOP:
+                    connection.putheader(name, value)
+            connection.putheader("Content-Length", str(len(body)))  # the whole, promised
+            connection.endheaders()
+            connection.send(body[:int(len(body) * fraction)])
+            # Let the server take in what came before the line drops.
+            self._stopping.wait(0.2)
         finally:
             connection.close()
 

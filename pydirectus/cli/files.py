@@ -33,6 +33,9 @@ def add_parser(subparsers: Any) -> None:
     upload.add_argument("--folder", metavar="PATH",
                         help="a folder path such as media/2026 (made if missing)")
     upload.add_argument("--title", help="the title to give every file")
+    upload.add_argument("--resumable", action="store_true",
+                        help="send each file over TUS in chunks, resuming after an "
+                             "interruption (the server needs TUS_ENABLED=true)")
     upload.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     upload.set_defaults(run=run_upload)
     download = add_command(actions, "download", "download a file (transformed, if asked)",
@@ -73,7 +76,8 @@ def run_upload(args: argparse.Namespace) -> int:
         if args.title:
             data["title"] = args.title
         for path in args.paths:
-            record = client.files.upload(path, data=data or None, progress=_progress(args))
+            record = client.files.upload(path, data=data or None, progress=_progress(args),
+                                         resumable=args.resumable)
             print(f"{record['id']}\t{path}", flush=True)
     where = f" into {args.folder}" if args.folder else ""
     count = len(args.paths)

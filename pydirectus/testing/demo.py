@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.monotonic()
     print("Starting a local Directus (the first run installs it: a few minutes)...", flush=True)
-    with DirectusServer() as server:
+    with DirectusServer(tus=True) as server:  # the README's resumable upload needs TUS
         print(f"Directus is up at {server.url} after {time.monotonic() - started:.1f} s; "
               "seeding `articles`.", flush=True)
         seed_articles(server.url, server.admin_token)

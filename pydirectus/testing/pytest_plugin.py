@@ -208,7 +208,8 @@ def directus(directus_database: str) -> Iterator[DirectusServer | ExistingDirect
     if existing is not None:
         yield existing
         return
-    with running(DirectusServer(database=directus_database)) as server:
+    # Resumable uploads on: files.upload(resumable=True) is tested against it.
+    with running(DirectusServer(database=directus_database, tus=True)) as server:
         yield server
 
 

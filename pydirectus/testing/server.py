@@ -55,6 +55,9 @@ class DirectusServer(LocalProcess):
     of its own and stops it afterwards; a running PostgresServer or MariaDBServer passed in
     is shared (several instances on one database) and left running.
 
+    ``tus=True`` turns on resumable uploads (``TUS_ENABLED=true``; the chunk size is
+    Directus's default 8 MiB unless ``env`` sets ``TUS_CHUNK_SIZE``).
+
     >>> with DirectusServer(env={"ACCESS_TOKEN_TTL": "2s"}) as server:
     ...     server.url, server.admin_token
     """
@@ -74,11 +77,15 @@ class DirectusServer(LocalProcess):
         database: str | DatabaseServer = "sqlite",
         secret: str | None = None,
         bootstrap: bool = True,
+        tus: bool = False,
     ) -> None:
         super().__init__()
         self._database = _check_database(database)
         # False: the shared database is already set up (a second instance on it).
         self.bootstrap = bootstrap
+        if not isinstance(tus, bool):
+            raise ValueError(f"tus: expected True or False, not {tus!r}")
+        self.tus = tus
         self.extra_env = dict(env or {})
         self.admin_email = admin_email
         self.admin_password = admin_password or secrets.token_urlsafe(16)
@@ -203,6 +210,7 @@ class DirectusServer(LocalProcess):
             "PRESSURE_LIMITER_ENABLED": "false",
             "CACHE_ENABLED": "false",
             "WEBSOCKETS_ENABLED": "false",
+            "TUS_ENABLED": "true" if self.tus else "false",
             **self.extra_env,
         }
         (self.workdir / "uploads").mkdir(exist_ok=rewrite)

@@ -111,3 +111,19 @@ def test_download_never_replaces_a_file_it_was_not_told_to(
         assert "no name to save it under" in nameless
     finally:
         directus_client.files.delete(record["id"])
+
+
+def test_resumable_upload_from_the_shell(directus: DirectusServer,
+                                         directus_client: DirectusClient,
+                                         tmp_path: Path) -> None:
+    (tmp_path / "log.txt").write_bytes(b"line\n" * 50_000)
+    done = run_cli(directus.url, directus.admin_token, "files", "upload", "log.txt",
+                   "--resumable", "--title", "Resumed", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    file_id, name = done.stdout.strip().split("\t")
+    try:
+        assert name == "log.txt"
+        assert directus_client.files.get(file_id)["title"] == "Resumed"
+        assert directus_client.files.read_bytes(file_id) == b"line\n" * 50_000
+    finally:
+        directus_client.files.delete(file_id)

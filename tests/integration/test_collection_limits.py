@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from pydirectus import DirectusClient, StaticToken
-from pydirectus.errors import SchemaRequired
+from pydirectus.errors import NotFound, ResumableUploadsUnavailable, SchemaRequired
 from pydirectus.testing import CollectionFactory, DirectusServer
 from pydirectus.testing.access import AccessGrants
 from pydirectus.testing.pytest_plugin import running
+from tests.faults import FaultProxy
 
 ITEMS = 250
 
@@ -76,3 +77,17 @@ def test_unknowable_primary_key_is_asked_for(clients: dict[str, Any]) -> None:
     with pytest.raises(SchemaRequired, match=r"pk='<field>'"):
         handle.filter(n__lt=5).delete()
     assert handle.count() == ITEMS
+
+
+def test_a_server_without_tus_refuses_resumable_uploads(
+        capped: DirectusServer, make_client: Callable[..., DirectusClient]) -> None:
+    # This module's server runs without TUS_ENABLED (the session's has it on): reused here
+    # rather than starting one more. The refusal costs no request beyond the creation.
+    with FaultProxy(capped.url, lifetime=60) as proxy:
+        client = make_client(proxy.url, auth=StaticToken(capped.admin_token))
+        with pytest.raises(ResumableUploadsUnavailable, match="TUS_ENABLED=true") as raised:
+            client.files.upload(b"bytes", filename="a.txt", resumable=True, chunk_size=1024)
+        assert [(s.method, s.path) for s in proxy.seen] == [("POST", "/files/tus")]
+        assert client.files.filter(filename_download="a.txt").count() == 0
+    assert isinstance(raised.value, NotFound)
+    assert raised.value.code == "ROUTE_NOT_FOUND"

@@ -192,3 +192,14 @@ def test_a_bad_database_choice_is_a_usage_error(tmp_path: Path) -> None:
     assert "PYDIRECTUS_TEST_DB='oracle': choose one of sqlite, postgresql, mariadb" in result.stderr
     result = _pytest(tmp_path, "--directus-db=oracle", env={"EXPECTED": "x"})
     assert result.returncode == 4 and "invalid choice" in result.stderr
+
+
+def test_tus_is_off_unless_asked(tmp_path: Path) -> None:
+    for tus in (False, True):
+        server = DirectusServer(tus=tus)
+        server.workdir, server.port = tmp_path / str(tus), 8055
+        server.workdir.mkdir()
+        settings = server._write_env_file().read_text().splitlines()
+        assert f"TUS_ENABLED={'true' if tus else 'false'}" in settings
+    with pytest.raises(ValueError, match="tus: expected True or False"):
+        DirectusServer(tus="yes")  # type: ignore[arg-type]
