@@ -1,0 +1,331 @@
+"""Arrow tables (and pandas and polars DataFrames) straight from a query's pages.
+
+``q.to_arrow()``, ``q.to_pandas()`` and ``q.to_polars()`` read the query's pages through
+the one read path (keyset paging, the server's cap, the next page fetched ahead) and turn
+each page into an Arrow record batch as it arrives: no more than a page of rows is held
+as dicts. The schema comes first, from the collection's field types
+(:mod:`pydirectus.core.columns`), so every page gets the same column types, whatever
+its values:
+
+=====================  ========================================================
+Directus type          Arrow type
+=====================  ========================================================
+integer, bigInteger    int64 (PostgreSQL's bigint text included)
+float                  float64
+decimal                decimal128(precision, scale) of the field; (38, 9) when the
+                       token may not read ``/fields`` (a value with more decimal
+                       places than that raises UsageError)
+boolean                bool (SQLite's and MariaDB's 1/0 too)
+date                   date32
+dateTime               timestamp[us], no time zone (Directus stores wall-clock time)
+timestamp              timestamp[us, tz=UTC]
+time                   time64[us]
+csv                    list<string>
+json, to-many values   string: the value as compact JSON text
+string, text, uuid,    string (a value that is not text, such as an unknown
+hash, anything else    relation's key or a geometry, as JSON text)
+=====================  ========================================================
+
+pyarrow (and pandas, polars) are optional: each is imported on first use, and a missing
+one raises UsageError naming the pip command, before any request is sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+
+from .core.columns import WHOLE, Column
+from .core.plans import Plan, Runner
+from .encoding import encode_bytes
+from .errors import UsageError
+from .values import typed_value
+
+__all__ = ["DTYPE_BACKENDS", "Convert", "arrow_schema", "read_table", "record_batch",
+           "record_batches", "require", "to_arrow", "to_pandas", "to_polars"]
+
+#: pandas' own names for the dtypes a DataFrame may use (as pd.read_parquet takes them)
+DTYPE_BACKENDS = (None, "numpy_nullable", "pyarrow")
+#: a decimal's (precision, scale) when the field's are not known
+UNKNOWN_DECIMAL = (38, 9)
+_EXTRAS = {"pyarrow": "arrow", "pandas": "pandas", "polars": "polars"}
+
+#: turns the finished Arrow table into what the caller asked for
+Convert = Callable[[Any], Any]
+
+
+def require(module: str) -> Any:
+    """Return an optional library, or raise UsageError naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra = _EXTRAS[module]
+        raise UsageError(f"this needs {module}, which is not installed: "
+                         f"pip install 'pydirectus[{extra}]'") from None
+
+
+# Converters: each makes what the caller asked for of the finished table. Made (and the
+# library imported) before the first request, so a missing extra costs no request.
+
+def to_arrow() -> Convert:
+    """Return the converter of a to_arrow() read (the table itself)."""
+    require("pyarrow")
+    return lambda table: table
+
+
+def to_pandas(dtype_backend: str | None = None) -> Convert:
+    """Return the converter of a to_pandas() read (dtypes as ``dtype_backend`` says)."""
+    if dtype_backend not in DTYPE_BACKENDS:
+        raise UsageError(f"dtype_backend: expected None, 'numpy_nullable' or 'pyarrow', "
+                         f"got {dtype_backend!r}")
+    require("pyarrow")
+    pd = require("pandas")
+
+    def convert(table: Any) -> Any:
+        mapper = None
+        if dtype_backend == "pyarrow":
+            mapper = pd.ArrowDtype
+        elif dtype_backend == "numpy_nullable":
+            mapper = _nullable_dtypes(pd).get
+        # self_destruct: each column's Arrow buffers are freed as soon as it is converted,
+        # so the table and the DataFrame are not both held whole.
+        return table.to_pandas(types_mapper=mapper, split_blocks=True, self_destruct=True)
+
+    return convert
+
+
+def _nullable_dtypes(pd: Any) -> dict[Any, Any]:
+    pa = require("pyarrow")
+    return {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(),
+            pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}
+
+
+def to_polars() -> Convert:
+    """Return the converter of a to_polars() read."""
+    require("pyarrow")
+    pl = require("polars")
+    return lambda table: pl.from_arrow(table, rechunk=False)
+
+
+# The schema.
+
+def arrow_type(column: Column) -> Any:
+    """Return the Arrow type of a column (see the module docstring)."""
+    pa = require("pyarrow")
+    kind = column.kind
+    if kind in ("integer", "bigInteger"):
+        return pa.int64()
+    if kind == "float":
+        return pa.float64()
+    if kind == "decimal":
+        precision = column.precision or UNKNOWN_DECIMAL[0]
+        scale = (column.scale if column.scale is not None
+                 else 0 if column.precision else UNKNOWN_DECIMAL[1])
+        return (pa.decimal128 if precision <= 38 else pa.decimal256)(precision, scale)
+    if kind == "boolean":
+        return pa.bool_()
+    if kind == "date":
+        return pa.date32()
+    if kind == "dateTime":
+        return pa.timestamp("us")
+    if kind == "timestamp":
+        return pa.timestamp("us", tz="UTC")
+    if kind == "time":
+        return pa.time64("us")
+    if kind == "csv":
+        return pa.list_(pa.string())
+    return pa.string()
+
+
+def arrow_schema(columns: Sequence[Column]) -> Any:
+    """Return the Arrow schema of a table's columns (each field keeps its Directus type)."""
+    pa = require("pyarrow")
+    return pa.schema([pa.field(c.name, arrow_type(c), metadata={
+        "directus_type": c.kind or "unknown"}) for c in columns])
+
+
+# Rows to columns.
+
+def _at(row: Any, path: tuple[str, ...]) -> Any:
+    value = row
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _values(rows: list[dict[str, Any]], column: Column) -> list[Any]:
+    """Return a column's values down a page's rows (None where a row lacks it)."""
+    if len(column.path) == 1:
+        try:
+            return list(map(itemgetter(column.path[0]), rows))  # at C speed
+        except KeyError:
+            return [row.get(column.path[0]) for row in rows]
+    return [_at(row, column.path) for row in rows]
+
+
+def _json_text(values: list[Any]) -> list[Any]:
+    return [None if v is None else encode_bytes(v) for v in values]
+
+
+def _text(values: list[Any]) -> list[Any]:
+    return [v if v is None or isinstance(v, str) else encode_bytes(v) for v in values]
+
+
+def _truth(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str) and value.lower() in ("1", "true", "0", "false"):
+        return value.lower() in ("1", "true")
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+def _parse_datetime(value: str, aware: bool) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T", 1))
+    if moment.tzinfo is None:
+        # A timestamp without an offset is UTC (what Directus stores); a dateTime is kept
+        # as the wall-clock time it says.
+        return moment.replace(tzinfo=dt.timezone.utc) if aware else moment
+    moment = moment.astimezone(dt.timezone.utc)
+    return moment if aware else moment.replace(tzinfo=None)
+
+
+def _slow(values: list[Any], column: Column) -> list[Any]:
+    """Return the values in the Python type the column's Arrow type takes, one by one."""
+    kind = column.kind
+    present = [(i, v) for i, v in enumerate(values) if v is not None]
+    out: list[Any] = list(values)
+    for index, value in present:
+        if kind in ("integer", "bigInteger", "float", "decimal"):
+            converted = typed_value(kind, value)
+            if kind == "decimal" and isinstance(converted, int | float):
+                converted = Decimal(repr(converted))
+            if isinstance(converted, str):
+                raise ValueError(f"{value!r} is not a number")
+        elif kind == "boolean":
+            converted = _truth(value)
+        elif kind == "date":
+            converted = dt.date.fromisoformat(str(value)[:10])
+        elif kind in ("dateTime", "timestamp"):
+            converted = _parse_datetime(str(value), kind == "timestamp")
+        elif kind == "time":
+            converted = dt.time.fromisoformat(str(value))
+        elif kind == "csv":
+            converted = value.split(",") if isinstance(value, str) else [
+                v if isinstance(v, str) else encode_bytes(v).decode() for v in value]
+        else:
+            converted = value if isinstance(value, str) else encode_bytes(value)
+        out[index] = converted
+    return out
+
+
+def _array(values: list[Any], column: Column, kind: Any) -> Any:
+    """Return a column's Arrow array: from the values at C speed where they already have
+    the column's type (the usual case), else converted one by one."""
+    pa = require("pyarrow")
+    if column.kind == WHOLE or column.kind == "json":
+        return pa.array(_json_text(values), pa.string())
+    try:
+        if column.kind in ("date", "dateTime", "timestamp"):
+            return pa.array(values, pa.string()).cast(kind)
+        if column.kind == "time":
+            pc = require("pyarrow.compute")
+            text = pc.binary_join_element_wise(pa.scalar("1970-01-01T"),
+                                               pa.array(values, pa.string()), pa.scalar(""))
+            return text.cast(pa.timestamp("us")).cast(kind)
+        if column.kind == "boolean":
+            return pa.array(values, pa.bool_())
+        if column.kind not in ("integer", "bigInteger", "float", "decimal", "csv"):
+            return pa.array(values, kind) if all(
+                v is None or type(v) is str for v in values) else pa.array(_text(values), kind)
+        return pa.array(values, kind)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        pass  # PostgreSQL's text numbers, 1/0 booleans, other spellings: one by one
+    try:
+        return pa.array(_slow(values, column), kind)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        raise UsageError(f"column {column.name!r} (Directus type {column.kind}) cannot hold "
+                         f"a value as {kind}: {exc}") from None
+
+
+def record_batch(rows: list[dict[str, Any]], columns: Sequence[Column], schema: Any) -> Any:
+    """Return one page's rows as an Arrow record batch of the schema, column by column."""
+    pa = require("pyarrow")
+    arrays = [_array(_values(rows, column), column, schema.field(index).type)
+              for index, column in enumerate(columns)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# Reading a table on either face.
+
+class _Table:
+    """The batches of a table as its pages arrive; the first item of the stream is the
+    columns (see pydirectus.core.columns.frame_stream)."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self.columns = columns
+        self.schema = arrow_schema(columns)
+        self.batches: list[Any] = []
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.batches.append(record_batch(rows, self.columns, self.schema))
+
+    def table(self) -> Any:
+        pa = require("pyarrow")
+        return pa.Table.from_batches(self.batches, schema=self.schema)
+
+
+def _sync_table(items: Iterator[Any], convert: Convert) -> Any:
+    with contextlib.closing(items):  # type: ignore[type-var]  # a generator
+        table = _Table(next(items))
+        for rows in items:
+            table.add(rows)
+    return convert(table.table())
+
+
+async def _async_table(items: AsyncIterator[Any], convert: Convert) -> Any:
+    try:
+        table = _Table(await items.__anext__())
+        async for rows in items:
+            table.add(rows)
+    finally:
+        await items.aclose()  # type: ignore[attr-defined]  # an async generator
+    return convert(table.table())
+
+
+def read_table(runner: Runner, stream: Plan[None], prefetch: bool, convert: Convert) -> Any:
+    """Read a table's stream page by page; return the converted table (an awaitable on the
+    async face). The next page is fetched while this one is converted when prefetching."""
+    items = runner.rows(stream, prefetch)
+    if runner.blocking:
+        return _sync_table(items, convert)
+    return _async_table(items, convert)
+
+
+def record_batches(runner: Runner, stream: Plan[None], prefetch: bool
+                   ) -> tuple[Any, Iterator[Any]]:
+    """Return a table's Arrow schema and an iterator of its record batches, page by page
+    (sync face: a file writer takes each batch as it comes)."""
+    if not runner.blocking:
+        raise UsageError("record_batches() drives the sync face; on the async face use "
+                         "await q.to_arrow()")
+    items = runner.rows(stream, prefetch)
+    columns = next(items)
+    schema = arrow_schema(columns)
+
+    def batches() -> Iterator[Any]:
+        with contextlib.closing(items):
+            for rows in items:
+                if rows:
+                    yield record_batch(rows, columns, schema)
+
+    return schema, batches()
