@@ -193,23 +193,32 @@ def test_relational_fields_are_typed_by_the_related_collection(
         assert json.loads(plain.column("books")[0].as_py()) == [notes["id"]], label
 
 
-def test_memory_stays_at_a_few_pages(directus_client: DirectusClient, numbered: str) -> None:
-    handle = directus_client.collection(numbered)
-    handle.page_size = 100
+def test_memory_stays_at_a_few_pages(make_collection: Callable[..., str],
+                                     directus_client: DirectusClient) -> None:
+    name = make_collection({"n": "integer", "tag": "string", "note": "text"}, prefix="mem")
+    handle = directus_client.collection(name)
+    handle.create_many([{"n": i, "tag": f"t{i:05d}", "note": "x" * 200} for i in range(4000)],
+                       batch_size=2000)
+    handle.page_size = 200
+    handle.limit(1).to_arrow()  # one-off costs (schema reads, imports) are not the point
 
-    def peak(read: Callable[[], Any]) -> int:
+    def peak(read: Callable[[], Any]) -> tuple[int, Any]:
         tracemalloc.start()
         try:
             kept = read()
-            return tracemalloc.get_traced_memory()[1] if kept is not None else 0
+            return tracemalloc.get_traced_memory()[1], kept
         finally:
             tracemalloc.stop()
 
-    listed = peak(lambda: list(handle))
-    tabled = peak(handle.to_arrow)
-    # 1,234 rows in pages of 100: a table holds a page or two as dicts (and its columns
-    # off the Python heap); the list holds every row.
-    assert tabled < listed / 3, (tabled, listed)
+    listed, items = peak(lambda: list(handle))
+    tabled, table = peak(handle.to_arrow)
+    quarter, _ = peak(handle[:1000].to_arrow)
+    assert table.num_rows == len(items) == 4000
+    # In pages of 200, a table holds a page or two as dicts (its columns live off the
+    # Python heap, in Arrow's buffers): its peak does not grow with the rows, where the
+    # list holds every row.
+    assert tabled < quarter * 1.25, (tabled, quarter)
+    assert tabled < listed / 2, (tabled, listed)
 
 
 def test_bad_requests_fail_before_sending(directus_client: DirectusClient,
