@@ -298,6 +298,13 @@ class _Handle(_Lazy, BoundChain["ItemQuery[T]"], Generic[T]):
         return frames.read_table(self._handle._runner, self._frame_stream(),
                                  self._prefetch(prefetch), convert)
 
+    def iter_batches(self, *, prefetch: bool | None = None) -> Iterator[pa.RecordBatch]:
+        """Iterate every match of the window as pyarrow record batches, one per page of
+        GET /items/{collection} (the first always comes, empty when nothing matches); the
+        schema as to_arrow()'s. Needs ``pip install 'pydirectus[arrow]'``."""
+        return cast("Iterator[pa.RecordBatch]", frames.iter_batches(
+            self._handle._runner, self._frame_stream(), self._prefetch(prefetch)))
+
     def to_arrow(self, *, prefetch: bool | None = None) -> pa.Table:
         """Return every match of the window as a pyarrow Table, read page by page from
         GET /items/{collection}; column types from the field types (pydirectus.frames).

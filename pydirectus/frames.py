@@ -46,8 +46,8 @@ from .encoding import encode_bytes
 from .errors import UsageError
 from .values import typed_value
 
-__all__ = ["DTYPE_BACKENDS", "Convert", "arrow_schema", "read_table", "record_batch",
-           "record_batches", "require", "to_arrow", "to_pandas", "to_polars"]
+__all__ = ["DTYPE_BACKENDS", "Convert", "arrow_schema", "iter_batches", "read_table",
+           "record_batch", "require", "to_arrow", "to_pandas", "to_polars"]
 
 #: pandas' own names for the dtypes a DataFrame may use (as pd.read_parquet takes them)
 DTYPE_BACKENDS = (None, "numpy_nullable", "pyarrow")
@@ -64,7 +64,7 @@ def require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        extra = _EXTRAS[module]
+        extra = _EXTRAS[module.partition(".")[0]]
         raise UsageError(f"this needs {module}, which is not installed: "
                          f"pip install 'pydirectus[{extra}]'") from None
 
@@ -243,7 +243,12 @@ def _array(values: list[Any], column: Column, kind: Any) -> Any:
             return text.cast(pa.timestamp("us")).cast(kind)
         if column.kind == "boolean":
             return pa.array(values, pa.bool_())
-        if column.kind not in ("integer", "bigInteger", "float", "decimal", "csv"):
+        if column.kind == "csv":
+            # pyarrow would read a text ("a,b") as a list of its characters.
+            if all(v is None or type(v) is list for v in values):
+                return pa.array(values, kind)
+            raise TypeError("csv text")
+        if column.kind not in ("integer", "bigInteger", "float", "decimal"):
             return pa.array(values, kind) if all(
                 v is None or type(v) is str for v in values) else pa.array(_text(values), kind)
         return pa.array(values, kind)
@@ -266,66 +271,47 @@ def record_batch(rows: list[dict[str, Any]], columns: Sequence[Column], schema: 
 
 # Reading a table on either face.
 
-class _Table:
-    """The batches of a table as its pages arrive; the first item of the stream is the
-    columns (see pydirectus.core.columns.frame_stream)."""
-
-    def __init__(self, columns: Sequence[Column]) -> None:
-        self.columns = columns
-        self.schema = arrow_schema(columns)
-        self.batches: list[Any] = []
-
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.batches.append(record_batch(rows, self.columns, self.schema))
-
-    def table(self) -> Any:
-        pa = require("pyarrow")
-        return pa.Table.from_batches(self.batches, schema=self.schema)
-
-
-def _sync_table(items: Iterator[Any], convert: Convert) -> Any:
+def _sync_batches(items: Iterator[Any]) -> Iterator[Any]:
+    # The first item of a table's stream is its columns (core.columns.frame_stream); then
+    # a page at a time. Every page is a batch, so the first always comes (empty when
+    # nothing matches) and carries the schema.
     with contextlib.closing(items):  # type: ignore[type-var]  # a generator
-        table = _Table(next(items))
+        columns = next(items)
+        schema = arrow_schema(columns)
         for rows in items:
-            table.add(rows)
-    return convert(table.table())
+            yield record_batch(rows, columns, schema)
 
 
-async def _async_table(items: AsyncIterator[Any], convert: Convert) -> Any:
+async def _async_batches(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
     try:
-        table = _Table(await items.__anext__())
+        columns = await items.__anext__()
+        schema = arrow_schema(columns)
         async for rows in items:
-            table.add(rows)
+            yield record_batch(rows, columns, schema)
     finally:
         await items.aclose()  # type: ignore[attr-defined]  # an async generator
-    return convert(table.table())
+
+
+def _table(batches: list[Any]) -> Any:
+    pa = require("pyarrow")
+    return pa.Table.from_batches(batches, schema=batches[0].schema)
+
+
+def iter_batches(runner: Runner, stream: Plan[None], prefetch: bool) -> Any:
+    """Iterate a table's stream as Arrow record batches, one a page (``async for`` on the
+    async face); the next page is fetched while this one is converted when prefetching."""
+    require("pyarrow")
+    items = runner.rows(stream, prefetch)
+    return _sync_batches(items) if runner.blocking else _async_batches(items)
 
 
 def read_table(runner: Runner, stream: Plan[None], prefetch: bool, convert: Convert) -> Any:
-    """Read a table's stream page by page; return the converted table (an awaitable on the
-    async face). The next page is fetched while this one is converted when prefetching."""
-    items = runner.rows(stream, prefetch)
+    """Read a table's stream; return the converted table (an awaitable on the async face)."""
+    batches = iter_batches(runner, stream, prefetch)
     if runner.blocking:
-        return _sync_table(items, convert)
-    return _async_table(items, convert)
+        return convert(_table(list(batches)))
 
+    async def read() -> Any:
+        return convert(_table([batch async for batch in batches]))
 
-def record_batches(runner: Runner, stream: Plan[None], prefetch: bool
-                   ) -> tuple[Any, Iterator[Any]]:
-    """Return a table's Arrow schema and an iterator of its record batches, page by page
-    (sync face: a file writer takes each batch as it comes)."""
-    if not runner.blocking:
-        raise UsageError("record_batches() drives the sync face; on the async face use "
-                         "await q.to_arrow()")
-    items = runner.rows(stream, prefetch)
-    columns = next(items)
-    schema = arrow_schema(columns)
-
-    def batches() -> Iterator[Any]:
-        with contextlib.closing(items):
-            for rows in items:
-                if rows:
-                    yield record_batch(rows, columns, schema)
-
-    return schema, batches()
+    return read()

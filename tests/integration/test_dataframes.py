@@ -156,7 +156,8 @@ def test_pages_are_stitched_in_the_order_list_reads(directus_client: DirectusCli
 
 
 def test_relational_fields_are_typed_by_the_related_collection(
-        make_collection: Callable[..., str], directus_client: DirectusClient, access_grants: AccessGrants) -> None:
+        make_collection: Callable[..., str], directus_client: DirectusClient,
+        access_grants: AccessGrants) -> None:
     authors = make_collection({"name": "string", "born": "date", "rank": "bigInteger"},
                               prefix="author")
     books = make_collection({"title": "string"}, prefix="book")
