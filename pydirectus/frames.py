@@ -273,21 +273,28 @@ def record_batch(rows: list[dict[str, Any]], columns: Sequence[Column], schema: 
 
 def _sync_batches(items: Iterator[Any]) -> Iterator[Any]:
     # The first item of a table's stream is its columns (core.columns.frame_stream); then
-    # a page at a time. Every page is a batch, so the first always comes (empty when
-    # nothing matches) and carries the schema.
+    # a page at a time. The first page is always a batch (empty when nothing matches), so
+    # a consumer gets the schema; an empty last page (the rows ended on a page boundary)
+    # is not.
     with contextlib.closing(items):  # type: ignore[type-var]  # a generator
         columns = next(items)
         schema = arrow_schema(columns)
+        first = True
         for rows in items:
-            yield record_batch(rows, columns, schema)
+            if rows or first:
+                yield record_batch(rows, columns, schema)
+            first = False
 
 
 async def _async_batches(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
     try:
         columns = await items.__anext__()
         schema = arrow_schema(columns)
+        first = True
         async for rows in items:
-            yield record_batch(rows, columns, schema)
+            if rows or first:
+                yield record_batch(rows, columns, schema)
+            first = False
     finally:
         await items.aclose()  # type: ignore[attr-defined]  # an async generator
 

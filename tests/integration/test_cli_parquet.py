@@ -73,6 +73,13 @@ def test_parquet_reads_back_as_the_jsonl_export(directus: DirectusServer, kinds:
             continue
         assert column == [_as_parquet_reads(field.type, directus_type, row[field.name])
                           for row in expected], field.name
+    # Nothing matches: a file of no rows, with the same schema.
+    empty = tmp_path / "none.parquet"
+    done = run_cli(directus.url, directus.admin_token, "export", kinds, "-o", str(empty),
+                   "--filter", "small__gt=1000000", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert pq.read_table(empty).num_rows == 0
+    assert pq.read_schema(empty) == table.schema
 
 
 def test_parquet_needs_a_file_and_pyarrow(directus: DirectusServer, kinds: str,
