@@ -15,6 +15,7 @@ import pytest
 
 from pydirectus import DirectusClient
 from pydirectus.testing import DirectusServer
+from tests.faults import Fault, FaultProxy
 
 from .cli_helpers import SOURCE_ROOT, one_line_error, run_cli
 from .test_type_matrix import FIELDS, ROWS
@@ -96,3 +97,16 @@ def test_parquet_needs_a_file_and_pyarrow(directus: DirectusServer, kinds: str,
                       env={"PYTHONPATH": f"{fake}:{SOURCE_ROOT}"})
     assert "pip install 'pydirectus[arrow]'" in one_line_error(missing)
     assert not out.exists()
+
+
+def test_a_parquet_export_cut_short_writes_nothing(directus: DirectusServer, kinds: str,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "items.parquet"
+    with FaultProxy(directus.url) as proxy:
+        # skip=2: the count at the start and the first page pass; the second is empty.
+        proxy.add(Fault.status(200, b'{"data": []}', {"Content-Type": "application/json"},
+                               method="GET", path=f"/items/{kinds}", skip=2))
+        result = run_cli(proxy.url, directus.admin_token, "export", kinds, "-o", str(out),
+                         "--page-size", "10")
+    assert "the pages ended after 10 of 23 items" in one_line_error(result)
+    assert not out.exists() and not list(tmp_path.iterdir())

@@ -19,8 +19,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from pydirectus import DirectusClient, InvalidQuery, UsageError
+from pydirectus import DirectusClient, IncompleteRead, InvalidQuery, StaticToken, UsageError
+from pydirectus.testing import DirectusServer
 from pydirectus.testing.access import AccessGrants
+from tests.faults import Fault, FaultProxy
 
 from .test_type_matrix import FIELDS, ROWS
 
@@ -153,6 +155,29 @@ def test_pages_are_stitched_in_the_order_list_reads(directus_client: DirectusCli
     assert handle.to_polars().to_dicts() == list(handle)
     assert handle.to_pandas(prefetch=False)["tag"].tolist() == [
         item["tag"] for item in handle]
+
+
+def test_a_page_cut_short_fails_and_a_lost_answer_is_read_again(
+        directus: DirectusServer, make_client: Callable[..., DirectusClient],
+        numbered: str) -> None:
+    route = f"/items/{numbered}"
+    with FaultProxy(directus.url) as proxy:
+        client = make_client(proxy.url, auth=StaticToken(directus.admin_token), page_size=200)
+        handle = client.collection(numbered)
+        # The second page answered empty (a proxy's stand-in): never a short table.
+        proxy.add(Fault.status(200, b'{"data": []}', {"Content-Type": "application/json"},
+                               method="GET", path=route, skip=1))
+        with pytest.raises(IncompleteRead, match="ended after 200 of 1234 items"):
+            handle.to_arrow()
+        # The third page's answer cut off mid-body, or lost after Directus answered it:
+        # the page is read again, and the table is whole.
+        for fault in (Fault.forward_then_truncate, Fault.forward_then_reset):
+            proxy.clear()
+            proxy.add(fault(method="GET", path=route, skip=2))
+            table = handle.to_arrow()
+            assert table.column("tag").to_pylist() == [f"t{i:04d}" for i in range(1234)]
+            # Seven pages of 200, the third twice.
+            assert len(proxy.requests_to(route, "GET")) == 8
 
 
 def test_relational_fields_are_typed_by_the_related_collection(
