@@ -42,7 +42,7 @@ from typing import Any
 
 from .core.columns import WHOLE, Column
 from .core.plans import Plan, Runner
-from .encoding import encode_bytes
+from .encoding import compact_json
 from .errors import UsageError
 from .values import typed_value
 
@@ -171,11 +171,11 @@ def _values(rows: list[dict[str, Any]], column: Column) -> list[Any]:
 
 
 def _json_text(values: list[Any]) -> list[Any]:
-    return [None if v is None else encode_bytes(v) for v in values]
+    return [None if v is None else compact_json(v) for v in values]
 
 
 def _text(values: list[Any]) -> list[Any]:
-    return [v if v is None or isinstance(v, str) else encode_bytes(v) for v in values]
+    return [v if v is None or isinstance(v, str) else compact_json(v) for v in values]
 
 
 def _truth(value: Any) -> Any:
@@ -220,9 +220,9 @@ def _slow(values: list[Any], column: Column) -> list[Any]:
             converted = dt.time.fromisoformat(str(value))
         elif kind == "csv":
             converted = value.split(",") if isinstance(value, str) else [
-                v if isinstance(v, str) else encode_bytes(v).decode() for v in value]
+                v if isinstance(v, str) else compact_json(v).decode() for v in value]
         else:
-            converted = value if isinstance(value, str) else encode_bytes(value)
+            converted = value if isinstance(value, str) else compact_json(value)
         out[index] = converted
     return out
 
