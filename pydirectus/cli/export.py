@@ -135,7 +135,6 @@ def check_complete(collection: str, expected: int, written: int, path: str | Non
     return written
 
 
-
 def write_parquet(query: ItemQuery[Any], out: IO[bytes],
                   on_rows: Callable[[int], None] | None = None) -> int:
     """Write the query's matches to out as Parquet, a row group per page as it arrives

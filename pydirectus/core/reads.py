@@ -239,15 +239,7 @@ def collect(pages: Pages, limit: int | None = None) -> Plan[tuple[list[Any], dic
                     return rows[:limit], meta
                 item = next(pages, None)
                 continue
-            failure: Exception | None = None
-            try:
-                result = yield item
-            except Exception as exc:
-                failure = exc
-            try:
-                item = pages.throw(failure) if failure is not None else pages.send(result)
-            except StopIteration:
-                item = None
+            item = yield from _pass_up(pages, item)
     return rows, meta or {}
 
 
@@ -261,15 +253,22 @@ def pages_whole(pages: Pages) -> Pages:
                 yield Rows([item.rows], item.meta)
                 item = next(pages, None)
                 continue
-            failure: Exception | None = None
-            try:
-                result = yield item
-            except Exception as exc:
-                failure = exc
-            try:
-                item = pages.throw(failure) if failure is not None else pages.send(result)
-            except StopIteration:
-                item = None
+            item = yield from _pass_up(pages, item)
+
+
+def _pass_up(pages: Pages, call: Any) -> Plan[Any]:
+    """Pass one call of a page stream up and its answer (or error) back down; return what
+    the stream yields next (None at its end)."""
+    failure: Exception | None = None
+    result: Any = None
+    try:
+        result = yield call
+    except Exception as exc:
+        failure = exc
+    try:
+        return plans.resume(pages, result, failure)
+    except StopIteration:
+        return None
 
 
 class _closing:
