@@ -8,6 +8,9 @@ Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance sec
 face against raw aiohttp, httpx and py-directus on the canned server; no Directus needed).
 ``--async-directus [ARGS]`` runs ``python -m benchmarks.async_directus [ARGS]`` instead (both
 faces iterating and creating against a real Directus on SQLite and PostgreSQL).
+``--dataframes [ARGS]`` runs ``python -m benchmarks.dataframes [ARGS]`` instead (200,000 items
+into pandas: ``q.to_pandas()`` vs ``pd.DataFrame(list(q))`` vs the raw loop; writes
+benchmarks/dataframes.md).
 Never run by the test suite.
 """
 
@@ -46,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="run benchmarks.async_directus instead, passing it ARGS "
                              "(e.g. --rounds 3 --database sqlite); writes "
                              "benchmarks/async_directus.md")
+    parser.add_argument("--dataframes", nargs=argparse.REMAINDER, metavar="ARGS",
+                        help="run benchmarks.dataframes instead, passing it ARGS "
+                             "(e.g. --rounds 3); writes benchmarks/dataframes.md")
     options = parser.parse_args(argv)
+    if options.dataframes is not None:
+        from benchmarks import dataframes
+
+        return dataframes.main(options.dataframes)
     if options.async_client is not None:
         from benchmarks import async_client
 

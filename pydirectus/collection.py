@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import attrs
 
+from . import frames
 from .checks import (
     check_batch_size,
     check_bool,
@@ -34,6 +35,7 @@ from .checks import (
 )
 from .core import plans
 from .core.batches import chunks, write_in_batches
+from .core.columns import frame_stream
 from .core.plans import Plan, Runner, encode_segment
 from .core.reads import ReadPath, ReadRules, collect
 from .core.schema import CollectionInfo, SchemaCache
@@ -51,6 +53,11 @@ from .errors import (
 from .query import Q, Query
 from .query.bound import BoundChain
 from .query.parts import BY_NAME, field_path, names
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
 # BatchWriteError lives in pydirectus.errors; it stays importable from here.
 __all__ = ["BatchWriteError", "Collection", "CollectionInfo", "ItemQuery", "Page", "Settled",
@@ -272,12 +279,49 @@ class _Handle(_Lazy, BoundChain["ItemQuery[T]"], Generic[T]):
     def iterator(self, *, prefetch: bool | None = None) -> Iterator[T]:
         """Iterate like iter(query) (GET /items/{collection}); prefetch=False: each page is
         fetched only when the loop reaches it; None: the client's setting."""
+        rows: Iterator[T] = self._handle._runner.rows(self._pages(self._query),
+                                                      self._prefetch(prefetch))
+        return rows
+
+    def _prefetch(self, prefetch: bool | None) -> bool:
         if prefetch is not None and not isinstance(prefetch, bool):
             raise UsageError(f"prefetch: expected True, False or None, got {prefetch!r}")
-        runner = self._handle._runner
-        rows: Iterator[T] = runner.rows(self._pages(self._query),
-                                        runner.prefetch if prefetch is None else prefetch)
-        return rows
+        return self._handle._runner.prefetch if prefetch is None else prefetch
+
+    # ------------------------------------------------------------------ tables
+
+    def _frame_stream(self) -> Plan[None]:
+        compiled = yield from self._compiled()
+        yield from frame_stream(self._reads, compiled)
+
+    def _table(self, convert: frames.Convert, prefetch: bool | None) -> Any:
+        return frames.read_table(self._handle._runner, self._frame_stream(),
+                                 self._prefetch(prefetch), convert)
+
+    def iter_batches(self, *, prefetch: bool | None = None) -> Iterator[pa.RecordBatch]:
+        """Iterate every match of the window as pyarrow record batches, one per page of
+        GET /items/{collection} (the first always comes, empty when nothing matches); the
+        schema as to_arrow()'s. Needs ``pip install 'pydirectus[arrow]'``."""
+        return cast("Iterator[pa.RecordBatch]", frames.iter_batches(
+            self._handle._runner, self._frame_stream(), self._prefetch(prefetch)))
+
+    def to_arrow(self, *, prefetch: bool | None = None) -> pa.Table:
+        """Return every match of the window as a pyarrow Table, read page by page from
+        GET /items/{collection}; column types from the field types (pydirectus.frames).
+        Needs ``pip install 'pydirectus[arrow]'``."""
+        return cast("pa.Table", self._table(frames.to_arrow(), prefetch))
+
+    def to_pandas(self, *, dtype_backend: str | None = None,
+                  prefetch: bool | None = None) -> pd.DataFrame:
+        """Return every match of the window as a pandas DataFrame, read page by page from
+        GET /items/{collection} through Arrow; ``dtype_backend`` as pandas' readers take
+        it (None, "numpy_nullable", "pyarrow"). Needs ``pip install 'pydirectus[pandas]'``."""
+        return cast("pd.DataFrame", self._table(frames.to_pandas(dtype_backend), prefetch))
+
+    def to_polars(self, *, prefetch: bool | None = None) -> pl.DataFrame:
+        """Return every match of the window as a polars DataFrame, read page by page from
+        GET /items/{collection} through Arrow. Needs ``pip install 'pydirectus[polars]'``."""
+        return cast("pl.DataFrame", self._table(frames.to_polars(), prefetch))
 
     def _pages(self, query: Query) -> Plan[None]:
         compiled = yield from self._compiled(query)

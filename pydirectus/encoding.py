@@ -35,8 +35,8 @@ from typing import Any, Final
 
 from .errors import InvalidQuery
 
-__all__ = ["CONVERTED", "FAST_LOADS_MAX", "ORJSON", "UNDECODED", "check_unicode", "convert",
-           "dumps", "encode_bytes", "fast_loads", "to_json"]
+__all__ = ["CONVERTED", "FAST_LOADS_MAX", "ORJSON", "UNDECODED", "check_unicode", "compact_json",
+           "convert", "dumps", "encode_bytes", "fast_loads", "to_json"]
 
 _SCALARS: Final = (str, int, float, bool, type(None))
 #: the types convert() turns into JSON values (besides a Mapping)
@@ -148,6 +148,19 @@ def encode_bytes(value: Any, path: str = "") -> bytes:
     """Return value as UTF-8 JSON bytes (a request body), or raise InvalidQuery."""
     fast = _fast_dumps(value)
     return fast if fast is not None else _dumps(value, path).encode()
+
+
+def compact_json(value: Any) -> bytes:
+    """Return a decoded JSON value as compact UTF-8 JSON bytes, orjson's where installed:
+    the same value as json's text, though a number may be spelled otherwise (1e-7 for
+    1e-07). For text that is read back as JSON, not for a request body."""
+    if _ORJSON is not None:
+        try:
+            text: bytes = _ORJSON.dumps(value)
+            return text
+        except (TypeError, ValueError):  # an integer beyond 64 bits: json spells it
+            pass
+    return _dumps(value, "").encode()
 
 
 # orjson reads an integer outside [-2**63, 2**64) as a float, json as an int. Such a number

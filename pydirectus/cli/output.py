@@ -15,7 +15,8 @@ from .common import bad_argument, fail
 __all__ = ["FORMATS", "cell", "format_for_path", "to_json", "write_rows"]
 
 FORMATS = ("table", "json", "jsonl", "csv")
-EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
+              ".parquet": "parquet"}
 # The table sizes its columns on the first rows only, so it can stream the rest.
 TABLE_SAMPLE = 200
 TABLE_MAX_COLUMN = 40
@@ -30,8 +31,9 @@ def format_for_path(path: str, given: str | None, allowed: Iterable[str]) -> str
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
     found = EXTENSIONS.get(suffix)
     if found is None or found not in allowed:
-        bad_argument(f"{path}: cannot tell the format from the extension; use .jsonl, .csv or "
-             f".json, or pass --format ({'|'.join(allowed)})")
+        known = ", ".join(e for e, f in EXTENSIONS.items() if f in allowed)
+        bad_argument(f"{path}: cannot tell the format from the extension; use one of "
+                     f"{known}, or pass --format ({'|'.join(allowed)})")
     return found
 
 

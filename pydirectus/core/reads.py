@@ -65,7 +65,7 @@ from .plans import (
 from .schema import CollectionInfo, SchemaCache
 
 __all__ = ["MAX_QUERY_STRING", "ReadPath", "ReadRules", "Rows", "Window", "collect",
-           "keyset_filter"]
+           "keyset_filter", "pages_whole"]
 
 # Beyond this many bytes of query string, reads go out as SEARCH with the query in the body:
 # proxies and servers commonly cap a request line at 8 KiB.
@@ -239,16 +239,36 @@ def collect(pages: Pages, limit: int | None = None) -> Plan[tuple[list[Any], dic
                     return rows[:limit], meta
                 item = next(pages, None)
                 continue
-            failure: Exception | None = None
-            try:
-                result = yield item
-            except Exception as exc:
-                failure = exc
-            try:
-                item = pages.throw(failure) if failure is not None else pages.send(result)
-            except StopIteration:
-                item = None
+            item = yield from _pass_up(pages, item)
     return rows, meta or {}
+
+
+def pages_whole(pages: Pages) -> Pages:
+    """Page stream: the same pages, each handed out as one row (its list of rows), so a
+    face's row iterator (and its prefetch) hands a consumer whole pages."""
+    with _closing(pages):
+        item = next(pages, None)
+        while item is not None:
+            if type(item) is Rows:
+                yield Rows([item.rows], item.meta)
+                item = next(pages, None)
+                continue
+            item = yield from _pass_up(pages, item)
+
+
+def _pass_up(pages: Pages, call: Any) -> Plan[Any]:
+    """Pass one call of a page stream up and its answer (or error) back down; return what
+    the stream yields next (None at its end)."""
+    failure: Exception | None = None
+    result: Any = None
+    try:
+        result = yield call
+    except Exception as exc:
+        failure = exc
+    try:
+        return plans.resume(pages, result, failure)
+    except StopIteration:
+        return None
 
 
 class _closing:

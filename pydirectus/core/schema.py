@@ -216,6 +216,20 @@ class SchemaCache:
             self._types[name] = types
         return types
 
+    def numeric_shapes(self, name: str) -> Plan[Mapping[str, tuple[int | None, int | None]]]:
+        """Return field -> (precision, scale) of a collection's numeric fields from
+        GET /fields/{name} (read once); {} when the token may not read it."""
+        rows = yield from self._field_rows(name)
+        shapes: dict[str, tuple[int | None, int | None]] = {}
+        for row in rows or ():
+            schema = row.get("schema") or {}
+            precision, scale = schema.get("numeric_precision"), schema.get("numeric_scale")
+            if isinstance(precision, int) or isinstance(scale, int):
+                shapes[str(row["field"])] = (
+                    precision if isinstance(precision, int) else None,
+                    scale if isinstance(scale, int) else None)
+        return shapes
+
     def known_field_types(self, name: str) -> Plan[Mapping[str, str] | None]:
         """Return the field types if what they come from was read already, else None.
 

@@ -57,7 +57,7 @@ def test_awaited_methods_are_declared_async() -> None:
     chain = {"filter", "exclude", "query", "fields", "sort", "limit", "offset", "page",
              "search", "aggregate", "group_by", "deep", "alias", "meta", "version",
              "backlink", "iterator", "__getitem__", "__aiter__", "page_size",
-             "order_by", "only", "values", "values_list"}
+             "order_by", "only", "values", "values_list", "iter_batches"}
     for protocol, _ in PAIRS:
         for name, method in _public(protocol).items():
             if name in chain:
