@@ -229,7 +229,8 @@ class _Connection:
         for action in actions:
             kind = type(action)
             if kind is Send:
-                with contextlib.suppress(Exception):  # a lost socket is noticed by recv
+                # A lost socket is noticed by recv, which reconnects.
+                with contextlib.suppress(self._exceptions.ConnectionClosed, OSError):
                     await self._socket.send(action.text)
             elif kind is Deliver:
                 inbox = self._inboxes.get(action.uid)
