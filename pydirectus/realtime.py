@@ -387,13 +387,14 @@ class Subscription:
     def __iter__(self) -> Iterator[RealtimeEvent]:
         while True:
             try:
-                yield self.next_event()
+                event = self._next(None)
             except _Ended:
                 return
+            yield event
 
     def next_event(self, timeout: float | None = None) -> RealtimeEvent:
         """Return the next event; wait at most ``timeout`` seconds (builtin TimeoutError
-        when nothing came; StopIteration-free: a closed subscription raises ConnectError)."""
+        when nothing came; ConnectError once the subscription is closed)."""
         try:
             return self._next(timeout)
         except _Ended:
