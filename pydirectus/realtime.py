@@ -305,20 +305,19 @@ class _Connection:
                     return
                 self._fail(action.uid, action.error)
             elif kind is Renew:
-                self._renew()
+                self._renew(action.refused)
             elif kind is Reconnect:
                 self._log.debug("realtime: %s; reconnecting", action.why)
                 with contextlib.suppress(Exception):
                     self._socket.close()  # the reader sees it closed and reconnects
 
-    def _renew(self) -> None:
-        stale = self.protocol._token
+    def _renew(self, refused: bool) -> None:
         try:
-            token = self._runner.run(renewed_token_plan(self._auth, stale, expired=False))
+            token = self._runner.run(renewed_token_plan(self._auth, self.protocol.token))
         except DirectusError as exc:
             self._fail_all(exc)
             return
-        self._carry_out(self.protocol.reauthenticate(token))
+        self._carry_out(self.protocol.reauthenticate(token, refused))
 
     def _fail(self, uid: str, error: DirectusError) -> None:
         inbox = self._inboxes.pop(uid, None)

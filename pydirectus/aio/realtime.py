@@ -242,20 +242,20 @@ class _Connection:
                     return
                 self._fail(action.uid, action.error)
             elif kind is Renew:
-                await self._renew()
+                await self._renew(action.refused)
             elif kind is Reconnect:
                 self._log.debug("realtime: %s; reconnecting", action.why)
                 with contextlib.suppress(Exception):
                     await self._socket.close()  # the reader sees it closed and reconnects
 
-    async def _renew(self) -> None:
-        stale = self.protocol._token
+    async def _renew(self, refused: bool) -> None:
         try:
-            token = await self._runner.run(renewed_token_plan(self._auth, stale, expired=False))
+            token = await self._runner.run(renewed_token_plan(self._auth,
+                                                              self.protocol.token))
         except DirectusError as exc:
             await self._fail_all(exc)
             return
-        await self._carry_out(self.protocol.reauthenticate(token))
+        await self._carry_out(self.protocol.reauthenticate(token, refused))
 
     def _fail(self, uid: str, error: DirectusError) -> None:
         inbox = self._inboxes.pop(uid, None)
