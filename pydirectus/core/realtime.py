@@ -87,9 +87,8 @@ _STATUS_OF_CODE: Final = {"FORBIDDEN": 403, "INVALID_PAYLOAD": 400, "INVALID_QUE
                           "INVALID_CREDENTIALS": 401, "INVALID_TOKEN": 403,
                           "REQUESTS_EXCEEDED": 429, "SERVICE_UNAVAILABLE": 503,
                           "COLLECTION_INACTIVE": 403, "ROUTE_NOT_FOUND": 404}
-#: renew the token on the socket once this share of its lifetime has passed (Password
-#: renews only past half its lifetime: earlier would return the same token)
-RENEW_AT_SHARE: Final = 0.6
+#: renew the token on the socket once this share of its lifetime has passed, at the latest
+RENEW_AT_SHARE: Final = 0.5
 _uids = itertools.count(1)
 
 
@@ -549,7 +548,9 @@ class RealtimeProtocol:
             return
         iat, exp = claims
         # exp counts whole seconds from a truncated iat: a "2 s" token may have 1 s left.
-        left = min((exp - iat) * RENEW_AT_SHARE, (exp - time.time()) / 2)
+        # Renewed a third of the way into what is left: two thirds remain for a refresh
+        # and the server's answer on a loaded machine.
+        left = min((exp - iat) * RENEW_AT_SHARE, (exp - time.time()) / 3)
         self._renew_at = now + max(0.0, left)
 
     def _auth_reply(self, message: Mapping[str, Any], now: float) -> list[Action]:

@@ -174,12 +174,12 @@ def test_the_token_is_renewed_on_the_socket_before_it_expires() -> None:
     protocol.subscribe(_spec(), None)
     protocol.connected(token, now=0.0)
     protocol.received(_frame(type="auth", status="ok"), now=0.0)
-    # Half of what is left by the clock (the server's exp is whole seconds), at most 60 %
-    # of the lifetime.
-    assert 9.0 < protocol.wait(0.0) <= 10.0
+    # A third of what is left by the clock (the server's exp is whole seconds), at most
+    # half the lifetime.
+    assert 6.0 < protocol.wait(0.0) <= 6.7
     assert protocol.tick(5.0) == []
-    assert protocol.tick(10.0) == [Renew(refused=False)]
-    assert protocol.tick(10.1) == []  # one renewal at a time
+    assert protocol.tick(6.7) == [Renew(refused=False)]
+    assert protocol.tick(6.8) == []  # one renewal at a time
     renewed = _jwt(2).replace("signature", "other")
     assert _sent(protocol.reauthenticate(renewed)) == [
         {"type": "auth", "access_token": renewed}]
