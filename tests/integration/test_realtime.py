@@ -18,10 +18,10 @@ from pydirectus import (
     Password,
     PermissionDenied,
     Query,
+    RealtimeEvent,
     StaticToken,
     UsageError,
 )
-from pydirectus.core.realtime import RealtimeEvent
 from pydirectus.testing import DirectusServer
 from pydirectus.testing.bridge import face_client
 from pydirectus.testing.collections import CollectionFactory
