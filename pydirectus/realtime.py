@@ -163,6 +163,7 @@ class _Connection:
         self._inboxes: dict[str, _Inbox] = {}
         self._socket: Any = None
         self._stop = threading.Event()
+        self._replace = False
         self._thread: threading.Thread | None = None
         self.closed = False
         self._log = client._schema.log
@@ -243,6 +244,9 @@ class _Connection:
     def _read(self) -> None:
         exceptions = importlib.import_module("websockets.exceptions")
         while not self._stop.is_set():
+            if self._replace:
+                self._reconnect()
+                continue
             socket = self._socket
             try:
                 text = socket.recv(timeout=self.protocol.wait(time.monotonic()))
@@ -262,6 +266,7 @@ class _Connection:
                 self._carry_out(self.protocol.received(text, time.monotonic()))
 
     def _reconnect(self) -> None:
+        self._replace = False
         with self._lock:
             socket = self._socket
             self.protocol.disconnected()
@@ -308,8 +313,7 @@ class _Connection:
                 self._renew(action.refused)
             elif kind is Reconnect:
                 self._log.debug("realtime: %s; reconnecting", action.why)
-                with contextlib.suppress(Exception):
-                    self._socket.close()  # the reader sees it closed and reconnects
+                self._replace = True  # the reader replaces the socket
 
     def _renew(self, refused: bool) -> None:
         try:

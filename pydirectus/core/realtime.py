@@ -89,6 +89,8 @@ _STATUS_OF_CODE: Final = {"FORBIDDEN": 403, "INVALID_PAYLOAD": 400, "INVALID_QUE
                           "COLLECTION_INACTIVE": 403, "ROUTE_NOT_FOUND": 404}
 #: renew the token on the socket once this share of its lifetime has passed, at the latest
 RENEW_AT_SHARE: Final = 0.5
+#: the shortest wait for a frame (a deadline just passed must not spin the reader)
+MIN_WAIT: Final = 0.01
 _uids = itertools.count(1)
 
 
@@ -504,7 +506,7 @@ class RealtimeProtocol:
                                        if self._pinged else self.options.heartbeat)
         if self._renew_at is not None and not self._renewing:
             deadline = min(deadline, self._renew_at)
-        return max(0.0, deadline - now)
+        return max(MIN_WAIT, deadline - now)
 
     def reauthenticate(self, token: str | None, refused: bool = False) -> list[Action]:
         """Send a renewed token on the socket (None: the auth cannot renew it: with the
