@@ -321,7 +321,7 @@ class _Connection:
         except DirectusError as exc:
             self._fail_all(exc)
             return
-        self._carry_out(self.protocol.reauthenticate(token, refused))
+        self._carry_out(self.protocol.reauthenticate(token, time.monotonic(), refused))
 
     def _fail(self, uid: str, error: DirectusError) -> None:
         inbox = self._inboxes.pop(uid, None)

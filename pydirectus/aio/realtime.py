@@ -259,7 +259,7 @@ class _Connection:
         except DirectusError as exc:
             await self._fail_all(exc)
             return
-        await self._carry_out(self.protocol.reauthenticate(token, refused))
+        await self._carry_out(self.protocol.reauthenticate(token, time.monotonic(), refused))
 
     def _fail(self, uid: str, error: DirectusError) -> None:
         inbox = self._inboxes.pop(uid, None)

@@ -87,8 +87,12 @@ _STATUS_OF_CODE: Final = {"FORBIDDEN": 403, "INVALID_PAYLOAD": 400, "INVALID_QUE
                           "INVALID_CREDENTIALS": 401, "INVALID_TOKEN": 403,
                           "REQUESTS_EXCEEDED": 429, "SERVICE_UNAVAILABLE": 503,
                           "COLLECTION_INACTIVE": 403, "ROUTE_NOT_FOUND": 404}
-#: renew the token on the socket once this share of its lifetime has passed, at the latest
-RENEW_AT_SHARE: Final = 0.5
+#: renew the token on the socket when this share of its lifetime is left
+RENEW_LEFT_SHARE: Final = 1 / 3
+#: a token is not renewed sooner after its iat (a JWT's times are whole seconds)
+SAME_SECOND: Final = 1.05
+#: how soon a renewal that returned the same token is tried again
+RENEW_RETRY: Final = 0.25
 #: the shortest wait for a frame (a deadline just passed must not spin the reader)
 MIN_WAIT: Final = 0.01
 _uids = itertools.count(1)
@@ -378,8 +382,7 @@ def renewed_token_plan(auth: Any, stale: str | None) -> Plan[str | None]:
     if auth is None:
         return None
     renewed = yield from auth.recover_plan(_Refused(stale))
-    token = _bearer_of(auth) if renewed else None
-    return None if token == stale else token
+    return _bearer_of(auth) if renewed else None
 
 
 @attrs.define
@@ -508,10 +511,14 @@ class RealtimeProtocol:
             deadline = min(deadline, self._renew_at)
         return max(MIN_WAIT, deadline - now)
 
-    def reauthenticate(self, token: str | None, refused: bool = False) -> list[Action]:
+    def reauthenticate(self, token: str | None, now: float, refused: bool = False
+                       ) -> list[Action]:
         """Send a renewed token on the socket (None: the auth cannot renew it: with the
         current one refused, every subscription fails; else it serves until it expires)."""
         if not self.open:
+            return []
+        if token is not None and token == self._token and not refused:
+            self._renew_at, self._renewing = now + RENEW_RETRY, False  # the same: again soon
             return []
         if token is None:
             self._renew_at = None
@@ -549,11 +556,11 @@ class RealtimeProtocol:
             self._renew_at = None
             return
         iat, exp = claims
-        # exp counts whole seconds from a truncated iat: a "2 s" token may have 1 s left.
-        # Renewed a third of the way into what is left: two thirds remain for a refresh
-        # and the server's answer on a loaded machine.
-        left = min((exp - iat) * RENEW_AT_SHARE, (exp - time.time()) / 3)
-        self._renew_at = now + max(0.0, left)
+        # Renewed with a third of its lifetime left (time for a refresh and the server's
+        # answer on a loaded machine), but not within the second it was issued in: JWTs
+        # count whole seconds, and a refresh then signs the very same token again.
+        renew_wall = max(iat + SAME_SECOND, exp - (exp - iat) * RENEW_LEFT_SHARE)
+        self._renew_at = now + max(0.0, renew_wall - time.time())
 
     def _auth_reply(self, message: Mapping[str, Any], now: float) -> list[Action]:
         if message.get("status") == "ok":

@@ -46,11 +46,14 @@ def _drain(sub: Any, want: Callable[[list[RealtimeEvent]], bool],
            patience: float = PATIENCE) -> list[RealtimeEvent]:
     """Collect events until ``want(events)`` holds; fail if the stream goes quiet."""
     events: list[RealtimeEvent] = []
+    deadline = time.monotonic() + 5 * patience  # a stream that never settles fails too
     while not want(events):
         try:
             events.append(sub.next_event(timeout=patience))
         except TimeoutError:
             pytest.fail(f"no event for {patience} s; got {Counter(e.event for e in events)}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the stream never settled; got {Counter(e.event for e in events)}")
     return events
 
 

@@ -152,13 +152,13 @@ def test_auth_failure_renews_once_then_ends_everything_and_expiry_reconnects() -
     # Fresh by our clock, expired by the server's: renewed once.
     assert protocol.received(_frame(type="auth", status="error", error=refused),
                              now=1.0) == [Renew(refused=True)]
-    assert _sent(protocol.reauthenticate("tok2", refused=True)) == [
+    assert _sent(protocol.reauthenticate("tok2", now=1.0, refused=True)) == [
         {"type": "auth", "access_token": "tok2"}]
     failed = protocol.received(_frame(type="auth", status="error", error=refused), now=1.0)
     assert isinstance(failed[0], Fail) and failed[0].uid is None
     assert isinstance(failed[0].error, AuthenticationError)
     assert "tok" not in repr(failed[0].error)
-    cannot = protocol.reauthenticate(None, refused=True)
+    cannot = protocol.reauthenticate(None, now=1.0, refused=True)
     assert isinstance(cannot[0], Fail) and cannot[0].error.code == "AUTH_FAILED"
     protocol.connected("tok", now=2.0)
     protocol.received(_frame(type="auth", status="ok"), now=2.0)
@@ -174,19 +174,26 @@ def test_the_token_is_renewed_on_the_socket_before_it_expires() -> None:
     protocol.subscribe(_spec(), None)
     protocol.connected(token, now=0.0)
     protocol.received(_frame(type="auth", status="ok"), now=0.0)
-    # A third of what is left by the clock (the server's exp is whole seconds), at most
-    # half the lifetime.
-    assert 6.0 < protocol.wait(0.0) <= 6.7
-    assert protocol.tick(5.0) == []
-    assert protocol.tick(6.7) == [Renew(refused=False)]
-    assert protocol.tick(6.8) == []  # one renewal at a time
+    # Renewed with a third of its lifetime left.
+    assert 13.0 < protocol.wait(0.0) <= 13.4
+    assert protocol.tick(13.0) == []
+    assert protocol.tick(13.4) == [Renew(refused=False)]
+    assert protocol.tick(13.5) == []  # one renewal at a time
+    # The same token again (refreshed within its second): tried again a moment later.
+    assert protocol.reauthenticate(token, now=13.5) == []
+    assert protocol.tick(13.8) == [Renew(refused=False)]
     renewed = _jwt(2).replace("signature", "other")
-    assert _sent(protocol.reauthenticate(renewed)) == [
+    assert _sent(protocol.reauthenticate(renewed, now=14.0)) == [
         {"type": "auth", "access_token": renewed}]
     # The re-auth's ok subscribes nothing again (the subscriptions live on).
     assert protocol.received(_frame(type="auth", status="ok"), now=1.4) == []
     # A strategy that cannot renew (StaticToken) serves until the server says it expired.
-    assert protocol.reauthenticate(None) == []
+    assert protocol.reauthenticate(None, now=14.5) == []
+    # A 2 s token is not renewed within the second it was issued in.
+    short = RealtimeProtocol(RealtimeOptions(heartbeat=100.0))
+    short.connected(_jwt(2), now=0.0)
+    short.received(_frame(type="auth", status="ok"), now=0.0)
+    assert 1.3 <= short.wait(0.0) <= 1.34
     old = RealtimeProtocol(RealtimeOptions(heartbeat=100.0))
     old.connected(_jwt(60, issued=time.time() - 59), now=0.0)
     old.received(_frame(type="auth", status="ok"), now=0.0)
