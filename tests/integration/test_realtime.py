@@ -360,10 +360,13 @@ class _Relay:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                     struct.pack("ii", 1, 0))
-                    sock.close()
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the pump blocked on it
+                sock.close()
 
     def close(self) -> None:
         self._stopped.set()
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes accept()
         self._server.close()
         self.cut()
         for thread in self._threads:
