@@ -50,6 +50,7 @@ from .query import Q, Query
 if TYPE_CHECKING:
     from .auth import DirectusAuth, Password, StaticToken
     from .client import DirectusClient
+    from .core.realtime import RealtimeEvent
     from .files import Upload
     from .transport import RetryPolicy
 
@@ -60,6 +61,7 @@ _LAZY = {
     "StaticToken": "auth",
     "DirectusClient": "client",
     "RetryPolicy": "transport",
+    "RealtimeEvent": "core.realtime",
     "Upload": "files",
 }
 
@@ -108,6 +110,7 @@ __all__ = [
     "Query",
     "RateLimited",
     "ReadOnlyError",
+    "RealtimeEvent",
     "ResumableUploadsUnavailable",
     "RetryPolicy",
     "SchemaError",

@@ -208,8 +208,9 @@ def directus(directus_database: str) -> Iterator[DirectusServer | ExistingDirect
     if existing is not None:
         yield existing
         return
-    # Resumable uploads on: files.upload(resumable=True) is tested against it.
-    with running(DirectusServer(database=directus_database, tus=True)) as server:
+    # Resumable uploads and realtime on: both are tested against it on every database pass
+    # without a server of their own.
+    with running(DirectusServer(database=directus_database, tus=True, websockets=True)) as server:
         yield server
 
 
