@@ -8,6 +8,8 @@ Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance sec
 face against raw aiohttp, httpx and py-directus on the canned server; no Directus needed).
 ``--async-directus [ARGS]`` runs ``python -m benchmarks.async_directus [ARGS]`` instead (both
 faces iterating and creating against a real Directus on SQLite and PostgreSQL).
+``--realtime [ARGS]`` runs ``python -m benchmarks.realtime_latency [ARGS]`` instead (latency
+from a write to its realtime event: both faces and @directus/sdk's realtime client in Node).
 Never run by the test suite.
 """
 
@@ -46,7 +48,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="run benchmarks.async_directus instead, passing it ARGS "
                              "(e.g. --rounds 3 --database sqlite); writes "
                              "benchmarks/async_directus.md")
+    parser.add_argument("--realtime", nargs=argparse.REMAINDER, metavar="ARGS",
+                        help="run benchmarks.realtime_latency instead, passing it ARGS "
+                             "(e.g. --events 1000 --rounds 5); writes "
+                             "benchmarks/realtime_latency.md")
     options = parser.parse_args(argv)
+    if options.realtime is not None:
+        from benchmarks import realtime_latency
+
+        return realtime_latency.main(options.realtime)
     if options.async_client is not None:
         from benchmarks import async_client
 
