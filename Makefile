@@ -40,7 +40,8 @@ ASYNC_SCENARIOS := $(wildcard tests/integration/test_collection*.py \
 	tests/integration/test_files*.py tests/integration/test_token_relations.py \
 	tests/integration/test_type_matrix.py tests/integration/test_batch_reports.py \
 	tests/integration/test_django_vocabulary.py tests/integration/test_secrets.py \
-	tests/integration/test_wrong_shapes.py tests/integration/test_resilience.py)
+	tests/integration/test_wrong_shapes.py tests/integration/test_resilience.py \
+	tests/integration/test_realtime.py)
 
 ## The collection, query, auth, system and files scenarios on the async face (SQLite).
 test-async: $(STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -19,6 +20,9 @@ from .transport import (
     TimeoutSpec,
     Transport,
 )
+
+if TYPE_CHECKING:
+    from .realtime import Realtime
 
 __all__ = ["DirectusClient", "InsecureTransportWarning", "QueryLike", "Server"]
 
@@ -78,8 +82,25 @@ class DirectusClient(ClientFace):
         self._lean_path = lean_path
         self._setup(self.transport, page_size)
 
+    @property
+    def realtime(self) -> Realtime:
+        """Return the realtime subscriptions of this client (WebSocket /websocket; needs
+        ``pip install 'pydirectus[realtime]'`` and a server with websockets enabled)."""
+        realtime: Realtime | None = self.__dict__.get("_realtime")
+        if realtime is None:
+            from .realtime import Realtime, load_websockets
+
+            load_websockets("sync")
+            realtime = Realtime(self)
+            self.__dict__["_realtime"] = realtime
+        return realtime
+
     def close(self) -> None:
-        """Log out a password session and close the HTTP session (only one the client made)."""
+        """Close the realtime socket, log out a password session and close the HTTP
+        session (only one the client made)."""
+        realtime = self.__dict__.get("_realtime")
+        if realtime is not None:
+            realtime.close()
         self.transport.close()
 
     def __enter__(self) -> DirectusClient:

@@ -24,6 +24,7 @@ from .transport import AsyncTransport
 
 if TYPE_CHECKING:
     from ..models import File
+    from .realtime import AsyncRealtime
     from .typing import AsyncCollection, AsyncServer, AsyncSingleton
 
 __all__ = ["AsyncDirectusClient"]
@@ -80,8 +81,26 @@ class AsyncDirectusClient(ClientFace):
             session=session, logger=args.logger, prefetch=prefetch)
         self._setup(self.transport, page_size)
 
+    @property
+    def realtime(self) -> AsyncRealtime:
+        """Return the realtime subscriptions of this client (WebSocket /websocket; needs
+        ``pip install 'pydirectus[realtime]'`` and a server with websockets enabled)."""
+        realtime: AsyncRealtime | None = self.__dict__.get("_realtime")
+        if realtime is None:
+            from ..realtime import load_websockets
+            from .realtime import AsyncRealtime
+
+            load_websockets("asyncio")
+            realtime = AsyncRealtime(self)
+            self.__dict__["_realtime"] = realtime
+        return realtime
+
     async def close(self) -> None:
-        """Log out a password session and close the aiohttp session (only one made here)."""
+        """Close the realtime socket, log out a password session and close the aiohttp
+        session (only one made here)."""
+        realtime = self.__dict__.get("_realtime")
+        if realtime is not None:
+            await realtime.close()
         await self.transport.close()
 
     async def __aenter__(self) -> AsyncDirectusClient:

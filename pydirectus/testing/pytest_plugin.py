@@ -208,7 +208,8 @@ def directus(directus_database: str) -> Iterator[DirectusServer | ExistingDirect
     if existing is not None:
         yield existing
         return
-    with running(DirectusServer(database=directus_database)) as server:
+    # Realtime on: the realtime tests run on every database pass without a server of their own.
+    with running(DirectusServer(database=directus_database, websockets=True)) as server:
         yield server
 
 

@@ -19,7 +19,7 @@ from .mariadb import MariaDBServer, find_mariadb_bin
 from .postgres import PostgresServer, find_postgres_bin
 from .processes import LocalProcess, ServerStartError, free_port, kill_group, log_tail
 
-__all__ = ["DATABASES", "DirectusServer", "ServerStartError"]
+__all__ = ["DATABASES", "WEBSOCKETS_ENV", "DirectusServer", "ServerStartError"]
 
 PORT_ATTEMPTS = 3
 DATABASES = ("sqlite", "postgresql", "mariadb")
@@ -47,6 +47,18 @@ def _check_database(database: object) -> str | DatabaseServer:
     )
 
 
+#: what DirectusServer(websockets=True) sets: realtime on, every kind of token welcome
+WEBSOCKETS_ENV = {
+    "WEBSOCKETS_ENABLED": "true",
+    "WEBSOCKETS_REST_ENABLED": "true",
+    "WEBSOCKETS_REST_AUTH": "public",
+    "WEBSOCKETS_HEARTBEAT_ENABLED": "true",
+    # Neither is used by pydirectus; off, they add no timers to a test server.
+    "WEBSOCKETS_LOGS_ENABLED": "false",
+    "WEBSOCKETS_COLLAB_ENABLED": "false",
+}
+
+
 class DirectusServer(LocalProcess):
     """Start a throwaway Directus in a fresh temp dir; stop it with its whole process group.
 
@@ -55,7 +67,13 @@ class DirectusServer(LocalProcess):
     of its own and stops it afterwards; a running PostgresServer or MariaDBServer passed in
     is shared (several instances on one database) and left running.
 
-    >>> with DirectusServer(env={"ACCESS_TOKEN_TTL": "2s"}) as server:
+    ``websockets=True`` turns realtime on (``WEBSOCKETS_ENABLED``, the REST-style
+    endpoint at /websocket, heartbeat) in the ``public`` auth mode: a socket starts as
+    Public and an auth message makes it the token's, so admin, API-only tokens and Public
+    can all subscribe (``handshake``, Directus's default, closes a socket whose first
+    message is not an auth: Public cannot subscribe there).
+
+    >>> with DirectusServer(env={"ACCESS_TOKEN_TTL": "2s"}, websockets=True) as server:
     ...     server.url, server.admin_token
     """
 
@@ -74,8 +92,10 @@ class DirectusServer(LocalProcess):
         database: str | DatabaseServer = "sqlite",
         secret: str | None = None,
         bootstrap: bool = True,
+        websockets: bool = False,
     ) -> None:
         super().__init__()
+        self.websockets = websockets
         self._database = _check_database(database)
         # False: the shared database is already set up (a second instance on it).
         self.bootstrap = bootstrap
@@ -152,6 +172,34 @@ class DirectusServer(LocalProcess):
                 )
             if bootstrap.returncode != 0:
                 self._fail(f"directus bootstrap exited with {bootstrap.returncode}")
+        self._launch(cli, process_env, choose_port)
+
+    def restart(self) -> DirectusServer:
+        """Stop Directus and start it again: same workdir, port and database (kept
+        running), no bootstrap. Clients see their connections drop, then the same server."""
+        if self._process is None or self.workdir is None:
+            raise RuntimeError("DirectusServer.restart: the server is not running")
+        self.stop_process()
+        self.start_process()
+        return self
+
+    def stop_process(self) -> None:
+        """Stop Directus only (its workdir and database stay): start_process() resumes it."""
+        process, self._process = self._process, None
+        if process is not None:
+            kill_group(process)
+
+    def start_process(self) -> None:
+        """Start Directus again after stop_process() (same port, no bootstrap)."""
+        if self._process is not None or self.workdir is None:
+            raise RuntimeError("DirectusServer.start_process: stop_process() it first")
+        runtime = NodeRuntime.find()
+        process_env = runtime.environ()
+        process_env["CONFIG_PATH"] = str(self.workdir / ".env")
+        self._launch([str(runtime.node), str(directus_cli(ensure_installed(runtime)))],
+                     process_env, choose_port=False)
+
+    def _launch(self, cli: list[str], process_env: dict[str, str], choose_port: bool) -> None:
         for attempt in range(1, PORT_ATTEMPTS + 1):
             if choose_port and attempt > 1:
                 # Another process took the free port between our check and the listen.
@@ -202,7 +250,7 @@ class DirectusServer(LocalProcess):
             # Its 503 "Under pressure" trips on a busy two-core machine running the tests.
             "PRESSURE_LIMITER_ENABLED": "false",
             "CACHE_ENABLED": "false",
-            "WEBSOCKETS_ENABLED": "false",
+            **(WEBSOCKETS_ENV if self.websockets else {"WEBSOCKETS_ENABLED": "false"}),
             **self.extra_env,
         }
         (self.workdir / "uploads").mkdir(exist_ok=rewrite)

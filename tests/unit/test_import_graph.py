@@ -246,5 +246,6 @@ def test_the_core_imports_no_face_and_no_io_library() -> None:
                     for line in _module_files()[module][0].read_text().splitlines()
                     if line.startswith(("import ", "from ")) and any(
                         f" {library}" in line or f" {library}." in line
-                        for library in ("requests", "urllib3", "asyncio", "aiohttp"))]
+                        for library in ("requests", "urllib3", "asyncio", "aiohttp",
+                                        "websockets"))]
     assert not import_lines, import_lines
