@@ -70,13 +70,6 @@ MODES = ("sequential", "burst")
 WARM = 20  # untimed events per subscriber before the rounds: connections, caches, JIT
 EVENT_TIMEOUT = 30.0  # seconds to wait for one event before calling it lost
 SETUP_TIMEOUT = 60.0
-SERVER_ENV = {
-    "WEBSOCKETS_ENABLED": "true",
-    "WEBSOCKETS_REST_AUTH": "public",  # every subscriber still authenticates (handshake)
-    # The pressure limiter answers 503 when the event loop lags (2 shared cores); a retried
-    # 503 would silently distort a timing.
-    "PRESSURE_LIMITER_ENABLED": "false",
-}
 
 
 def now() -> float:
@@ -136,6 +129,12 @@ class PlainWriter:
         self.path = f"{parts.path.rstrip('/')}/items/{collection}"
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
+    def reconnect(self) -> None:
+        """Open a fresh connection, untimed: Directus closes one idle for 5 s (Node's
+        keep-alive timeout), and http.client, unlike fetch and aiohttp, does not retry."""
+        self.connection.close()
+        self.connection.connect()
+
     def write(self, n: int) -> None:
         """Create the item ``{"n": n}``; read the whole answer."""
         self.connection.request("POST", self.path, body=json.dumps({"n": n}),
@@ -181,6 +180,7 @@ class ThreadedSubscriber:
 
     def run(self, writer: PlainWriter, mode: str, start: int, count: int) -> dict[str, Any]:
         """Write `count` items from number `start`; return the block's measurements."""
+        writer.reconnect()
         before = self.arrivals.counters()
         latency: list[float] = []
         post: list[float] = []
@@ -217,7 +217,10 @@ def raw_events(url: str, token: str, collection: str,
     from websockets.sync.client import connect
 
     socket = stack.enter_context(connect("ws" + url.removeprefix("http") + "/websocket",
-                                         max_size=None, open_timeout=SETUP_TIMEOUT))
+                                         max_size=None, open_timeout=SETUP_TIMEOUT,
+                                         # Directus's own heartbeat (answered below) is
+                                         # the protocol's; the library's pings are extra.
+                                         ping_interval=None))
 
     def receive(timeout: float | None = None) -> dict[str, Any]:
         message: dict[str, Any] = json.loads(socket.recv(timeout=timeout))
@@ -494,7 +497,10 @@ def measure(options: argparse.Namespace, results: Results) -> None:
 
     variants = options.variants
     per_block = options.events // options.rounds
-    with DirectusServer(env=SERVER_ENV) as server:
+    # Public auth mode (DirectusServer's realtime settings): every subscriber here still
+    # authenticates with a message first. The pressure limiter answers 503 when the event
+    # loop lags (2 shared cores); a retried 503 would silently distort a timing.
+    with DirectusServer(websockets=True, env={"PRESSURE_LIMITER_ENABLED": "false"}) as server:
         factory = CollectionFactory(server.url, server.admin_token)
         admin = Admin(server.url, server.admin_token)
         collections = {}

@@ -35,9 +35,6 @@ from .server import DirectusServer
 
 __all__ = ["RoundRobinProxy", "ScaledDirectus"]
 
-# Realtime on; "public" lets a socket authenticate with a message (token or credentials)
-# as well as stay anonymous with the Public policy's rights.
-WEBSOCKET_ENV = {"WEBSOCKETS_ENABLED": "true", "WEBSOCKETS_REST_AUTH": "public"}
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
                         "te", "trailer", "upgrade", "content-length"})
 
@@ -173,7 +170,6 @@ class ScaledDirectus(Service):
             "RATE_LIMITER_POINTS": "100000",
             "RATE_LIMITER_DURATION": "1",
             "SYNCHRONIZATION_STORE": "redis",
-            **(WEBSOCKET_ENV if self.websockets else {}),
             **self.extra_env,
         }
 
@@ -189,7 +185,7 @@ class ScaledDirectus(Service):
                     database=self.postgres, env=self._env(), admin_email=self.admin_email,
                     admin_password=self.admin_password, admin_token=self.admin_token,
                     secret=self._secret, startup_timeout=self.startup_timeout,
-                    bootstrap=number == 0).start())
+                    websockets=self.websockets, bootstrap=number == 0).start())
             self.proxy = RoundRobinProxy([i.url for i in self.instances]).start()
         except BaseException:
             self.stop()
