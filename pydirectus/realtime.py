@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import queue
 import threading
 import time
@@ -165,6 +166,12 @@ class _Connection:
         self._thread: threading.Thread | None = None
         self.closed = False
         self._log = client._schema.log
+        # websockets 17 warns when connect() is not a context manager unless legacy=True
+        # (the socket outlives any one block here); earlier versions take no such flag.
+        self._legacy = ({"legacy": True} if "legacy" in inspect.signature(
+            self._ws_client.connect).parameters else {})
+        self._closed_errors = (
+            importlib.import_module("websockets.exceptions").ConnectionClosed, OSError)
 
     # The caller's side.
 
@@ -224,7 +231,8 @@ class _Connection:
         try:
             socket = self._ws_client.connect(
                 self.url, open_timeout=self.options.connect_timeout, ping_interval=None,
-                close_timeout=2, max_size=None, user_agent_header="pydirectus")
+                close_timeout=2, max_size=None, user_agent_header="pydirectus",
+                **self._legacy)
         except exceptions.InvalidStatus as exc:
             raise not_enabled(self.url, exc.response.status_code) from None
         except (OSError, TimeoutError, exceptions.WebSocketException) as exc:
@@ -284,7 +292,7 @@ class _Connection:
         for action in actions:
             kind = type(action)
             if kind is Send:
-                with contextlib.suppress(Exception):  # a lost socket is noticed by recv
+                with contextlib.suppress(*self._closed_errors):  # recv notices it
                     self._socket.send(action.text)
             elif kind is Deliver:
                 inbox = self._inboxes.get(action.uid)
@@ -379,13 +387,14 @@ class Subscription:
     def __iter__(self) -> Iterator[RealtimeEvent]:
         while True:
             try:
-                yield self.next_event()
+                event = self._next(None)
             except _Ended:
                 return
+            yield event
 
     def next_event(self, timeout: float | None = None) -> RealtimeEvent:
         """Return the next event; wait at most ``timeout`` seconds (builtin TimeoutError
-        when nothing came; StopIteration-free: a closed subscription raises ConnectError)."""
+        when nothing came; ConnectError once the subscription is closed)."""
         try:
             return self._next(timeout)
         except _Ended:

@@ -44,8 +44,7 @@ from ..errors import ConnectError, DirectusError, Timeout, UsageError
 from ..realtime import configured, load_websockets
 
 if TYPE_CHECKING:
-    from ..face import QueryLike
-    from .client import AsyncDirectusClient
+    from ..face import ClientFace, QueryLike
 
 __all__ = ["AsyncRealtime", "AsyncSubscription"]
 
@@ -60,7 +59,7 @@ class AsyncRealtime:
     ...         print(ev.event, ev.data)
     """
 
-    def __init__(self, client: AsyncDirectusClient) -> None:
+    def __init__(self, client: ClientFace) -> None:
         self._client = client
         self.options = RealtimeOptions()
         self._connection: _Connection | None = None
@@ -108,12 +107,12 @@ class _Inbox:
 class _Connection:
     """One socket, its reader task and the subscriptions on it."""
 
-    def __init__(self, client: AsyncDirectusClient, options: RealtimeOptions) -> None:
+    def __init__(self, client: ClientFace, options: RealtimeOptions) -> None:
         self._ws_client = load_websockets("asyncio")
         self._exceptions = importlib.import_module("websockets.exceptions")
-        self._runner = client.transport
-        self._auth = client.transport.auth
-        self._log = client.transport.log
+        self._runner: Any = client._runner
+        self._auth = client._runner.auth
+        self._log = client._schema.log
         self.url = realtime_url(client.url, options.path)
         self.options = options
         self.protocol = RealtimeProtocol(options)
@@ -229,7 +228,8 @@ class _Connection:
         for action in actions:
             kind = type(action)
             if kind is Send:
-                with contextlib.suppress(Exception):  # a lost socket is noticed by recv
+                # A lost socket is noticed by recv, which reconnects.
+                with contextlib.suppress(self._exceptions.ConnectionClosed, OSError):
                     await self._socket.send(action.text)
             elif kind is Deliver:
                 inbox = self._inboxes.get(action.uid)
@@ -297,7 +297,8 @@ class AsyncSubscription:
     async def __aenter__(self) -> AsyncSubscription:
         client = self._realtime._client
         self._path = subscription_path(self.spec, client._schema, client.page_size)
-        compiled = await client.transport.run(compiled_query_plan(self.spec, self._path))
+        runner: Any = client._runner
+        compiled = await runner.run(compiled_query_plan(self.spec, self._path))
         connection = self._realtime._open()
         inbox = await connection.add(self.spec, compiled)
         self._connection, self._inbox = connection, inbox
@@ -359,7 +360,7 @@ class AsyncSubscription:
         if isinstance(item, DirectusError):
             raise item
         assert self._path is not None
-        runner = self._realtime._client.transport
+        runner: Any = self._realtime._client._runner
         event: RealtimeEvent = await runner.run(typed_event_plan(item, self._path))
         if event.event == "gap" and self.spec.catch_up and event.since is not None:
             margin = self._connection.options.catch_up_margin if self._connection else 0.0

@@ -37,6 +37,7 @@ from ..errors import (
     AuthenticationError,
     ConnectError,
     DirectusError,
+    PermissionDenied,
     ServerError,
     UsageError,
     error_class_for,
@@ -232,7 +233,19 @@ def subscription_path(spec: SubscriptionSpec, schema: SchemaCache, page_size: in
 
 
 def compiled_query_plan(spec: SubscriptionSpec, path: ReadPath) -> Plan[dict[str, Any] | None]:
-    """Plan: the subscription's query as Directus's query object (None: no query)."""
+    """Plan: check that the token may read the collection (GET /items/{collection} of no
+    rows), then return the query as Directus's query object (None: no query).
+
+    Directus accepts a subscription to one event of a collection the token may not read,
+    then refuses each event: the check says so before subscribing.
+    """
+    if not spec.collection.startswith("directus_"):
+        try:
+            yield from path.check_readable()
+        except PermissionDenied as denied:
+            raise type(denied)(denied.status, denied.code, f"realtime: cannot subscribe to "
+                               f"{spec.collection!r}: {denied.message}",
+                               denied.extensions) from None
     if not spec.query.to_params():
         return None
     compiled: dict[str, Any] = yield from path.compile(spec.query)

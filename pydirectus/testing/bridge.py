@@ -261,8 +261,10 @@ class _Proxy:
 def _wrap(value: Any, loop: _Loop) -> Any:
     if value is None or isinstance(value, _Proxy):
         return value
-    if hasattr(value, "__anext__"):
+    if hasattr(value, "__anext__") and not hasattr(value, "__aenter__"):
         return _pull(value, loop)  # an async iterator: a sync one over it
+    # (One that is also an async context manager, a realtime subscription, is proxied:
+    # ``with`` enters it on the loop, ``for`` pulls its events, its methods are awaited.)
     if _is_live(value):
         return _Proxy(value, loop)
     return value

@@ -1,0 +1,282 @@
+"""client.realtime against a real Directus with websockets on (both faces via the bridge).
+
+The session server runs with ``DirectusServer(websockets=True)``; the tests that need a
+2 s token TTL or a restart share one server of their own (module scoped).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pydirectus import (
+    ConnectError,
+    Password,
+    PermissionDenied,
+    Query,
+    StaticToken,
+    UsageError,
+)
+from pydirectus.core.realtime import RealtimeEvent
+from pydirectus.testing import DirectusServer
+from pydirectus.testing.bridge import face_client
+from pydirectus.testing.collections import CollectionFactory
+from pydirectus.testing.pytest_plugin import running
+
+FIELDS = {"title": "string", "views": "bigInteger", "status": "string"}
+STAMPED = {**FIELDS,
+           "date_created": {"type": "timestamp", "meta": {"special": ["date-created"]},
+                            "schema": {}},
+           "date_updated": {"type": "timestamp", "meta": {"special": ["date-updated"]},
+                            "schema": {}}}
+#: how long a test waits for one event before calling it lost (a loaded two-core machine)
+PATIENCE = 60.0
+
+
+def _drain(sub: Any, want: Callable[[list[RealtimeEvent]], bool],
+           patience: float = PATIENCE) -> list[RealtimeEvent]:
+    """Collect events until ``want(events)`` holds; fail if the stream goes quiet."""
+    events: list[RealtimeEvent] = []
+    while not want(events):
+        try:
+            events.append(sub.next_event(timeout=patience))
+        except TimeoutError:
+            pytest.fail(f"no event for {patience} s; got {Counter(e.event for e in events)}")
+    return events
+
+
+def _quiet(sub: Any, seconds: float = 1.0) -> list[RealtimeEvent]:
+    """Return whatever else arrives within ``seconds`` (nothing, in a correct stream)."""
+    extra: list[RealtimeEvent] = []
+    try:
+        while True:
+            extra.append(sub.next_event(timeout=seconds))
+    except TimeoutError:
+        return extra
+
+
+def _keys(events: list[RealtimeEvent], kind: str) -> list[Any]:
+    keys: list[Any] = []
+    for event in events:
+        if event.event == kind:
+            keys.extend(row if kind == "delete" else row["id"] for row in event.data)
+    return keys
+
+
+@pytest.fixture
+def writer(directus: Any, make_client: Callable[..., Any]) -> Any:
+    """Another client (of the test's face) that makes the changes."""
+    return make_client(directus.url, auth=StaticToken(directus.admin_token))
+
+
+def test_thousand_creates_then_updates_and_deletes_arrive_exactly_once(
+        directus_client: Any, make_collection: Callable[..., str], writer: Any) -> None:
+    name = make_collection(FIELDS)
+    with directus_client.realtime.subscribe(name, event="create") as creates, \
+            directus_client.realtime.subscribe(name, event="update") as updates, \
+            directus_client.realtime.subscribe(name, event="delete") as deletes:
+        for sub in (creates, updates, deletes):
+            assert sub.next_event(timeout=PATIENCE).event == "init"
+        keys = [row["id"] for row in writer.collection(name).create_many(
+            [{"title": f"t{i}", "views": i, "status": "draft"} for i in range(1000)],
+            fields=["id"])]
+        events = _drain(creates, lambda got: len(_keys(got, "create")) >= 1000)
+        events += _quiet(creates)
+        created = _keys(events, "create")
+        assert len(created) == 1000 and sorted(created) == sorted(keys)
+        assert all(e.event == "create" and len(e.data) == 1 for e in events)
+        assert all(isinstance(e.data[0]["views"], int) for e in events)  # typed as REST
+
+        writer.collection(name).update_many(keys, {"status": "published"})
+        events = _drain(updates, lambda got: len(_keys(got, "update")) >= 1000)
+        events += _quiet(updates)
+        assert sorted(_keys(events, "update")) == sorted(keys)
+        assert {row["status"] for e in events for row in e.data} == {"published"}
+
+        writer.collection(name).delete_many(keys)
+        events = _drain(deletes, lambda got: len(_keys(got, "delete")) >= 1000)
+        events += _quiet(deletes)
+        assert sorted(map(int, _keys(events, "delete"))) == sorted(keys)
+    assert list(creates) == []  # a closed subscription's iteration ends
+    with pytest.raises(ConnectError, match="is closed"):
+        creates.next_event(timeout=1)
+
+
+def test_filter_query_sees_only_matching_rows_with_rest_types(
+        directus_client: Any, make_collection: Callable[..., str], writer: Any) -> None:
+    name = make_collection(FIELDS)
+    query = Query().filter(status="published").fields("id", "views", "status")
+    with directus_client.realtime.subscribe(name, query=query, event="create") as sub:
+        assert sub.next_event(timeout=PATIENCE).event == "init"
+        rows = [{"title": str(i), "views": 2**40 + i, "status": "published" if i % 3 == 0
+                 else "draft"} for i in range(30)]
+        writer.collection(name).create_many(rows)
+        events = _drain(sub, lambda got: len(got) >= 10)
+        events += _quiet(sub)
+    assert sorted(row["views"] for e in events for row in e.data) == [
+        2**40 + i for i in range(0, 30, 3)]
+    assert all(set(e.data[0]) == {"id", "views", "status"} for e in events)
+    assert all(e.collection == name and e.uid == sub.uid for e in events)
+
+
+def test_all_events_init_carries_rows_and_item_subscription_sees_its_item(
+        directus_client: Any, make_collection: Callable[..., str], writer: Any) -> None:
+    name = make_collection(FIELDS)
+    first, second = (row["id"] for row in writer.collection(name).create_many(
+        [{"title": "a", "views": 1}, {"title": "b", "views": 2}], fields=["id"]))
+    with directus_client.realtime.subscribe(name, query={"sort": ["id"]}) as every, \
+            directus_client.realtime.subscribe(name, event="update", item=second) as one:
+        init = every.next_event(timeout=PATIENCE)
+        assert init.event == "init" and [r["views"] for r in init.data] == [1, 2]
+        assert one.next_event(timeout=PATIENCE).event == "init"
+        writer.collection(name).update(first, {"views": 10})
+        writer.collection(name).update(second, {"views": 20})
+        changed = _drain(one, lambda got: bool(got))
+        assert [(e.event, e.data[0]["id"], e.data[0]["views"]) for e in changed] == [
+            ("update", second, 20)]
+        both = _drain(every, lambda got: len(got) >= 2)
+        assert [(e.event, e.data[0]["views"]) for e in both] == [("update", 10), ("update", 20)]
+        assert _quiet(one, 0.5) == []
+
+
+def test_each_token_sees_only_what_its_policy_allows(
+        make_token_clients: Callable[..., Any], make_collection: Callable[..., str],
+        writer: Any) -> None:
+    # (Directus 12 reserves row and field rules for licensed projects: policies differ by
+    # collection here.) The API-only user and Public may read `shared`, not `private`.
+    tokens = make_token_clients(FIELDS)
+    shared, private = tokens.collection, make_collection(FIELDS)
+    subs: dict[tuple[str, str], Any] = {}
+    try:
+        for label, client in tokens.items():
+            for name in (shared, private):
+                sub = client.realtime.subscribe(name, event="create")
+                if label != "admin" and name == private:
+                    with pytest.raises(PermissionDenied) as refused:
+                        sub.__enter__()
+                    assert refused.value.code == "FORBIDDEN" and private in str(refused.value)
+                    continue
+                subs[label, name] = sub.__enter__()
+                assert sub.next_event(timeout=PATIENCE).event == "init"
+        for name in (shared, private):
+            writer.collection(name).create_many([{"title": f"{name}-1"}, {"title": f"{name}-2"}])
+        seen = {}
+        for key, sub in subs.items():
+            events = _drain(sub, lambda got: len(got) >= 2)
+            events += _quiet(sub, 0.5)
+            seen[key] = sorted(row["title"] for e in events for row in e.data)
+    finally:
+        for sub in subs.values():
+            sub.__exit__(None, None, None)
+    both = {name: [f"{name}-1", f"{name}-2"] for name in (shared, private)}
+    assert seen == {("admin", shared): both[shared], ("admin", private): both[private],
+                    ("api", shared): both[shared], ("public", shared): both[shared]}
+
+
+def test_bad_arguments_raise_before_anything_is_sent(directus_client: Any) -> None:
+    realtime = directus_client.realtime
+    with pytest.raises(UsageError, match="did you mean 'create'"):
+        realtime.subscribe("posts", event="created")
+    with pytest.raises(UsageError, match="collection must be a non-empty string"):
+        realtime.subscribe("")
+    with pytest.raises(UsageError, match="item must be a primary key"):
+        realtime.subscribe("posts", item=True)
+    with pytest.raises(UsageError, match="catch_up"):
+        realtime.subscribe("posts", catch_up=3)
+    with pytest.raises(UsageError, match="heartbeat"):
+        realtime.configure(heartbeat=0)
+    with pytest.raises(UsageError, match="unknown option"):
+        realtime.configure(heartbeet=5)
+
+
+def test_a_missing_collection_is_refused_with_directus_code(directus_client: Any) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        directus_client.realtime.subscribe("no_such_collection_here").__enter__()
+    assert refused.value.code == "FORBIDDEN"
+    assert "no_such_collection_here" in str(refused.value)
+
+
+# A server of this module's own: a 2 s token TTL, and restarted mid-stream.
+
+
+@pytest.fixture(scope="module")
+def own_server(directus_database: str) -> Iterator[DirectusServer]:
+    with running(DirectusServer(database=directus_database, websockets=True,
+                                env={"ACCESS_TOKEN_TTL": "2s"})) as server:
+        yield server
+
+
+@pytest.fixture
+def own_clients(own_server: DirectusServer, directus_face: str) -> Iterator[Any]:
+    made: list[Any] = []
+
+    def make(**kwargs: Any) -> Any:
+        client = face_client(directus_face, own_server.url, **kwargs)
+        made.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in reversed(made):
+            client.close()
+
+
+def test_password_session_with_2s_tokens_loses_nothing_over_20s(
+        own_server: DirectusServer, own_clients: Callable[..., Any]) -> None:
+    name = CollectionFactory(own_server.url, own_server.admin_token)(FIELDS)
+    subscriber = own_clients(auth=Password(own_server.admin_email, own_server.admin_password))
+    writer = own_clients(auth=StaticToken(own_server.admin_token))
+    made: list[int] = []
+    with subscriber.realtime.subscribe(name, event="create") as sub:
+        assert sub.next_event(timeout=PATIENCE).event == "init"
+        started = time.monotonic()
+        while time.monotonic() - started < 20:
+            made.append(writer.collection(name).create({"title": "x", "views": len(made)})["id"])
+            time.sleep(0.4)
+        events = _drain(sub, lambda got: len(_keys(got, "create")) >= len(made))
+        events += _quiet(sub)
+    assert [e.event for e in events] == ["create"] * len(made)  # no gap, nothing twice
+    assert sorted(_keys(events, "create")) == sorted(made)
+    assert subscriber.auth.refreshes >= 5  # renewed on the socket, again and again
+
+
+def test_restart_mid_stream_yields_gap_then_resumes_and_catches_up(
+        own_server: DirectusServer, own_clients: Callable[..., Any]) -> None:
+    name = CollectionFactory(own_server.url, own_server.admin_token)(STAMPED)
+    subscriber = own_clients(auth=StaticToken(own_server.admin_token))
+    # Retries every 3 s: the changes below land after the restart, before the resubscribe.
+    subscriber.realtime.configure(reconnect_backoff=(3.0, 3.0), heartbeat=5.0)
+    writer = own_clients(auth=StaticToken(own_server.admin_token))
+    coll = writer.collection(name)
+    before = [row["id"] for row in coll.create_many(
+        [{"title": "before", "views": i} for i in range(3)], fields=["id"])]
+    with subscriber.realtime.subscribe(name, catch_up=("date_created", "date_updated"),
+                                       query={"fields": ["id", "title", "views"]}) as sub:
+        assert sub.next_event(timeout=PATIENCE).event == "init"
+        coll.create({"title": "live", "views": 100})
+        assert _drain(sub, lambda got: bool(got))[0].event == "create"
+        own_server.restart()
+        during = [row["id"] for row in coll.create_many(
+            [{"title": "during", "views": i} for i in range(5)], fields=["id"])]
+        coll.update(before[0], {"views": 42})
+        gap_and_after = _drain(sub, lambda got: any(e.event == "gap" for e in got))
+        assert [e.event for e in gap_and_after] == ["gap"]
+        gap = gap_and_after[0]
+        assert gap.since is not None and gap.until is not None and gap.since < gap.until
+        # The rows of the init of an all-events subscription come with the gap.
+        assert {row["title"] for row in gap.data} >= {"before", "live", "during"}
+        caught = [e for e in _quiet(sub) if e.catch_up]
+        caught_ids = [e.data[0]["id"] for e in caught]
+        assert set(during) | {before[0]} <= set(caught_ids)
+        assert all(e.event == "update" and len(e.data) == 1 for e in caught)
+        assert len(caught_ids) == len(set(caught_ids))
+        # Live again after the gap.
+        after = coll.create({"title": "after", "views": 7})["id"]
+        events = _drain(sub, lambda got: any(e.event == "create" for e in got))
+        assert [e.data[0]["id"] for e in events if e.event == "create"] == [after]
+        assert not any(e.catch_up for e in events)
