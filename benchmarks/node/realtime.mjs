@@ -136,9 +136,12 @@ async function handle(message) {
 	if (message.op !== 'run') return { error: `unknown op ${message.op}` };
 	const run = message.mode === 'burst' ? burst : sequential;
 	const before = { ...counts };
+	const cpu0 = process.cpuUsage();
 	const result = await run(message.start, message.count, message.timeout * 1000);
+	const cpu = process.cpuUsage(cpu0);
 	return {
 		...result,
+		cpu: (cpu.user + cpu.system) / 1e6,
 		duplicates: counts.duplicates - before.duplicates,
 		other: counts.other - before.other,
 	};
