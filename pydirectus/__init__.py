@@ -42,6 +42,7 @@ from .query import Q, Query
 if TYPE_CHECKING:
     from .auth import DirectusAuth, Password, StaticToken
     from .client import DirectusClient
+    from .core.realtime import RealtimeEvent
     from .files import Upload
     from .transport import RetryPolicy
 
@@ -52,6 +53,7 @@ _LAZY = {
     "StaticToken": "auth",
     "DirectusClient": "client",
     "RetryPolicy": "transport",
+    "RealtimeEvent": "core.realtime",
     "Upload": "files",
 }
 
@@ -93,6 +95,7 @@ __all__ = [
     "Query",
     "RateLimited",
     "ReadOnlyError",
+    "RealtimeEvent",
     "RetryPolicy",
     "SchemaError",
     "SchemaRequired",

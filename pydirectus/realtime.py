@@ -163,6 +163,7 @@ class _Connection:
         self._inboxes: dict[str, _Inbox] = {}
         self._socket: Any = None
         self._stop = threading.Event()
+        self._replace = False
         self._thread: threading.Thread | None = None
         self.closed = False
         self._log = client._schema.log
@@ -243,6 +244,9 @@ class _Connection:
     def _read(self) -> None:
         exceptions = importlib.import_module("websockets.exceptions")
         while not self._stop.is_set():
+            if self._replace:
+                self._reconnect()
+                continue
             socket = self._socket
             try:
                 text = socket.recv(timeout=self.protocol.wait(time.monotonic()))
@@ -262,6 +266,7 @@ class _Connection:
                 self._carry_out(self.protocol.received(text, time.monotonic()))
 
     def _reconnect(self) -> None:
+        self._replace = False
         with self._lock:
             socket = self._socket
             self.protocol.disconnected()
@@ -305,20 +310,18 @@ class _Connection:
                     return
                 self._fail(action.uid, action.error)
             elif kind is Renew:
-                self._renew()
+                self._renew(action.refused)
             elif kind is Reconnect:
                 self._log.debug("realtime: %s; reconnecting", action.why)
-                with contextlib.suppress(Exception):
-                    self._socket.close()  # the reader sees it closed and reconnects
+                self._replace = True  # the reader replaces the socket
 
-    def _renew(self) -> None:
-        stale = self.protocol._token
+    def _renew(self, refused: bool) -> None:
         try:
-            token = self._runner.run(renewed_token_plan(self._auth, stale, expired=False))
+            token = self._runner.run(renewed_token_plan(self._auth, self.protocol.token))
         except DirectusError as exc:
             self._fail_all(exc)
             return
-        self._carry_out(self.protocol.reauthenticate(token))
+        self._carry_out(self.protocol.reauthenticate(token, time.monotonic(), refused))
 
     def _fail(self, uid: str, error: DirectusError) -> None:
         inbox = self._inboxes.pop(uid, None)

@@ -121,6 +121,7 @@ class _Connection:
         self._task: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock = asyncio.Lock()
         self._stop = asyncio.Event()
+        self._replace = False
         self.closed = False
 
     async def add(self, spec: SubscriptionSpec, compiled: dict[str, Any] | None) -> _Inbox:
@@ -185,6 +186,9 @@ class _Connection:
     async def _read(self) -> None:
         exceptions = self._exceptions
         while not self._stop.is_set():
+            if self._replace:
+                await self._reconnect()
+                continue
             try:
                 text = await asyncio.wait_for(self._socket.recv(),
                                               self.protocol.wait(time.monotonic()))
@@ -202,6 +206,7 @@ class _Connection:
             await self._carry_out(self.protocol.received(text, time.monotonic()))
 
     async def _reconnect(self) -> None:
+        self._replace = False
         self.protocol.disconnected()
         with contextlib.suppress(Exception):
             await self._socket.close()
@@ -242,20 +247,19 @@ class _Connection:
                     return
                 self._fail(action.uid, action.error)
             elif kind is Renew:
-                await self._renew()
+                await self._renew(action.refused)
             elif kind is Reconnect:
                 self._log.debug("realtime: %s; reconnecting", action.why)
-                with contextlib.suppress(Exception):
-                    await self._socket.close()  # the reader sees it closed and reconnects
+                self._replace = True  # the reader replaces the socket
 
-    async def _renew(self) -> None:
-        stale = self.protocol._token
+    async def _renew(self, refused: bool) -> None:
         try:
-            token = await self._runner.run(renewed_token_plan(self._auth, stale, expired=False))
+            token = await self._runner.run(renewed_token_plan(self._auth,
+                                                              self.protocol.token))
         except DirectusError as exc:
             await self._fail_all(exc)
             return
-        await self._carry_out(self.protocol.reauthenticate(token))
+        await self._carry_out(self.protocol.reauthenticate(token, time.monotonic(), refused))
 
     def _fail(self, uid: str, error: DirectusError) -> None:
         inbox = self._inboxes.pop(uid, None)

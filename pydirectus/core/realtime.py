@@ -26,6 +26,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -71,6 +72,7 @@ __all__ = [
     "realtime_url",
     "renewed_token_plan",
     "subscription_path",
+    "token_claims",
     "token_lifetime",
     "typed_event_plan",
 ]
@@ -85,9 +87,14 @@ _STATUS_OF_CODE: Final = {"FORBIDDEN": 403, "INVALID_PAYLOAD": 400, "INVALID_QUE
                           "INVALID_CREDENTIALS": 401, "INVALID_TOKEN": 403,
                           "REQUESTS_EXCEEDED": 429, "SERVICE_UNAVAILABLE": 503,
                           "COLLECTION_INACTIVE": 403, "ROUTE_NOT_FOUND": 404}
-#: renew the token on the socket once this share of its lifetime has passed (Password
-#: renews only past half its lifetime: earlier would return the same token)
-RENEW_AT_SHARE: Final = 0.6
+#: renew the token on the socket when this share of its lifetime is left
+RENEW_LEFT_SHARE: Final = 1 / 3
+#: a token is not renewed sooner after its iat (a JWT's times are whole seconds)
+SAME_SECOND: Final = 1.05
+#: how soon a renewal that returned the same token is tried again
+RENEW_RETRY: Final = 0.25
+#: the shortest wait for a frame (a deadline just passed must not spin the reader)
+MIN_WAIT: Final = 0.01
 _uids = itertools.count(1)
 
 
@@ -287,7 +294,10 @@ class Fail:
 
 @attrs.frozen
 class Renew:
-    """Get a fresh token (``renewed_token_plan``) and pass it to ``reauthenticate``."""
+    """Get a fresh token (``renewed_token_plan``) and pass it to ``reauthenticate``
+    (``refused``: the server refused the current one)."""
+
+    refused: bool = False
 
 
 @attrs.frozen
@@ -314,6 +324,12 @@ def error_from_message(message: Mapping[str, Any], what: str) -> APIError:
 
 def token_lifetime(token: str | None) -> float | None:
     """Return the lifetime (exp - iat, seconds) a JWT access token states, None if none."""
+    claims = token_claims(token)
+    return None if claims is None else claims[1] - claims[0]
+
+
+def token_claims(token: str | None) -> tuple[float, float] | None:
+    """Return a JWT access token's (iat, exp) in POSIX seconds, None if it states none."""
     if not token or token.count(".") != 2:
         return None
     payload = token.split(".")[1]
@@ -325,7 +341,7 @@ def token_lifetime(token: str | None) -> float | None:
         return None
     exp, iat = claims.get("exp"), claims.get("iat")
     if isinstance(exp, int | float) and isinstance(iat, int | float) and exp > iat:
-        return float(exp - iat)
+        return float(iat), float(exp)
     return None
 
 
@@ -359,19 +375,14 @@ def access_token_plan(auth: Any) -> Plan[str | None]:
     return _bearer_of(auth)
 
 
-def renewed_token_plan(auth: Any, stale: str | None, expired: bool) -> Plan[str | None]:
-    """Plan: a token to re-authenticate with: renewed ahead of expiry, or after the server
-    said TOKEN_EXPIRED (None: the strategy cannot renew; StaticToken)."""
+def renewed_token_plan(auth: Any, stale: str | None) -> Plan[str | None]:
+    """Plan: a token renewed in place of ``stale`` (as after a 401 TOKEN_EXPIRED: Password
+    refreshes unless another thread or task already did); None when the strategy cannot
+    renew it (a StaticToken)."""
     if auth is None:
         return None
-    if expired:
-        renewed = yield from auth.recover_plan(_Refused(stale))
-        if not renewed:
-            return None
-    else:
-        yield from auth.ensure_fresh_plan()
-    token = _bearer_of(auth)
-    return None if token == stale and expired else token
+    renewed = yield from auth.recover_plan(_Refused(stale))
+    return _bearer_of(auth) if renewed else None
 
 
 @attrs.define
@@ -395,6 +406,7 @@ class RealtimeProtocol:
         self._token: str | None = None
         self._renew_at: float | None = None
         self._renewing = False
+        self._auth_retried = False
         self._last_heard = 0.0
         self._last_heard_at: dt.datetime | None = None
         self._pinged = False
@@ -413,6 +425,11 @@ class RealtimeProtocol:
         if sub is None or not self._ready():
             return []
         return [Send(dumps({"type": "unsubscribe", "uid": uid}))]
+
+    @property
+    def token(self) -> str | None:
+        """Return the access token the socket was last authenticated with."""
+        return self._token
 
     @property
     def subscriptions(self) -> list[str]:
@@ -483,7 +500,7 @@ class RealtimeProtocol:
             actions.append(Send(dumps({"type": "ping"})))
         if self._renew_at is not None and now >= self._renew_at and not self._renewing:
             self._renewing = True
-            actions.append(Renew())
+            actions.append(Renew(refused=False))
         return actions
 
     def wait(self, now: float) -> float:
@@ -492,17 +509,25 @@ class RealtimeProtocol:
                                        if self._pinged else self.options.heartbeat)
         if self._renew_at is not None and not self._renewing:
             deadline = min(deadline, self._renew_at)
-        return max(0.0, deadline - now)
+        return max(MIN_WAIT, deadline - now)
 
-    def reauthenticate(self, token: str | None) -> list[Action]:
-        """Send a renewed token on the socket (None: none to be had: reconnect)."""
+    def reauthenticate(self, token: str | None, now: float, refused: bool = False
+                       ) -> list[Action]:
+        """Send a renewed token on the socket (None: the auth cannot renew it: with the
+        current one refused, every subscription fails; else it serves until it expires)."""
         if not self.open:
             return []
+        if token is not None and token == self._token and not refused:
+            self._renew_at, self._renewing = now + RENEW_RETRY, False  # the same: again soon
+            return []
         if token is None:
+            self._renew_at = None
+            if not refused:
+                return []
             return [Fail(None, AuthenticationError(
-                401, "TOKEN_EXPIRED", "realtime: the access token expired and the client's "
-                "auth cannot renew it (a StaticToken holding a session token?); use "
-                "Password auth or a static token", {"code": "TOKEN_EXPIRED"}))]
+                401, "AUTH_FAILED", "realtime: the server refused the access token and the "
+                "client's auth cannot renew it (an expired token in a StaticToken?)",
+                {"code": "AUTH_FAILED"}))]
         self._token = token
         self._renew_at = None
         return [Send(dumps({"type": "auth", "access_token": token}))]
@@ -525,17 +550,32 @@ class RealtimeProtocol:
         return [self._subscribe_message(uid) for uid in self._subs]
 
     def _schedule_renewal(self, now: float) -> None:
-        lifetime = token_lifetime(self._token)
-        self._renew_at = None if lifetime is None else now + lifetime * RENEW_AT_SHARE
+        claims = token_claims(self._token)
         self._renewing = False
+        if claims is None:
+            self._renew_at = None
+            return
+        iat, exp = claims
+        # Renewed with a third of its lifetime left (time for a refresh and the server's
+        # answer on a loaded machine), but not within the second it was issued in: JWTs
+        # count whole seconds, and a refresh then signs the very same token again.
+        renew_wall = max(iat + SAME_SECOND, exp - (exp - iat) * RENEW_LEFT_SHARE)
+        self._renew_at = now + max(0.0, renew_wall - time.time())
 
     def _auth_reply(self, message: Mapping[str, Any], now: float) -> list[Action]:
         if message.get("status") == "ok":
             first = not self.authenticated
             self.authenticated = True
+            self._auth_retried = False
             self._schedule_renewal(now)
             return self._subscribe_all() if first else []
         error = error_from_message(message, "auth")
+        if error.code == "AUTH_FAILED" and self._token is not None and not self._auth_retried:
+            # A token fresh by our clock may be expired by the server's (whole-second
+            # expiry): renew it once before giving up.
+            self._auth_retried = True
+            self._renewing = True
+            return [Renew(refused=True)]
         if error.code == "TOKEN_EXPIRED":
             # The server now treats the socket as Public until it hears a new token:
             # events in between may have been dropped. A fresh socket tells them as a gap.

@@ -6,10 +6,15 @@ The session server runs with ``DirectusServer(websockets=True)``; the tests that
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,10 +23,10 @@ from pydirectus import (
     Password,
     PermissionDenied,
     Query,
+    RealtimeEvent,
     StaticToken,
     UsageError,
 )
-from pydirectus.core.realtime import RealtimeEvent
 from pydirectus.testing import DirectusServer
 from pydirectus.testing.bridge import face_client
 from pydirectus.testing.collections import CollectionFactory
@@ -41,11 +46,14 @@ def _drain(sub: Any, want: Callable[[list[RealtimeEvent]], bool],
            patience: float = PATIENCE) -> list[RealtimeEvent]:
     """Collect events until ``want(events)`` holds; fail if the stream goes quiet."""
     events: list[RealtimeEvent] = []
+    deadline = time.monotonic() + 5 * patience  # a stream that never settles fails too
     while not want(events):
         try:
             events.append(sub.next_event(timeout=patience))
         except TimeoutError:
             pytest.fail(f"no event for {patience} s; got {Counter(e.event for e in events)}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the stream never settled; got {Counter(e.event for e in events)}")
     return events
 
 
@@ -65,6 +73,13 @@ def _keys(events: list[RealtimeEvent], kind: str) -> list[Any]:
         if event.event == kind:
             keys.extend(row if kind == "delete" else row["id"] for row in event.data)
     return keys
+
+
+@pytest.fixture(autouse=True)
+def _own_socket(directus_client: Any) -> Iterator[None]:
+    """Close the session client's realtime socket after each test: none outlives its test."""
+    yield
+    directus_client.realtime.close()
 
 
 @pytest.fixture
@@ -280,3 +295,121 @@ def test_restart_mid_stream_yields_gap_then_resumes_and_catches_up(
         events = _drain(sub, lambda got: any(e.event == "create" for e in got))
         assert [e.data[0]["id"] for e in events if e.event == "create"] == [after]
         assert not any(e.catch_up for e in events)
+
+
+# Faults on the socket: a relay between the client and Directus that can freeze (a dead
+# peer: nothing passes, nothing closes) or cut (a reset) the connections it carries.
+
+
+class _Relay:
+    """A TCP relay on 127.0.0.1 to ``upstream`` (host, port); for the tests below only."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._pairs: list[tuple[socket.socket, socket.socket, threading.Event]] = []
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._stopped = threading.Event()
+        self._start(self._accept)
+
+    def _start(self, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            frozen = threading.Event()
+            with self._lock:
+                self._pairs.append((client, upstream, frozen))
+            self._start(self._pump, client, upstream, frozen)
+            self._start(self._pump, upstream, client, frozen)
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket, frozen: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if frozen.is_set():
+                    continue  # swallowed: the peer looks alive but says nothing
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def freeze(self) -> None:
+        """Swallow everything on the connections open now (new ones pass)."""
+        with self._lock:
+            for _, _, frozen in self._pairs:
+                frozen.set()
+
+    def cut(self) -> None:
+        """Reset every connection open now."""
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for client, upstream, _ in pairs:
+            for sock in (client, upstream):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    struct.pack("ii", 1, 0))
+                    sock.close()
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._server.close()
+        self.cut()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+@pytest.fixture
+def relay(directus: Any) -> Iterator[_Relay]:
+    host, port = urlsplit(directus.url).hostname, urlsplit(directus.url).port
+    assert host is not None and port is not None
+    relay = _Relay((host, port))
+    try:
+        yield relay
+    finally:
+        relay.close()
+
+
+@pytest.mark.parametrize("fault", ["freeze", "cut"])
+def test_a_dead_or_reset_socket_is_replaced_with_one_gap_and_catch_up(
+        directus: Any, relay: _Relay, make_client: Callable[..., Any],
+        make_collection: Callable[..., str], writer: Any, fault: str) -> None:
+    name = make_collection(STAMPED)
+    subscriber = make_client(relay.url, auth=StaticToken(directus.admin_token))
+    subscriber.realtime.configure(heartbeat=1.0, pong_timeout=1.0,
+                                  reconnect_backoff=(0.2, 1.0))
+    coll = writer.collection(name)
+    with subscriber.realtime.subscribe(name, event="create", catch_up="date_created") as sub:
+        assert sub.next_event(timeout=PATIENCE).event == "init"
+        first = coll.create({"title": "first"})["id"]
+        assert _keys(_drain(sub, lambda got: bool(got)), "create") == [first]
+        getattr(relay, fault)()
+        lost = [row["id"] for row in coll.create_many(
+            [{"title": "lost"} for _ in range(3)], fields=["id"])]
+        events = _drain(sub, lambda got: any(e.event == "gap" for e in got))
+        # Events that were in flight on the old socket may still have arrived (cut): never
+        # one of them twice.
+        live_before_gap = _keys(events, "create")
+        assert events[-1].event == "gap" and set(live_before_gap) <= set(lost)
+        after = coll.create({"title": "after"})["id"]
+        rest = _drain(sub, lambda got: after in _keys(got, "create"))
+        rest += _quiet(sub, 0.5)
+        caught = [e.data[0]["id"] for e in rest if e.catch_up]
+        assert all(e.event == "update" for e in rest if e.catch_up)
+        assert set(lost) <= set(caught) and len(caught) == len(set(caught))
+        # Live after the gap: `after`, and any of `lost` written after the resubscribe (a
+        # reconnect faster than the writer), each once.
+        live = _keys([e for e in rest if not e.catch_up], "create")
+        assert after in live and set(live) - {after} <= set(lost)
+        assert len(live) == len(set(live)) and not set(live) & set(live_before_gap)

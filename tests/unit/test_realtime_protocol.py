@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
@@ -34,9 +35,10 @@ def _sent(actions: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(a.text) for a in actions if isinstance(a, Send)]
 
 
-def _jwt(lifetime: int) -> str:
+def _jwt(lifetime: int, issued: float | None = None) -> str:
+    iat = time.time() if issued is None else issued
     claims = base64.urlsafe_b64encode(json.dumps(
-        {"iat": 1000, "exp": 1000 + lifetime}).encode()).decode().rstrip("=")
+        {"iat": iat, "exp": iat + lifetime}).encode()).decode().rstrip("=")
     return f"e30.{claims}.signature"
 
 
@@ -142,15 +144,22 @@ def test_refusals_become_our_errors_with_directus_code_and_message() -> None:
     assert isinstance(invalid[0].error, InvalidRequest)
 
 
-def test_auth_failure_ends_everything_and_token_expiry_reconnects() -> None:
+def test_auth_failure_renews_once_then_ends_everything_and_expiry_reconnects() -> None:
     protocol = RealtimeProtocol(RealtimeOptions())
     protocol.subscribe(_spec(), None)
     protocol.connected("tok", now=0.0)
-    failed = protocol.received(_frame(type="auth", status="error", error={
-        "code": "AUTH_FAILED", "message": "Authentication failed."}), now=1.0)
+    refused = {"code": "AUTH_FAILED", "message": "Authentication failed."}
+    # Fresh by our clock, expired by the server's: renewed once.
+    assert protocol.received(_frame(type="auth", status="error", error=refused),
+                             now=1.0) == [Renew(refused=True)]
+    assert _sent(protocol.reauthenticate("tok2", now=1.0, refused=True)) == [
+        {"type": "auth", "access_token": "tok2"}]
+    failed = protocol.received(_frame(type="auth", status="error", error=refused), now=1.0)
     assert isinstance(failed[0], Fail) and failed[0].uid is None
     assert isinstance(failed[0].error, AuthenticationError)
     assert "tok" not in repr(failed[0].error)
+    cannot = protocol.reauthenticate(None, now=1.0, refused=True)
+    assert isinstance(cannot[0], Fail) and cannot[0].error.code == "AUTH_FAILED"
     protocol.connected("tok", now=2.0)
     protocol.received(_frame(type="auth", status="ok"), now=2.0)
     expired = protocol.received(_frame(type="auth", status="error", error={
@@ -160,22 +169,35 @@ def test_auth_failure_ends_everything_and_token_expiry_reconnects() -> None:
 
 def test_the_token_is_renewed_on_the_socket_before_it_expires() -> None:
     protocol = RealtimeProtocol(RealtimeOptions(heartbeat=100.0))
-    token = _jwt(2)
-    assert token_lifetime(token) == 2.0 and token_lifetime("static-token") is None
+    token = _jwt(20)
+    assert token_lifetime(token) == 20.0 and token_lifetime("static-token") is None
     protocol.subscribe(_spec(), None)
     protocol.connected(token, now=0.0)
     protocol.received(_frame(type="auth", status="ok"), now=0.0)
-    assert protocol.wait(0.0) == pytest.approx(1.2)  # 60 % of the lifetime
-    assert protocol.tick(1.0) == []
-    assert protocol.tick(1.2) == [Renew()]
-    assert protocol.tick(1.3) == []  # one renewal at a time
+    # Renewed with a third of its lifetime left.
+    assert 13.0 < protocol.wait(0.0) <= 13.4
+    assert protocol.tick(13.0) == []
+    assert protocol.tick(13.4) == [Renew(refused=False)]
+    assert protocol.tick(13.5) == []  # one renewal at a time
+    # The same token again (refreshed within its second): tried again a moment later.
+    assert protocol.reauthenticate(token, now=13.5) == []
+    assert protocol.tick(13.8) == [Renew(refused=False)]
     renewed = _jwt(2).replace("signature", "other")
-    assert _sent(protocol.reauthenticate(renewed)) == [
+    assert _sent(protocol.reauthenticate(renewed, now=14.0)) == [
         {"type": "auth", "access_token": renewed}]
     # The re-auth's ok subscribes nothing again (the subscriptions live on).
     assert protocol.received(_frame(type="auth", status="ok"), now=1.4) == []
-    cannot = protocol.reauthenticate(None)
-    assert isinstance(cannot[0], Fail) and cannot[0].error.code == "TOKEN_EXPIRED"
+    # A strategy that cannot renew (StaticToken) serves until the server says it expired.
+    assert protocol.reauthenticate(None, now=14.5) == []
+    # A 2 s token is not renewed within the second it was issued in.
+    short = RealtimeProtocol(RealtimeOptions(heartbeat=100.0))
+    short.connected(_jwt(2), now=0.0)
+    short.received(_frame(type="auth", status="ok"), now=0.0)
+    assert 1.3 <= short.wait(0.0) <= 1.34
+    old = RealtimeProtocol(RealtimeOptions(heartbeat=100.0))
+    old.connected(_jwt(60, issued=time.time() - 59), now=0.0)
+    old.received(_frame(type="auth", status="ok"), now=0.0)
+    assert old.wait(0.0) <= 0.5  # issued long ago: renewed at once
 
 
 def test_heartbeat_answers_pings_pings_when_quiet_and_gives_up_a_dead_socket() -> None:
