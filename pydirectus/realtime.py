@@ -389,22 +389,22 @@ class Subscription:
 
     def __iter__(self) -> Iterator[RealtimeEvent]:
         while True:
-            try:
-                event = self._next(None)
-            except _Ended:
+            event = self._next(None)
+            if event is None:  # closed
                 return
             yield event
 
     def next_event(self, timeout: float | None = None) -> RealtimeEvent:
         """Return the next event; wait at most ``timeout`` seconds (builtin TimeoutError
         when nothing came; ConnectError once the subscription is closed)."""
-        try:
-            return self._next(timeout)
-        except _Ended:
+        event = self._next(timeout)
+        if event is None:
             raise ConnectError(f"realtime: the subscription to {self.spec.collection!r} "
-                               f"is closed") from None
+                               f"is closed")
+        return event
 
-    def _next(self, timeout: float | None) -> RealtimeEvent:
+    def _next(self, timeout: float | None) -> RealtimeEvent | None:
+        """Return the next event, None once the subscription is closed."""
         if self._ahead:
             return self._ahead.popleft()
         inbox = self._inbox
@@ -420,7 +420,7 @@ class Subscription:
                                f"{timeout:g} s") from None
         if item is _CLOSED:
             inbox.queue.put(_CLOSED)  # every later call ends too
-            raise _Ended
+            return None
         if isinstance(item, DirectusError):
             raise item
         assert self._path is not None
@@ -435,7 +435,3 @@ class Subscription:
                 raise
             self._ahead.extend(caught_up(event, rows))
         return event
-
-
-class _Ended(Exception):
-    """The subscription was closed (internal: ends iteration)."""

@@ -330,21 +330,22 @@ class AsyncSubscription:
         return self
 
     async def __anext__(self) -> RealtimeEvent:
-        try:
-            return await self._next(None)
-        except _Ended:
-            raise StopAsyncIteration from None
+        event = await self._next(None)
+        if event is None:  # closed
+            raise StopAsyncIteration
+        return event
 
     async def next_event(self, timeout: float | None = None) -> RealtimeEvent:
         """Return the next event; wait at most ``timeout`` seconds (builtin TimeoutError
         when nothing came; a closed subscription raises ConnectError)."""
-        try:
-            return await self._next(timeout)
-        except _Ended:
+        event = await self._next(timeout)
+        if event is None:
             raise ConnectError(f"realtime: the subscription to {self.spec.collection!r} "
-                               f"is closed") from None
+                               f"is closed")
+        return event
 
-    async def _next(self, timeout: float | None) -> RealtimeEvent:
+    async def _next(self, timeout: float | None) -> RealtimeEvent | None:
+        """Return the next event, None once the subscription is closed."""
         if self._ahead:
             return self._ahead.popleft()
         inbox = self._inbox
@@ -359,8 +360,8 @@ class AsyncSubscription:
             raise TimeoutError(f"no realtime event for {self.spec.collection!r} within "
                                f"{timeout:g} s") from None
         if item is _CLOSED:
-            inbox.queue.put_nowait(_CLOSED)
-            raise _Ended
+            inbox.queue.put_nowait(_CLOSED)  # every later call ends too
+            return None
         if isinstance(item, DirectusError):
             raise item
         assert self._path is not None
@@ -376,7 +377,3 @@ class AsyncSubscription:
                 raise
             self._ahead.extend(caught_up(event, rows))
         return event
-
-
-class _Ended(Exception):
-    """The subscription was closed (internal: ends iteration)."""
