@@ -11,12 +11,15 @@ faces iterating and creating against a real Directus on SQLite and PostgreSQL).
 ``--dataframes [ARGS]`` runs ``python -m benchmarks.dataframes [ARGS]`` instead (200,000 items
 into pandas: ``q.to_pandas()`` vs ``pd.DataFrame(list(q))`` vs the raw loop; writes
 benchmarks/dataframes.md).
+``--realtime [ARGS]`` runs ``python -m benchmarks.realtime_latency [ARGS]`` instead (latency
+from a write to its realtime event: both faces and @directus/sdk's realtime client in Node).
 Never run by the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -30,6 +33,14 @@ from pydirectus.testing import DIRECTUS_VERSION, DirectusServer
 
 log = logging.getLogger("benchmarks")
 
+#: The suites run on their own instead of the main one: flag -> (module, example, report).
+SUITES = {
+    "async-client": ("async_client", "--rounds 3", "async_client.md"),
+    "async-directus": ("async_directus", "--rounds 3 --database sqlite", "async_directus.md"),
+    "dataframes": ("dataframes", "--rounds 3", "dataframes.md"),
+    "realtime": ("realtime_latency", "--events 1000 --rounds 5", "realtime_latency.md"),
+}
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the whole suite; return the exit status."""
@@ -42,29 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render", metavar="RESULTS_JSON", type=Path,
                         help="measure nothing: rewrite results.md, the chart and README's "
                              "section from a run's results.json")
-    parser.add_argument("--async-client", nargs=argparse.REMAINDER, metavar="ARGS",
-                        help="run benchmarks.async_client instead, passing it ARGS "
-                             "(e.g. --rounds 3); writes benchmarks/async_client.md")
-    parser.add_argument("--async-directus", nargs=argparse.REMAINDER, metavar="ARGS",
-                        help="run benchmarks.async_directus instead, passing it ARGS "
-                             "(e.g. --rounds 3 --database sqlite); writes "
-                             "benchmarks/async_directus.md")
-    parser.add_argument("--dataframes", nargs=argparse.REMAINDER, metavar="ARGS",
-                        help="run benchmarks.dataframes instead, passing it ARGS "
-                             "(e.g. --rounds 3); writes benchmarks/dataframes.md")
+    for flag, (module, example, writes) in SUITES.items():
+        parser.add_argument(f"--{flag}", nargs=argparse.REMAINDER, metavar="ARGS",
+                            help=f"run benchmarks.{module} instead, passing it ARGS "
+                                 f"(e.g. {example}); writes benchmarks/{writes}")
     options = parser.parse_args(argv)
-    if options.dataframes is not None:
-        from benchmarks import dataframes
-
-        return dataframes.main(options.dataframes)
-    if options.async_client is not None:
-        from benchmarks import async_client
-
-        return async_client.main(options.async_client)
-    if options.async_directus is not None:
-        from benchmarks import async_directus
-
-        return async_directus.main(options.async_directus)
+    for flag, (module, _example, _writes) in SUITES.items():
+        suite_argv = getattr(options, flag.replace("-", "_"))
+        if suite_argv is not None:
+            return int(importlib.import_module(f"benchmarks.{module}").main(suite_argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     if options.render is not None:

@@ -155,6 +155,23 @@ def spawn_json(argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> dict
     return result
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the q-th percentile (0-100), linear between the closest ranks (numpy's default).
+
+    p99 of 1,000 latencies lies between the 990th and 991st smallest; of a single value,
+    that value. An empty sequence has none: ValueError.
+    """
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile q must be within 0-100, not {q}")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
 def ratio_text(numerators: Sequence[float], denominators: Sequence[float]) -> str:
     """Return the median of per-round ratios and their range: '0.62x (0.55-0.70x)'."""
     ratios = [a / b for a, b in zip(numerators, denominators, strict=True)]

@@ -36,6 +36,7 @@ class Peers:
     python: Path = PEERS_DIR / "venv" / "bin" / "python"
     node: Path | None = None
     node_worker: Path = PEERS_DIR / "node" / "worker.mjs"
+    node_realtime: Path = PEERS_DIR / "node" / "realtime.mjs"
     versions: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
 
@@ -107,6 +108,7 @@ def install_node_sdk(peers: Peers) -> None:
             return
         marker.write_text(lock)
     shutil.copyfile(HERE / "node" / "worker.mjs", peers.node_worker)
+    shutil.copyfile(HERE / "node" / "realtime.mjs", peers.node_realtime)
     package = target / "node_modules" / "@directus" / "sdk" / "package.json"
     peers.versions["node"] = json.loads(package.read_text())["version"]
     peers.versions["node_runtime"] = runtime.version()

@@ -6,6 +6,13 @@ synchronisation store and the bus that tells every instance to drop its schema c
 when one of them changes the schema. The instances share the secret that signs tokens,
 so a token from one is good on the other.
 
+With ``websockets=True`` every instance serves realtime at its own ``/websocket`` (the
+proxy forwards plain HTTP only: connect a subscriber to an instance's URL). An instance
+publishes each write's event on the same Redis bus and each instance relays what the bus
+carries to its own subscribers, so a subscriber on one instance sees the writes made
+through any of them. Directus 12.4.0 takes that bus from ``REDIS`` alone: it has no
+``MESSENGER_STORE`` setting any more (older versions needed ``MESSENGER_STORE=redis``).
+
 >>> with ScaledDirectus() as pair:
 ...     DirectusClient(pair.url, auth=StaticToken(pair.admin_token))
 """
@@ -122,10 +129,11 @@ class ScaledDirectus(Service):
     """Two Directus instances on one PostgreSQL and one Redis, behind a RoundRobinProxy."""
 
     def __init__(self, *, instances: int = 2, env: Mapping[str, str] | None = None,
-                 startup_timeout: float = 180.0) -> None:
+                 websockets: bool = False, startup_timeout: float = 180.0) -> None:
         if instances < 2:
             raise ValueError(f"instances: a scaled-out setup has 2 or more, not {instances}")
         self.instances_wanted = instances
+        self.websockets = websockets
         self.extra_env = dict(env or {})
         self.startup_timeout = startup_timeout
         self.admin_email = "admin@example.com"
@@ -177,7 +185,7 @@ class ScaledDirectus(Service):
                     database=self.postgres, env=self._env(), admin_email=self.admin_email,
                     admin_password=self.admin_password, admin_token=self.admin_token,
                     secret=self._secret, startup_timeout=self.startup_timeout,
-                    bootstrap=number == 0).start())
+                    websockets=self.websockets, bootstrap=number == 0).start())
             self.proxy = RoundRobinProxy([i.url for i in self.instances]).start()
         except BaseException:
             self.stop()
