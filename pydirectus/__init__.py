@@ -40,7 +40,7 @@ from .errors import (
 from .query import Q, Query
 
 if TYPE_CHECKING:
-    from .auth import DirectusAuth, Password, StaticToken
+    from .auth import DirectusAuth, Password, Session, ShareLogin, StaticToken
     from .client import DirectusClient
     from .files import Upload
     from .transport import RetryPolicy
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "DirectusAuth": "auth",
     "Password": "auth",
+    "Session": "auth",
+    "ShareLogin": "auth",
     "StaticToken": "auth",
     "DirectusClient": "client",
     "RetryPolicy": "transport",
@@ -97,6 +99,8 @@ __all__ = [
     "SchemaError",
     "SchemaRequired",
     "ServerError",
+    "Session",
+    "ShareLogin",
     "StaticToken",
     "TLSError",
     "Timeout",

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from ..checks import check_data
+from ..checks import check_data, check_uuid
 from ..collection import DEFAULT_PAGE_SIZE, Collection, Singleton
 from ..core import plans
 from ..core.plans import Plan, Runner
@@ -201,6 +201,47 @@ class Extensions:
     def disable(self, extension: str) -> Extension:
         """Disable an extension (PATCH /extensions/{id} with meta.enabled false)."""
         return self.update(extension, {"enabled": False})
+
+
+    # The marketplace (registry) routes: they install code on the server, admins only.
+
+    def install(self, extension: str, version: str) -> None:
+        """Install an extension from the marketplace registry with
+        POST /extensions/registry/install (admin only; the server downloads it, so it
+        needs to reach the registry: MARKETPLACE_REGISTRY or registry.directus.io).
+
+        ``extension`` and ``version`` are the registry's ids (uuids) of the extension and
+        of the version to install.
+        """
+        body = {"extension": check_uuid(extension, "extension"),
+                "version": check_uuid(version, "version")}
+        return self._runner.run(admin_plan("extensions.install", discard(plans.data(
+            "POST", "extensions", "registry", "install", json=body, expect=plans.NOTHING))))
+
+    def reinstall(self, extension: str) -> None:
+        """Download again an extension installed from the registry (its id, as listed) with
+        POST /extensions/registry/reinstall (admin only)."""
+        body = {"extension": check_uuid(extension, "extension")}
+        return self._runner.run(admin_plan("extensions.reinstall", discard(plans.data(
+            "POST", "extensions", "registry", "reinstall", json=body, expect=plans.NOTHING))))
+
+    def uninstall(self, extension: str) -> None:
+        """Remove an extension installed from the registry (its id, as listed) with
+        DELETE /extensions/registry/uninstall/{id} (admin only). Directus refuses
+        extensions installed otherwise (InvalidRequest) and unknown ids."""
+        key = check_uuid(extension, "extension")
+        return self._runner.run(admin_plan("extensions.uninstall", self._uninstall(key)))
+
+    def _uninstall(self, key: str) -> Plan[None]:
+        # Looked up first: Directus answers an unknown id with a bare FORBIDDEN, which
+        # would read as "not an admin".
+        installed = yield from self._list()
+        if not any(record.get("id") == key for record in installed):
+            raise NotFound(404, "EXTENSION_NOT_FOUND",
+                           f"extensions.uninstall: no installed extension has the id {key!r}",
+                           {"extension": key})
+        yield from plans.data("DELETE", "extensions", "registry", "uninstall", key,
+                              expect=plans.NOTHING)
 
 
 def _check_extension(extension: Any) -> str:

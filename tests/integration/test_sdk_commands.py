@@ -1,0 +1,244 @@
+"""The @directus/sdk commands pydirectus added last, against a real Directus 12.4.0.
+
+Mail (registration, share invitations) goes to a fake sendmail (EMAIL_TRANSPORT=sendmail,
+EMAIL_SENDMAIL_PATH) that writes each message to a file: the verification token the test
+uses is the one Directus emailed, read from that file, not one signed here.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+import stat
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+from pydirectus import DirectusClient, Password, ShareLogin, StaticToken
+from pydirectus.errors import (
+    AuthenticationError,
+    DirectusError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+)
+from pydirectus.testing import DirectusServer
+from pydirectus.testing.access import AccessGrants
+from pydirectus.testing.collections import CollectionFactory
+from pydirectus.testing.collections import unique_name as unique
+from pydirectus.testing.pytest_plugin import running
+
+#: how long a mail may take to reach the fake sendmail (Directus sends some in the background)
+MAIL_WAIT = 60.0
+
+
+@pytest.fixture(scope="module")
+def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory the fake sendmail writes one file per message into."""
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="module")
+def mail_server(directus_database: str, outbox: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectusServer]:
+    """One Directus for this module that 'sends' mail through the fake sendmail."""
+    script = tmp_path_factory.mktemp("bin") / "sendmail"
+    script.write_text(f'#!/bin/sh\ncat > "{outbox}/mail.$$.$(date +%s%N).eml"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    env = {"EMAIL_TRANSPORT": "sendmail", "EMAIL_SENDMAIL_PATH": str(script),
+           "EMAIL_SENDMAIL_NEW_LINE": "unix", "EMAIL_FROM": "directus@example.com"}
+    with running(DirectusServer(env=env, database=directus_database)) as server:
+        yield server
+
+
+@pytest.fixture
+def mail_admin(mail_server: DirectusServer, make_client: Callable[..., DirectusClient]
+               ) -> DirectusClient:
+    return make_client(mail_server.url, auth=StaticToken(mail_server.admin_token))
+
+
+def _text(message: Message) -> str:
+    """Return every text part of a mail, decoded (quoted-printable and all)."""
+    parts: list[str] = []
+    for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            parts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+    return "\n".join(parts)
+
+
+def mails_to(outbox: Path, address: str, count: int = 1) -> list[str]:
+    """Wait for `count` mails to `address`; return their text."""
+    deadline = time.monotonic() + MAIL_WAIT
+    while True:
+        found = []
+        for path in sorted(outbox.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes())
+            if address in str(message.get("To", "")):
+                found.append(_text(message))
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) >= count, f"{len(found)} mail(s) to {address}, wanted {count}"
+            return found
+        time.sleep(0.2)
+
+
+def test_register_then_verify_email(mail_server: DirectusServer, mail_admin: DirectusClient,
+                                    make_client: Callable[..., DirectusClient],
+                                    outbox: Path) -> None:
+    admin = mail_admin
+    role = admin.roles.create({"name": unique("verified")})
+    address = f"{unique('verify')}@example.com"
+    before = admin.settings.get({"fields": ["public_registration", "public_registration_role",
+                                            "public_registration_verify_email"]})
+    try:
+        admin.settings.update({"public_registration": True,
+                               "public_registration_role": role["id"],
+                               "public_registration_verify_email": True})
+        anonymous = make_client(mail_server.url)
+        anonymous.users.register(address, "verify-password-1")
+        user = admin.users.filter(email=address).fields("id", "status").first()
+        assert user is not None and user["status"] == "unverified"
+        [mail] = mails_to(outbox, address)
+        link = re.search(r"/users/register/verify-email\?token=([A-Za-z0-9._-]+)", mail)
+        assert link is not None, mail
+        token = link.group(1)
+
+        assert anonymous.users.register_verify(token) == user["id"]
+        assert admin.users.get(user["id"])["status"] == "active"
+        with DirectusClient(mail_server.url, auth=Password(address, "verify-password-1")) as me:
+            assert me.users.me()["id"] == user["id"]
+        # Used: the user is no longer unverified.
+        with pytest.raises(InvalidRequest, match="Invalid verification code"):
+            anonymous.users.register_verify(token)
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        with pytest.raises(AuthenticationError) as refused:
+            anonymous.users.register_verify(forged)
+        assert forged not in str(refused.value)
+        with pytest.raises(UsageError, match="token"):
+            anonymous.users.register_verify("")
+    finally:
+        admin.settings.update(dict(before))
+        admin.users.filter(email=address).delete()
+        admin.roles.delete(role["id"])
+
+
+def test_share_invite_mails_a_link(mail_server: DirectusServer, mail_admin: DirectusClient,
+                                   make_client: Callable[..., DirectusClient],
+                                   outbox: Path) -> None:
+    admin = mail_admin
+    factory = CollectionFactory(mail_server.url, mail_server.admin_token)
+    try:
+        name = factory({"title": "string"}, prefix="shared")
+        pk = admin.collection(name).create({"title": "to share"})["id"]
+        share = admin.shares.create({"collection": name, "item": str(pk), "name": "s"})
+        first, second = (f"{unique(who)}@example.com" for who in ("ann", "bob"))
+        admin.shares.invite(share["id"], [first, second])
+        for address in (first, second):
+            [mail] = mails_to(outbox, address)
+            assert f"/admin/shared/{share['id']}" in mail
+        # An API-only user who may read the share invites too.
+        with AccessGrants(admin) as grants:
+            api = grants.api_client({"directus_shares": ["read"], name: ["read"]})
+            third = f"{unique('cy')}@example.com"
+            api.shares.invite(share["id"], third)
+            assert f"/admin/shared/{share['id']}" in mails_to(outbox, third)[0]
+            public = grants.public_client({name: ["read"]})
+            with pytest.raises(PermissionDenied):
+                public.shares.invite(share["id"], third)
+        for wrong, what in (([], "emails"), (["not-an-address"], r"emails\[0\]"),
+                            ("x@example.com", "share")):
+            with pytest.raises(UsageError, match=what):
+                admin.shares.invite("nope" if what == "share" else share["id"], wrong)
+    finally:
+        factory.drop_all()
+
+
+def test_share_authenticate_gives_a_share_scoped_client(
+        directus_client: DirectusClient, make_collection: Callable[..., str],
+        make_client: Callable[..., DirectusClient]) -> None:
+    admin = directus_client
+    name = make_collection({"title": "string"})
+    shared, other = (admin.collection(name).create({"title": t})["id"] for t in ("yes", "no"))
+    share = admin.shares.create({"collection": name, "item": str(shared), "name": "pw",
+                                 "password": "share-secret-1"})
+    try:
+        strategy = admin.shares.authenticate(share["id"], password="share-secret-1")
+        assert isinstance(strategy, ShareLogin) and strategy.logins == 1
+        token = strategy.access_token
+        assert token and token not in repr(strategy) and "share-secret-1" not in repr(strategy)
+        guest = make_client(admin.url, auth=strategy)
+        rows = guest.request("GET", f"items/{name}")
+        assert [row["id"] for row in rows] == [shared]
+        with pytest.raises((PermissionDenied, NotFound)):
+            guest.request("GET", f"items/{name}/{other}")
+        with pytest.raises(AuthenticationError) as refused:
+            admin.shares.authenticate(share["id"], password="wrong-password-9")
+        assert refused.value.code == "INVALID_CREDENTIALS"
+        assert "wrong-password-9" not in str(refused.value)
+        # A ShareLogin made directly logs in on first use.
+        lazy = make_client(admin.url, auth=ShareLogin(share["id"], "share-secret-1"))
+        assert [row["id"] for row in lazy.request("GET", f"items/{name}")] == [shared]
+        with pytest.raises(UsageError, match="share"):
+            admin.shares.authenticate("not-a-uuid")
+    finally:
+        admin.shares.delete(share["id"])
+
+
+def test_extension_registry_refusals_are_clear(directus_client: DirectusClient,
+                                               access_grants: AccessGrants) -> None:
+    admin = directus_client
+    extension, version = str(uuid.uuid4()), str(uuid.uuid4())
+    # The test server has no internet: the registry cannot be reached.
+    with pytest.raises(DirectusError) as refused:
+        admin.extensions.install(extension, version)
+    assert refused.value.code and refused.value.status >= 400
+    with pytest.raises(NotFound, match=extension):
+        admin.extensions.uninstall(extension)
+    with pytest.raises(DirectusError) as again:
+        admin.extensions.reinstall(extension)
+    assert again.value.code
+    api = access_grants.api_client({"directus_extensions": ["read"]})
+    with pytest.raises(PermissionDenied, match="admin"):
+        api.extensions.install(extension, version)
+    for call, what in ((lambda: admin.extensions.install("x", version), "extension"),
+                       (lambda: admin.extensions.install(extension, ""), "version"),
+                       (lambda: admin.extensions.uninstall(None), "extension")):
+        with pytest.raises(UsageError, match=what):
+            call()
+
+
+def test_collections_update_many(directus_client: DirectusClient,
+                                 make_collection: Callable[..., str]) -> None:
+    admin = directus_client
+    first, second = make_collection({"title": "string"}), make_collection({"title": "string"})
+    updated = admin.collections.update_many({first: {"note": "one"}, second: {"note": "two"}})
+    assert {row["collection"]: row["meta"]["note"] for row in updated} == {
+        first: "one", second: "two"}
+    assert admin.collections.get(second)["meta"]["note"] == "two"
+    for wrong, what in (({}, "changes"), ({first: "x"}, "changes"), ({"": {}}, "changes key")):
+        with pytest.raises(UsageError, match=what):
+            admin.collections.update_many(wrong)
+
+
+def test_fields_update_many(directus_client: DirectusClient,
+                            make_collection: Callable[..., str]) -> None:
+    admin = directus_client
+    name = make_collection({"title": "string", "body": "text"})
+    updated = admin.fields.update_many(name, {"title": {"meta": {"note": "the title"}},
+                                              "body": {"meta": {"note": "the body"}}})
+    assert {row["field"]: row["meta"]["note"] for row in updated} == {
+        "title": "the title", "body": "the body"}
+    assert admin.fields.get(name, "body")["meta"]["note"] == "the body"
+    with pytest.raises(DirectusError):
+        admin.fields.update_many(name, {"title": {"meta": {"note": "changed"}},
+                                        "missing": {"meta": {"note": "x"}}})
+    for wrong, what in (({}, "changes"), ({"title": {"field": "other"}}, "renamed"),
+                        ({"title": None}, "changes")):
+        with pytest.raises(UsageError, match=what):
+            admin.fields.update_many(name, wrong)
+
