@@ -15,7 +15,7 @@ import attrs
 from ..checks import check_data, check_name, check_positive_int
 from ..core import plans
 from ..core.plans import Plan, Runner
-from ..errors import PermissionDenied, UsageError
+from ..errors import NotFound, PermissionDenied, UsageError
 from ..models import CollectionRecord, FieldRecord, Relation
 from .handles import admin_plan, discard
 from .portable import foreign_keys_outside, port_snapshot
@@ -205,8 +205,10 @@ class Fields(_Handle):
         name -> its change, as for update()); return the updated fields (an empty list when
         the token may change them but not read them back).
 
-        Directus applies the changes in one transaction: one refused change leaves every
-        field as it was.
+        Every field must exist (checked with GET /fields/{collection} first: Directus would
+        store a change to a missing field as a field of its own). Directus applies the
+        changes one after another, not in one transaction: a change it refuses leaves the
+        ones before it applied.
         """
         name = check_name(collection)
         if not isinstance(changes, Mapping) or not changes:
@@ -225,6 +227,13 @@ class Fields(_Handle):
 
     def _update_many(self, collection: str, body: list[dict[str, Any]]
                      ) -> Plan[list[FieldRecord]]:
+        known = {record["field"] for record in (yield from self._all(collection))}
+        missing = [change["field"] for change in body if change["field"] not in known]
+        if missing:
+            raise NotFound(404, "FIELD_NOT_FOUND",
+                           f"fields.update_many({collection!r}): no field {missing[0]!r} "
+                           f"(missing: {', '.join(map(repr, missing))}); nothing was changed",
+                           {"collection": collection, "fields": missing})
         found = yield from self._write("PATCH", "fields", collection, json=body,
                                        expect=plans.OBJECTS_OR_NOTHING)
         return cast("list[FieldRecord]", found or [])

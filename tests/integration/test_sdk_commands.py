@@ -160,33 +160,37 @@ def test_share_invite_mails_a_link(mail_server: DirectusServer, mail_admin: Dire
 
 def test_share_authenticate_gives_a_share_scoped_client(
         directus_client: DirectusClient, make_collection: Callable[..., str],
-        make_client: Callable[..., DirectusClient]) -> None:
+        make_client: Callable[..., DirectusClient], access_grants: AccessGrants) -> None:
     admin = directus_client
     name = make_collection({"title": "string"})
     shared, other = (admin.collection(name).create({"title": t})["id"] for t in ("yes", "no"))
+    # A share sees what both its role and its creator may see, narrowed to its item.
+    role = admin.users.me(fields=["role"])["role"]
     share = admin.shares.create({"collection": name, "item": str(shared), "name": "pw",
-                                 "password": "share-secret-1"})
-    try:
-        strategy = admin.shares.authenticate(share["id"], password="share-secret-1")
-        assert isinstance(strategy, ShareLogin) and strategy.logins == 1
-        token = strategy.access_token
-        assert token and token not in repr(strategy) and "share-secret-1" not in repr(strategy)
-        guest = make_client(admin.url, auth=strategy)
-        rows = guest.request("GET", f"items/{name}")
-        assert [row["id"] for row in rows] == [shared]
-        with pytest.raises((PermissionDenied, NotFound)):
-            guest.request("GET", f"items/{name}/{other}")
-        with pytest.raises(AuthenticationError) as refused:
-            admin.shares.authenticate(share["id"], password="wrong-password-9")
-        assert refused.value.code == "INVALID_CREDENTIALS"
-        assert "wrong-password-9" not in str(refused.value)
-        # A ShareLogin made directly logs in on first use.
-        lazy = make_client(admin.url, auth=ShareLogin(share["id"], "share-secret-1"))
-        assert [row["id"] for row in lazy.request("GET", f"items/{name}")] == [shared]
-        with pytest.raises(UsageError, match="share"):
-            admin.shares.authenticate("not-a-uuid")
-    finally:
-        admin.shares.delete(share["id"])
+                                 "role": role, "password": "share-secret-1"})
+    # Logging in needs no token: an API-only client does it as well as any.
+    owner = access_grants.api_client({"directus_shares": ["read"]})
+    strategy = owner.shares.authenticate(share["id"], password="share-secret-1")
+    assert isinstance(strategy, ShareLogin) and strategy.logins == 1
+    token = strategy.access_token
+    assert token and token not in repr(strategy) and "share-secret-1" not in repr(strategy)
+    guest = make_client(admin.url, auth=strategy)
+    assert [row["id"] for row in guest.collection(name).all()] == [shared]
+    assert guest.collection(name).get(shared)["title"] == "yes"
+    with pytest.raises((PermissionDenied, NotFound)):
+        guest.collection(name).get(other)
+    with pytest.raises(AuthenticationError) as refused:
+        owner.shares.authenticate(share["id"], password="wrong-password-9")
+    assert refused.value.code == "INVALID_CREDENTIALS"
+    assert "wrong-password-9" not in str(refused.value)
+    # A ShareLogin made directly logs in on first use; close() logs it out.
+    lazy = make_client(admin.url, auth=ShareLogin(share["id"], "share-secret-1"))
+    assert list(lazy.collection(name).values_list("id", flat=True)) == [shared]
+    with pytest.raises(UsageError, match="share"):
+        admin.shares.authenticate("not-a-uuid")
+    with pytest.raises(UsageError, match="password"):
+        admin.shares.authenticate(share["id"], password="")
+    admin.shares.delete(share["id"])
 
 
 def test_extension_registry_refusals_are_clear(directus_client: DirectusClient,
@@ -234,9 +238,11 @@ def test_fields_update_many(directus_client: DirectusClient,
     assert {row["field"]: row["meta"]["note"] for row in updated} == {
         "title": "the title", "body": "the body"}
     assert admin.fields.get(name, "body")["meta"]["note"] == "the body"
-    with pytest.raises(DirectusError):
+    with pytest.raises(NotFound, match="'missing'"):
         admin.fields.update_many(name, {"title": {"meta": {"note": "changed"}},
                                         "missing": {"meta": {"note": "x"}}})
+    assert admin.fields.get(name, "title")["meta"]["note"] == "the title"
+    assert "missing" not in {field["field"] for field in admin.fields.all(name)}
     for wrong, what in (({}, "changes"), ({"title": {"field": "other"}}, "renamed"),
                         ({"title": None}, "changes")):
         with pytest.raises(UsageError, match=what):
