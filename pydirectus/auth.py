@@ -441,7 +441,7 @@ class Password(DirectusAuth):
             raise ServerError(200, None, f"{type(self).__name__} {endpoint}: expected "
                               f"{self._expected} and expires (ms) in the answer, got {keys}")
         lifetime = float(expires) / 1000.0
-        margin = min(REFRESH_MARGIN_SECONDS, lifetime / 5)
+        margin = self._margin(lifetime)
         now = time.monotonic()
         self._retire(self._access_token)
         self._retire(self._refresh_token)
@@ -450,6 +450,10 @@ class Password(DirectusAuth):
         self._fresh_until = now + lifetime / 2
         self._log.debug("access token renewed for %s; valid %.1f s", self.email, lifetime)
         return access
+
+    def _margin(self, lifetime: float) -> float:
+        """Return how long before the token's expiry to renew it (seconds)."""
+        return min(REFRESH_MARGIN_SECONDS, lifetime / 5)
 
     def _retire(self, token: str | None) -> None:
         if token is not None and token not in self._retired:
@@ -560,6 +564,12 @@ class Session(Password):
 
     def _logout_call(self, refresh: str) -> Plan[Any]:
         return (yield from self._post("logout", {}, cookie=(self.cookie_name, refresh)))
+
+    def _margin(self, lifetime: float) -> float:
+        # Refreshing presents the cookie, which must not have expired yet (a late refresh
+        # costs a new login): keep a second more, as the token's expiry is counted in
+        # whole seconds from a truncated issue time.
+        return min(super()._margin(lifetime) + 1.0, lifetime / 2)
 
     def _tokens(self, data: Any) -> tuple[Any, Any, Any]:
         # The session cookie is both: it authenticates, and refreshing presents it again.
