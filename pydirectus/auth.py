@@ -286,13 +286,19 @@ class Password(DirectusAuth):
         """Return the token a refused request carried (None: none)."""
         return _sent_token(failed)
 
+    def _login_endpoint(self) -> str:
+        return "login" if self.provider is None else f"login/{self.provider}"
+
+    def _login_route(self) -> str:
+        """Return the login's route, for errors about its answer."""
+        return f"POST /auth/{self._login_endpoint()}"
+
     def _login_call(self) -> Plan[Any]:
         """Plan: the login call; its data (tokens and expires)."""
         body: dict[str, Any] = {"email": self.email, "password": self._password}
         if self._otp is not None:
             body["otp"] = self._otp
-        endpoint = "login" if self.provider is None else f"login/{self.provider}"
-        return (yield from self._post(endpoint, body))
+        return (yield from self._post(self._login_endpoint(), body))
 
     def _refresh_call(self, refresh: str) -> Plan[Any]:
         """Plan: the refresh call; its data."""
@@ -406,7 +412,7 @@ class Password(DirectusAuth):
                     self._refused = (exc.status, exc.code, exc.message)
             else:
                 self.refreshes += 1
-                return self._store("refresh", data)
+                return self._store("POST /auth/refresh", data)
         return (yield from self._login())
 
     def _login(self) -> Plan[str]:
@@ -430,16 +436,16 @@ class Password(DirectusAuth):
                 self._refused = (exc.status, exc.code or "", exc.message)
             raise
         self.logins += 1
-        return self._store("login", data)
+        return self._store(self._login_route(), data)
 
-    def _store(self, endpoint: str, data: Any) -> str:
+    def _store(self, route: str, data: Any) -> str:
         access, refresh, expires = self._tokens(data)
         if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh
                 and isinstance(expires, int | float) and not isinstance(expires, bool)
                 and math.isfinite(expires) and expires > 0):
             keys = sorted(data) if isinstance(data, dict) else type(data).__name__
-            raise ServerError(200, None, f"{type(self).__name__} {endpoint}: expected "
-                              f"{self._expected} and expires (ms) in the answer, got {keys}")
+            raise ServerError(200, None, f"{route}: expected {self._expected} and expires "
+                              f"(ms) in the answer, got {keys}")
         lifetime = float(expires) / 1000.0
         margin = self._margin(lifetime)
         now = time.monotonic()
@@ -556,8 +562,8 @@ class Session(Password):
         body: dict[str, Any] = {"email": self.email, "password": self._password}
         if self._otp is not None:
             body["otp"] = self._otp
-        endpoint = "login" if self.provider is None else f"login/{self.provider}"
-        return (yield from self._post(endpoint, body, cookie=(self.cookie_name, None)))
+        return (yield from self._post(self._login_endpoint(), body,
+                                      cookie=(self.cookie_name, None)))
 
     def _refresh_call(self, refresh: str) -> Plan[Any]:
         return (yield from self._post("refresh", {}, cookie=(self.cookie_name, refresh)))
@@ -606,6 +612,9 @@ class ShareLogin(Password):
         secret = ", password='***'" if self._password else ""
         return f"ShareLogin(share={self.share!r}{secret})"
 
+    def _login_route(self) -> str:
+        return "POST /shares/auth"
+
     def _login_call(self) -> Plan[Any]:
         body: dict[str, Any] = {"share": self.share}
         if self._password:
@@ -616,5 +625,5 @@ class ShareLogin(Password):
         """Take the tokens of a ``POST /shares/auth`` answer made elsewhere (what
         ``client.shares.authenticate`` does), as if this strategy had logged in."""
         with self._slot.sync_lock:
-            self._store("POST /shares/auth", dict(answer))
+            self._store(self._login_route(), dict(answer))
             self.logins += 1

@@ -1,0 +1,78 @@
+"""Session and ShareLogin: their arguments, and how the session cookie is read and carried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from pydirectus import Password, Session, ShareLogin, UsageError
+from pydirectus.auth import _cookie_value, _with_cookie
+from pydirectus.core.exchange import set_cookie
+from pydirectus.redact import redact_text
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzZXNzaW9uIjoieCJ9.c2lnbmF0dXJlLXNlY3JldA"
+
+
+class _Reply:
+    def __init__(self, headers: Any) -> None:
+        self.headers = headers
+
+
+class _Multi(dict[str, str]):
+    """Headers that keep repeated Set-Cookie lines apart, as aiohttp's do."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def getall(self, name: str, default: list[str]) -> list[str]:
+        return self.lines if name.lower() == "set-cookie" else default
+
+
+def test_set_cookie_is_read_from_joined_and_separate_headers() -> None:
+    lines = ["directus_refresh_token=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+             f"directus_session_token={TOKEN}; Max-Age=6; Path=/; HttpOnly; SameSite=Lax"]
+    joined = requests.structures.CaseInsensitiveDict({"Set-Cookie": ", ".join(lines)})
+    assert set_cookie(_Reply(joined), "directus_session_token") == TOKEN  # type: ignore[arg-type]
+    assert set_cookie(_Reply(_Multi(lines)), "directus_session_token") == TOKEN  # type: ignore[arg-type]
+    assert set_cookie(_Reply(_Multi(lines)), "directus_refresh_token") is None  # type: ignore[arg-type]
+    assert set_cookie(_Reply({}), "directus_session_token") is None  # type: ignore[arg-type]
+
+
+def test_the_session_cookie_joins_a_cookie_header_without_dropping_others() -> None:
+    assert _with_cookie(None, "s", "new") == "s=new"
+    assert _with_cookie("a=1; s=old; b=2", "s", "new") == "a=1; b=2; s=new"
+    assert _cookie_value("a=1; s=tok", "s") == "tok"
+    assert _cookie_value("a=1", "s") is None
+
+
+def test_session_carries_a_cookie_not_a_bearer() -> None:
+    auth = Session("a@b.c", "pw")
+    request = requests.Request("GET", "http://x/", headers={"Cookie": "other=1"}).prepare()
+    auth._carry(request, TOKEN)
+    assert request.headers["Cookie"] == f"other=1; directus_session_token={TOKEN}"
+    assert "Authorization" not in request.headers
+    assert TOKEN not in redact_text(f"Cookie: directus_session_token={TOKEN}")
+    assert TOKEN not in redact_text(f'{{"directus_session_token": "{TOKEN}"}}')
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: Session("a@b.c", "pw", cookie_name="bad name"), "cookie_name"),
+    (lambda: Session("a@b.c", "pw", provider="a/b"), "provider"),
+    (lambda: Password("a@b.c", "pw", provider=""), "provider"),
+    (lambda: ShareLogin(""), "share"),
+    (lambda: ShareLogin("6b3c5f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", ""), "password"),
+])
+def test_bad_strategy_arguments(make: Any, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        make()
+
+
+def test_reprs_name_no_secret() -> None:
+    assert repr(Session("a@b.c", "pw-secret", provider="partners")) == (
+        "Session(email='a@b.c', password='***', provider='partners')")
+    share = "6b3c5f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+    assert repr(ShareLogin(share, "pw-secret")) == f"ShareLogin(share='{share}', password='***')"
+    assert repr(ShareLogin(share)) == f"ShareLogin(share='{share}')"
