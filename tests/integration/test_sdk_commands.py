@@ -25,6 +25,7 @@ from pydirectus.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    ServerError,
     UsageError,
 )
 from pydirectus.testing import DirectusServer
@@ -201,14 +202,25 @@ def test_extension_registry_refusals_are_clear(directus_client: DirectusClient,
     with pytest.raises(DirectusError) as refused:
         admin.extensions.install(extension, version)
     assert refused.value.code and refused.value.status >= 400
+    for read in (lambda: admin.extensions.registry("seo", sort="popular", type="interface"),
+                 lambda: admin.extensions.registry_extension(extension),
+                 lambda: admin.extensions.registry_account(extension)):
+        with pytest.raises(ServerError) as unreachable:
+            read()
+        assert unreachable.value.code == "SERVICE_UNAVAILABLE"
+        assert "registry" in str(unreachable.value)
     with pytest.raises(NotFound, match=extension):
         admin.extensions.uninstall(extension)
+    with pytest.raises(NotFound, match=extension):
+        admin.extensions.delete(extension)
     with pytest.raises(DirectusError) as again:
         admin.extensions.reinstall(extension)
     assert again.value.code
     api = access_grants.api_client({"directus_extensions": ["read"]})
     with pytest.raises(PermissionDenied, match="admin"):
         api.extensions.install(extension, version)
+    with pytest.raises(PermissionDenied, match="admin"):
+        api.extensions.registry()
     for call, what in ((lambda: admin.extensions.install("x", version), "extension"),
                        (lambda: admin.extensions.install(extension, ""), "version"),
                        (lambda: admin.extensions.uninstall(None), "extension")):

@@ -48,6 +48,13 @@ BAD: dict[str, tuple[Callable[[DirectusClient], Any], str]] = {
     "registry version": (lambda c: c.extensions.install(UUID, "1.0.0"), "version: expected"),
     "registry reinstall": (lambda c: c.extensions.reinstall(""), "extension"),
     "registry uninstall": (lambda c: c.extensions.uninstall("seo"), "extension: expected"),
+    "registry sort": (lambda c: c.extensions.registry(sort="name"), "sort"),
+    "registry type": (lambda c: c.extensions.registry(type="widget"), "type"),
+    "registry by": (lambda c: c.extensions.registry(by="ann"), "by: expected"),
+    "registry limit": (lambda c: c.extensions.registry(limit=-1), "limit"),
+    "registry extension": (lambda c: c.extensions.registry_extension("seo"), "id: expected"),
+    "registry account": (lambda c: c.extensions.registry_account(""), "id: expected"),
+    "extension delete": (lambda c: c.extensions.delete(" "), "extension"),
     "collections update_many": (lambda c: c.collections.update_many({}), "changes"),
     "collections update_many meta": (lambda c: c.collections.update_many({"a": 1}),  # type: ignore[dict-item]
                                      r"changes\['a'\]"),
