@@ -40,7 +40,7 @@ from .errors import (
 from .query import Q, Query
 
 if TYPE_CHECKING:
-    from .auth import DirectusAuth, Password, Session, ShareLogin, StaticToken
+    from .auth import LDAP, DirectusAuth, Password, Session, ShareLogin, StaticToken
     from .client import DirectusClient
     from .files import Upload
     from .transport import RetryPolicy
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 #: public name -> the module that defines it, imported on first access
 _LAZY = {
     "DirectusAuth": "auth",
+    "LDAP": "auth",
     "Password": "auth",
     "Session": "auth",
     "ShareLogin": "auth",
@@ -70,6 +71,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "LDAP",
     "APIError",
     "AuthenticationError",
     "BatchAuthenticationError",

@@ -41,7 +41,8 @@ from .errors import (
 from .redact import register_secrets
 from .refusals import DEFAULT_COOLDOWN, REMEMBERED_REFUSALS, gated_login, login_key
 
-__all__ = ["AuthChannel", "DirectusAuth", "Password", "Session", "ShareLogin", "StaticToken"]
+__all__ = ["LDAP", "AuthChannel", "DirectusAuth", "Password", "Session", "ShareLogin",
+           "StaticToken"]
 
 log = logging.getLogger("pydirectus")
 
@@ -293,12 +294,19 @@ class Password(DirectusAuth):
         """Return the login's route, for errors about its answer."""
         return f"POST /auth/{self._login_endpoint()}"
 
-    def _login_call(self) -> Plan[Any]:
-        """Plan: the login call; its data (tokens and expires)."""
-        body: dict[str, Any] = {"email": self.email, "password": self._password}
+    #: the key the login body names the user by (LDAP's driver wants "identifier")
+    _IDENTITY = "email"
+
+    def _credentials(self) -> dict[str, Any]:
+        """Return the login body's credentials."""
+        body: dict[str, Any] = {self._IDENTITY: self.email, "password": self._password}
         if self._otp is not None:
             body["otp"] = self._otp
-        return (yield from self._post(self._login_endpoint(), body))
+        return body
+
+    def _login_call(self) -> Plan[Any]:
+        """Plan: the login call; its data (tokens and expires)."""
+        return (yield from self._post(self._login_endpoint(), self._credentials()))
 
     def _refresh_call(self, refresh: str) -> Plan[Any]:
         """Plan: the refresh call; its data."""
@@ -526,6 +534,28 @@ def _with_cookie(header: Any, name: str, value: str) -> str:
     return "; ".join([*others, f"{name}={value}"])
 
 
+class LDAP(Password):
+    """Log in through an LDAP auth provider (``/auth/login/{provider}``, "ldap" unless
+    named otherwise) with the user's LDAP identifier (the attribute the provider's
+    AUTH_<NAME>_USER_ATTRIBUTE names, ``cn`` by default) and password; otherwise a
+    :class:`Password` (refresh, logout, remembered refusals). The identifier is kept as
+    ``email``, the attribute every strategy names its user by.
+    """
+
+    _IDENTITY = "identifier"
+
+    def __init__(self, identifier: str, password: str, otp: str | None = None, *,
+                 provider: str = "ldap",
+                 refusal_cooldown: float = DEFAULT_COOLDOWN) -> None:
+        if not isinstance(identifier, str) or not identifier.strip():
+            raise UsageError("LDAP: identifier must be a non-empty string")
+        super().__init__(identifier, password, otp, provider=provider,
+                         refusal_cooldown=refusal_cooldown)
+
+    def __repr__(self) -> str:
+        return f"LDAP(identifier={self.email!r}, password='***', provider={self.provider!r})"
+
+
 class Session(Password):
     """Log in in session mode: the token travels as the session cookie, not as a bearer.
 
@@ -559,10 +589,7 @@ class Session(Password):
         return _cookie_value(headers.get("Cookie"), self.cookie_name)
 
     def _login_call(self) -> Plan[Any]:
-        body: dict[str, Any] = {"email": self.email, "password": self._password}
-        if self._otp is not None:
-            body["otp"] = self._otp
-        return (yield from self._post(self._login_endpoint(), body,
+        return (yield from self._post(self._login_endpoint(), self._credentials(),
                                       cookie=(self.cookie_name, None)))
 
     def _refresh_call(self, refresh: str) -> Plan[Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from pydirectus import Password, Session, ShareLogin, UsageError
+from pydirectus import LDAP, DirectusClient, Password, Session, ShareLogin, UsageError
 from pydirectus.auth import _cookie_value, _with_cookie
 from pydirectus.core.exchange import set_cookie
 from pydirectus.redact import redact_text
@@ -76,3 +76,42 @@ def test_reprs_name_no_secret() -> None:
     share = "6b3c5f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
     assert repr(ShareLogin(share, "pw-secret")) == f"ShareLogin(share='{share}', password='***')"
     assert repr(ShareLogin(share)) == f"ShareLogin(share='{share}')"
+
+
+def _logins_sent(auth: Any) -> list[tuple[Any, dict[str, Any], Any]]:
+    """Bind `auth` to a client whose auth calls are recorded (and answered with tokens),
+    authenticate one request; return the auth calls (endpoint, body, cookie)."""
+    calls: list[tuple[Any, dict[str, Any], Any]] = []
+
+    def auth_call(endpoint: Any, body: Any, *, cookie: Any = None) -> Any:
+        calls.append((endpoint, dict(body), cookie))
+        yield from ()
+        token = "tok-" + "x" * 20
+        if cookie is not None:
+            return {"expires": 60_000, cookie[0]: token}
+        return {"access_token": token, "refresh_token": "ref-" + "y" * 20, "expires": 60_000}
+
+    client = DirectusClient("http://127.0.0.1:9", auth=auth)
+    try:
+        client.transport.auth_call = auth_call  # type: ignore[method-assign]
+        auth(requests.Request("GET", "http://127.0.0.1:9/users/me").prepare())
+    finally:
+        client.transport.session.close()
+    return calls
+
+
+def test_each_strategy_logs_in_where_and_as_its_provider_wants() -> None:
+    share = "6b3c5f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+    assert _logins_sent(Password("a@b.c", "pw", provider="partners")) == [
+        ("login/partners", {"email": "a@b.c", "password": "pw"}, None)]
+    assert _logins_sent(LDAP("jdoe", "pw", "123456")) == [
+        ("login/ldap", {"identifier": "jdoe", "password": "pw", "otp": "123456"}, None)]
+    assert _logins_sent(LDAP("jdoe", "pw", provider="corp")) == [
+        ("login/corp", {"identifier": "jdoe", "password": "pw"}, None)]
+    assert _logins_sent(Session("a@b.c", "pw")) == [
+        ("login", {"email": "a@b.c", "password": "pw"}, ("directus_session_token", None))]
+    assert _logins_sent(ShareLogin(share, "pw")) == [
+        (("shares", "auth"), {"share": share, "password": "pw"}, None)]
+    assert _logins_sent(ShareLogin(share)) == [(("shares", "auth"), {"share": share}, None)]
+    with pytest.raises(UsageError, match="identifier"):
+        LDAP("", "pw")
