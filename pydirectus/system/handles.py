@@ -287,27 +287,29 @@ class Extensions:
     def reinstall(self, extension: str) -> None:
         """Download again an extension installed from the registry (its id, as listed) with
         POST /extensions/registry/reinstall (admin only)."""
-        body = {"extension": check_uuid(extension, "extension")}
-        return self._runner.run(admin_plan("extensions.reinstall", discard(plans.data(
-            "POST", "extensions", "registry", "reinstall", json=body, expect=plans.NOTHING))))
+        key = check_uuid(extension, "extension")
+        return self._runner.run(admin_plan("extensions.reinstall", self._from_registry(
+            "reinstall", key, plans.data("POST", "extensions", "registry", "reinstall",
+                                         json={"extension": key}, expect=plans.NOTHING))))
 
     def uninstall(self, extension: str) -> None:
         """Remove an extension installed from the registry (its id, as listed) with
         DELETE /extensions/registry/uninstall/{id} (admin only). Directus refuses
         extensions installed otherwise (InvalidRequest) and unknown ids."""
         key = check_uuid(extension, "extension")
-        return self._runner.run(admin_plan("extensions.uninstall", self._uninstall(key)))
+        return self._runner.run(admin_plan("extensions.uninstall", self._from_registry(
+            "uninstall", key, plans.data("DELETE", "extensions", "registry", "uninstall", key,
+                                         expect=plans.NOTHING))))
 
-    def _uninstall(self, key: str) -> Plan[None]:
+    def _from_registry(self, action: str, key: str, plan: Plan[Any]) -> Plan[None]:
         # Looked up first: Directus answers an unknown id with a bare FORBIDDEN, which
         # would read as "not an admin".
         installed = yield from self._list()
         if not any(record.get("id") == key for record in installed):
             raise NotFound(404, "EXTENSION_NOT_FOUND",
-                           f"extensions.uninstall: no installed extension has the id {key!r}",
+                           f"extensions.{action}: no installed extension has the id {key!r}",
                            {"extension": key})
-        yield from plans.data("DELETE", "extensions", "registry", "uninstall", key,
-                              expect=plans.NOTHING)
+        yield from plan
 
 
 def _check_extension(extension: Any) -> str:

@@ -21,7 +21,6 @@ import pytest
 from pydirectus import DirectusClient, Password, ShareLogin, StaticToken
 from pydirectus.errors import (
     AuthenticationError,
-    DirectusError,
     InvalidRequest,
     NotFound,
     PermissionDenied,
@@ -198,10 +197,11 @@ def test_extension_registry_refusals_are_clear(directus_client: DirectusClient,
                                                access_grants: AccessGrants) -> None:
     admin = directus_client
     extension, version = str(uuid.uuid4()), str(uuid.uuid4())
-    # The test server has no internet: the registry cannot be reached.
-    with pytest.raises(DirectusError) as refused:
+    # The test server has no internet: the registry cannot be reached. The request is well
+    # formed: Directus refuses a body without both ids with a bare FORBIDDEN instead.
+    with pytest.raises(ServerError) as refused:
         admin.extensions.install(extension, version)
-    assert refused.value.code and refused.value.status >= 400
+    assert refused.value.code == "SERVICE_UNAVAILABLE" and "registry" in str(refused.value)
     for read in (lambda: admin.extensions.registry("seo", sort="popular", type="interface"),
                  lambda: admin.extensions.registry_extension(extension),
                  lambda: admin.extensions.registry_account(extension)):
@@ -213,9 +213,8 @@ def test_extension_registry_refusals_are_clear(directus_client: DirectusClient,
         admin.extensions.uninstall(extension)
     with pytest.raises(NotFound, match=extension):
         admin.extensions.delete(extension)
-    with pytest.raises(DirectusError) as again:
+    with pytest.raises(NotFound, match=extension):
         admin.extensions.reinstall(extension)
-    assert again.value.code
     api = access_grants.api_client({"directus_extensions": ["read"]})
     with pytest.raises(PermissionDenied, match="admin"):
         api.extensions.install(extension, version)
