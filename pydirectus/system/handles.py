@@ -281,8 +281,24 @@ class Extensions:
         """
         body = {"extension": check_uuid(extension, "extension"),
                 "version": check_uuid(version, "version")}
-        return self._runner.run(admin_plan("extensions.install", discard(plans.data(
-            "POST", "extensions", "registry", "install", json=body, expect=plans.NOTHING))))
+        return self._runner.run(admin_plan("extensions.install", self._install(body)))
+
+    def _install(self, body: dict[str, str]) -> Plan[None]:
+        # Described first, as Directus does before installing: a registry it cannot reach
+        # is then a SERVICE_UNAVAILABLE saying so (the install route answers a bare 500),
+        # and a version the extension does not have a NotFound (it answers FORBIDDEN).
+        described = yield from plans.data("GET", "extensions", "registry", "extension",
+                                          body["extension"], expect=plans.OBJECT,
+                                          idempotent=False)
+        versions = [v for v in described.get("versions") or [] if isinstance(v, dict)]
+        if not any(v.get("id") == body["version"] for v in versions):
+            known = ", ".join(f"{v.get('version')} ({v.get('id')})" for v in versions[:10])
+            raise NotFound(404, "EXTENSION_VERSION_NOT_FOUND",
+                           f"extensions.install: {described.get('name') or body['extension']!r} "
+                           f"has no version {body['version']!r} (versions: {known or 'none'})",
+                           dict(body))
+        yield from plans.data("POST", "extensions", "registry", "install", json=body,
+                              expect=plans.NOTHING)
 
     def reinstall(self, extension: str) -> None:
         """Download again an extension installed from the registry (its id, as listed) with

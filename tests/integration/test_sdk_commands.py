@@ -8,12 +8,17 @@ uses is the one Directus emailed, read from that file, not one signed here.
 from __future__ import annotations
 
 import email
+import io
+import json
 import re
 import stat
+import tarfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -43,15 +48,97 @@ def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("outbox")
 
 
+class FakeRegistry:
+    """A marketplace registry on loopback offering one hook extension (one version), and
+    recording the paths Directus asked it for."""
+
+    EXTENSION = str(uuid.uuid4())
+    VERSION = str(uuid.uuid4())
+    API_VERSION = "2024-01-29"  # what @directus/extensions-registry in 12.4.0 expects
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                registry.asked.append(self.path)
+                status, body, kind = registry.answer(self.path.split("?")[0])
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, path: str) -> tuple[int, bytes, str]:
+        if path == "/version":
+            return 200, json.dumps({"version": self.API_VERSION}).encode(), "application/json"
+        if path == f"/extensions/{self.EXTENSION}":
+            return 200, json.dumps({"data": self.description()}).encode(), "application/json"
+        if path == f"/download/{self.VERSION}":
+            return 200, self.tarball(), "application/octet-stream"
+        return 404, b'{"errors": [{"message": "not found"}]}', "application/json"
+
+    def description(self) -> dict[str, object]:
+        publisher = {"id": str(uuid.uuid4()), "username": "tester", "verified": False,
+                     "github_name": None, "github_avatar_url": None}
+        return {"id": self.EXTENSION, "name": "directus-extension-probe", "description": None,
+                "total_downloads": 0, "downloads": None, "verified": False, "readme": None,
+                "type": "hook", "license": "MIT", "versions": [{
+                    "id": self.VERSION, "version": "1.0.0", "verified": False, "type": "hook",
+                    "host_version": "^12.0.0", "publish_date": "2026-01-01T00:00:00.000Z",
+                    "unpacked_size": 100, "file_count": 2, "url_bugs": None,
+                    "url_homepage": None, "url_repository": None, "license": "MIT",
+                    "publisher": publisher, "bundled": [], "maintainers": None}]}
+
+    @staticmethod
+    def tarball() -> bytes:
+        files = {
+            "package/package.json": json.dumps({
+                "name": "directus-extension-probe", "version": "1.0.0", "type": "module",
+                "directus:extension": {"type": "hook", "path": "dist/index.js",
+                                       "source": "src/index.js", "host": "^12.0.0"}}),
+            "package/dist/index.js": "export default () => {};\n",
+        }
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for name, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+
 @pytest.fixture(scope="module")
-def mail_server(directus_database: str, outbox: Path,
+def registry() -> Iterator[FakeRegistry]:
+    fake = FakeRegistry()
+    fake.thread.start()
+    try:
+        yield fake
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def mail_server(directus_database: str, outbox: Path, registry: FakeRegistry,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectusServer]:
-    """One Directus for this module that 'sends' mail through the fake sendmail."""
+    """One Directus for this module that 'sends' mail through the fake sendmail and takes
+    extensions from the fake registry."""
     script = tmp_path_factory.mktemp("bin") / "sendmail"
     script.write_text(f'#!/bin/sh\ncat > "{outbox}/mail.$$.$(date +%s%N).eml"\n')
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     env = {"EMAIL_TRANSPORT": "sendmail", "EMAIL_SENDMAIL_PATH": str(script),
-           "EMAIL_SENDMAIL_NEW_LINE": "unix", "EMAIL_FROM": "directus@example.com"}
+           "EMAIL_SENDMAIL_NEW_LINE": "unix", "EMAIL_FROM": "directus@example.com",
+           "MARKETPLACE_REGISTRY": registry.url, "MARKETPLACE_TRUST": "all"}
     with running(DirectusServer(env=env, database=directus_database)) as server:
         yield server
 
@@ -197,8 +284,8 @@ def test_extension_registry_refusals_are_clear(directus_client: DirectusClient,
                                                access_grants: AccessGrants) -> None:
     admin = directus_client
     extension, version = str(uuid.uuid4()), str(uuid.uuid4())
-    # The test server has no internet: the registry cannot be reached. The request is well
-    # formed: Directus refuses a body without both ids with a bare FORBIDDEN instead.
+    # The test server has no internet: the registry cannot be reached (install asks it
+    # for the extension's versions first, as Directus does, which says so).
     with pytest.raises(ServerError) as refused:
         admin.extensions.install(extension, version)
     assert refused.value.code == "SERVICE_UNAVAILABLE" and "registry" in str(refused.value)
@@ -259,3 +346,30 @@ def test_fields_update_many(directus_client: DirectusClient,
         with pytest.raises(UsageError, match=what):
             admin.fields.update_many(name, wrong)
 
+
+
+def test_extension_install_and_uninstall_through_a_registry(
+        mail_admin: DirectusClient, registry: FakeRegistry) -> None:
+    admin = mail_admin
+    extension, version = registry.EXTENSION, registry.VERSION
+    described = admin.extensions.registry_extension(extension)
+    assert [v["id"] for v in described["versions"]] == [version]
+    with pytest.raises(NotFound, match=r"versions: 1\.0\.0"):
+        admin.extensions.install(extension, str(uuid.uuid4()))
+    asked = len(registry.asked)
+    admin.extensions.install(extension, version)
+    try:
+        # The server fetched what the request named: the extension, then that version.
+        assert f"/extensions/{extension}" in registry.asked[asked:]
+        assert f"/download/{version}" in registry.asked[asked:]
+        installed = admin.extensions.get(extension)
+        assert installed["meta"]["source"] == "registry"
+        assert installed["meta"]["enabled"] is True
+        downloads = registry.asked.count(f"/download/{version}")
+        admin.extensions.reinstall(extension)
+        assert registry.asked.count(f"/download/{version}") == downloads + 1
+    finally:
+        admin.extensions.uninstall(extension)
+    assert extension not in [record["id"] for record in admin.extensions.list()]
+    with pytest.raises(NotFound, match=extension):
+        admin.extensions.uninstall(extension)
