@@ -276,8 +276,13 @@ class Password(DirectusAuth):
         via = "" if self.provider is None else f", provider={self.provider!r}"
         return f"{type(self).__name__}(email={self.email!r}, password='***'{via})"
 
-    # What a subclass changes: how the token is carried, and the login, refresh and logout
-    # calls (Session: a cookie; ShareLogin: POST /shares/auth).
+    # What a subclass changes: its credentials, how the token is carried, and the login,
+    # refresh and logout calls (Session: a cookie; ShareLogin: POST /shares/auth).
+
+    @staticmethod
+    def _check(email: Any, password: Any, otp: Any) -> None:
+        """Raise UsageError for credentials that cannot be sent."""
+        _check_credentials(email, password, otp)
 
     def _carry(self, request: Any, token: str) -> Any:
         """Put the token on a request about to be sent."""
@@ -341,7 +346,7 @@ class Password(DirectusAuth):
         """Replace the credentials (and OTP); forget a remembered refusal and the tokens."""
         email = self.email if email is None else email
         password = self._password if password is None else password
-        _check_credentials(email, password, otp)
+        self._check(email, password, otp)
         with self._slot.sync_lock:
             if password != self._password:
                 self._retire(self._password)
@@ -623,17 +628,39 @@ class ShareLogin(Password):
 
     def __init__(self, share: str, password: str | None = None, *,
                  refusal_cooldown: float = DEFAULT_COOLDOWN) -> None:
-        if not isinstance(share, str) or not share.strip():
-            raise UsageError(f"ShareLogin: share must be a share's id, got {share!r}")
-        if password is not None and (not isinstance(password, str) or not password):
+        if password == "":
             raise UsageError("ShareLogin: password must be a non-empty string or None (a "
                              "share without a password)")
-        if password is not None and not password.isascii() and not _utf8(password):
+        self._check(share, "" if password is None else password, None)
+        self._begin(share, password or "", None, None, refusal_cooldown)
+
+    @staticmethod
+    def _check(email: Any, password: Any, otp: Any) -> None:
+        # email: the share's id; password: "" for a share without one.
+        if not isinstance(email, str) or not email.strip():
+            raise UsageError(f"ShareLogin: share must be a share's id, got {email!r}")
+        if not isinstance(password, str):
+            raise UsageError("ShareLogin: password must be a non-empty string or None (a "
+                             "share without a password)")
+        if not password.isascii() and not _utf8(password):
             raise UsageError("ShareLogin: password holds a lone surrogate, which UTF-8 "
                              "cannot carry")
-        self._begin(share, password or "", None, None, refusal_cooldown)
-        #: the share's id
-        self.share = share
+        if otp is not None:
+            raise UsageError("ShareLogin: a share has no one-time password (otp)")
+
+    @property
+    def share(self) -> str:
+        """Return the share's id."""
+        return self.email
+
+    def set_credentials(self, email: str | None = None, password: str | None = None,
+                        otp: str | None = None) -> None:
+        """Replace the share (``email``: its id) or its password; forget a remembered
+        refusal and the tokens."""
+        if password == "":
+            raise UsageError("ShareLogin: password must be a non-empty string or None (a "
+                             "share without a password)")
+        super().set_credentials(email, password, otp)
 
     def __repr__(self) -> str:
         secret = ", password='***'" if self._password else ""

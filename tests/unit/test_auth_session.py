@@ -115,3 +115,16 @@ def test_each_strategy_logs_in_where_and_as_its_provider_wants() -> None:
     assert _logins_sent(ShareLogin(share)) == [(("shares", "auth"), {"share": share}, None)]
     with pytest.raises(UsageError, match="identifier"):
         LDAP("", "pw")
+
+
+def test_share_login_credentials_can_be_replaced() -> None:
+    share = "6b3c5f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+    auth = ShareLogin(share)
+    auth.set_credentials()  # a share without a password stays one
+    auth.set_credentials(password="now-with-one")
+    assert _logins_sent(auth) == [
+        (("shares", "auth"), {"share": share, "password": "now-with-one"}, None)]
+    for wrong, message in (({"otp": "123456"}, "otp"), ({"password": ""}, "password"),
+                           ({"email": ""}, "share")):
+        with pytest.raises(UsageError, match=message):
+            auth.set_credentials(**wrong)
