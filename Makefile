@@ -36,6 +36,7 @@ ASYNC_SCENARIOS := $(wildcard tests/integration/test_collection*.py \
 	tests/integration/test_handle_methods*.py tests/integration/test_query_differential.py \
 	tests/integration/test_seed_*.py tests/integration/test_database_matrix.py \
 	tests/integration/test_prefetch.py tests/integration/test_auth.py \
+	tests/integration/test_auth_strategies.py tests/integration/test_sdk_commands.py \
 	tests/integration/test_access.py tests/integration/test_system_*.py \
 	tests/integration/test_files*.py tests/integration/test_token_relations.py \
 	tests/integration/test_type_matrix.py tests/integration/test_batch_reports.py \

@@ -48,7 +48,7 @@ from .errors import (
 from .query import Q, Query
 
 if TYPE_CHECKING:
-    from .auth import DirectusAuth, Password, StaticToken
+    from .auth import LDAP, DirectusAuth, Password, Session, ShareLogin, StaticToken
     from .client import DirectusClient
     from .core.realtime import RealtimeEvent
     from .files import Upload
@@ -57,7 +57,10 @@ if TYPE_CHECKING:
 #: public name -> the module that defines it, imported on first access
 _LAZY = {
     "DirectusAuth": "auth",
+    "LDAP": "auth",
     "Password": "auth",
+    "Session": "auth",
+    "ShareLogin": "auth",
     "StaticToken": "auth",
     "DirectusClient": "client",
     "RetryPolicy": "transport",
@@ -78,6 +81,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "LDAP",
     "APIError",
     "AuthenticationError",
     "BatchAuthenticationError",
@@ -116,6 +120,8 @@ __all__ = [
     "SchemaError",
     "SchemaRequired",
     "ServerError",
+    "Session",
+    "ShareLogin",
     "StaticToken",
     "TLSError",
     "Timeout",

@@ -41,7 +41,8 @@ __all__ = [
 MASK: Final = "***"
 #: secrets shorter than this are masked by pattern only, not wherever their value appears
 MIN_SECRET_CHARS: Final = 4
-SECRET_PARAMS: Final = frozenset({"access_token", "refresh_token", "password", "token", "otp"})
+SECRET_PARAMS: Final = frozenset({"access_token", "refresh_token", "password", "token", "otp",
+                                  "directus_session_token", "directus_refresh_token"})
 SECRET_KEYS: Final = SECRET_PARAMS | {"authorization", "tfa_secret", "secret",
                                       "proxy-authorization", "cookie", "set-cookie"}
 

@@ -415,9 +415,12 @@ class Transport:
         """
         return self.run(self.exchange.post_auth(endpoint, body))
 
-    def auth_call(self, endpoint: str, body: Mapping[str, Any]) -> Plan[dict[str, Any] | None]:
-        """Plan form of :meth:`post_auth`, for strategies that serve both faces."""
-        return self.exchange.post_auth(endpoint, body)
+    def auth_call(self, endpoint: str | tuple[str, ...], body: Mapping[str, Any], *,
+                  cookie: tuple[str, str | None] | None = None
+                  ) -> Plan[dict[str, Any] | None]:
+        """Plan: POST /auth/{endpoint} without a bearer token, without following redirects
+        (see Exchange.post_auth)."""
+        return self.exchange.post_auth(endpoint, body, cookie=cookie)
 
     def close(self) -> None:
         """Log out the auth strategy (if it holds a session); close a session made here."""

@@ -200,9 +200,12 @@ class AsyncTransport:
                                          idempotent=idempotent, authenticate=authenticate,
                                          expect=expect))
 
-    def auth_call(self, endpoint: str, body: Mapping[str, Any]) -> Plan[dict[str, Any] | None]:
-        """Plan: POST /auth/{endpoint} without a bearer token, without following redirects."""
-        return self.exchange.post_auth(endpoint, body)
+    def auth_call(self, endpoint: str | tuple[str, ...], body: Mapping[str, Any], *,
+                  cookie: tuple[str, str | None] | None = None
+                  ) -> Plan[dict[str, Any] | None]:
+        """Plan: POST /auth/{endpoint} without a bearer token, without following redirects
+        (see Exchange.post_auth)."""
+        return self.exchange.post_auth(endpoint, body, cookie=cookie)
 
     async def close(self) -> None:
         """Log out the auth strategy (if it holds a session); close a session made here."""

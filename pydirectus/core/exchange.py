@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -57,6 +58,7 @@ __all__ = [
     "Body",
     "Exchange",
     "RetryPolicy",
+    "set_cookie",
     "validate_base_url",
 ]
 
@@ -354,20 +356,49 @@ class Exchange:
             return None
         return wait
 
-    def post_auth(self, endpoint: str, body: Mapping[str, Any]) -> Plan[dict[str, Any] | None]:
+    def post_auth(self, endpoint: str | tuple[str, ...], body: Mapping[str, Any], *,
+                  cookie: tuple[str, str | None] | None = None
+                  ) -> Plan[dict[str, Any] | None]:
         """POST /auth/{endpoint} without a bearer token and without following redirects.
 
         What auth strategies use (login, refresh, logout); returns the envelope's data
-        (None for 204).
+        (None for 204). ``endpoint`` may hold a slash (``login/ldap``); a tuple is the
+        whole path (``("shares", "auth")``). Sent in json mode, or with
+        ``cookie=(name, token)`` in session mode: the token (unless None) goes as cookie
+        `name`, and the value the server sets for that cookie comes back as ``data[name]``.
         """
-        call = Call("POST", ("auth", endpoint), json={**body, "mode": "json"},
+        path = endpoint if isinstance(endpoint, tuple) else ("auth", *endpoint.split("/"))
+        headers = None
+        if cookie is not None and cookie[1] is not None:
+            headers = {"Cookie": f"{cookie[0]}={cookie[1]}"}
+        mode = "json" if cookie is None else "session"
+        call = Call("POST", path, json={**body, "mode": mode}, headers=headers,
                     authenticate=False, follow_redirects=False)
         response: Reply = yield call
         answer = decode_json(response, call)
         if answer is None:
             return None
         found: dict[str, Any] = unwrap(answer, call, OBJECT, response)
+        if cookie is not None:
+            found[cookie[0]] = set_cookie(response, cookie[0])
         return found
+
+
+def set_cookie(response: Reply, name: str) -> str | None:
+    """Return the value a response's Set-Cookie header(s) give cookie `name` (None: none).
+
+    requests joins repeated headers with ", " and aiohttp keeps them apart (getall); a
+    cookie's value (a JWT here) holds neither ";" nor "," nor spaces.
+    """
+    headers: Any = response.headers
+    values = (headers.getall("Set-Cookie", []) if hasattr(headers, "getall")
+              else [headers.get("Set-Cookie") or ""])
+    pattern = re.compile(rf"(?:^|[;,]\s*){re.escape(name)}=([^;,\s]*)")
+    for value in values:
+        match = pattern.search(value)
+        if match and match.group(1):
+            return match.group(1)
+    return None
 
 
 def validate_base_url(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -20,12 +21,21 @@ from ..core import plans
 from ..core.plans import Plan
 from ..core.reads import ReadRules
 from ..core.schema import SchemaCache
-from ..errors import PermissionDenied, UsageError
+from ..errors import (
+    InvalidRequest,
+    PermissionDenied,
+    ServerError,
+    UnexpectedRedirect,
+    UsageError,
+)
 from ..models import Permission as PermissionRecord
 from ..models import Policy, Role, User
 from .handles import SystemCollection, discard
 
 __all__ = ["Permissions", "Policies", "Roles", "Users"]
+
+#: where GET /users/register/verify-email sends the browser once the user is verified
+_VERIFIED_USER = re.compile(r"/admin/users/([0-9a-fA-F-]{36})(?:[/?#]|$)")
 
 #: GET /permissions/me: collection -> action -> {access, fields, ...}
 _RIGHTS = plans.Shape(
@@ -102,6 +112,38 @@ class Users(SystemCollection[User]):
                 body[name] = check_text(value, name)
         return self._run(discard(plans.data("POST", "users", "register", json=body,
                                             authenticate=False, expect=plans.NOTHING)))
+
+    def register_verify(self, token: str) -> str:
+        """Verify a registered user's email with GET /users/register/verify-email; return
+        the user's id.
+
+        ``token`` is the one in the verification link Directus emailed (its ``token``
+        query parameter). Directus answers with a redirect to the app rather than JSON:
+        to the user's page when the account is now active (the id is read from it), to the
+        login page when the token is not one. An expired, forged or already used token
+        raises from the error tree (AuthenticationError, PermissionDenied, InvalidRequest).
+        """
+        return self._run(self._register_verify(check_text(token, "token")))
+
+    def _register_verify(self, token: str) -> Plan[str]:
+        call = plans.Call("GET", ("users", "register", "verify-email"), params={"token": token},
+                          authenticate=False, follow_redirects=False)
+        refusal: UnexpectedRedirect | None = None
+        try:
+            reply = yield call
+        except UnexpectedRedirect as redirect:
+            refusal = redirect
+        if refusal is None:
+            raise ServerError(reply.status_code, None, "register_verify: expected Directus to "
+                              "redirect to the verified user's page, got an answer without "
+                              "a redirect")
+        location = str(refusal.extensions.get("location") or "")
+        found = _VERIFIED_USER.search(location)
+        if found is None:
+            raise InvalidRequest(400, "INVALID_PAYLOAD", "register_verify: Directus refused "
+                                 "the token (it is not a verification token)",
+                                 {"location": location}, refusal.response)
+        return found.group(1)
 
     def generate_tfa(self, password: str | None = None) -> dict[str, str]:
         """Start two-factor setup with POST /users/me/tfa/generate: {secret, otpauth_url}.

@@ -7,12 +7,21 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-from ..checks import check_data, check_keys, check_name, check_params, check_uuid, fields_params
+from ..auth import ShareLogin
+from ..checks import (
+    check_data,
+    check_email,
+    check_keys,
+    check_name,
+    check_params,
+    check_uuid,
+    fields_params,
+)
 from ..core import plans
 from ..core.plans import Call, Plan
 from ..errors import NotFound, PermissionDenied, UsageError
 from ..models import Flow, Share, Version
-from .handles import SystemCollection
+from .handles import SystemCollection, discard
 
 __all__ = ["Flows", "Shares", "Versions"]
 
@@ -98,9 +107,49 @@ class Versions(SystemCollection[Version]):
 
 
 class Shares(SystemCollection[Share]):
-    """The /shares handle, with the public share info."""
+    """The /shares handle, with the public share info, share login and invitations."""
 
     NAME = "directus_shares"
+
+    def authenticate(self, share: str, password: str | None = None) -> ShareLogin:
+        """Log in to a share with POST /shares/auth; return a :class:`ShareLogin` holding
+        its share-scoped tokens, to pass as ``DirectusClient(url, auth=...)``.
+
+        Each login counts as one use of the share (``max_uses``). A wrong password, or a
+        share that has expired, is used up or does not exist, raises AuthenticationError
+        (INVALID_CREDENTIALS: Directus does not say which).
+        """
+        strategy = ShareLogin(check_uuid(share, "share"), password)
+        body: dict[str, Any] = {"share": share, "mode": "json"}
+        if password is not None:
+            body["password"] = password
+        return self._run(self._authenticate(strategy, body))
+
+    def _authenticate(self, strategy: ShareLogin, body: dict[str, Any]) -> Plan[ShareLogin]:
+        # The client's own token stays home: the share's tokens are a login of their own.
+        answer = yield from plans.data("POST", "shares", "auth", json=body, authenticate=False,
+                                       expect=plans.OBJECT)
+        strategy.adopt(answer)
+        return strategy
+
+    def invite(self, share: str, emails: str | Sequence[str]) -> None:
+        """Email a link to a share to each address with POST /shares/invite.
+
+        Needs a token of a user (Public and user-less tokens are refused) who may read the
+        share, and the server's email settings: Directus answers before the mail is sent
+        and only logs a failed delivery.
+        """
+        key = check_uuid(share, "share")
+        if isinstance(emails, str):
+            addresses = [check_email(emails, "emails")]
+        elif isinstance(emails, Sequence) and emails:
+            addresses = [check_email(e, f"emails[{i}]") for i, e in enumerate(emails)]
+        else:
+            raise UsageError(f"emails: expected an address or a non-empty list of them, "
+                             f"got {emails!r}")
+        return self._run(discard(plans.data("POST", "shares", "invite",
+                                            json={"share": key, "emails": addresses},
+                                            expect=plans.NOTHING)))
 
     def info(self, id: str) -> Share:
         """Return a live share's public facts (collection, item, limits) from

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
-from ..checks import check_data
+from ..checks import check_data, check_int_range, check_text, check_uuid
 from ..collection import DEFAULT_PAGE_SIZE, Collection, Singleton
 from ..core import plans
 from ..core.plans import Plan, Runner
 from ..core.reads import ReadRules
+from ..encoding import dumps
 from ..errors import NotFound, PermissionDenied, ReadOnlyError, UsageError
 from ..models import Extension
 
@@ -138,6 +139,12 @@ class SettingsHandle(Singleton[T]):
 
 
 _ExtensionList = list[Extension]
+_RegistryRows = list[dict[str, Any]]
+
+#: what GET /extensions/registry sorts by, and the extension types it filters on
+_REGISTRY_SORTS: Final = ("popular", "recent", "downloads")
+EXTENSION_TYPES: Final = ("interface", "display", "layout", "module", "panel", "theme", "hook",
+                          "endpoint", "operation", "bundle")
 
 #: GET /extensions: records with their id, and schema and meta objects (or null)
 _EXTENSIONS = plans.Shape(
@@ -201,6 +208,124 @@ class Extensions:
     def disable(self, extension: str) -> Extension:
         """Disable an extension (PATCH /extensions/{id} with meta.enabled false)."""
         return self.update(extension, {"enabled": False})
+
+
+    def delete(self, extension: str) -> None:
+        """Forget an extension's settings with DELETE /extensions/{id} (admin only): for an
+        extension whose files are gone; one still installed is listed again on reload."""
+        return self._runner.run(admin_plan("extensions.delete",
+                                           self._delete(_check_extension(extension))))
+
+    def _delete(self, extension: str) -> Plan[None]:
+        key = (yield from self._get(extension))["id"]
+        yield from plans.data("DELETE", "extensions", key, expect=plans.NOTHING,
+                              idempotent=True)
+
+    # The marketplace (registry) routes: admins only. The server asks the registry
+    # (MARKETPLACE_REGISTRY, else registry.directus.io); when it cannot reach it, Directus
+    # answers 503 SERVICE_UNAVAILABLE, which is not retried: the registry is down, not the
+    # server.
+
+    def registry(self, search: str | None = None, *, by: str | None = None,
+                 type: str | None = None, sort: str | None = None, limit: int | None = None,
+                 offset: int | None = None) -> _RegistryRows:
+        """Search the marketplace with GET /extensions/registry: extensions whose text
+        matches `search`, published `by` an account id, of a `type` ("interface",
+        "bundle", ...), sorted "popular", "recent" or "downloads"."""
+        params: dict[str, str] = {}
+        if search is not None:
+            params["search"] = check_text(search, "search")
+        if sort is not None:
+            if sort not in _REGISTRY_SORTS:
+                raise UsageError(f"sort: expected one of {', '.join(_REGISTRY_SORTS)}, "
+                                 f"got {sort!r}")
+            params["sort"] = sort
+        for name, number in (("limit", limit), ("offset", offset)):
+            if number is not None:
+                params[name] = str(check_int_range(number, name, 0, 10_000))
+        wanted: dict[str, dict[str, str]] = {}
+        if by is not None:
+            wanted["by"] = {"_eq": check_uuid(by, "by")}
+        if type is not None:
+            if type not in EXTENSION_TYPES:
+                raise UsageError(f"type: expected one of {', '.join(EXTENSION_TYPES)}, "
+                                 f"got {type!r}")
+            wanted["type"] = {"_eq": type}
+        if wanted:
+            params["filter"] = dumps(wanted)
+        return cast("_RegistryRows", self._runner.run(admin_plan(
+            "extensions.registry", plans.data("GET", "extensions", "registry",
+                                              params=params or None, expect=plans.OBJECTS,
+                                              idempotent=False))))
+
+    def registry_extension(self, id: str) -> dict[str, Any]:
+        """Describe a marketplace extension (its versions, readme, downloads) with
+        GET /extensions/registry/extension/{id}."""
+        return self._runner.run(admin_plan("extensions.registry_extension", plans.data(
+            "GET", "extensions", "registry", "extension", check_uuid(id, "id"),
+            expect=plans.OBJECT, idempotent=False)))
+
+    def registry_account(self, id: str) -> dict[str, Any]:
+        """Describe a marketplace publisher with GET /extensions/registry/account/{id}."""
+        return self._runner.run(admin_plan("extensions.registry_account", plans.data(
+            "GET", "extensions", "registry", "account", check_uuid(id, "id"),
+            expect=plans.OBJECT, idempotent=False)))
+
+    def install(self, extension: str, version: str) -> None:
+        """Install an extension from the marketplace registry with
+        POST /extensions/registry/install (admin only; the server downloads it, so it
+        needs to reach the registry: MARKETPLACE_REGISTRY or registry.directus.io).
+
+        ``extension`` and ``version`` are the registry's ids (uuids) of the extension and
+        of the version to install.
+        """
+        body = {"extension": check_uuid(extension, "extension"),
+                "version": check_uuid(version, "version")}
+        return self._runner.run(admin_plan("extensions.install", self._install(body)))
+
+    def _install(self, body: dict[str, str]) -> Plan[None]:
+        # Described first, as Directus does before installing: a registry it cannot reach
+        # is then a SERVICE_UNAVAILABLE saying so (the install route answers a bare 500),
+        # and a version the extension does not have a NotFound (it answers FORBIDDEN).
+        described = yield from plans.data("GET", "extensions", "registry", "extension",
+                                          body["extension"], expect=plans.OBJECT,
+                                          idempotent=False)
+        versions = [v for v in described.get("versions") or [] if isinstance(v, dict)]
+        if not any(v.get("id") == body["version"] for v in versions):
+            known = ", ".join(f"{v.get('version')} ({v.get('id')})" for v in versions[:10])
+            raise NotFound(404, "EXTENSION_VERSION_NOT_FOUND",
+                           f"extensions.install: {described.get('name') or body['extension']!r} "
+                           f"has no version {body['version']!r} (versions: {known or 'none'})",
+                           dict(body))
+        yield from plans.data("POST", "extensions", "registry", "install", json=body,
+                              expect=plans.NOTHING)
+
+    def reinstall(self, extension: str) -> None:
+        """Download again an extension installed from the registry (its id, as listed) with
+        POST /extensions/registry/reinstall (admin only)."""
+        key = check_uuid(extension, "extension")
+        return self._runner.run(admin_plan("extensions.reinstall", self._from_registry(
+            "reinstall", key, plans.data("POST", "extensions", "registry", "reinstall",
+                                         json={"extension": key}, expect=plans.NOTHING))))
+
+    def uninstall(self, extension: str) -> None:
+        """Remove an extension installed from the registry (its id, as listed) with
+        DELETE /extensions/registry/uninstall/{id} (admin only). Directus refuses
+        extensions installed otherwise (InvalidRequest) and unknown ids."""
+        key = check_uuid(extension, "extension")
+        return self._runner.run(admin_plan("extensions.uninstall", self._from_registry(
+            "uninstall", key, plans.data("DELETE", "extensions", "registry", "uninstall", key,
+                                         expect=plans.NOTHING))))
+
+    def _from_registry(self, action: str, key: str, plan: Plan[Any]) -> Plan[None]:
+        # Looked up first: Directus answers an unknown id with a bare FORBIDDEN, which
+        # would read as "not an admin".
+        installed = yield from self._list()
+        if not any(record.get("id") == key for record in installed):
+            raise NotFound(404, "EXTENSION_NOT_FOUND",
+                           f"extensions.{action}: no installed extension has the id {key!r}",
+                           {"extension": key})
+        yield from plan
 
 
 def _check_extension(extension: Any) -> str:

@@ -15,7 +15,7 @@ import attrs
 from ..checks import check_data, check_name, check_positive_int
 from ..core import plans
 from ..core.plans import Plan, Runner
-from ..errors import PermissionDenied, UsageError
+from ..errors import NotFound, PermissionDenied, UsageError
 from ..models import CollectionRecord, FieldRecord, Relation
 from .handles import admin_plan, discard
 from .portable import foreign_keys_outside, port_snapshot
@@ -122,6 +122,23 @@ class Collections(_Handle):
         return cast("CollectionRecord", self._run(self._write(
             "PATCH", "collections", check_name(name), json=body)))
 
+    def update_many(self, changes: Mapping[str, Mapping[str, Any]]) -> list[CollectionRecord]:
+        """Change several collections' meta in one PATCH /collections (collection name ->
+        its meta change, as for update()); return the updated collections (an empty list
+        when the token may change them but not read them back)."""
+        if not isinstance(changes, Mapping) or not changes:
+            raise UsageError(f"changes: expected a non-empty dict of collection name -> meta, "
+                             f"got {changes!r}")
+        body = [{"collection": check_name(name, "changes key"),
+                 "meta": dict(check_data(meta, f"changes[{name!r}]"))}
+                for name, meta in changes.items()]
+        return self._run(self._update_many(body))
+
+    def _update_many(self, body: list[dict[str, Any]]) -> Plan[list[CollectionRecord]]:
+        found = yield from self._write("PATCH", "collections", json=body,
+                                       expect=plans.OBJECTS_OR_NOTHING)
+        return cast("list[CollectionRecord]", found or [])
+
     def delete(self, name: str) -> None:
         """Drop a collection, its table and its items with DELETE /collections/{name}.
 
@@ -181,6 +198,45 @@ class Fields(_Handle):
         return cast("FieldRecord", self._run(self._write(
             "PATCH", "fields", check_name(collection), check_name(field, "field"),
             json=dict(check_data(data)))))
+
+    def update_many(self, collection: str, changes: Mapping[str, Mapping[str, Any]]
+                    ) -> list[FieldRecord]:
+        """Change several fields of a collection in one PATCH /fields/{collection} (field
+        name -> its change, as for update()); return the updated fields (an empty list when
+        the token may change them but not read them back).
+
+        Every field must exist (checked with GET /fields/{collection} first: Directus would
+        store a change to a missing field as a field of its own). Directus applies the
+        changes one after another, not in one transaction: a change it refuses leaves the
+        ones before it applied.
+        """
+        name = check_name(collection)
+        if not isinstance(changes, Mapping) or not changes:
+            raise UsageError(f"changes: expected a non-empty dict of field name -> change, "
+                             f"got {changes!r}")
+        body: list[dict[str, Any]] = []
+        for field, data in changes.items():
+            check_name(field, "changes key")
+            change = dict(check_data(data, f"changes[{field!r}]"))
+            if change.setdefault("field", field) != field:
+                raise UsageError(f"changes[{field!r}]: its 'field' is {change['field']!r}; a "
+                                 f"field is renamed by neither update nor update_many (leave "
+                                 f"'field' out)")
+            body.append(change)
+        return self._run(self._update_many(name, body))
+
+    def _update_many(self, collection: str, body: list[dict[str, Any]]
+                     ) -> Plan[list[FieldRecord]]:
+        known = {record["field"] for record in (yield from self._all(collection))}
+        missing = [change["field"] for change in body if change["field"] not in known]
+        if missing:
+            raise NotFound(404, "FIELD_NOT_FOUND",
+                           f"fields.update_many({collection!r}): no field {missing[0]!r} "
+                           f"(missing: {', '.join(map(repr, missing))}); nothing was changed",
+                           {"collection": collection, "fields": missing})
+        found = yield from self._write("PATCH", "fields", collection, json=body,
+                                       expect=plans.OBJECTS_OR_NOTHING)
+        return cast("list[FieldRecord]", found or [])
 
     def delete(self, collection: str, field: str, *, allow_system: bool = False) -> None:
         """Drop a field (and its column) with DELETE /fields/{collection}/{field}.
