@@ -25,6 +25,19 @@ def _forget_login_refusals() -> Iterator[None]:
     forget_refusals()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the own_databases tests outside the SQLite pass: they start the servers
+    they test (PostgreSQL, MariaDB, SQLite) themselves, so another pass would repeat them."""
+    from pydirectus.testing.pytest_plugin import chosen_database
+
+    if chosen_database(config) == "sqlite":
+        return
+    dropped = [item for item in items if item.get_closest_marker("own_databases")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker("own_databases")]
+
+
 def pytest_report_header() -> str:
     """Say which JSON codec the run uses (PYDIRECTUS_NO_ORJSON=1 turns orjson off)."""
     from pydirectus.encoding import ORJSON

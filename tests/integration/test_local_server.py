@@ -23,6 +23,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+@pytest.mark.own_databases
 def test_stop_leaves_no_process_and_no_files(directus: DirectusServer) -> None:
     # `directus` is requested so that a missing install fails here in CI, not differently.
     server = DirectusServer(env={"ACCESS_TOKEN_TTL": "5m"}).start()
@@ -37,6 +38,7 @@ def test_stop_leaves_no_process_and_no_files(directus: DirectusServer) -> None:
     assert not server.running
 
 
+@pytest.mark.own_databases
 def test_postgresql_lives_and_dies_with_its_directus(directus: DirectusServer) -> None:
     server = DirectusServer(database="postgresql").start()
     try:
@@ -59,6 +61,7 @@ def test_postgresql_lives_and_dies_with_its_directus(directus: DirectusServer) -
     assert not postgres.running
 
 
+@pytest.mark.own_databases
 def test_mariadb_lives_and_dies_with_its_directus(directus: DirectusServer) -> None:
     server = DirectusServer(database="mariadb").start()
     try:
@@ -83,6 +86,7 @@ def test_mariadb_lives_and_dies_with_its_directus(directus: DirectusServer) -> N
     assert not mariadb.running and server.mariadb is None
 
 
+@pytest.mark.own_databases
 def test_a_shared_mariadb_outlives_its_directus(directus: DirectusServer) -> None:
     with MariaDBServer() as shared:
         server = DirectusServer(database=shared).start()
@@ -114,6 +118,7 @@ def test_an_existing_server_from_the_environment(directus: DirectusServer) -> No
                                    "PYDIRECTUS_TEST_TOKEN": "wrong"})
 
 
+@pytest.mark.own_databases
 def test_a_stolen_port_is_replaced(directus: DirectusServer,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # Another process listens on the port we picked (here another Directus, the worst
@@ -131,6 +136,7 @@ def test_a_stolen_port_is_replaced(directus: DirectusServer,
         assert me.ok
 
 
+@pytest.mark.own_databases
 def test_a_failed_start_quotes_the_log(directus: DirectusServer) -> None:
     with pytest.raises(ServerStartError, match="log ends"):
         DirectusServer(env={"DB_CLIENT": "no-such-database-client"}, startup_timeout=60).start()
