@@ -361,6 +361,12 @@ class _Refused:
 
 
 def _bearer_of(auth: Any) -> str | None:
+    # A strategy that holds its token names it (Password and its kinds: Session sends it as
+    # a cookie, which the socket's auth message cannot carry, so the header would show
+    # none and the socket would silently run as Public); others show it on a request.
+    held = getattr(auth, "access_token", None)
+    if isinstance(held, str) and held:
+        return held
     carrier = _HeaderCarrier()
     auth(carrier)
     header = carrier.headers.get("Authorization", "")

@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.monotonic()
     print("Starting a local Directus (the first run installs it: a few minutes)...", flush=True)
-    with DirectusServer(tus=True) as server:  # the README's resumable upload needs TUS
+    # The README's resumable upload needs TUS, its realtime example websockets.
+    with DirectusServer(tus=True, websockets=True) as server:
         print(f"Directus is up at {server.url} after {time.monotonic() - started:.1f} s; "
               "seeding `articles`.", flush=True)
         seed_articles(server.url, server.admin_token)

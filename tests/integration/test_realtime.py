@@ -24,6 +24,7 @@ from pydirectus import (
     PermissionDenied,
     Query,
     RealtimeEvent,
+    Session,
     StaticToken,
     UsageError,
 )
@@ -213,6 +214,23 @@ def test_a_missing_collection_is_refused_with_directus_code(directus_client: Any
         directus_client.realtime.subscribe("no_such_collection_here").__enter__()
     assert refused.value.code == "FORBIDDEN"
     assert "no_such_collection_here" in str(refused.value)
+
+
+def test_a_session_cookie_login_subscribes_with_its_own_rights(
+        directus: Any, directus_client: Any, make_collection: Callable[..., str],
+        make_client: Callable[..., Any], writer: Any) -> None:
+    # Session sends no bearer header (its token rides in a cookie); the socket must still
+    # run with the login's rights, not Public's (which may not read this collection).
+    name = make_collection(FIELDS)
+    session = make_client(directus.url, auth=Session(directus.admin_email,
+                                                     directus.admin_password))
+    with session.realtime.subscribe(name, event="create") as sub:
+        assert sub.next_event(timeout=PATIENCE).event == "init"
+        made = writer.collection(name).create({"title": "seen", "views": 7})
+        seen = _drain(sub, lambda got: bool(got))
+    assert [(e.event, e.data[0]["id"], e.data[0]["views"]) for e in seen] == [
+        ("create", made["id"], 7)]
+    assert directus.admin_password not in repr(session.realtime) + repr(sub)
 
 
 # A server of this module's own: a 2 s token TTL, and restarted mid-stream.
