@@ -28,7 +28,8 @@ def fast() -> Iterator[None]:
         orjson = importlib.import_module("orjson")
         patch.setattr(encoding, "_ORJSON", orjson)
         patch.setattr(encoding, "_ORJSON_OPTIONS",
-                      orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
+                      orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                      | orjson.OPT_STRICT_INTEGER)
         yield
 
 
