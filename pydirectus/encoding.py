@@ -103,11 +103,13 @@ def dumps(value: Any, path: str = "") -> str:
     return (fast if fast is not None else _dumps(value, path)).decode()
 
 
-def _dumps(value: Any, path: str) -> bytes:
-    # json's bytes; UnicodeEncodeError (a ValueError): a lone surrogate, named by the walk.
+def _dumps(value: Any, path: str, *, to_send: bool = True) -> bytes:
+    # json's bytes (to_send: long ints as strings); UnicodeEncodeError (a ValueError): a
+    # lone surrogate, named by the walk.
     try:
         body = "".join(_ITERENCODE(value, 0)).encode()
-        if _UNSAFE_INT_RUN in body.translate(_INT_DIGITS) or body[:16].isdigit():
+        if to_send and (_UNSAFE_INT_RUN in body.translate(_INT_DIGITS)
+                        or body[:16].isdigit()):
             # json has no hook for ints: the walk turns those past SAFE_INT_MAX into strings
             body = "".join(_ITERENCODE(to_json(value, path), 0)).encode()
         return body
@@ -179,7 +181,7 @@ def compact_json(value: Any) -> bytes:
             return text
         except (TypeError, ValueError):  # an integer beyond 64 bits: json spells it
             pass
-    return _dumps(value, "")
+    return _dumps(value, "", to_send=False)  # a number read stays a number
 
 
 # orjson reads an integer outside [-2**63, 2**64) as a float, json as an int. Such a number
