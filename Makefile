@@ -75,7 +75,7 @@ NO_ORJSON_SLICE := tests/unit/test_codec.py tests/unit/test_encoding.py \
 	tests/unit/test_secrets.py tests/integration/test_collection.py \
 	tests/integration/test_database_matrix.py tests/integration/test_type_matrix.py \
 	tests/integration/test_seed_methods.py tests/integration/test_files.py \
-	tests/integration/test_cli.py
+	tests/integration/test_cli.py tests/integration/test_big_integers.py
 ## The JSON unit tests and a read/write integration slice (SQLite) with orjson off: the json codec.
 test-no-orjson: $(STAMP)
 	PYDIRECTUS_NO_ORJSON=1 $(PY) -m pytest $(JOBS) $(NO_ORJSON_SLICE)

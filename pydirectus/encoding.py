@@ -4,14 +4,19 @@ Python values Directus understands but ``json`` does not are turned into what Di
 expects: ``datetime`` -> ISO 8601 (its offset kept; a naive one stays naive), ``date`` and
 ``time`` -> ISO 8601, ``Decimal`` -> a string (a float would lose digits), ``UUID`` -> its
 string, ``Enum`` -> its value, tuples, sets and frozensets -> lists (sets sorted when their
-members can be ordered, so the same set always encodes the same way). Anything else, NaN
+members can be ordered, so the same set always encodes the same way), and an ``int`` beyond
+JavaScript's safe integers (±(2**53 - 1)) -> the string of its digits: Directus reads JSON
+numbers as JavaScript numbers, which would round it (2**60 + 1 written as
+1152921504606846976), while it writes a string of digits to a bigInteger column exactly and
+compares it exactly in a filter (where a number that large is refused). Anything else, NaN
 and infinity included, raises :class:`~pydirectus.errors.InvalidQuery` naming the key path
 of the value, before anything is sent.
 
 With orjson installed (the ``pydirectus[fast]`` extra) bodies are encoded and decoded by
 orjson, with the same results: whatever orjson would write differently from ``json`` (NaN
-and infinity, which it writes as null; exponents such as ``1e-7``; integers past 64 bits;
-keys that are not strings) goes through ``json``, as does anything orjson cannot read.
+and infinity, which it writes as null; exponents such as ``1e-7``; ints past
+``SAFE_INT_MAX``; keys that are not strings) goes through ``json``, as does anything orjson
+cannot read.
 ``PYDIRECTUS_NO_ORJSON=1`` in the environment (read at import) turns orjson off.
 
 Pure: imports nothing from requests or the rest of the client, so ``pydirectus.query``
@@ -35,10 +40,13 @@ from typing import Any, Final
 
 from .errors import InvalidQuery
 
-__all__ = ["CONVERTED", "FAST_LOADS_MAX", "ORJSON", "UNDECODED", "check_unicode", "compact_json",
-           "convert", "dumps", "encode_bytes", "fast_loads", "to_json"]
+__all__ = ["CONVERTED", "FAST_LOADS_MAX", "ORJSON", "SAFE_INT_MAX", "UNDECODED", "check_unicode",
+           "compact_json", "convert", "dumps", "encode_bytes", "fast_loads", "to_json"]
 
 _SCALARS: Final = (str, int, float, bool, type(None))
+#: the largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER); an int
+#: beyond it is sent as a string of its digits (see the module's docstring)
+SAFE_INT_MAX: Final = 2**53 - 1
 #: the types convert() turns into JSON values (besides a Mapping)
 CONVERTED: Final = (dt.datetime, dt.date, dt.time, Decimal, uuid.UUID, enum.Enum, set, frozenset)
 
@@ -92,16 +100,19 @@ _ITERENCODE: Final = _make_encoder()
 def dumps(value: Any, path: str = "") -> str:
     """Return compact JSON for value, or raise InvalidQuery naming the key path at fault."""
     fast = _fast_dumps(value)
-    if fast is not None:
-        return fast.decode()
-    return _dumps(value, path)
+    return (fast if fast is not None else _dumps(value, path)).decode()
 
 
-def _dumps(value: Any, path: str) -> str:
+def _dumps(value: Any, path: str, *, to_send: bool = True) -> bytes:
+    # json's bytes (to_send: long ints as strings); UnicodeEncodeError (a ValueError): a
+    # lone surrogate, named by the walk.
     try:
-        text = "".join(_ITERENCODE(value, 0))
-        if text.isascii() or _utf8(text):
-            return text
+        body = "".join(_ITERENCODE(value, 0)).encode()
+        if to_send and (_UNSAFE_INT_RUN in body.translate(_INT_DIGITS)
+                        or body[:16].isdigit()):
+            # json has no hook for ints: the walk turns those past SAFE_INT_MAX into strings
+            body = "".join(_ITERENCODE(to_json(value, path), 0)).encode()
+        return body
     except (TypeError, ValueError, RecursionError):
         pass
     to_json(value, path)  # raises, naming the path
@@ -125,8 +136,18 @@ ORJSON: Final = _ORJSON is not None
 # 6.103515625e-05). Also matched inside strings: those values
 # just take the json path.
 _MAY_DIFFER: Final = re.compile(rb"null|\de[-+]?\d|0\.0000")
-_ORJSON_OPTIONS: Final = (
-    (_ORJSON.OPT_PASSTHROUGH_DATETIME | _ORJSON.OPT_PASSTHROUGH_DATACLASS) if ORJSON else 0)
+# OPT_STRICT_INTEGER: orjson raises on an int past SAFE_INT_MAX, and json's path (which
+# sends it as a string) takes the body; every other body costs nothing more.
+_ORJSON_OPTIONS: Final = ((_ORJSON.OPT_PASSTHROUGH_DATETIME | _ORJSON.OPT_PASSTHROUGH_DATACLASS
+                           | _ORJSON.OPT_STRICT_INTEGER) if ORJSON else 0)
+# json's path finds an int past SAFE_INT_MAX in its bytes: 16 digits or more after a byte
+# that is neither a digit nor "." (a float's fraction, as in 0.30000000000000004, is not
+# one). With digits made "0" and every other byte but "." made " " that is a bytes search,
+# a tenth of the encoding's time where a regular expression took as long as the encoding.
+# (A body that is one int has no byte before it.) A match in a string, or a 16-digit int
+# within the limit, only costs the walk, which then changes nothing.
+_INT_DIGITS: Final = bytes(48 if 48 <= c <= 57 else c if c == 46 else 32 for c in range(256))
+_UNSAFE_INT_RUN: Final = b" " + b"0" * 16
 #: fast_loads() could not decode: the caller decodes as it would without orjson
 UNDECODED: Final = object()
 
@@ -147,7 +168,7 @@ def _fast_dumps(value: Any) -> bytes | None:
 def encode_bytes(value: Any, path: str = "") -> bytes:
     """Return value as UTF-8 JSON bytes (a request body), or raise InvalidQuery."""
     fast = _fast_dumps(value)
-    return fast if fast is not None else _dumps(value, path).encode()
+    return fast if fast is not None else _dumps(value, path)
 
 
 def compact_json(value: Any) -> bytes:
@@ -160,7 +181,7 @@ def compact_json(value: Any) -> bytes:
             return text
         except (TypeError, ValueError):  # an integer beyond 64 bits: json spells it
             pass
-    return _dumps(value, "").encode()
+    return _dumps(value, "", to_send=False)  # a number read stays a number
 
 
 # orjson reads an integer outside [-2**63, 2**64) as a float, json as an int. Such a number
@@ -188,7 +209,8 @@ def fast_loads(content: bytes) -> Any:
 
 
 def to_json(value: Any, path: str = "") -> Any:
-    """Return value as plain JSON types (dict, list, str, int, float, bool, None), or raise."""
+    """Return value as plain JSON types (dict, list, str, int, float, bool, None), as it is
+    sent (an int past SAFE_INT_MAX as a string of its digits), or raise InvalidQuery."""
     return _walk(value, path, set())
 
 
@@ -219,6 +241,9 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
                            f"finite number")
     if isinstance(value, str) and not isinstance(value, enum.Enum):
         return check_unicode(value, _where(path))
+    if (isinstance(value, int) and not isinstance(value, bool | enum.Enum)
+            and not -SAFE_INT_MAX <= value <= SAFE_INT_MAX):
+        return str(int(value))  # a JavaScript number would round it
     if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
         return value
     if isinstance(value, Mapping | list | tuple | set | frozenset):

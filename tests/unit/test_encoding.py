@@ -11,11 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pydirectus import Query
-from pydirectus.encoding import convert, dumps, to_json
+from pydirectus import Query, encoding
+from pydirectus.encoding import SAFE_INT_MAX, convert, dumps, encode_bytes, to_json
 from pydirectus.errors import InvalidQuery
 from pydirectus.multipart import _field_text
 
@@ -27,10 +27,70 @@ JSON_VALUES = st.recursive(
 )
 
 
+def as_sent(value: Any) -> Any:
+    """value with each int past SAFE_INT_MAX made the string of its digits."""
+    if isinstance(value, dict):
+        return {key: as_sent(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_sent(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > SAFE_INT_MAX:
+        return str(value)
+    return value
+
+
 @given(JSON_VALUES)
+@example({"big": [2**53, -(2**53), 2**53 - 1, 2**64 + 1, 0.30000000000000004, "12345678901234567"]})
 def test_plain_json_encodes_as_json_does(value: Any) -> None:
-    assert dumps(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    assert to_json(value) == value
+    sent = as_sent(value)
+    assert dumps(value) == json.dumps(sent, separators=(",", ":"), ensure_ascii=False)
+    assert to_json(value) == sent
+
+
+SNOWFLAKE = 2**60 + 1  # a JavaScript number would make it 1152921504606846976
+
+
+class Snowflake(enum.IntEnum):
+    HUGE = SNOWFLAKE
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (SAFE_INT_MAX, "9007199254740991"),
+    (-SAFE_INT_MAX, "-9007199254740991"),
+    (SAFE_INT_MAX + 1, '"9007199254740992"'),
+    (-SAFE_INT_MAX - 1, '"-9007199254740992"'),
+    ({"big": SNOWFLAKE, "n": 7, "flag": True}, '{"big":"1152921504606846977","n":7,"flag":true}'),
+    ([{"id": 1, "big": SNOWFLAKE}, {"id": 2, "big": -SNOWFLAKE}],
+     '[{"id":1,"big":"1152921504606846977"},{"id":2,"big":"-1152921504606846977"}]'),
+    ((SNOWFLAKE, 1.5), '["1152921504606846977",1.5]'),
+    ({SNOWFLAKE, 3}, '[3,"1152921504606846977"]'),  # sorted as ints, then sent
+    ({"tag": Snowflake.HUGE}, '{"tag":"1152921504606846977"}'),
+    ({SNOWFLAKE: 1}, '{"1152921504606846977":1}'),  # a key is a string either way
+    (2**80, '"1208925819614629174706176"'),  # past 64 bits too
+])
+def test_ints_past_javascripts_safe_range_are_sent_as_their_digits(value: Any,
+                                                                    expected: str) -> None:
+    assert dumps(value) == expected
+    assert encode_bytes(value) == expected.encode()
+
+
+def test_bodies_without_long_ints_are_never_walked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def walked(value: Any, path: str = "") -> Any:
+        raise AssertionError("walked")
+
+    monkeypatch.setattr(encoding, "to_json", walked)
+    rows = [{"id": 10**15 - 1, "ratio": 0.30000000000000004, "at": dt.date(2024, 1, 2),
+             "tiny": 1.2345678901234567e-300}] * 3
+    assert json.loads(encode_bytes(rows)) == json.loads(json.dumps(rows, default=str))
+    with pytest.raises(AssertionError, match="walked"):
+        dumps({"big": SNOWFLAKE})
+
+
+def test_a_filter_on_a_long_int_compares_its_digits() -> None:
+    # Directus refuses a number past its safe range in a filter, and compares a string exactly
+    params = Query().filter(big=SNOWFLAKE, ids__in=[SNOWFLAKE, 5]).to_params()
+    assert json.loads(params["filter"]) == {"_and": [
+        {"big": {"_eq": "1152921504606846977"}},
+        {"ids": {"_in": ["1152921504606846977", 5]}}]}
 
 
 class Colour(enum.Enum):
@@ -132,5 +192,6 @@ def test_upload_fields_use_the_same_encoder() -> None:
     assert _field_text("data['taken']", dt.date(2024, 1, 2)) == "2024-01-02"
     assert _field_text("data['meta']", {"at": dt.date(2024, 1, 2)}) == '{"at":"2024-01-02"}'
     assert _field_text("data['n']", 3) == "3"
+    assert _field_text("data['big']", 2**60 + 1) == "1152921504606846977"  # as in a JSON body
     with pytest.raises(InvalidQuery, match="data\\['score'\\]"):
         _field_text("data['score']", math.nan)
