@@ -44,6 +44,11 @@ def kill_group(
     process: subprocess.Popen[bytes], grace: float = 10.0, sig: int = signal.SIGTERM,
 ) -> None:
     """Signal a process group (its leader started with start_new_session), then SIGKILL it."""
+    if process.poll() is not None:
+        # The leader has exited and is reaped: once its group is empty the number may belong
+        # to another process group (PIDs wrap at pid_max on a busy test machine, and our
+        # servers all lead groups), so signal nothing rather than maybe a stranger.
+        return
     pgid = process.pid
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)

@@ -203,3 +203,23 @@ def test_tus_is_off_unless_asked(tmp_path: Path) -> None:
         assert f"TUS_ENABLED={'true' if tus else 'false'}" in settings
     with pytest.raises(ValueError, match="tus: expected True or False"):
         DirectusServer(tus="yes")  # type: ignore[arg-type]
+
+
+def test_kill_group_signals_no_group_once_its_leader_is_reaped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydirectus.testing import processes
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    gone.wait()  # reaped: its number may be another group's by now
+    signalled: list[tuple[int, int]] = []
+    monkeypatch.setattr(processes.os, "killpg", lambda pgid, sig: signalled.append((pgid, sig)))
+    processes.kill_group(gone, grace=0.1)
+    assert signalled == []
+    monkeypatch.undo()
+    # A live leader's group is signalled, and is gone afterwards.
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                             start_new_session=True)
+    processes.kill_group(alive, grace=5)
+    assert alive.returncode is not None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(alive.pid, 0)
