@@ -7,6 +7,7 @@ The session server runs with ``DirectusServer(websockets=True)``; the tests that
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import struct
 import threading
@@ -29,7 +30,6 @@ from pydirectus import (
     UsageError,
 )
 from pydirectus.testing import DirectusServer
-from pydirectus.testing.bridge import face_client
 from pydirectus.testing.collections import CollectionFactory
 from pydirectus.testing.pytest_plugin import running
 
@@ -244,19 +244,9 @@ def own_server(directus_database: str) -> Iterator[DirectusServer]:
 
 
 @pytest.fixture
-def own_clients(own_server: DirectusServer, directus_face: str) -> Iterator[Any]:
-    made: list[Any] = []
-
-    def make(**kwargs: Any) -> Any:
-        client = face_client(directus_face, own_server.url, **kwargs)
-        made.append(client)
-        return client
-
-    try:
-        yield make
-    finally:
-        for client in reversed(made):
-            client.close()
+def own_clients(own_server: DirectusServer, make_client: Callable[..., Any]) -> Any:
+    """The plugin's make_client (the test's face, closed after it) for the module's server."""
+    return functools.partial(make_client, own_server.url)
 
 
 def test_password_session_with_2s_tokens_loses_nothing_over_20s(
