@@ -5,18 +5,23 @@ PY := $(VENV)/bin/python
 # Reinstall when the dependency declarations change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.cfg | sha256sum | cut -c1-12)
 
-.PHONY: demo test test-async test-postgresql test-mariadb test-scaled test-no-orjson lint typecheck unit bench clean
+.PHONY: demo docs test test-async test-postgresql test-mariadb test-scaled test-no-orjson lint typecheck unit bench clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,dev]" --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet -e ".[test,dev,docs]" --config-settings editable_mode=compat
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 ## Start a local Directus, seed `articles`, run the README's examples and print what they return.
 demo: $(STAMP)
 	$(PY) -m pydirectus.testing.demo
+
+## Build the documentation site into site/, strictly: a warning or a broken link fails it.
+## (Its examples run in make test: tests/integration/test_docs.py.)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 # The scaled-out pair (two Directus, PostgreSQL, Redis) has its own target: make test-scaled.
 SCALED := tests/integration/test_scaled_pair.py

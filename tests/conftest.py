@@ -27,15 +27,19 @@ def _forget_login_refusals() -> Iterator[None]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the own_databases tests outside the SQLite pass: they start the servers
-    they test (PostgreSQL, MariaDB, SQLite) themselves, so another pass would repeat them."""
+    they test (PostgreSQL, MariaDB, SQLite) themselves, so another pass would repeat them.
+    The docs_pages tests too: the pages run once; what they show is tested per database."""
     from pydirectus.testing.pytest_plugin import chosen_database
 
     if chosen_database(config) == "sqlite":
         return
-    dropped = [item for item in items if item.get_closest_marker("own_databases")]
+    def sqlite_only(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) for name in ("own_databases", "docs_pages"))
+
+    dropped = [item for item in items if sqlite_only(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if not item.get_closest_marker("own_databases")]
+        items[:] = [item for item in items if not sqlite_only(item)]
 
 
 def pytest_report_header() -> str:

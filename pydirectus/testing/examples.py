@@ -1,25 +1,50 @@
-"""Run the README's examples against a live Directus, printing what each expression returns.
+"""Run the Markdown examples (the README, the documentation pages) against a live Directus.
 
-Every fenced block opened with ```python runs, in order, in one namespace holding
-``url``, ``token``, ``email`` and ``password`` of the server. Blocks opened with ```py
-are illustrations and do not run. The demo and the test suite both use this, so the
-README cannot drift from what the library does.
+Fences that run:
+
+- ```python blocks run in order in one namespace per page holding ``url``, ``token``,
+  ``email`` and ``password`` of the server, printing what each expression returns as a
+  REPL would. Top-level ``await`` works (as in ``python -m asyncio``): one event loop
+  serves the page. An expression whose line ends ``# -> text`` must have ``repr`` equal
+  to ``text``, so an answer a page shows is an answer the library gives.
+- ```python title="tests/test_posts.py" blocks are files: written under the page's work
+  folder, not run in the namespace. When a page has test files, pytest runs that folder
+  (in a subprocess, pointed at the same server through ``PYDIRECTUS_TEST_URL``) and every
+  test in it must pass.
+- ```console blocks run each ``$ `` command line (``\\`` continues a line) in bash in the
+  work folder with ``DIRECTUS_URL`` and ``DIRECTUS_TOKEN`` set; it must exit 0. The lines
+  that are not commands show output and are not compared.
+
+Other fences (```py, ```sh, ```toml, ...) are illustrations. Fences may be indented (in a
+tab or an admonition). The demo and the test suite both use this, so the pages cannot
+drift from what the library does.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
+import inspect
 import pprint
 import re
-from collections.abc import Callable
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import requests
 
-__all__ = ["ARTICLES", "Example", "readme_examples", "run_examples", "seed_articles"]
+__all__ = ["ARTICLES", "Example", "markdown_examples", "readme_examples", "run_examples",
+           "run_page", "seed_articles"]
 
-_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>python|console)(?P<info>[^\n`]*)\n"
+    r"(?P<code>.*?)^(?P=indent)```[ \t]*$",
+    re.MULTILINE | re.DOTALL)
+_TITLE = re.compile(r"""title=["']([^"']+)["']""")
+_SHOWN = re.compile(r"#\s*->\s*(.+?)\s*$")
 
 ARTICLES: list[dict[str, Any]] = [
     {"title": "Hello Directus", "author": "Beff Jezos", "views": 120, "status": "published",
@@ -46,20 +71,37 @@ ARTICLE_FIELDS = {
 
 
 class Example:
-    """One runnable README block and where it starts."""
+    """One runnable block of a Markdown file: its code, kind, file title and first line."""
 
-    def __init__(self, code: str, line: int) -> None:
+    def __init__(self, code: str, line: int, kind: str = "python",
+                 title: str | None = None) -> None:
         self.code = code
         self.line = line
+        self.kind = kind
+        self.title = title
 
     def __repr__(self) -> str:
-        return f"<Example at README line {self.line}>"
+        return f"<Example ({self.kind}) at line {self.line}>"
+
+
+def markdown_examples(path: Path) -> list[Example]:
+    """Return the runnable blocks (```python, ```console) of a Markdown file, in order."""
+    text = path.read_text()
+    found = []
+    for match in _FENCE.finditer(text):
+        indent = match.group("indent")
+        code = match.group("code")
+        if indent:
+            code = textwrap.dedent(code)
+        title = _TITLE.search(match.group("info"))
+        found.append(Example(code, text.count("\n", 0, match.start("code")) + 1,
+                             kind=match.group("lang"), title=title.group(1) if title else None))
+    return found
 
 
 def readme_examples(path: Path) -> list[Example]:
-    """Return the ```python blocks of a Markdown file, in order."""
-    text = path.read_text()
-    return [Example(m.group(1), text.count("\n", 0, m.start(1)) + 1) for m in _BLOCK.finditer(text)]
+    """Return the ```python blocks of a Markdown file (no file blocks), in order."""
+    return [e for e in markdown_examples(path) if e.kind == "python" and e.title is None]
 
 
 def run_examples(
@@ -68,22 +110,120 @@ def run_examples(
     echo: Callable[[str], None] = print,
     filename: str = "README.md",
 ) -> None:
-    """Execute the examples; echo each expression statement's value, like a REPL would."""
-    for example in examples:
-        where = f"{filename}, block at line {example.line}"
-        tree = ast.parse(example.code, filename=where)
-        for node in tree.body:
-            source = ast.get_source_segment(example.code, node) or ""
-            if isinstance(node, ast.Expr):
-                code = compile(ast.Expression(node.value), where, "eval")
-                value = eval(code, namespace)
-                if value is not None:
-                    echo(f">>> {source}\n{pprint.pformat(value, width=100, sort_dicts=False)}")
-                else:
-                    echo(f">>> {source}")
+    """Execute ```python examples in one namespace; echo each expression's value like a REPL."""
+    loop = asyncio.new_event_loop()
+    try:
+        for example in examples:
+            _run_python(example, namespace, echo, f"{filename}, block at line {example.line}", loop)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def _run_python(example: Example, namespace: dict[str, Any], echo: Callable[[str], None],
+                where: str, loop: asyncio.AbstractEventLoop) -> None:
+    tree = ast.parse(example.code, filename=where)
+    lines = example.code.splitlines()
+    for node in tree.body:
+        source = ast.get_source_segment(example.code, node) or ""
+        if isinstance(node, ast.Expr):
+            code = compile(ast.Expression(node.value), where, "eval",
+                           flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            value = eval(code, namespace)
+            if inspect.iscoroutine(value) and code.co_flags & inspect.CO_COROUTINE:
+                value = loop.run_until_complete(value)
+            shown = _SHOWN.search(lines[(node.end_lineno or node.lineno) - 1])
+            if shown and repr(value) != shown.group(1):
+                raise AssertionError(f"{where}, line {node.lineno}: the page shows "
+                                     f"{shown.group(1)} but the value is {value!r}")
+            if value is not None:
+                echo(f">>> {source}\n{pprint.pformat(value, width=100, sort_dicts=False)}")
             else:
-                exec(compile(ast.Module([node], []), where, "exec"), namespace)
                 echo(f">>> {source}")
+        else:
+            code = compile(ast.Module([node], []), where, "exec",
+                           flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            result = eval(code, namespace)
+            if inspect.iscoroutine(result):
+                loop.run_until_complete(result)
+            echo(f">>> {source}")
+
+
+def run_page(
+    path: Path,
+    namespace: dict[str, Any],
+    workdir: Path,
+    env: Mapping[str, str],
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Run every runnable block of a page (see the module docstring); return how many ran.
+
+    ``workdir`` is the page's current folder (the caller chdirs there) and holds its files;
+    ``env`` is the environment of its console commands and its pytest run.
+    """
+    examples = markdown_examples(path)
+    files = {e.title: e.code for e in examples if e.title is not None}
+    for title, code in files.items():
+        target = workdir / title
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(code)
+    loop = asyncio.new_event_loop()
+    try:
+        for example in examples:
+            where = f"{path.name}, block at line {example.line}"
+            if example.kind == "python" and example.title is None:
+                _run_python(example, namespace, echo, where, loop)
+            elif example.kind == "console":
+                _run_console(example, workdir, env, echo, where)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    if any(Path(title).name.startswith("test_") for title in files):
+        _run_tests(path, workdir, env, echo)
+    return len(examples)
+
+
+def _commands(code: str) -> list[str]:
+    commands: list[str] = []
+    pending: str | None = None
+    for line in code.splitlines():
+        if pending is not None:
+            pending += "\n" + line
+        elif line.startswith("$ "):
+            pending = line[2:]
+        else:
+            continue
+        if not pending.endswith("\\"):
+            commands.append(pending)
+            pending = None
+    if pending is not None:
+        commands.append(pending.rstrip("\\"))
+    return commands
+
+
+def _run_console(example: Example, workdir: Path, env: Mapping[str, str],
+                 echo: Callable[[str], None], where: str) -> None:
+    for command in _commands(example.code):
+        result = subprocess.run(["bash", "-c", command], cwd=workdir, env=dict(env),
+                                capture_output=True, text=True, timeout=300, check=False)
+        echo(f"$ {command}\n{result.stdout}{result.stderr}")
+        if result.returncode != 0:
+            raise AssertionError(f"{where}: `{command}` exited {result.returncode}:\n"
+                                 f"{result.stdout}{result.stderr}")
+
+
+def _run_tests(path: Path, workdir: Path, env: Mapping[str, str],
+               echo: Callable[[str], None]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error",
+         "-o", "addopts=", "--rootdir", str(workdir), str(workdir)],
+        cwd=workdir, env=dict(env), capture_output=True, text=True, timeout=900, check=False)
+    echo(f"$ pytest (the test files of {path.name})\n{result.stdout}{result.stderr}")
+    if result.returncode != 0:
+        raise AssertionError(f"{path.name}: its test files failed under pytest:\n"
+                             f"{result.stdout}{result.stderr}")
+    if " passed" not in result.stdout:
+        raise AssertionError(f"{path.name}: pytest ran none of the page's tests")
 
 
 def seed_articles(url: str, token: str, name: str = "articles") -> None:
