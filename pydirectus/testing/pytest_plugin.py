@@ -45,6 +45,7 @@ import pytest
 from .bridge import FACES, face_client
 from .collections import CollectionFactory
 from .existing import ExistingDirectus
+from .processes import log_tail
 from .server import DATABASES, DirectusServer
 
 __all__ = [
@@ -161,6 +162,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+_LOG_OFFSET = pytest.StashKey[int]()
+LOG_SECTION_CHARS = 6000
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Show what the local Directus logged during a failed test, under the failure: a 500,
+    a hang or a lost database connection is explained there, not in the client's error."""
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
+    server = getattr(item, "funcargs", {}).get("directus")
+    path = getattr(server, "log_path", None)
+    if path is None:
+        return
+    if call.when == "setup" and report.passed:
+        with contextlib.suppress(OSError):
+            item.stash[_LOG_OFFSET] = path.stat().st_size
+    elif report.failed:
+        logged = log_tail(path, item.stash.get(_LOG_OFFSET, 0))[-LOG_SECTION_CHARS:]
+        if logged.strip():
+            report.sections.append((f"the local Directus logged ({call.when})", logged))
 
 
 def _server_required() -> bool:

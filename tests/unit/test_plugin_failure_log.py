@@ -1,0 +1,48 @@
+"""A failed test shows what its local Directus logged while it ran (pytest plugin hook)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CONFTEST = '''
+import types
+import pytest
+
+pytest_plugins = ["pydirectus.testing.pytest_plugin"]
+
+
+@pytest.fixture(scope="session")
+def directus(tmp_path_factory):
+    log = tmp_path_factory.mktemp("server") / "directus.log"
+    log.write_text("an old line from before the test\\n")
+    return types.SimpleNamespace(log_path=log)
+'''
+
+TESTS = '''
+def test_fails(directus):
+    with directus.log_path.open("a") as log:
+        log.write("ERROR: Knex: Timeout acquiring a connection\\n")
+    assert False
+
+
+def test_passes(directus):
+    with directus.log_path.open("a") as log:
+        log.write("a warning of a passing test\\n")
+'''
+
+
+def test_a_failed_test_shows_the_servers_log_of_that_test_only(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_it.py").write_text(TESTS)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
+         "--rootdir", str(tmp_path), str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert "the local Directus logged (call)" in out
+    assert "Knex: Timeout acquiring a connection" in out
+    assert "an old line from before the test" not in out
+    assert "a warning of a passing test" not in out
