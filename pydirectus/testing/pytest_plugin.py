@@ -164,27 +164,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-_LOG_OFFSET = pytest.StashKey[int]()
+_LOG_OFFSETS = pytest.StashKey[dict[str, int]]()
 LOG_SECTION_CHARS = 6000
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Show what the local Directus logged during a failed test, under the failure: a 500,
-    a hang or a lost database connection is explained there, not in the client's error."""
+    """Show what the local Directus and its database logged during a failed test, under the
+    failure: a 500, a hang or a lost connection is explained there, not in the client's error."""
     outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     server = getattr(item, "funcargs", {}).get("directus")
-    path = getattr(server, "log_path", None)
-    if path is None:
-        return
+    logs = {"Directus": getattr(server, "log_path", None),
+            "its database": getattr(getattr(server, "database_server", None), "log_path", None)}
     if call.when == "setup" and report.passed:
-        with contextlib.suppress(OSError):
-            item.stash[_LOG_OFFSET] = path.stat().st_size
+        for name, path in logs.items():
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    item.stash.setdefault(_LOG_OFFSETS, {})[name] = path.stat().st_size
     elif report.failed:
-        logged = log_tail(path, item.stash.get(_LOG_OFFSET, 0))[-LOG_SECTION_CHARS:]
-        if logged.strip():
-            report.sections.append((f"the local Directus logged ({call.when})", logged))
+        offsets = item.stash.get(_LOG_OFFSETS, {})
+        for name, path in logs.items():
+            logged = log_tail(path, offsets.get(name, 0))[-LOG_SECTION_CHARS:]
+            if logged.strip():
+                report.sections.append((f"the local {name} logged ({call.when})", logged))
 
 
 def _server_required() -> bool:
