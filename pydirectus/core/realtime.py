@@ -39,6 +39,7 @@ from ..errors import (
     ConnectError,
     DirectusError,
     PermissionDenied,
+    SchemaRequired,
     ServerError,
     UsageError,
     error_class_for,
@@ -637,14 +638,33 @@ def _rows(data: Any) -> list[Any]:
 
 
 def typed_event_plan(event: RealtimeEvent, path: ReadPath) -> Plan[RealtimeEvent]:
-    """Plan: the event with its rows typed as REST reads type them (pydirectus.values)."""
-    if not event.data or event.event == "delete":
+    """Plan: the event with its rows typed as REST reads type them (pydirectus.values),
+    and a delete's keys typed as the primary key."""
+    if not event.data:
         return event
+    if event.event == "delete":
+        return (yield from _typed_keys(event, path))
     rows = [row for row in event.data if isinstance(row, Mapping)]
     if len(rows) != len(event.data):
         return event
     data = yield from path.typed(list(event.data))
     return attrs.evolve(event, data=list(data))
+
+
+def _typed_keys(event: RealtimeEvent, path: ReadPath) -> Plan[RealtimeEvent]:
+    """Plan: a delete event with its keys typed as the primary key field. Directus sends
+    the keys of ``DELETE /items/{collection}/{pk}`` as the URL spelled them ("8") and
+    those of a batch delete as stored (8): typed, both compare equal to a read's key."""
+    if not any(isinstance(key, str) for key in event.data):
+        return event
+    key = path.known_primary_key()
+    if key is None:
+        try:
+            key = yield from path.primary_key("realtime delete keys")
+        except SchemaRequired:  # the token may not learn the key: leave the keys as sent
+            return event
+    rows = yield from path.typed([{key: value} for value in event.data])
+    return attrs.evolve(event, data=[row[key] for row in rows])
 
 
 def catch_up_plan(spec: SubscriptionSpec, path: ReadPath, since: dt.datetime,

@@ -159,6 +159,22 @@ def test_all_events_init_carries_rows_and_item_subscription_sees_its_item(
         assert _quiet(one, 0.5) == []
 
 
+def test_delete_keys_are_typed_as_the_primary_key_whichever_delete_sent_them(
+        directus_client: Any, make_collection: Callable[..., str], writer: Any) -> None:
+    # Directus sends the key of DELETE /items/{name}/{pk} as the URL spelled it ("8") and
+    # those of a batch delete as stored (8): both come out as the integer key.
+    name = make_collection(FIELDS)
+    one, two, three = (row["id"] for row in writer.collection(name).create_many(
+        [{"title": "a"}, {"title": "b"}, {"title": "c"}], fields=["id"]))
+    with directus_client.realtime.subscribe(name, event="delete") as sub:
+        assert sub.next_event(timeout=PATIENCE).event == "init"
+        writer.collection(name).delete(one)
+        writer.collection(name).delete_many([two, three])
+        events = _drain(sub, lambda got: len(_keys(got, "delete")) >= 3)
+    assert [e.data for e in events] == [[one], [two, three]]
+    assert all(type(key) is int for e in events for key in e.data)
+
+
 def test_each_token_sees_only_what_its_policy_allows(
         make_token_clients: Callable[..., Any], make_collection: Callable[..., str],
         writer: Any) -> None:
