@@ -914,7 +914,8 @@ class Collection(_Handle[T]):
     def update_batch(self, items: Iterable[Mapping[str, Any]], *,
                      batch_size: int = DEFAULT_BATCH_SIZE,
                      fields: Sequence[str] | None = None, concurrency: int = 1) -> list[T]:
-        """Update items that each carry their primary key, one PATCH per batch."""
+        """Update items that each carry their primary key: one PATCH /items/{collection} per
+        batch of items (``concurrency`` batches in flight at once); return them in order."""
         checked = check_items(items, "items")
         size = check_batch_size(batch_size)
         params = fields_params(fields)

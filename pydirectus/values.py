@@ -49,10 +49,12 @@ def needs_field_types(rows: Any) -> bool:
     for row in rows:
         if not isinstance(row, dict):
             continue
-        for value in row.values():
+        for key, value in row.items():
             if isinstance(value, dict):
-                # An aggregate's {field: value}: strings from PostgreSQL, floats from SQLite.
-                if any(_numeric_text(v) or isinstance(v, float) for v in value.values()):
+                # An aggregate's {field: value}: strings from PostgreSQL, floats from SQLite,
+                # and an average that came out whole (SQLite's 108 must read as 108.0).
+                if any(_numeric_text(v) or isinstance(v, float)
+                       or (key in AVERAGES and type(v) is int) for v in value.values()):
                     return True
             elif _numeric_text(value) or isinstance(value, float):
                 return True

@@ -82,6 +82,8 @@ def test_aggregates_follow_their_field() -> None:
     ([{"count": 3, "sum": {"n": 6}}], False),
     ([{"sum": {"n": "6"}}], True),
     ([{"avg": {"n": 1.5}}], True),
+    ([{"avg": {"n": 108}}], True),          # a whole average from SQLite must become float
+    ([{"avgDistinct": {"n": 2}}], True),
     ([{"title": "12 monkeys"}], False),
     (None, False),
 ])
