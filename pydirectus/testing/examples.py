@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
+import os
 import pprint
 import re
 import subprocess
@@ -201,10 +202,17 @@ def _commands(code: str) -> list[str]:
     return commands
 
 
+def _with_this_python(env: Mapping[str, str]) -> dict[str, str]:
+    # The commands a page shows (pydirectus, pytest) are those of the Python running it,
+    # also when its virtualenv is not activated (make test runs .venv/bin/python -m pytest).
+    scripts = str(Path(sys.executable).parent)
+    return {**env, "PATH": os.pathsep.join(filter(None, (scripts, env.get("PATH"))))}
+
+
 def _run_console(example: Example, workdir: Path, env: Mapping[str, str],
                  echo: Callable[[str], None], where: str) -> None:
     for command in _commands(example.code):
-        result = subprocess.run(["bash", "-c", command], cwd=workdir, env=dict(env),
+        result = subprocess.run(["bash", "-c", command], cwd=workdir, env=_with_this_python(env),
                                 capture_output=True, text=True, timeout=300, check=False)
         echo(f"$ {command}\n{result.stdout}{result.stderr}")
         if result.returncode != 0:
@@ -217,7 +225,8 @@ def _run_tests(path: Path, workdir: Path, env: Mapping[str, str],
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error",
          "-o", "addopts=", "--rootdir", str(workdir), str(workdir)],
-        cwd=workdir, env=dict(env), capture_output=True, text=True, timeout=900, check=False)
+        cwd=workdir, env=_with_this_python(env), capture_output=True, text=True, timeout=900,
+        check=False)
     echo(f"$ pytest (the test files of {path.name})\n{result.stdout}{result.stderr}")
     if result.returncode != 0:
         raise AssertionError(f"{path.name}: its test files failed under pytest:\n"

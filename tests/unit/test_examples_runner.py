@@ -86,3 +86,11 @@ def test_a_failing_command_or_test_fails_the_page(tmp_path: Path) -> None:
         page.write_text(body)
         with pytest.raises(AssertionError, match=message):
             run_page(page, {}, workdir=tmp_path, env=dict(os.environ), echo=lambda text: None)
+
+
+def test_commands_find_this_pythons_scripts_without_an_activated_virtualenv(
+        tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```console\n$ pydirectus --help\n```\n")
+    bare = {**os.environ, "PATH": "/usr/bin:/bin"}
+    assert run_page(page, {}, workdir=tmp_path, env=bare, echo=lambda text: None) == 1
