@@ -220,8 +220,8 @@ class Password(DirectusAuth):
 
     A login refused for INVALID_CREDENTIALS, USER_SUSPENDED or INVALID_OTP is remembered:
     later calls raise AuthenticationError at once and send no login (repeated attempts
-    with a wrong password get the account suspended) until :meth:`set_credentials`.
-    Across the process too (see :mod:`pydirectus.refusals`): other clients, sync or async,
+    with a wrong password get the account suspended) until ``set_credentials()``.
+    Across the process too (see ``pydirectus.refusals``): other clients, sync or async,
     with the same server, email and password send no login for ``refusal_cooldown``
     seconds either, and only one of them logs in at a time.
 
@@ -543,7 +543,7 @@ class LDAP(Password):
     """Log in through an LDAP auth provider (``/auth/login/{provider}``, "ldap" unless
     named otherwise) with the user's LDAP identifier (the attribute the provider's
     AUTH_<NAME>_USER_ATTRIBUTE names, ``cn`` by default) and password; otherwise a
-    :class:`Password` (refresh, logout, remembered refusals). The identifier is kept as
+    ``Password`` (refresh, logout, remembered refusals). The identifier is kept as
     ``email``, the attribute every strategy names its user by.
     """
 
@@ -572,7 +572,7 @@ class Session(Password):
     "session"}`` (which needs the cookie still valid: one that expired meanwhile means a
     new login); ``close()`` logs the session out. Its lifetime is the server's
     SESSION_COOKIE_TTL. Everything else (remembered refusals, one renewal at a time,
-    counters) is as for :class:`Password`.
+    counters) is as for ``Password``.
     """
 
     _expected = "the session cookie"
@@ -620,7 +620,7 @@ class Session(Password):
 class ShareLogin(Password):
     """Act as a share: log in with ``POST /shares/auth`` (the share's id and its password,
     if it has one) and send its share-scoped access token, which reads only the shared
-    item; refreshed with ``/auth/refresh`` like a :class:`Password` session, logged in
+    item; refreshed with ``/auth/refresh`` like a ``Password`` session, logged in
     again when that fails (until the share expires or is used up), logged out by
     ``close()``. ``client.shares.authenticate(share, password)`` logs in at once and
     returns one holding the tokens: pass it as ``DirectusClient(url, auth=...)``.

@@ -1,6 +1,6 @@
 """One exception tree for everything pydirectus raises.
 
-::
+The tree:
 
     DirectusError
       UsageError (also ValueError)        an argument misused, not a query (a bad URL, option,
@@ -220,7 +220,7 @@ class BatchWriteError(DirectusError):
 
     Where the cause is a refusal (PermissionDenied, InvalidRequest, NotFound,
     AuthenticationError), the error raised is also an instance of the cause's class (see
-    :func:`batch_error_class`), so ``except PermissionDenied`` catches a refused batch
+    ``batch_error_class()``), so ``except PermissionDenied`` catches a refused batch
     write too; its status, code, message and reason are the cause's.
     """
 

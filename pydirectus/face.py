@@ -164,7 +164,10 @@ class ClientFace(SystemHandles):
         return self.collection(collection).query(check_query(query)).get(id)
 
     def create_item(self, collection: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Create one item with POST /items/{collection}; return it."""
+        """Create one item with POST /items/{collection}; return it.
+
+        Returns an empty dict when the token may create the item but not read it back.
+        """
         return self.collection(collection).create(data)
 
     def update_item(

@@ -1,9 +1,9 @@
 """Refused logins, remembered across the process, so a wrong password cannot lock an account out.
 
 Directus suspends a user after ``AUTH_LOGIN_ATTEMPTS`` failed logins. Each client's
-:class:`~pydirectus.auth.Password` remembers its own refusal, but 30 fresh clients (a
+``Password`` remembers its own refusal, but 30 fresh clients (a
 worker pool, a cron job started every minute, 30 tasks) would still send 30 logins. So
-logins go through :func:`gated_login`: per (server URL, email, salted digest of the
+logins go through ``gated_login()``: per (server URL, email, salted digest of the
 password and OTP), one login is in flight at a time in this process, and a refusal
 (INVALID_CREDENTIALS, USER_SUSPENDED, INVALID_OTP) is remembered for a cool-down, during
 which the same credentials raise the same AuthenticationError without sending anything.
@@ -11,7 +11,7 @@ Another password, or the end of the cool-down, tries again; a successful login f
 email at that server forgets its refusals (Directus resets its count then too).
 
 The password is never kept: only a keyed BLAKE2b digest, its key drawn at random per
-process. Waiting for a login in flight is a plan's :class:`~pydirectus.core.plans.Wait`,
+process. Waiting for a login in flight is a plan's ``Wait``,
 so the sync face (threads) and the async face (tasks, on any event loop) share one
 memory, guarded by a threading lock held only for a dictionary update.
 """

@@ -261,6 +261,25 @@ def test_read_only_tokens_are_refused_writes(
 
 
 @pytest.mark.parametrize("who", WHO)
+def test_writes_a_token_may_not_read_back_return_empty_records(
+    make_token_clients: Callable[..., TokenClients], who: str,
+) -> None:
+    # Directus answers them 204: create() and update(pk) return the dict they promise (empty),
+    # never None, and the item is written all the same.
+    clients = make_token_clients(api_actions=["create", "update"],
+                                 public_actions=["create", "update"])
+    writer = dict(clients.items())[who]
+    handle = writer.collection(clients.collection)
+    assert handle.create({"title": "blind", "views": 1}) == {}
+    assert writer.create_item(clients.collection, {"title": "seed style", "views": 2}) == {}
+    admin = clients.admin.collection(clients.collection)
+    made = admin.get(title="blind")
+    assert made["views"] == 1 and admin.get(title="seed style")["views"] == 2
+    assert handle.update(made["id"], {"views": 3}) == {}
+    assert admin.get(made["id"])["views"] == 3
+
+
+@pytest.mark.parametrize("who", WHO)
 def test_tokens_without_read_are_refused_everything(
     make_token_clients: Callable[..., TokenClients], who: str, proxy: FaultProxy,
     make_client: Callable[..., DirectusClient],
