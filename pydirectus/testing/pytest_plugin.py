@@ -175,8 +175,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     server = getattr(item, "funcargs", {}).get("directus")
-    logs = {"Directus": getattr(server, "log_path", None),
-            "its database": getattr(getattr(server, "database_server", None), "log_path", None)}
+    logs = {"Directus": _log_path(server),
+            "its database": _log_path(getattr(server, "database_server", None))}
     if call.when == "setup" and report.passed:
         for name, path in logs.items():
             if path is not None:
@@ -188,6 +188,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             logged = log_tail(path, offsets.get(name, 0))[-LOG_SECTION_CHARS:]
             if logged.strip():
                 report.sections.append((f"the local {name} logged ({call.when})", logged))
+
+
+def _log_path(server: object) -> Any:
+    # A stopped server's log_path raises; an existing server has none.
+    try:
+        return getattr(server, "log_path", None)
+    except Exception:
+        return None
 
 
 def _server_required() -> bool:

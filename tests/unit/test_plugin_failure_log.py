@@ -17,7 +17,13 @@ pytest_plugins = ["pydirectus.testing.pytest_plugin"]
 def directus(tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "directus.log"
     log.write_text("an old line from before the test\\n")
-    return types.SimpleNamespace(log_path=log)
+    return types.SimpleNamespace(log_path=log, database_server=Stopped())
+
+
+class Stopped:
+    @property
+    def log_path(self):
+        raise RuntimeError("the server has not been started")
 '''
 
 TESTS = '''
