@@ -130,8 +130,12 @@ def typed_value(kind: str | None, value: Any) -> Any:
             return Decimal(value)
         # repr() is the shortest text that reads back as the same float: 15.6, not 15.59...
         return Decimal(repr(value)) if isinstance(value, (int, float)) else value
-    if kind == "float" and _numeric_text(value):
-        return float(value)
+    if kind == "float":
+        if _numeric_text(value):
+            return float(value)
+        if type(value) is int:
+            # JavaScript writes a whole float (2.0) as 2: the field's type makes it a float.
+            return float(value)
     return value
 
 

@@ -440,8 +440,12 @@ class ReadPath:
         """
         if aggregate:
             rows = data if isinstance(data, list) else [data]
-            kinds = (yield from self.schema.field_types(self.name)) if needs_field_types(
-                rows) else {}
+            # Types read already are used (a float field's whole max, 2, is 2.0); else they
+            # are fetched only when some value could change.
+            kinds = yield from self.schema.known_field_types(self.name)
+            if kinds is None:
+                kinds = (yield from self.schema.field_types(self.name)) if needs_field_types(
+                    rows) else {}
             for row in rows:
                 typed_aggregate(row, kinds)
             return data

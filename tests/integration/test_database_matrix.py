@@ -183,6 +183,25 @@ def test_a_collection_made_after_the_client_read_the_schema_is_typed_too(
         handle.fields("no_such_field").fetch()
 
 
+def test_a_whole_float_comes_back_as_a_float(directus_client: DirectusClient,
+                                             make_collection: Callable[..., str]) -> None:
+    # Directus (JavaScript) writes 2.0 as 2; the field's type makes it a float again once the
+    # collection's field types are known (the 1.5 beside it has the client read them).
+    name = make_collection({"ratio": "float"}, prefix="whole")
+    handle = directus_client.collection(name)
+    handle.create_many([{"ratio": 1.5}, {"ratio": 2.0}])
+    values = handle.sort("id").values_list("ratio", flat=True).all()
+    assert values == [1.5, 2.0] and [type(v) for v in values] == [float, float]
+    last = handle.sort("-id").first()
+    assert last is not None and type(last["ratio"]) is float
+    assert directus_client.read_items(name, {"filter": {"ratio": {"_eq": 2}},
+                                                    "fields": ["ratio"]}) == [{"ratio": 2.0}]
+    (row,) = handle.filter(ratio=2).aggregate(sum="ratio", max="ratio", avg="ratio").fetch()
+    assert row == {"sum": {"ratio": 2.0}, "max": {"ratio": 2.0}, "avg": {"ratio": 2.0}}
+    assert type_names(row) == {"sum": {"ratio": "float"}, "max": {"ratio": "float"},
+                               "avg": {"ratio": "float"}}
+
+
 def test_counts_and_aggregates_come_back_in_the_same_python_types(
         directus: Any, directus_client: DirectusClient, numbers: str) -> None:
     dec = _decimal(directus)

@@ -31,6 +31,8 @@ TYPES = {"n": "integer", "big": "bigInteger", "f": "float", "d": "decimal", "s":
     ("decimal", 15.6, Decimal("15.6")),          # repr, not the binary expansion
     ("float", "1.5000000000000000", 1.5),
     ("float", 2.25, 2.25),
+    ("float", 2, 2.0),                           # Directus writes 2.0 as 2
+    ("float", "2", 2.0),
     ("string", "007", "007"),                    # strings stay strings
     ("dateTime", "2024-01-02T03:04:05", "2024-01-02T03:04:05"),
     ("boolean", True, True),
@@ -65,6 +67,10 @@ def test_aggregates_follow_their_field() -> None:
            "min": {"big": "1", "when": "2024-01-01T00:00:00"},
            "max": {"s": "zz"},
            "s": "group value", "big": "7"}
+    assert typed_aggregate({"sum": {"f": 4}, "max": {"f": 2}, "avg": {"f": 2}}, TYPES) == {
+        "sum": {"f": 4.0}, "max": {"f": 2.0}, "avg": {"f": 2.0}}
+    whole = typed_aggregate({"sum": {"f": 4}}, TYPES)["sum"]["f"]
+    assert type(whole) is float
     assert typed_aggregate(row, TYPES) == {
         "sum": {"n": 6, "big": 99, "d": Decimal("1.50"), "f": 3.5},
         "avg": {"n": 1.5, "d": Decimal("0.75000"), "f": 1.75},
@@ -111,11 +117,12 @@ def test_could_change_reads_column_by_column(items: Any, changes: bool) -> None:
 
 def test_typed_items_converts_numeric_columns_only() -> None:
     rows = [{"n": 1, "big": "9007199254740993", "d": 0.1, "f": "2.5", "s": "42", "rel": None},
-            {"n": None, "big": None, "d": "1.10", "f": 3.0, "s": "x", "rel": {"big": "1"}}]
+            {"n": None, "big": None, "d": "1.10", "f": 3, "s": "x", "rel": {"big": "1"}}]
     assert typed_items(rows, TYPES) is rows
     assert rows == [
         {"n": 1, "big": 9007199254740993, "d": Decimal("0.1"), "f": 2.5, "s": "42", "rel": None},
         {"n": None, "big": None, "d": Decimal("1.10"), "f": 3.0, "s": "x", "rel": {"big": "1"}}]
+    assert type(rows[1]["f"]) is float  # a whole float, sent as 2 by JavaScript
     one = {"big": "5"}
     assert typed_items(one, TYPES) is one and one == {"big": 5}
     assert typed_items([{"n": 1}], {}) == [{"n": 1}]
