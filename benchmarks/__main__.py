@@ -1,7 +1,7 @@
 """``python -m benchmarks``: start a local Directus, seed it, run every workload, report.
 
-Writes benchmarks/results.md, benchmarks/ratios.png and README's Performance section.
-``--quick`` does a small smoke run into benchmarks/.peers/quick/ and leaves README alone;
+Writes benchmarks/results.md, benchmarks/ratios.png and the main table of docs/performance.md.
+``--quick`` does a small smoke run into benchmarks/.peers/quick/ and leaves the docs alone;
 ``--render results.json`` rewrites the outputs from a run's samples without measuring;
 ``--only downloads`` re-measures the download rows into results.json's run (noted as such).
 ``--async-client [ARGS]`` runs ``python -m benchmarks.async_client [ARGS]`` instead (the async
@@ -46,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the whole suite; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
-                        help="a small smoke run (into benchmarks/.peers/quick/, README untouched)")
+                        help="a small smoke run (into benchmarks/.peers/quick/, docs untouched)")
     parser.add_argument("--only", choices=["downloads"],
                         help="re-measure only the download rows and put them into "
                              "results.json's run, saying so under the tables")
     parser.add_argument("--render", metavar="RESULTS_JSON", type=Path,
-                        help="measure nothing: rewrite results.md, the chart and README's "
+                        help="measure nothing: rewrite results.md, the chart and the docs' "
                              "section from a run's results.json")
     for flag, (module, example, writes) in SUITES.items():
         parser.add_argument(f"--{flag}", nargs=argparse.REMAINDER, metavar="ARGS",
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run = report.Run(rows=rows, compile=compiled, peers=installed, sizes=sizes, started=started,
                      seconds=time.monotonic() - began, directus=DIRECTUS_VERSION)
-    written = report.write(run, readme=not options.quick, out=out)
+    written = report.write(run, page=not options.quick, out=out)
     log.info("done in %.0f s; wrote %s", run.seconds, ", ".join(str(p) for p in written))
     return 0
 

@@ -1,4 +1,4 @@
-"""Write benchmarks/results.md, the ratio chart, and README's Performance section."""
+"""Write benchmarks/results.md, the ratio chart, and the main table of docs/performance.md."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from benchmarks.workloads import COLUMNS, PEERS, Row, Sizes
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"
 CHART = HERE / "ratios.png"
-README = HERE.parent / "README.md"
-SECTION = "## Performance"
+PAGE = HERE.parent / "docs" / "performance.md"
+SECTION = "### The main benchmark"
 
 TARGET_CPU = 1.10
 TARGET_ITERATE_WALL = 1.05
@@ -347,37 +347,30 @@ def update_separate(results: Path = RESULTS) -> None:
     results.write_text(text.rstrip("\n") + "\n\n" + "\n".join(separate_runs()).rstrip("\n") + "\n")
 
 
-def readme_section(run: Run) -> str:
-    """Return README's Performance section."""
+START = "<!-- benchmarks:start (written by `python -m benchmarks`: edit outside these marks) -->"
+END = "<!-- benchmarks:end -->"
+
+
+def page_section(run: Run) -> str:
+    """Return the generated part of docs/performance.md's main-benchmark section."""
     return "\n".join([
-        SECTION, "",
-        "<!-- Written by `python -m benchmarks`; every number below comes from its latest "
-        "run (benchmarks/results.md has the notes and the chart). -->", "",
-        *header_lines(run), "",
-        "How much pydirectus costs on top of the wire, against a real local Directus and "
-        "against a canned-response server that isolates the client. Cells: median wall time "
-        "± half its range, the client's own CPU time, and peak RSS for the bulk workloads; "
-        "ratios are medians of per-round ratios from interleaved runs.", "",
-        *table(run), "", *target_table(run), "",
-        "To rerun (about ten minutes; starts its own Directus, installs the peers into "
-        "`benchmarks/.peers/`, and rewrites `benchmarks/results.md`, "
-        "`benchmarks/ratios.png` and this section):", "",
-        "```sh", "make bench            # or: python -m benchmarks", "```", ""])
+        START, *header_lines(run), "",
+        "Cells: median wall time ± half its range, the client's own CPU time, and peak RSS "
+        "for the bulk workloads; ratios are medians of per-round ratios from interleaved "
+        "runs.", "",
+        *table(run), "", "The targets this benchmark checks:", "", *target_table(run), END])
 
 
-def write_readme(run: Run, path: Path = README) -> None:
-    """Replace (or append) the Performance section, leaving every other section alone."""
+def write_page(run: Run, path: Path = PAGE) -> None:
+    """Replace the generated part of the main-benchmark section (between its marks), or
+    append the section; the page's prose around it is left alone."""
     text = path.read_text()
-    lines = text.splitlines()
-    section = readme_section(run).splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines))
-                    if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = section
+    section = page_section(run)
+    if START in text and END in text:
+        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
     else:
-        lines += ["", *section] if lines and lines[-1] else section
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{section}\n"
+    path.write_text(text.rstrip("\n") + "\n")
 
 
 def chart(run: Run, path: Path = CHART) -> None:
@@ -459,13 +452,13 @@ def load(path: Path) -> Run:
                notes=raw["notes"], machine=raw["machine"])
 
 
-def write(run: Run, readme: bool = True, out: Path = RESULTS) -> Sequence[Path]:
-    """Write results.md, results.json, the chart and (unless told not to) README's section."""
+def write(run: Run, page: bool = True, out: Path = RESULTS) -> Sequence[Path]:
+    """Write results.md, results.json, the chart and (unless told not to) the docs' table."""
     out.write_text(markdown(run))
     samples = out.with_suffix(".json")
     samples.write_text(json.dumps(raw_data(run), indent=1) + "\n")
     image = out.with_name(CHART.name)
     chart(run, image)
-    if readme:
-        write_readme(run)
-    return [out, samples, image] + ([README] if readme else [])
+    if page:
+        write_page(run)
+    return [out, samples, image] + ([PAGE] if page else [])
