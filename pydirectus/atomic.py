@@ -1,7 +1,7 @@
 """Write a file all or nothing: the one home of the package's atomic file write.
 
 Downloads (``download``, on both faces) and the command line's output files (``cli``)
-write through :class:`AtomicFile` (or :func:`write_atomically`, its one-call form): a
+write through ``AtomicFile`` (or ``write_atomically``, its one-call form): a
 temporary file beside the destination, renamed over it only once the writer has
 finished, so a failure leaves an existing file untouched and no partial file behind.
 """
@@ -22,8 +22,8 @@ T = TypeVar("T")
 
 
 class AtomicFile:
-    """A new file beside `path`, open for writing: :meth:`commit` renames it over `path`,
-    :meth:`discard` removes it.
+    """A new file beside `path`, open for writing: ``commit`` renames it over `path`,
+    ``discard`` removes it.
 
     The file is binary, or text in `encoding` (newlines written as given). It is created
     exclusively (``O_EXCL``: never written through a file or link someone else put there),
@@ -85,7 +85,7 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Any], T], *,
                      encoding: str | None = None) -> T:
     """Call write(file) on a new file beside path, then rename it over path; return its result.
 
-    See :class:`AtomicFile`. Anything raised (an interrupt too) removes the new file and
+    See ``AtomicFile``. Anything raised (an interrupt too) removes the new file and
     leaves path as it was.
     """
     target = AtomicFile(path, encoding=encoding)

@@ -1,19 +1,19 @@
 """Auth strategies: requests AuthBase subclasses whose decisions are plans both faces drive.
 
-Write your own by subclassing :class:`DirectusAuth`: set the header in ``__call__`` (it
+Write your own by subclassing ``DirectusAuth``: set the header in ``__call__`` (it
 must not send anything: it runs on the event loop under the async face); optionally
 override ``recover`` (called once on a 401 TOKEN_EXPIRED; return True to re-send),
 ``ensure_fresh`` (called before a body that cannot be sent twice) and ``close`` (called
-by ``client.close()``). Strategies that talk to the server (:class:`Password`) override
+by ``client.close()``). Strategies that talk to the server (``Password``) override
 the plan forms instead (``prepare_plan``, ``recover_plan``, ``ensure_fresh_plan``,
-``close_plan``): generators that yield calls (see :mod:`pydirectus.core.plans`), so one
+``close_plan``): generators that yield calls (see ``pydirectus.core.plans``), so one
 definition serves the sync and the async face.
 
-Strategies reach the server only through an :class:`AuthChannel` (``post_auth``, a plan),
+Strategies reach the server only through an ``AuthChannel`` (``post_auth``, a plan),
 which the transport provides: this module imports nothing from the transport.
 
 Secrets stay out of every text the client produces: a strategy lists what it holds in
-``secret_values()`` and registers itself with :func:`pydirectus.redact.register_secrets`
+``secret_values()`` and registers itself with ``pydirectus.redact.register_secrets``
 (StaticToken and Password do), and errors, logs and the CLI scrub those values.
 """
 
@@ -79,7 +79,7 @@ class AuthChannel(Protocol):
                   ) -> Plan[dict[str, Any] | None]:
         """Plan: POST /auth/{endpoint} (a tuple: that path) with no bearer token and no
         redirects; the data or None. ``cookie=(name, token)``: session mode (see
-        :meth:`pydirectus.core.exchange.Exchange.post_auth`)."""
+        ``pydirectus.core.exchange.Exchange.post_auth``)."""
         ...
 
     def run(self, plan: Plan[Any]) -> Any:

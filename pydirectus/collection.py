@@ -1,10 +1,10 @@
 """Collection handles and the lazy item queries bound to them: one definition, both faces.
 
-``client.collection("articles")`` is a :class:`Collection`; its chain methods return an
-:class:`ItemQuery`, which holds a :class:`~pydirectus.query.Query` and runs only when
+``client.collection("articles")`` is a ``Collection``; its chain methods return an
+``ItemQuery``, which holds a ``Query`` and runs only when
 iterated or asked for a result. Reads page transparently; writes batch.
 
-Every method that talks to Directus builds a plan (:mod:`pydirectus.core`) and hands it
+Every method that talks to Directus builds a plan (``pydirectus.core``) and hands it
 to the face's runner: the sync client's returns the result, the async client's an
 awaitable (``await coll.get(pk)``, ``async for row in q``). Django's QuerySet vocabulary
 (``get(**lookups)``, ``get_or_create``, ``in_bulk``, ``values_list``, ...) is built on
@@ -268,7 +268,7 @@ class _Handle(_Lazy, BoundChain["ItemQuery[T]"], Generic[T]):
         """Iterate every match of the window via GET /items/{collection}, page by page.
 
         The next page is fetched in the background while the loop works on this one,
-        unless the client was made with prefetch=False (see :meth:`iterator`).
+        unless the client was made with prefetch=False (see ``iterator``).
         """
         return self.iterator()
 

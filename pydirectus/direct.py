@@ -5,13 +5,13 @@ machine (a quarter of a small read's client CPU): it looks the pool up again, se
 proxies twice, rebuilds the timeout, and reads the body back through ``iter_content``'s
 chunk generator. For the requests this client sends most (no proxy, a body of bytes or
 none, not streamed, through a plain ``HTTPAdapter`` without read retries of its own)
-:func:`send` takes the pool from the adapter itself (``get_connection_with_tls_context``,
+``send`` takes the pool from the adapter itself (``get_connection_with_tls_context``,
 once per origin: the same pool, TLS context, CA bundle and client certificate), lets
 urllib3 read the body as it parses the response, and builds the Response with the
 adapter's own ``build_response``. Failures come out as the same ``requests`` exceptions
 the adapter raises (tests/unit/test_direct.py runs both paths against the same faults).
 
-:func:`usable` says when this applies; everything else goes through ``adapter.send``.
+``usable`` says when this applies; everything else goes through ``adapter.send``.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class Pools:
 
 def send(adapter: HTTPAdapter, pools: Pools, prepared: requests.PreparedRequest, *,
          timeout: Any, verify: Any, cert: Any) -> requests.Response:
-    """Send a request that :func:`usable` accepts; return the Response, its body read."""
+    """Send a request that ``usable`` accepts; return the Response, its body read."""
     pool = pools.get(adapter, prepared, verify, cert)
     try:
         answer = cast(Any, pool).urlopen(

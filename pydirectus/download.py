@@ -1,8 +1,8 @@
 """Downloads: what to ask for and where the bytes go, for both faces.
 
-A :class:`Download` holds a streamed download's decisions (the call, the chunk size, the
+A ``Download`` holds a streamed download's decisions (the call, the chunk size, the
 progress report); each face's runner reads the body (``runner.stream(download)``: the sync
-:class:`~pydirectus.transport.Transport` with requests, the async one with aiohttp, each
+``Transport`` with requests, the async one with aiohttp, each
 mapping a body cut short (a reset, a stall past the read timeout, fewer bytes than
 Content-Length) to ConnectError or Timeout) and pours it into a sink
 (``runner.save(download, sink)``). A download to a path writes to a temporary file beside
@@ -71,9 +71,9 @@ def content_length(headers: Mapping[str, str]) -> int | None:
 class Download:
     """A streamed download: the call, how to read it, and its progress report.
 
-    A face's runner drives :meth:`plan` to the streamed reply (body unread), reads the body
+    A face's runner drives ``plan`` to the streamed reply (body unread), reads the body
     in ``chunk_size`` chunks (mapping read failures of ``call``), hands each chunk to
-    :meth:`received`, calls :meth:`finished` after the last one and :meth:`close` however
+    ``received``, calls ``finished`` after the last one and ``close`` however
     it ends. Made with checked arguments; nothing is sent (or drawn) until the plan runs.
     """
 
@@ -121,7 +121,7 @@ class Sink(Protocol):
 
 
 class PathSink:
-    """Write to a path all or nothing (:class:`~pydirectus.atomic.AtomicFile`, opened on
+    """Write to a path all or nothing (``AtomicFile``, opened on
     the first chunk); commit() returns the bytes written."""
 
     def __init__(self, path: Path) -> None:
@@ -209,7 +209,7 @@ def drain(chunks: Generator[bytes, None, None], sink: Sink) -> Any:
 
 
 async def drain_async(chunks: AsyncGenerator[bytes, None], sink: Sink) -> Any:
-    """Pour an async stream of chunks into a sink, as :func:`drain` does."""
+    """Pour an async stream of chunks into a sink, as ``drain`` does."""
     try:
         async for chunk in chunks:
             sink.write(chunk)

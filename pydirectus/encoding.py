@@ -9,7 +9,7 @@ JavaScript's safe integers (±(2**53 - 1)) -> the string of its digits: Directus
 numbers as JavaScript numbers, which would round it (2**60 + 1 written as
 1152921504606846976), while it writes a string of digits to a bigInteger column exactly and
 compares it exactly in a filter (where a number that large is refused). Anything else, NaN
-and infinity included, raises :class:`~pydirectus.errors.InvalidQuery` naming the key path
+and infinity included, raises ``InvalidQuery`` naming the key path
 of the value, before anything is sent.
 
 With orjson installed (the ``pydirectus[fast]`` extra) bodies are encoded and decoded by

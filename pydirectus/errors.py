@@ -71,9 +71,9 @@ raise them (``pydirectus.typegen``, ``pydirectus.cli.common``, ``pydirectus.syst
 
 Errors map on Directus's ``errors[0].extensions.code`` first and fall back on the
 HTTP status. Messages never carry a token, a password or a refresh token (every text an
-error holds goes through :mod:`pydirectus.redact`, which knows the live secrets of the
+error holds goes through ``pydirectus.redact``, which knows the live secrets of the
 process's auth strategies by value), and no exception holds a live ``requests`` object:
-``APIError.response`` is a :class:`ResponseInfo` snapshot (status, reason, redacted URL,
+``APIError.response`` is a ``ResponseInfo`` snapshot (status, reason, redacted URL,
 method, headers without cookies, the error body scrubbed, JSON or not).
 
 This module is pure: it imports nothing from the rest of the package and no HTTP

@@ -1,10 +1,10 @@
 """The error tree under the names pydirectus 0.2 used: ``from pydirectus.exceptions import ...``.
 
-``DirectusException`` is :class:`pydirectus.errors.DirectusError` itself (not a parallel
+``DirectusException`` is ``pydirectus.errors.DirectusError`` itself (not a parallel
 class), so ``except DirectusException`` catches everything pydirectus raises, and
-``DirectusAuthException`` is :class:`~pydirectus.errors.AuthenticationError`. Every class
-of :mod:`pydirectus.errors` is here too, under its own name; new code should import from
-:mod:`pydirectus.errors`.
+``DirectusAuthException`` is ``AuthenticationError``. Every class
+of ``pydirectus.errors`` is here too, under its own name; new code should import from
+``pydirectus.errors``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What the sync and the async client share: handles, the seed's methods, custom routes.
 
-:class:`ClientFace` is written once. Each method builds a handle or a plan and hands it
-to the face's runner: :class:`~pydirectus.client.DirectusClient` (sync) gets results,
-:class:`~pydirectus.aio.AsyncDirectusClient` gets awaitables (its types are declared in
-:mod:`pydirectus.aio.typing`).
+``ClientFace`` is written once. Each method builds a handle or a plan and hands it
+to the face's runner: ``DirectusClient`` (sync) gets results,
+``AsyncDirectusClient`` gets awaitables (its types are declared in
+``pydirectus.aio.typing``).
 """
 
 from __future__ import annotations

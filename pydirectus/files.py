@@ -125,7 +125,7 @@ class Files(Collection[File]):
         even) to send on from where the server stands; the fields are those it was
         created with.
 
-        `data` sets fields (title, folder, ...) on every file; an :class:`Upload` in the list
+        `data` sets fields (title, folder, ...) on every file; an ``Upload`` in the list
         carries a file's own filename, content type and fields (which win over `data`).
         `progress` is a callable ``(done_bytes, total_bytes_or_None)`` or True for a tqdm
         bar. A list returns the records in the order of the sources; each file of a list

@@ -4,7 +4,7 @@
 the one read path (keyset paging, the server's cap, the next page fetched ahead) and turn
 each page into an Arrow record batch as it arrives: no more than a page of rows is held
 as dicts. The schema comes first, from the collection's field types
-(:mod:`pydirectus.core.columns`), so every page gets the same column types, whatever
+(``pydirectus.core.columns``), so every page gets the same column types, whatever
 its values:
 
 =====================  ========================================================

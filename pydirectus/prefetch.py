@@ -1,6 +1,6 @@
 """Fetch the next page on a background thread while the caller works on the current one.
 
-:class:`Prefetch` wraps any page iterator (a generator that sends one request per page).
+``Prefetch`` wraps any page iterator (a generator that sends one request per page).
 The first page is fetched on the caller's thread; after each page it hands out, one
 background thread (the same one for the whole loop) fetches the next, so at most one
 request is in flight and at most two pages are held. The page iterator still decides what

@@ -63,7 +63,7 @@ class Reporter:
 
 def check_progress(progress: ProgressArg) -> ProgressArg:
     """Return a `progress=` argument if it is usable (True needs tqdm), else raise
-    UsageError; nothing is drawn yet (see :func:`reporter`)."""
+    UsageError; nothing is drawn yet (see ``reporter``)."""
     if progress is None or progress is False:
         return progress
     if progress is True:

@@ -2,7 +2,7 @@
 
 One socket per client, read by one background thread; every subscription on it has its
 own queue. The decisions (auth, heartbeat, resubscribe, gaps) are the core's
-(:mod:`pydirectus.core.realtime`); this module owns the socket, the thread and the
+(``pydirectus.core.realtime``); this module owns the socket, the thread and the
 queues. Needs the extra: ``pip install 'pydirectus[realtime]'``.
 """
 
@@ -86,7 +86,7 @@ class Realtime:
     ...         print(ev.event, ev.data)
 
     Every subscription of a client shares one socket, opened by the first and closed by
-    :meth:`close` (or ``client.close()``).
+    ``close`` (or ``client.close()``).
     """
 
     def __init__(self, client: ClientFace) -> None:

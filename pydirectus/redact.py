@@ -5,11 +5,11 @@ One mechanism for every string that leaves the client (exception messages and th
 
 - by pattern: ``user:password@`` in URLs, ``key=value`` parameters, ``"key": "value"``
   pairs (JSON or Python quoting), ``Authorization: ...`` headers and bearer tokens, for
-  the keys in :data:`SECRET_KEYS`;
+  the keys in ``SECRET_KEYS``;
 - by value: the secrets of every live auth strategy in this process (a static token, a
   password, the current and recent access and refresh tokens), as they are and in their
   URL-encoded and JSON-escaped forms. Strategies register themselves with
-  :func:`register_secrets`; values shorter than :data:`MIN_SECRET_CHARS` are left to the
+  ``register_secrets``; values shorter than ``MIN_SECRET_CHARS`` are left to the
   patterns (masking every "pw" in a text would leave it unreadable).
 
 Pure: imports nothing from requests or the rest of the package.
@@ -63,7 +63,7 @@ _BEARER: Final = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 
 class SecretHolder(Protocol):
-    """What registers with :func:`register_secrets`: an object that can list its secrets."""
+    """What registers with ``register_secrets``: an object that can list its secrets."""
 
     def secret_values(self) -> Iterable[str]:
         """Return the secrets this object holds now."""
@@ -104,7 +104,7 @@ def _scrub_values(text: str) -> str:
 
 def mask(value: Any) -> Any:
     """Return a copy of a JSON-like value with the values of secret keys masked and every
-    string in it scrubbed (see :func:`redact_text`)."""
+    string in it scrubbed (see ``redact_text``)."""
     if isinstance(value, Mapping):
         return {key: MASK if str(key).lower() in SECRET_KEYS else mask(item)
                 for key, item in value.items()}
@@ -133,7 +133,7 @@ def _masked_pair(match: re.Match[str]) -> str:
 
 
 def redact_bytes(body: bytes) -> bytes:
-    """Return a body (JSON or not) with what :func:`redact_text` masks masked.
+    """Return a body (JSON or not) with what ``redact_text`` masks masked.
 
     A JSON body is scrubbed value by value (its escaped strings are read first) and
     re-encoded; anything else is scrubbed as UTF-8 text. An unchanged body is returned as is.

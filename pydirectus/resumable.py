@@ -216,10 +216,10 @@ def resume_route(resume_url: Any, base_url: str) -> tuple[str, ...]:
 def upload_plan(part: FilePart, *, chunk_size: int | None, retry: RetryPolicy,
                 progress: Reporter, base_url: str,
                 resume: tuple[str, ...] | None = None) -> Plan[str | None]:
-    """Plan: upload one checked part (see :func:`resumable_part`) over TUS, resuming after
+    """Plan: upload one checked part (see ``resumable_part``) over TUS, resuming after
     interruptions; return the new file's id (None when the token may not learn it).
 
-    `resume`: the route of an upload created earlier (:func:`resume_route`), sent on from
+    `resume`: the route of an upload created earlier (``resume_route``), sent on from
     where the server stands instead of creating one. A failure after creation carries
     ``resume_url`` for that.
     """

@@ -3,7 +3,7 @@
 ``requests.Session.request`` spends most of a small call's client CPU on work this client
 never needs per call: merging session settings, re-quoting a URL it built itself, reading
 the environment (proxies, CA bundle, netrc), cookie jars, hooks and redirect machinery.
-:class:`LeanSender` keeps requests as the transport (the session's mounted adapter, its
+``LeanSender`` keeps requests as the transport (the session's mounted adapter, its
 connection pools, TLS verification, proxies) and does the rest once:
 
 - proxies, CA bundle, client certificate and netrc credentials are resolved once per

@@ -1,10 +1,10 @@
 """The sync face's sender and driver: requests underneath, the core's decisions on top.
 
-:class:`Transport` drives plans (:mod:`pydirectus.core.plans`) by blocking: a call runs
-the core's exchange plan (:mod:`pydirectus.core.exchange`: retries, token renewal,
+``Transport`` drives plans (``pydirectus.core.plans``) by blocking: a call runs
+the core's exchange plan (``pydirectus.core.exchange``: retries, token renewal,
 redirects, error mapping), whose attempts go out through the one requests sender
-(:mod:`pydirectus.sender`, with its lean path) and whose waits sleep. Failures of requests
-are mapped here to the pydirectus tree (:func:`wrap_error`).
+(``pydirectus.sender``, with its lean path) and whose waits sleep. Failures of requests
+are mapped here to the pydirectus tree (``wrap_error``).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ class Transport:
     A session passed in is used, not changed: verify, proxies, the User-Agent and timeouts
     go with each request, and ``close()`` closes only a session the transport created.
     ``lean=False`` sends every request through ``Session.prepare_request`` and
-    ``adapter.send`` (see :mod:`pydirectus.sender`).
+    ``adapter.send`` (see ``pydirectus.sender``).
     """
 
     #: run() blocks and returns the plan's result

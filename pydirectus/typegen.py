@@ -6,7 +6,7 @@ return row for row. One TypedDict per collection (``total=False``: what comes ba
 depends on the fields asked for); many-to-one fields are ``Key | Related`` (the key, or
 the related record when expanded); one-to-many and many-to-many aliases are lists of the
 same; choices become ``Literal`` aliases; relations to ``directus_users``,
-``directus_files`` and ``directus_folders`` use :mod:`pydirectus.models`.
+``directus_files`` and ``directus_folders`` use ``pydirectus.models``.
 
 The output is sorted and formatted so that ``ruff`` (line length 88) and
 ``mypy --strict`` accept it as it is.

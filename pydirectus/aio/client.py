@@ -1,7 +1,7 @@
 """AsyncDirectusClient: the sync client's handles and methods, awaited, over aiohttp.
 
 The handles are the sync client's own (one definition each): their methods build plans
-(:mod:`pydirectus.core`) that this client's :class:`~pydirectus.aio.transport.AsyncTransport`
+(``pydirectus.core``) that this client's ``AsyncTransport``
 drives as coroutines, so ``await coll.get(pk)`` does what ``coll.get(pk)`` does.
 """
 

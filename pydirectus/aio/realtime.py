@@ -1,8 +1,8 @@
 """Realtime subscriptions, async face: ``client.realtime`` over websockets' asyncio client.
 
 One socket per client, read by one task; every subscription on it has its own queue and
-is an async iterator. The decisions are the core's (:mod:`pydirectus.core.realtime`), as
-on the sync face (:mod:`pydirectus.realtime`).
+is an async iterator. The decisions are the core's (``pydirectus.core.realtime``), as
+on the sync face (``pydirectus.realtime``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ _CLOSED = object()
 
 
 class AsyncRealtime:
-    """``client.realtime`` of the async face (see :class:`pydirectus.realtime.Realtime`).
+    """``client.realtime`` of the async face (see ``pydirectus.realtime.Realtime``).
 
     >>> async with client.realtime.subscribe("posts", event="update", item=42) as sub:
     ...     async for ev in sub:

@@ -1,9 +1,9 @@
 """The async face's sender: one aiohttp ClientSession puts the core's attempts on the wire.
 
-Each :class:`~pydirectus.core.plans.Attempt` becomes one aiohttp request (no redirects
-followed, no cookies kept); the answer comes back as an :class:`AioReply`, read whole
+Each ``Attempt`` becomes one aiohttp request (no redirects
+followed, no cookies kept); the answer comes back as an ``AioReply``, read whole
 (``stream=False``) or left open for a streamed download. Failures become a
-:class:`~pydirectus.core.plans.WireFailure` carrying the pydirectus error, as the sync
+``WireFailure`` carrying the pydirectus error, as the sync
 sender's do: refused connections and DNS failures never reached the server, a read
 timeout may have.
 """

@@ -1,10 +1,10 @@
 """The async face's driver: run the core's plans by awaiting, over the aiohttp sender.
 
-The same plans the sync :class:`~pydirectus.transport.Transport` blocks on run here as
+The same plans the sync ``Transport`` blocks on run here as
 coroutines: a call runs the core's exchange plan (retries, token renewal, redirects,
-error mapping), attempts go through :class:`~pydirectus.aio.sender.AioSender`, waits are
-``asyncio.sleep``, :class:`~pydirectus.core.plans.Exclusive` takes an ``asyncio.Lock``
-(one token refresh for many waiting tasks) and :class:`~pydirectus.core.plans.Gather`
+error mapping), attempts go through ``AioSender``, waits are
+``asyncio.sleep``, ``Exclusive`` takes an ``asyncio.Lock``
+(one token refresh for many waiting tasks) and ``Gather``
 runs its plans as tasks.
 """
 

@@ -1,6 +1,6 @@
 """How the async face's handles are typed: the sync handles' methods, awaited.
 
-At run time ``AsyncDirectusClient.collection()`` returns the same :class:`Collection` the
+At run time ``AsyncDirectusClient.collection()`` returns the same ``Collection`` the
 sync client does, driven by the async runner, so each method returns an awaitable. These
 Protocols say so to type checkers: ``await coll.get(pk)`` is a ``T``, ``async for`` yields
 ``T``. A unit test holds them to the handles' own signatures.

@@ -1,10 +1,10 @@
 """The one batcher: send a long write in batches and say exactly what landed when one fails.
 
-:func:`write_in_batches` is a plan. With ``concurrency`` above 1 it sends that many
-batches at a time (one :class:`~pydirectus.core.plans.Gather`, which the sync face runs on
+``write_in_batches`` is a plan. With ``concurrency`` above 1 it sends that many
+batches at a time (one ``Gather``, which the sync face runs on
 threads and the async face as tasks); the answers come back in input order either way.
 
-What a failed batch did is decided by :func:`may_have_landed` alone: Directus runs each
+What a failed batch did is decided by ``may_have_landed`` alone: Directus runs each
 batch in one transaction (a refused batch leaves nothing behind), so a batch either landed
 whole or not at all, and the only doubt is whether an answer that never came back (or came
 from a gateway, not Directus) hid a batch that landed.
@@ -56,7 +56,7 @@ def write_in_batches(send: Callable[[Sequence[Item]], Plan[Sequence[Any] | None]
     A failure raises BatchWriteError once the batches in flight have finished (none is
     sent after it): ``written`` holds the answers of every batch that landed, in input
     order; ``uncertain`` the input of each batch that may have landed (see
-    :func:`may_have_landed`); ``not_written`` the input of each refused batch and of every
+    ``may_have_landed``); ``not_written`` the input of each refused batch and of every
     batch not sent. ``operation`` ("create", "update", "delete") and ``changes`` (an
     update's data) go on the error for ``settle()``.
     """

@@ -15,7 +15,7 @@ from the rows:
   OpenAPI document): ``kind`` None, read as text.
 
 Decimal precision and scale come from ``GET /fields/{collection}`` where the token may
-read it (None otherwise). Nothing here imports a table library: :mod:`pydirectus.frames`
+read it (None otherwise). Nothing here imports a table library: ``pydirectus.frames``
 turns the columns into an Arrow schema.
 """
 

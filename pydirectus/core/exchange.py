@@ -19,10 +19,10 @@ What is re-sent, and when:
   another origin with credentials: anything else raises UnexpectedRedirect naming the
   Location (a POST answered 301 would otherwise come back as a GET and create nothing).
 
-:func:`exchange` yields :class:`~pydirectus.core.plans.Attempt` (one hop on the wire),
-:class:`~pydirectus.core.plans.Wait`, and whatever the auth strategy's plans yield
-(calls to /auth, :class:`~pydirectus.core.plans.Exclusive`); a face's sender answers
-attempts with a reply or raises :class:`~pydirectus.core.plans.WireFailure`.
+``exchange`` yields ``Attempt`` (one hop on the wire),
+``Wait``, and whatever the auth strategy's plans yield
+(calls to /auth, ``Exclusive``); a face's sender answers
+attempts with a reply or raises ``WireFailure``.
 """
 
 from __future__ import annotations

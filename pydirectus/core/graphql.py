@@ -10,7 +10,7 @@ mutation: never retried once it may have landed.
 The answer's ``data`` is returned as GraphQL typed it (see the README: ``ID`` and
 ``GraphQLBigInt`` as strings, decimals as floats, dates as text), not
 converted to REST's Python types; ``errors`` raise a
-:class:`~pydirectus.errors.GraphQLError` of the first error's code.
+``GraphQLError`` of the first error's code.
 """
 
 from __future__ import annotations

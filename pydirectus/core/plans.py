@@ -3,8 +3,8 @@
 A plan is a generator: ``reply = yield Call(...)`` asks the face to send a call and
 resumes with the reply, or with the error raised at the ``yield`` (so ``try``/``except``
 around it works as around a blocking call). Besides calls, the transport's own plan
-(:mod:`pydirectus.core.exchange`) yields :class:`Attempt` (one request on the wire),
-:class:`Wait` (sleep before a retry) and :class:`Exclusive` (run a sub-plan holding a
+(``pydirectus.core.exchange``) yields ``Attempt`` (one request on the wire),
+``Wait`` (sleep before a retry) and ``Exclusive`` (run a sub-plan holding a
 lock, e.g. one token refresh for many threads or tasks). A face's driver answers each:
 the sync one by blocking, the async one by awaiting.
 """
@@ -99,7 +99,7 @@ class Runner(Protocol):
     """What a handle asks of its face: drive a plan, iterate a page stream.
 
     The sync face returns results; the async face returns awaitables and async iterators
-    (its handles are typed by the Protocols in :mod:`pydirectus.aio.typing`).
+    (its handles are typed by the Protocols in ``pydirectus.aio.typing``).
     """
 
     base_url: str

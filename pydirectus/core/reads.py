@@ -2,7 +2,7 @@
 
 Every read a handle makes (fetch, iteration, first/last, count, exists, with_meta, get,
 aggregates, and the key reads behind filtered update/delete) goes through
-:class:`ReadPath`. It
+``ReadPath``. It
 
 - honours the query's window (``limit``/``offset``/``page``, or a slice): ``count()``
   counts at most the window, ``first()`` is the window's first item;
@@ -16,11 +16,11 @@ aggregates, and the key reads behind filtered update/delete) goes through
   larger limit gets), so ``limit(-1)`` and unbounded reads cover every match;
 - sends the query as SEARCH with a JSON body when the query string would be too long;
 - knows a singleton's shape (one object, not a list);
-- gives every answer the same Python types on every database (:mod:`pydirectus.values`),
+- gives every answer the same Python types on every database (``pydirectus.values``),
   and turns a refusal caused by a bad name into an InvalidQuery naming it.
 
-Every method that reads is a plan (see :mod:`pydirectus.core.plans`). Page streams
-(:meth:`ReadPath.pages`) yield calls and, between them, :class:`Rows`: the sync face
+Every method that reads is a plan (see ``pydirectus.core.plans``). Page streams
+(``ReadPath.pages``) yield calls and, between them, ``Rows``: the sync face
 iterates them with a background prefetch thread, the async face with a prefetch task.
 """
 

@@ -1,10 +1,10 @@
 """Realtime (Directus's /websocket), sans I/O: messages, replies, subscriptions, gaps.
 
-Both faces (:mod:`pydirectus.realtime`, :mod:`pydirectus.aio.realtime`) own a socket and
-a clock; this module owns every decision. A face feeds :class:`RealtimeProtocol` what
+Both faces (``pydirectus.realtime``, ``pydirectus.aio.realtime``) own a socket and
+a clock; this module owns every decision. A face feeds ``RealtimeProtocol`` what
 happened (connected, a text frame, a quiet interval, the socket closed) and carries out
-the actions it returns: :class:`Send` a frame, :class:`Deliver` an event to a
-subscription, :class:`Fail` one (or all), :class:`Renew` the token, :class:`Reconnect`.
+the actions it returns: ``Send`` a frame, ``Deliver`` an event to a
+subscription, ``Fail`` one (or all), ``Renew`` the token, ``Reconnect``.
 
 Guarantees the faces build on (where the SDK's users lost messages):
 

@@ -9,10 +9,10 @@ app token learns it). Relations and field types come from ``/relations`` and ``/
 else from the OpenAPI document of ``/server/specs/oas`` (one request: Directus describes
 there every collection the token may read, its fields' types and relations), else from
 GraphQL introspection of the whole schema. A fact that cannot be learned raises
-:class:`~pydirectus.errors.SchemaRequired` saying what is missing and how to give it.
+``SchemaRequired`` saying what is missing and how to give it.
 
 Every method that may ask the server is a plan (it yields calls; see
-:mod:`pydirectus.core.plans`). The lock guards the cache's dicts only and is never held
+``pydirectus.core.plans``). The lock guards the cache's dicts only and is never held
 across a yield, so threads (sync face) and tasks (async face) share one cache.
 """
 

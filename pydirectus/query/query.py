@@ -194,11 +194,11 @@ class Query:
         return self._evolve(sort=names("sort", keys))
 
     def order_by(self, *keys: str | Iterable[str]) -> Self:
-        """Django's name for :meth:`sort`: REPLACE the sort keys (``"-date"`` descending)."""
+        """Django's name for ``sort``: REPLACE the sort keys (``"-date"`` descending)."""
         return self.sort(*keys)
 
     def only(self, *names_: str | Iterable[str]) -> Self:
-        """Django's name for :meth:`fields`: REPLACE the fields to return."""
+        """Django's name for ``fields``: REPLACE the fields to return."""
         return self.fields(*names_)
 
     def limit(self, n: int | None) -> Self:

@@ -112,7 +112,7 @@ class Shares(SystemCollection[Share]):
     NAME = "directus_shares"
 
     def authenticate(self, share: str, password: str | None = None) -> ShareLogin:
-        """Log in to a share with POST /shares/auth; return a :class:`ShareLogin` holding
+        """Log in to a share with POST /shares/auth; return a ``ShareLogin`` holding
         its share-scoped tokens, to pass as ``DirectusClient(url, auth=...)``.
 
         Each login counts as one use of the share (``max_uses``). A wrong password, or a

@@ -1,7 +1,7 @@
 """The collection handle over system routes: /users, /roles, ..., read-only and singleton forms.
 
 Directus refuses ``/items/directus_*``: every system collection has its own route. These
-handles are :class:`~pydirectus.collection.Collection` (query chain, paging, batched writes)
+handles are ``Collection`` (query chain, paging, batched writes)
 bound to that route, with the primary key known up front, so that a token that may not read
 ``/fields/directus_*`` (an API-only user) still gets a working handle.
 """

@@ -5,7 +5,7 @@ PostgreSQL's ``character varying``, PostgreSQL gives an integer a precision of 3
 SQLite leaves out, SQLite stores a uuid as ``char(36)``. And SQLite reports a foreign key to
 a uuid key as a ``string`` (only the key itself has the ``uuid`` special that says
 otherwise), so a snapshot taken there would make PostgreSQL add a ``varchar`` column that
-no foreign key to a uuid may use. :func:`port_snapshot` rewrites a snapshot so the target
+no foreign key to a uuid may use. ``port_snapshot`` rewrites a snapshot so the target
 reads it in its own terms: foreign keys typed as the keys they point at, and a column or
 relation that means the same on both sides given the target's own details.
 """
@@ -42,7 +42,7 @@ def port_snapshot(snapshot: Mapping[str, Any], target: Mapping[str, Any],
     """Return `snapshot` in `target`'s terms (``target`` being the target's own snapshot).
 
     `key_types` gives the primary-key type of the related collections the snapshot does
-    not hold (see :func:`foreign_keys_outside`). The result carries the target's vendor.
+    not hold (see ``foreign_keys_outside``). The result carries the target's vendor.
     """
     keys = {**_key_types(snapshot.get("fields") or []), **key_types}
     foreign = {(row["collection"], row["field"]): row["related_collection"]

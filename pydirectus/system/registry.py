@@ -1,7 +1,7 @@
 """Every system handle a client hands out, from one table, for both faces.
 
 ``client.users``, ``client.activity``, ``client.schema``, ...: each attribute is one row of
-:data:`SYSTEM_HANDLES` (its Directus collection, its route, read-only or not, and the
+``SYSTEM_HANDLES`` (its Directus collection, its route, read-only or not, and the
 handle class where the route has more than the collection machinery). The handle is made
 on first access over the client's runner, so the sync and the async client share this
 table; a new system route is one row (plus its annotation below, for type checkers).

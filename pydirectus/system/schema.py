@@ -549,7 +549,7 @@ class SchemaAPI(_Handle):
         POST /schema/diff, or None when they already match.
 
         The snapshot is first ported to this database's terms (GET /schema/snapshot here;
-        see :func:`pydirectus.system.portable.port_snapshot`), so one taken on another
+        see ``pydirectus.system.portable.port_snapshot``), so one taken on another
         database (SQLite, PostgreSQL) diffs without `force`. `force` skips Directus's check
         that both sides run the same Directus version."""
         return self._run(self._diff(_check_snapshot(snapshot), force))
@@ -618,8 +618,8 @@ class SchemaAPI(_Handle):
                meta: Mapping[str, Any] | None = None) -> CollectionRecord:
         """Create a collection with typed fields and its relations in one call.
 
-        Fields map names to a type name (``"string"``), a :class:`Field`, a relation
-        (:class:`ManyToOne`, :class:`OneToMany`, :class:`ManyToMany`) or, for anything else,
+        Fields map names to a type name (``"string"``), a ``Field``, a relation
+        (``ManyToOne``, ``OneToMany``, ``ManyToMany``) or, for anything else,
         a raw /fields body (``{"type": ..., "schema": ..., "meta": ...}``). Related collections
         must exist already (define them first). Sends POST /collections, then POST /fields
         and POST /relations for each relation.

@@ -10,7 +10,7 @@ Pass ``grants=AccessGrants(admin)`` (or use one as a context manager) to have ev
 they made removed afterwards; the ``token_clients`` pytest fixture does that for you.
 
 The clients made have the admin client's face: a DirectusClient for a DirectusClient, a
-bridged async client for a :class:`~pydirectus.testing.bridge.SyncOverAsync` one.
+bridged async client for a ``SyncOverAsync`` one.
 """
 
 from __future__ import annotations

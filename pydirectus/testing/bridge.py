@@ -1,6 +1,6 @@
 """Drive the async face with sync code: one scenario, two faces, for tests.
 
-``SyncOverAsync(AsyncDirectusClient(...))`` looks like a :class:`~pydirectus.DirectusClient`:
+``SyncOverAsync(AsyncDirectusClient(...))`` looks like a ``DirectusClient``:
 it runs an event loop on a thread of its own and hands every call of the async client to
 it. A method whose result is awaitable is awaited on that loop and its result returned;
 handles, bound queries and other objects that talk to Directus come back wrapped the same

@@ -4,7 +4,7 @@ A fresh data directory in a temp dir, a free port on loopback (another tried whe
 server took it between our probe and its bind), an unprivileged owner under root, the
 settings Directus needs (``directus_env()``), a start error that quotes the server's log,
 and ``stop()``: the whole process group ended and the folder deleted. Each kind
-(:mod:`.postgres`, :mod:`.mariadb`) says how to find, prepare, launch and probe its server.
+(``.postgres``, ``.mariadb``) says how to find, prepare, launch and probe its server.
 """
 
 from __future__ import annotations

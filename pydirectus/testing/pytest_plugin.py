@@ -6,9 +6,9 @@
 - ``make_client``: a factory of clients of that face (DirectusClient's arguments), closed
   after the test.
 - ``make_collection``: creates uniquely named collections for one test, dropped afterwards.
-- ``access_grants``: an :class:`~pydirectus.testing.access.AccessGrants` for one test: the
+- ``access_grants``: an ``AccessGrants`` for one test: the
   API-only users, policies and Public permissions made through it are removed afterwards.
-- ``make_token_clients``: a factory of :class:`~pydirectus.testing.access.TokenClients` (admin,
+- ``make_token_clients``: a factory of ``TokenClients`` (admin,
   an API-only user with CRUD, Public with read) on a fresh collection; ``token_clients`` is
   one of them on a collection with ``title`` (string), ``views`` (integer) and ``status``.
   The users, policies and permission rows they make are removed after the test.
@@ -21,7 +21,7 @@ default.
 
 The face by ``--directus-face`` (or ``PYDIRECTUS_TEST_FACE``): "sync" (the default) runs the
 scenarios with DirectusClient; "async" with ``SyncOverAsync(AsyncDirectusClient(...))``
-(:mod:`pydirectus.testing.bridge`: the same sync scenario code drives the async face);
+(``pydirectus.testing.bridge``: the same sync scenario code drives the async face);
 "both" runs each test that uses a face fixture once per face (ids ``[sync]``, ``[async]``).
 Tests marked ``sync_only`` (they inspect the requests machinery) are deselected on the
 async face. The API-only and Public clients of ``access_grants`` and ``make_token_clients``
