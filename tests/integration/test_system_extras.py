@@ -237,7 +237,10 @@ def test_import_json_and_csv_files_and_export(directus_client: DirectusClient,
     title = unique("export")
     admin.utils.export(blog["authors"], Query().filter(name__in=["J1", "J2"]).fields("name"),
                        "json", {"title": title})
-    deadline = time.monotonic() + 30
+    # Directus exports after answering, inside a transaction that reads the collection: wait
+    # for its file (a loaded CI machine can take long), so the module's teardown never drops
+    # a table an export is still reading (a DROP would wait behind it, holding locks).
+    deadline = time.monotonic() + 120
     while not (files := admin.files.filter(title=title).fields("id").fetch()):
         assert time.monotonic() < deadline, "the export file never appeared"
         time.sleep(0.2)
