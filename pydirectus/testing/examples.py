@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
+import os
 import pprint
 import re
 import subprocess
@@ -203,8 +204,13 @@ def _commands(code: str) -> list[str]:
 
 def _run_console(example: Example, workdir: Path, env: Mapping[str, str],
                  echo: Callable[[str], None], where: str) -> None:
+    # As in the user's activated virtualenv: `pydirectus` (the console script installed
+    # beside this Python) is found first, though the tests run it without activating.
+    shell_env = dict(env)
+    shell_env["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), *filter(None, [env.get("PATH")])])
     for command in _commands(example.code):
-        result = subprocess.run(["bash", "-c", command], cwd=workdir, env=dict(env),
+        result = subprocess.run(["bash", "-c", command], cwd=workdir, env=shell_env,
                                 capture_output=True, text=True, timeout=300, check=False)
         echo(f"$ {command}\n{result.stdout}{result.stderr}")
         if result.returncode != 0:

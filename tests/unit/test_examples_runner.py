@@ -86,3 +86,13 @@ def test_a_failing_command_or_test_fails_the_page(tmp_path: Path) -> None:
         page.write_text(body)
         with pytest.raises(AssertionError, match=message):
             run_page(page, {}, workdir=tmp_path, env=dict(os.environ), echo=lambda text: None)
+
+
+def test_console_commands_find_the_pydirectus_command_without_an_activated_venv(
+        tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```console\n$ pydirectus --help > help.txt\n```\n")
+    # A PATH without this virtualenv's bin, as when pytest runs as .venv/bin/python -m pytest.
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    run_page(page, {}, workdir=tmp_path, env=env, echo=lambda text: None)
+    assert "usage: pydirectus" in (tmp_path / "help.txt").read_text()
