@@ -142,7 +142,13 @@ def connect(args: argparse.Namespace) -> DirectusClient:
         if not password:
             import getpass
 
-            password = getpass.getpass(f"Password for {email}: ")
+            try:
+                password = getpass.getpass(f"Password for {email}: ")
+            except EOFError:
+                # No terminal and nothing on stdin (cron, CI, a pipe): say what to set
+                # rather than a bare EOFError.
+                bad_argument(f"--email {email}: no password: set DIRECTUS_PASSWORD (or run "
+                             f"it on a terminal to be asked)")
         auth = Password(email, password)
     return DirectusClient(url, auth=auth)
 

@@ -91,8 +91,9 @@ def run_snapshot(args: argparse.Namespace) -> int:
         snapshot = client.schema.snapshot()
     _write(args.output, snapshot)
     if args.output != "-":
-        print(f"wrote the schema of {len(snapshot.get('collections') or [])} collections to "
-              f"{args.output}", file=sys.stderr)
+        count = len(snapshot.get("collections") or [])
+        print(f"wrote the schema of {count} {'collection' if count == 1 else 'collections'} "
+              f"to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -95,5 +95,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_atomically(args.output, lambda out: out.write(source), encoding="utf-8")
         count = source.count("(TypedDict, total=False)") + source.count("= TypedDict(")
-        print(f"wrote {count} models to {args.output}", file=sys.stderr)
+        print(f"wrote {count} {'model' if count == 1 else 'models'} to {args.output}",
+              file=sys.stderr)
     return 0
