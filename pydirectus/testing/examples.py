@@ -6,7 +6,8 @@ Fences that run:
   ``email`` and ``password`` of the server, printing what each expression returns as a
   REPL would. Top-level ``await`` works (as in ``python -m asyncio``): one event loop
   serves the page. An expression whose line ends ``# -> text`` must have ``repr`` equal
-  to ``text``, so an answer a page shows is an answer the library gives.
+  to ``text`` (also inside a ``with``, a loop or a function), so an answer a page shows
+  is an answer the library gives.
 - ```python title="tests/test_posts.py" blocks are files: written under the page's work
   folder, not run in the namespace. When a page has test files, pytest runs that folder
   (in a subprocess, pointed at the same server through ``PYDIRECTUS_TEST_URL``) and every
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import inspect
 import os
 import pprint
@@ -121,10 +123,35 @@ def run_examples(
         loop.close()
 
 
+_CHECK = "__pydirectus_shown__"
+
+
+class _ShownChecks(ast.NodeTransformer):
+    """Turn each nested expression statement that ends ``# -> text`` into a check of it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST:
+        shown = _SHOWN.search(self.lines[(node.end_lineno or node.lineno) - 1])
+        if not shown:
+            return node
+        call = ast.Call(ast.Name(_CHECK, ast.Load()),
+                        [node.value, ast.Constant(shown.group(1)), ast.Constant(node.lineno)], [])
+        return ast.copy_location(ast.Expr(ast.copy_location(call, node)), node)
+
+
+def _check_shown(where: str, value: Any, shown: str, line: int) -> None:
+    if repr(value) != shown:
+        raise AssertionError(f"{where}, line {line}: the page shows {shown} but the value is "
+                             f"{value!r}")
+
+
 def _run_python(example: Example, namespace: dict[str, Any], echo: Callable[[str], None],
                 where: str, loop: asyncio.AbstractEventLoop) -> None:
     tree = ast.parse(example.code, filename=where)
     lines = example.code.splitlines()
+    namespace[_CHECK] = functools.partial(_check_shown, where)
     for node in tree.body:
         source = ast.get_source_segment(example.code, node) or ""
         if isinstance(node, ast.Expr):
@@ -134,15 +161,17 @@ def _run_python(example: Example, namespace: dict[str, Any], echo: Callable[[str
             if inspect.iscoroutine(value) and code.co_flags & inspect.CO_COROUTINE:
                 value = loop.run_until_complete(value)
             shown = _SHOWN.search(lines[(node.end_lineno or node.lineno) - 1])
-            if shown and repr(value) != shown.group(1):
-                raise AssertionError(f"{where}, line {node.lineno}: the page shows "
-                                     f"{shown.group(1)} but the value is {value!r}")
+            if shown:
+                _check_shown(where, value, shown.group(1), node.lineno)
             if value is not None:
                 echo(f">>> {source}\n{pprint.pformat(value, width=100, sort_dicts=False)}")
             else:
                 echo(f">>> {source}")
         else:
-            code = compile(ast.Module([node], []), where, "exec",
+            # Results shown inside a with, for, if or function body are checked where they
+            # are computed.
+            checked = ast.fix_missing_locations(_ShownChecks(lines).visit(node))
+            code = compile(ast.Module([checked], []), where, "exec",
                            flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
             result = eval(code, namespace)
             if inspect.iscoroutine(result):

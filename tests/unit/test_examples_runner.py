@@ -94,3 +94,16 @@ def test_commands_find_this_pythons_scripts_without_an_activated_virtualenv(
     page.write_text("```console\n$ pydirectus --help\n```\n")
     bare = {**os.environ, "PATH": "/usr/bin:/bin"}
     assert run_page(page, {}, workdir=tmp_path, env=bare, echo=lambda text: None) == 1
+
+
+def test_shown_values_are_checked_inside_blocks_and_functions_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "page.md"
+    page.write_text("```python\nfor n in (1,):\n    n + 1  # -> 2\n\n"
+                    "with open('out.txt', 'w') as out:\n    out.write('abc')  # -> 3\n```\n")
+    run_examples(markdown_examples(page), {}, echo=lambda text: None)
+    page.write_text("```python\ndef f():\n    return 1 + 1  # -> 2\n\n"
+                    "if True:\n    f() * 1  # -> 3\n```\n")
+    with pytest.raises(AssertionError, match="line 5: the page shows 3 but the value is 2"):
+        run_examples(markdown_examples(page), {}, echo=lambda text: None)
