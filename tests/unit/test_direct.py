@@ -22,6 +22,11 @@ OK_BODY = b'{"data":{"id":1}}'
 
 
 def _answer(status: str, headers: dict[str, str], body: bytes) -> bytes:
+    # The loopback server closes each connection after its answer, and says so: a client
+    # that pooled the connection would otherwise race the close on its retry (a reset on
+    # a loaded machine, a fresh connection on an idle one), and the paths would differ
+    # by timing rather than by what they do.
+    headers = {**headers, "Connection": "close"}
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
 
