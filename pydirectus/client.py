@@ -88,9 +88,11 @@ class DirectusClient(ClientFace):
         ``pip install 'pydirectus[realtime]'`` and a server with websockets enabled)."""
         realtime: Realtime | None = self.__dict__.get("_realtime")
         if realtime is None:
-            from .realtime import Realtime, load_websockets
+            from .core.realtime import WEBSOCKETS_SYNC
+            from .extras import require
+            from .realtime import Realtime
 
-            load_websockets("sync")
+            require(WEBSOCKETS_SYNC, "client.realtime")
             realtime = Realtime(self)
             self.__dict__["_realtime"] = realtime
         return realtime

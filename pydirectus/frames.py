@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from decimal import Decimal
 from operator import itemgetter
@@ -44,29 +43,19 @@ from .core.columns import WHOLE, Column
 from .core.plans import Plan, Runner
 from .encoding import compact_json
 from .errors import UsageError
+from .extras import require
 from .values import typed_value
 
 __all__ = ["DTYPE_BACKENDS", "Convert", "arrow_schema", "iter_batches", "read_table",
-           "record_batch", "require", "to_arrow", "to_pandas", "to_polars"]
+           "record_batch", "to_arrow", "to_pandas", "to_polars"]
 
 #: pandas' own names for the dtypes a DataFrame may use (as pd.read_parquet takes them)
 DTYPE_BACKENDS = (None, "numpy_nullable", "pyarrow")
 #: a decimal's (precision, scale) when the field's are not known
 UNKNOWN_DECIMAL = (38, 9)
-_EXTRAS = {"pyarrow": "arrow", "pandas": "pandas", "polars": "polars"}
 
 #: turns the finished Arrow table into what the caller asked for
 Convert = Callable[[Any], Any]
-
-
-def require(module: str) -> Any:
-    """Return an optional library, or raise UsageError naming the extra that installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        extra = _EXTRAS[module.partition(".")[0]]
-        raise UsageError(f"this needs {module}, which is not installed: "
-                         f"pip install 'pydirectus[{extra}]'") from None
 
 
 # Converters: each makes what the caller asked for of the finished table. Made (and the

@@ -19,11 +19,10 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from .checks import check_query
 from .core.reads import ReadPath
 from .core.realtime import (
+    WEBSOCKETS_SYNC,
     Deliver,
     Fail,
     RealtimeEvent,
@@ -38,6 +37,7 @@ from .core.realtime import (
     caught_up,
     check_subscription,
     compiled_query_plan,
+    configured,
     connect_failed,
     failure_text,
     not_enabled,
@@ -47,35 +47,15 @@ from .core.realtime import (
     typed_event_plan,
 )
 from .errors import ConnectError, DirectusError, Timeout, UsageError
+from .extras import require
 
 if TYPE_CHECKING:
     from .face import ClientFace, QueryLike
 
-__all__ = ["Realtime", "RealtimeEvent", "Subscription", "configured", "load_websockets"]
+__all__ = ["Realtime", "RealtimeEvent", "Subscription"]
 
 #: what a subscription's queue holds after its last event
 _CLOSED = object()
-
-
-def load_websockets(face: str) -> Any:
-    """Return the websockets client module of a face ("sync" or "asyncio"), or raise a
-    UsageError naming the extra to install."""
-    try:
-        return importlib.import_module(f"websockets.{face}.client")
-    except ImportError:
-        raise UsageError("client.realtime needs the websockets library, which is not "
-                         "installed: pip install 'pydirectus[realtime]'") from None
-
-
-def configured(current: RealtimeOptions, changes: dict[str, Any]) -> RealtimeOptions:
-    known = {field.name for field in attrs.fields(RealtimeOptions)}
-    unknown = sorted(set(changes) - known)
-    if unknown:
-        raise UsageError(f"realtime.configure: unknown option(s) {', '.join(unknown)}; "
-                         f"expected some of {', '.join(sorted(known))}")
-    if "reconnect_backoff" in changes and isinstance(changes["reconnect_backoff"], list):
-        changes["reconnect_backoff"] = tuple(changes["reconnect_backoff"])
-    return attrs.evolve(current, **changes)
 
 
 class Realtime:
@@ -120,7 +100,7 @@ class Realtime:
         /items/{collection} and delivered as ``update`` events with ``catch_up=True``.
         Deletes made during a gap cannot be caught up: the gap event tells of them.
         """
-        load_websockets("sync")
+        require(WEBSOCKETS_SYNC, "client.realtime")
         spec = check_subscription(collection, check_query(query, "subscribe: query"), event,
                                   item, catch_up)
         return Subscription(self, spec)
@@ -153,7 +133,7 @@ class _Connection:
     """One socket, its reader thread and the subscriptions on it."""
 
     def __init__(self, client: ClientFace, options: RealtimeOptions) -> None:
-        self._ws_client = load_websockets("sync")
+        self._ws_client = require(WEBSOCKETS_SYNC, "client.realtime")
         self._runner = client._runner
         self._auth = client._runner.auth
         self.url = realtime_url(client.url, options.path)

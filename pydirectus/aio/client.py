@@ -87,10 +87,11 @@ class AsyncDirectusClient(ClientFace):
         ``pip install 'pydirectus[realtime]'`` and a server with websockets enabled)."""
         realtime: AsyncRealtime | None = self.__dict__.get("_realtime")
         if realtime is None:
-            from ..realtime import load_websockets
+            from ..core.realtime import WEBSOCKETS_ASYNCIO
+            from ..extras import require
             from .realtime import AsyncRealtime
 
-            load_websockets("asyncio")
+            require(WEBSOCKETS_ASYNCIO, "client.realtime")
             realtime = AsyncRealtime(self)
             self.__dict__["_realtime"] = realtime
         return realtime

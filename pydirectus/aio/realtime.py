@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..checks import check_query
 from ..core.reads import ReadPath
 from ..core.realtime import (
+    WEBSOCKETS_ASYNCIO,
     Deliver,
     Fail,
     RealtimeEvent,
@@ -32,6 +33,7 @@ from ..core.realtime import (
     caught_up,
     check_subscription,
     compiled_query_plan,
+    configured,
     connect_failed,
     failure_text,
     not_enabled,
@@ -41,7 +43,7 @@ from ..core.realtime import (
     typed_event_plan,
 )
 from ..errors import ConnectError, DirectusError, Timeout, UsageError
-from ..realtime import configured, load_websockets
+from ..extras import require
 
 if TYPE_CHECKING:
     from ..face import ClientFace, QueryLike
@@ -80,7 +82,7 @@ class AsyncRealtime:
         """Return a subscription to ``collection`` over WebSocket /websocket (``async
         with`` it to subscribe); the arguments are the sync face's. Deletes made during a
         gap cannot be caught up: the gap event tells of them."""
-        load_websockets("asyncio")
+        require(WEBSOCKETS_ASYNCIO, "client.realtime")
         spec = check_subscription(collection, check_query(query, "subscribe: query"), event,
                                   item, catch_up)
         return AsyncSubscription(self, spec)
@@ -108,7 +110,7 @@ class _Connection:
     """One socket, its reader task and the subscriptions on it."""
 
     def __init__(self, client: ClientFace, options: RealtimeOptions) -> None:
-        self._ws_client = load_websockets("asyncio")
+        self._ws_client = require(WEBSOCKETS_ASYNCIO, "client.realtime")
         self._exceptions = importlib.import_module("websockets.exceptions")
         self._runner: Any = client._runner
         self._auth = client._runner.auth

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "parquet":
         if to_stdout:
             bad_argument("--format parquet writes a file: name it with -o FILE.parquet")
-        from ..frames import require
+        from ..extras import require
 
         require("pyarrow")  # before connecting: a missing extra costs no request
     with connect(args) as client:
@@ -139,7 +139,7 @@ def write_parquet(query: ItemQuery[Any], out: IO[bytes],
                   on_rows: Callable[[int], None] | None = None) -> int:
     """Write the query's matches to out as Parquet, a row group per page as it arrives
     (the column types of q.to_arrow()); return how many rows were written."""
-    from ..frames import require
+    from ..extras import require
 
     parquet = require("pyarrow.parquet")
     count = 0

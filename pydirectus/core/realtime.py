@@ -52,6 +52,8 @@ from .schema import SchemaCache
 
 __all__ = [
     "EVENTS",
+    "WEBSOCKETS_ASYNCIO",
+    "WEBSOCKETS_SYNC",
     "Deliver",
     "Fail",
     "RealtimeEvent",
@@ -66,6 +68,7 @@ __all__ = [
     "caught_up",
     "check_subscription",
     "compiled_query_plan",
+    "configured",
     "connect_failed",
     "error_from_message",
     "failure_text",
@@ -635,6 +638,24 @@ def _rows(data: Any) -> list[Any]:
     if data is None:
         return []
     return data if isinstance(data, list) else [data]
+
+
+#: the python-websockets client modules of each face (the ``realtime`` extra)
+WEBSOCKETS_SYNC = "websockets.sync.client"
+WEBSOCKETS_ASYNCIO = "websockets.asyncio.client"
+
+
+def configured(current: RealtimeOptions, changes: dict[str, Any]) -> RealtimeOptions:
+    """Return the options with ``realtime.configure(**changes)`` applied, or raise
+    UsageError naming an unknown option."""
+    known = {field.name for field in attrs.fields(RealtimeOptions)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise UsageError(f"realtime.configure: unknown option(s) {', '.join(unknown)}; "
+                         f"expected some of {', '.join(sorted(known))}")
+    if "reconnect_backoff" in changes and isinstance(changes["reconnect_backoff"], list):
+        changes["reconnect_backoff"] = tuple(changes["reconnect_backoff"])
+    return attrs.evolve(current, **changes)
 
 
 def typed_event_plan(event: RealtimeEvent, path: ReadPath) -> Plan[RealtimeEvent]:
