@@ -415,8 +415,12 @@ class ReadPath:
         answer the schema is read (GET /fields and /relations, once per client, when the
         token may) and the query checked; from then on names are checked before sending.
         """
-        if not self.items_route or not isinstance(
-                refusal, PermissionDenied | InvalidRequest | ServerError):
+        # A 5xx other than 500 (a 502/503/504: the server or a proxy is down or busy) says
+        # nothing about the query's names, and reading the schema from it would only add
+        # requests (and their retries) to a server already failing.
+        about_the_query = (isinstance(refusal, PermissionDenied | InvalidRequest)
+                           or (isinstance(refusal, ServerError) and refusal.status == 500))
+        if not self.items_route or not about_the_query:
             return
         schema = yield from self.schema.fields_from(self.name)
         if schema is None:
