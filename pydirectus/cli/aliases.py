@@ -24,8 +24,8 @@ from .common import fail
 if TYPE_CHECKING:
     from ..client import DirectusClient
 
-__all__ = ["FieldKinds", "ListFields", "check_no_aliases", "describe_aliases", "field_kinds",
-           "unknown_kinds_warning"]
+__all__ = ["FieldKinds", "FieldRows", "ListFields", "check_no_aliases", "describe_aliases",
+           "field_kinds", "unknown_kinds_warning"]
 
 # The `special` flags naming what an alias field is; a bare alias is presentation only.
 ALIAS_KINDS = ("o2m", "m2m", "m2a", "translations", "files", "group")
@@ -43,13 +43,35 @@ class FieldKinds:
         return {name: self.aliases[name] for name in names if name in self.aliases}
 
 
-def field_kinds(client: DirectusClient, collection: str) -> FieldKinds | None:
-    """Return the columns and aliases from GET /fields/{collection}; None when forbidden."""
-    from ..errors import PermissionDenied
+class FieldRows:
+    """A collection's fields from GET /fields/{collection}, read once for a command (the CSV
+    casts, the alias check and the upsert's primary key all need them); None when the token
+    may not read them."""
 
-    try:
-        rows = client.fields.all(collection)
-    except PermissionDenied:
+    def __init__(self, client: DirectusClient, collection: str) -> None:
+        self.client = client
+        self.collection = collection
+        self._rows: list[dict[str, Any]] | None = None
+        self._read = False
+
+    def get(self) -> list[dict[str, Any]] | None:
+        """Return the fields (GET /fields/{collection} the first time), or None if forbidden."""
+        if not self._read:
+            from ..errors import PermissionDenied
+
+            try:
+                self._rows = [dict(row) for row in self.client.fields.all(self.collection)
+                              if isinstance(row, dict)]
+            except PermissionDenied:
+                self._rows = None
+            self._read = True
+        return self._rows
+
+
+def field_kinds(fields: FieldRows) -> FieldKinds | None:
+    """Return the columns and aliases of a collection's fields; None when forbidden."""
+    rows = fields.get()
+    if rows is None:
         return None
     columns: list[str] = []
     aliases: dict[str, str] = {}

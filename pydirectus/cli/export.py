@@ -116,9 +116,9 @@ def _default_columns(client: DirectusClient, args: argparse.Namespace
                      ) -> tuple[list[str], ListFields | None]:
     """Return the collection's columns (GET /fields/{collection}); when the token may not
     read them, no columns and a watch for the fields that hold lists (aliases or not)."""
-    from .aliases import ListFields, field_kinds
+    from .aliases import FieldRows, ListFields, field_kinds
 
-    kinds = field_kinds(client, args.collection)
+    kinds = field_kinds(FieldRows(client, args.collection))
     if kinds is None:
         return [], ListFields()
     return list(kinds.columns), None

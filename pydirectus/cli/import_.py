@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
+from .aliases import FieldRows
 from .common import (
     CommandError,
     add_command,
@@ -43,7 +44,6 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..client import DirectusClient
     from ..collection import Collection
     from ..errors import APIError
 
@@ -247,14 +247,15 @@ def run(args: argparse.Namespace) -> int:
                         if args.report else None)
         client = stack.enter_context(connect(args))
         handle = client.collection(args.collection)
-        cast = CsvCaster(_field_types(client, args.collection)) if fmt == "csv" else None
+        fields = FieldRows(client, args.collection)
+        cast = CsvCaster(_field_types(fields)) if fmt == "csv" else None
         rows: Iterable[dict[str, Any]] = _columns_only(
-            client, args, read_rows(source, fmt, args.file, cast))
+            fields, args, read_rows(source, fmt, args.file, cast))
         if args.resume:
             done, rows = _settle_in_flight(
                 args, handle, report, done, source, rows,
-                lambda: _columns_only(client, args, read_rows(source, fmt, args.file, cast)))
-        writer = _Writer(client, handle, report, args.upsert_on, args.max_refusals)
+                lambda: _columns_only(fields, args, read_rows(source, fmt, args.file, cast)))
+        writer = _Writer(fields, handle, report, args.upsert_on, args.max_refusals)
         if args.report:
             writer.track_in_flight()
         progress = stack.enter_context(Progress(f"import {args.collection}",
@@ -314,18 +315,12 @@ def _kept(rows: Iterator[dict[str, Any]], seen: list[dict[str, Any]]
         yield row
 
 
-def _field_types(client: DirectusClient, collection: str) -> dict[str, str]:
+def _field_types(fields: FieldRows) -> dict[str, str]:
     # CSV cells are text; the field types (when this token may read them) say what to send.
-    from ..errors import PermissionDenied
-
-    try:
-        fields = client.fields.all(collection)
-    except PermissionDenied:
-        return {}
-    return {f["field"]: str(f.get("type")) for f in fields if isinstance(f, dict)}
+    return {f["field"]: str(f.get("type")) for f in fields.get() or ()}
 
 
-def _columns_only(client: DirectusClient, args: argparse.Namespace,
+def _columns_only(fields: FieldRows, args: argparse.Namespace,
                   rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     # Alias fields (an export --with-relations) are refused before their row is sent. The
     # check's GET /fields waits for the first batch to be read: a file bad from its start
@@ -337,7 +332,7 @@ def _columns_only(client: DirectusClient, args: argparse.Namespace,
         return
     pending = iter(rows)
     first = list(itertools.islice(pending, args.batch_size))
-    kinds = field_kinds(client, args.collection)
+    kinds = field_kinds(fields)
     every = itertools.chain(first, pending)
     if kinds is None or not kinds.aliases:
         yield from every
@@ -365,10 +360,10 @@ def _batches(rows: Iterable[dict[str, Any]], done: RowSet, size: int,
 
 
 class _Writer:
-    def __init__(self, client: DirectusClient, handle: Collection[dict[str, Any]],
+    def __init__(self, fields: FieldRows, handle: Collection[dict[str, Any]],
                  report: Report, upsert_on: str | None,
                  max_refusals: int = DEFAULT_MAX_REFUSALS) -> None:
-        self.client = client
+        self.fields = fields
         self.handle = handle
         self.report = report
         self.upsert_on = upsert_on
@@ -432,14 +427,8 @@ class _Writer:
 
     def primary_key(self) -> str:
         if self._primary_key is None:
-            from ..errors import PermissionDenied
-
-            try:
-                fields = self.client.fields.all(self.handle.name)
-                keys = [f["field"] for f in fields
-                        if (f.get("schema") or {}).get("is_primary_key")]
-            except PermissionDenied:
-                keys = []
+            keys = [f["field"] for f in self.fields.get() or ()
+                    if (f.get("schema") or {}).get("is_primary_key")]
             # Without schema access, Directus's default is the best guess.
             self._primary_key = keys[0] if keys else "id"
         return self._primary_key
