@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import functools
 import inspect
 import os
@@ -33,7 +34,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +115,18 @@ def run_examples(
     filename: str = "README.md",
 ) -> None:
     """Execute ```python examples in one namespace; echo each expression's value like a REPL."""
-    loop = asyncio.new_event_loop()
-    try:
+    with _page_loop() as loop:
         for example in examples:
             _run_python(example, namespace, echo, f"{filename}, block at line {example.line}", loop)
+
+
+@contextlib.contextmanager
+def _page_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    # One event loop serves a page's top-level awaits, so an async client made in one
+    # block is used in the next.
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
@@ -197,17 +206,13 @@ def run_page(
         target = workdir / title
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(code)
-    loop = asyncio.new_event_loop()
-    try:
+    with _page_loop() as loop:
         for example in examples:
             where = f"{path.name}, block at line {example.line}"
             if example.kind == "python" and example.title is None:
                 _run_python(example, namespace, echo, where, loop)
             elif example.kind == "console":
                 _run_console(example, workdir, env, echo, where)
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
     if any(Path(title).name.startswith("test_") for title in files):
         _run_tests(path, workdir, env, echo)
     return len(examples)
