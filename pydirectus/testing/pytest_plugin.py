@@ -45,7 +45,6 @@ import pytest
 from .bridge import FACES, face_client
 from .collections import CollectionFactory
 from .existing import ExistingDirectus
-from .processes import log_tail
 from .server import DATABASES, DirectusServer
 
 __all__ = [
@@ -165,7 +164,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _LOG_OFFSETS = pytest.StashKey[dict[str, int]]()
-LOG_SECTION_CHARS = 6000
+#: how far each log has been shown already: a crash is reported once, not under every
+#: test that fails after it
+_SHOWN_UP_TO: dict[str, int] = {}
+LOG_SECTION_CHARS = 12000
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -185,9 +187,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif report.failed:
         offsets = item.stash.get(_LOG_OFFSETS, {})
         for name, path in logs.items():
-            logged = log_tail(path, offsets.get(name, 0))[-LOG_SECTION_CHARS:]
+            if path is None:
+                continue
+            start = max(offsets.get(name, 0), _SHOWN_UP_TO.get(str(path), 0))
+            with contextlib.suppress(OSError):
+                _SHOWN_UP_TO[str(path)] = path.stat().st_size
+            logged = _log_since(path, start)
+            if len(logged) > LOG_SECTION_CHARS:  # the start says what went wrong first
+                logged = (f"{logged[:LOG_SECTION_CHARS // 2]}\n[...]\n"
+                          f"{logged[-LOG_SECTION_CHARS // 2:]}")
             if logged.strip():
                 report.sections.append((f"the local {name} logged ({call.when})", logged))
+
+
+def _log_since(path: Any, start: int) -> str:
+    with contextlib.suppress(OSError), path.open("rb") as log:
+        log.seek(start)
+        return str(log.read().decode(errors="replace"))
+    return ""
 
 
 def _log_path(server: object) -> Any:
