@@ -163,6 +163,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+#: the session's local Directus once started (hooks that run before a test's fixtures read it)
+SESSION_SERVER = pytest.StashKey[DirectusServer]()
 _LOG_OFFSETS = pytest.StashKey[dict[str, int]]()
 #: how far each log has been shown already: a crash is reported once, not under every
 #: test that fails after it
@@ -198,6 +200,59 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                           f"{logged[-LOG_SECTION_CHARS // 2:]}")
             if logged.strip():
                 report.sections.append((f"the local {name} logged ({call.when})", logged))
+
+
+RERUN_AFTER_CRASH = "ran again after MariaDB crashed"
+
+
+def _crashes(config: pytest.Config) -> int:
+    server = config.stash.get(SESSION_SERVER, None)
+    return int(getattr(getattr(server, "mariadb", None), "crashes", 0))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    """Run a test once more when the session's MariaDB crashed under it.
+
+    MariaDB 10.11 can crash (a segfault in its INFORMATION_SCHEMA code) while Directus reads
+    the schema during a schema change. MariaDBServer starts it again as Debian's service
+    does, but the requests in flight meanwhile fail, which says nothing about the code
+    under test. Such a test runs once more, and the summary names it with its first
+    failure and what the database logged.
+    """
+    if chosen_database(item.config) != "mariadb":
+        return None
+    from _pytest.runner import runtestprotocol
+
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    before = _crashes(item.config)
+    reports = runtestprotocol(item, nextitem=nextitem, log=False)
+    if any(report.failed for report in reports) and _crashes(item.config) != before:
+        first = next(report for report in reports if report.failed)
+        told = "\n".join([first.longreprtext[-3000:],
+                          *(text[-3000:] for title, text in first.sections
+                            if title.startswith("the local"))])
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        for report in reports:
+            report.user_properties.append((RERUN_AFTER_CRASH, told))
+    for report in reports:
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the tests that ran again after a MariaDB crash, with what they met first."""
+    again: dict[str, str] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if key == RERUN_AFTER_CRASH:
+                    again[report.nodeid] = str(value)
+    if again:
+        terminalreporter.write_sep("=", f"{len(again)} test(s) {RERUN_AFTER_CRASH}")
+        for nodeid, told in sorted(again.items()):
+            terminalreporter.write_line(f"{nodeid}: the first run met\n{told}\n")
 
 
 def _log_since(path: Any, start: int) -> str:
@@ -254,7 +309,8 @@ def directus_database(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def directus(directus_database: str) -> Iterator[DirectusServer | ExistingDirectus]:
+def directus(directus_database: str, request: pytest.FixtureRequest
+             ) -> Iterator[DirectusServer | ExistingDirectus]:
     """Start one local Directus for the test session (or use the existing one from the env)."""
     existing = ExistingDirectus.from_env()
     if existing is not None:
@@ -263,6 +319,7 @@ def directus(directus_database: str) -> Iterator[DirectusServer | ExistingDirect
     # Resumable uploads and realtime on: both are tested against it on every database pass
     # without a server of their own.
     with running(DirectusServer(database=directus_database, tus=True, websockets=True)) as server:
+        request.config.stash[SESSION_SERVER] = server
         yield server
 
 

@@ -56,3 +56,51 @@ def test_a_failed_test_shows_the_servers_log_of_that_test_only(tmp_path: Path) -
     assert out.count("ERROR-server-crashed") == 1  # shown under the first failure only
     assert "an old line from before the test" not in out
     assert "a warning of a passing test" not in out
+
+
+CRASH_CONFTEST = '''
+import types
+import pytest
+
+from pydirectus.testing.pytest_plugin import SESSION_SERVER
+
+pytest_plugins = ["pydirectus.testing.pytest_plugin"]
+MARIADB = types.SimpleNamespace(crashes=0)
+
+
+def pytest_configure(config):
+    config.stash[SESSION_SERVER] = types.SimpleNamespace(mariadb=MARIADB)
+'''
+
+CRASH_TESTS = '''
+from conftest import MARIADB
+
+RUNS = {"crashed": 0, "plain": 0}
+
+
+def test_met_a_crash():
+    RUNS["crashed"] += 1
+    if RUNS["crashed"] == 1:
+        MARIADB.crashes += 1
+        assert False, "Connection lost: The server closed the connection."
+
+
+def test_fails_without_a_crash():
+    RUNS["plain"] += 1
+    assert RUNS["plain"] == 2, "a real failure is not run again"
+'''
+
+
+def test_a_test_that_met_a_mariadb_crash_runs_again_and_is_named(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(CRASH_CONFTEST)
+    (tmp_path / "test_it.py").write_text(CRASH_TESTS)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
+         "--directus-db=mariadb", "--rootdir", str(tmp_path), str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    out = result.stdout
+    assert "1 failed, 1 passed" in out, out
+    assert "test_fails_without_a_crash" in out and "a real failure is not run again" in out
+    assert "1 test(s) ran again after MariaDB crashed" in out
+    assert "test_it.py::test_met_a_crash: the first run met" in out
+    assert "Connection lost" in out
