@@ -186,7 +186,14 @@ class MariaDBServer(DatabaseServer):
 
     def _launch(self, owner: Owner) -> None:
         assert self.workdir is not None
+        # Its own folder for internal temporary tables (the INFORMATION_SCHEMA reads of
+        # Directus use them), not the /tmp every other server and test shares.
+        scratch = self.workdir / "tmp"
+        scratch.mkdir(exist_ok=True)
+        if owner is not None:
+            os.chown(scratch, *owner)
         settings = {
+            "tmpdir": str(scratch),
             "datadir": str(self.workdir / "data"),
             "port": str(self.port),
             "bind-address": self.host,

@@ -66,16 +66,20 @@ from pydirectus.testing.pytest_plugin import SESSION_SERVER
 
 pytest_plugins = ["pydirectus.testing.pytest_plugin"]
 MARIADB = types.SimpleNamespace(crashes=0)
+SERVER = types.SimpleNamespace(mariadb=MARIADB, log_path=None)
 
 
 def pytest_configure(config):
-    config.stash[SESSION_SERVER] = types.SimpleNamespace(mariadb=MARIADB)
+    import pathlib, tempfile
+    SERVER.log_path = pathlib.Path(tempfile.mkdtemp()) / "directus.log"
+    SERVER.log_path.write_text("")
+    config.stash[SESSION_SERVER] = SERVER
 '''
 
 CRASH_TESTS = '''
-from conftest import MARIADB
+from conftest import MARIADB, SERVER
 
-RUNS = {"crashed": 0, "plain": 0}
+RUNS = {"crashed": 0, "plain": 0, "temp": 0}
 
 
 def test_met_a_crash():
@@ -83,6 +87,14 @@ def test_met_a_crash():
     if RUNS["crashed"] == 1:
         MARIADB.crashes += 1
         assert False, "Connection lost: The server closed the connection."
+
+
+def test_met_a_temporary_table_error():
+    RUNS["temp"] += 1
+    if RUNS["temp"] == 1:
+        with SERVER.log_path.open("a") as log:
+            log.write("ERROR: Error on delete of '/tmp/" + "#sql-temptable-1-2-3.MAI'\\n")
+        assert False, "500 INTERNAL_SERVER_ERROR"
 
 
 def test_fails_without_a_crash():
@@ -99,8 +111,9 @@ def test_a_test_that_met_a_mariadb_crash_runs_again_and_is_named(tmp_path: Path)
          "--directus-db=mariadb", "--rootdir", str(tmp_path), str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     out = result.stdout
-    assert "1 failed, 1 passed" in out, out
+    assert "1 failed, 2 passed" in out, out
     assert "test_fails_without_a_crash" in out and "a real failure is not run again" in out
-    assert "1 test(s) ran again after MariaDB crashed" in out
+    assert "2 test(s) ran again after MariaDB failed under them" in out
     assert "test_it.py::test_met_a_crash: the first run met" in out
+    assert "test_it.py::test_met_a_temporary_table_error: the first run met" in out
     assert "Connection lost" in out
