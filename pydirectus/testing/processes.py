@@ -30,13 +30,15 @@ def free_port(host: str) -> int:
         return port
 
 
-def log_tail(path: Path | None, since: int = 0) -> str:
-    """Return the end of a log file (from byte `since`), or "" when it cannot be read."""
+def log_tail(path: Path | None, since: int = 0, chars: int | None = LOG_TAIL_CHARS) -> str:
+    """Return the end of a log file (from byte `since`; its last `chars` characters, or all
+    of it for None), or "" when it cannot be read."""
     if path is None:
         return ""
     with contextlib.suppress(OSError), path.open("rb") as log:
         log.seek(since)
-        return log.read().decode(errors="replace")[-LOG_TAIL_CHARS:]
+        text = log.read().decode(errors="replace")
+        return text if chars is None else text[-chars:]
     return ""
 
 

@@ -45,6 +45,7 @@ import pytest
 from .bridge import FACES, face_client
 from .collections import CollectionFactory
 from .existing import ExistingDirectus
+from .processes import log_tail
 from .server import DATABASES, DirectusServer
 
 __all__ = [
@@ -182,19 +183,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     logs = {"Directus": _log_path(server),
             "its database": _log_path(getattr(server, "database_server", None))}
     if call.when == "setup" and report.passed:
-        for name, path in logs.items():
-            if path is not None:
-                with contextlib.suppress(OSError):
-                    item.stash.setdefault(_LOG_OFFSETS, {})[name] = path.stat().st_size
+        item.stash[_LOG_OFFSETS] = {name: _log_size(path) for name, path in logs.items()}
     elif report.failed:
         offsets = item.stash.get(_LOG_OFFSETS, {})
         for name, path in logs.items():
             if path is None:
                 continue
             start = max(offsets.get(name, 0), _SHOWN_UP_TO.get(str(path), 0))
-            with contextlib.suppress(OSError):
-                _SHOWN_UP_TO[str(path)] = path.stat().st_size
-            logged = _log_since(path, start)
+            _SHOWN_UP_TO[str(path)] = _log_size(path)
+            logged = log_tail(path, start, chars=None)
             if len(logged) > LOG_SECTION_CHARS:  # the start says what went wrong first
                 logged = (f"{logged[:LOG_SECTION_CHARS // 2]}\n[...]\n"
                           f"{logged[-LOG_SECTION_CHARS // 2:]}")
@@ -208,13 +205,8 @@ RERUN_AFTER_CRASH = "ran again after MariaDB failed under them"
 def _mariadb_state(config: pytest.Config) -> tuple[int, int]:
     # (crashes so far, the Directus log's size): what a test's run is compared against.
     server = config.stash.get(SESSION_SERVER, None)
-    crashes = int(getattr(getattr(server, "mariadb", None), "crashes", 0))
-    path = _log_path(server)
-    size = 0
-    if path is not None:
-        with contextlib.suppress(OSError):
-            size = path.stat().st_size
-    return crashes, size
+    return (int(getattr(getattr(server, "mariadb", None), "crashes", 0)),
+            _log_size(_log_path(server)))
 
 
 def _mariadb_failed(config: pytest.Config, before: tuple[int, int]) -> bool:
@@ -222,11 +214,9 @@ def _mariadb_failed(config: pytest.Config, before: tuple[int, int]) -> bool:
     # schema during a schema change: a segfault (mariadbd restarted), or an error on its
     # own internal temporary table ("Error on delete of '/tmp/#sql-temptable-...'").
     crashes, size = before
-    server = config.stash.get(SESSION_SERVER, None)
-    if int(getattr(getattr(server, "mariadb", None), "crashes", 0)) != crashes:
+    if _mariadb_state(config)[0] != crashes:
         return True
-    path = _log_path(server)
-    logged = _log_since(path, size) if path is not None else ""
+    logged = log_tail(_log_path(config.stash.get(SESSION_SERVER, None)), size, chars=None)
     return "#sql-temptable-" in logged
 
 
@@ -276,11 +266,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(f"{nodeid}: the first run met\n{told}\n")
 
 
-def _log_since(path: Any, start: int) -> str:
-    with contextlib.suppress(OSError), path.open("rb") as log:
-        log.seek(start)
-        return str(log.read().decode(errors="replace"))
-    return ""
+def _log_size(path: Any) -> int:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            return int(path.stat().st_size)
+    return 0
 
 
 def _log_path(server: object) -> Any:

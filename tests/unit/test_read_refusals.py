@@ -3,6 +3,7 @@ names (a 403, a 400, a 500), never after a 502/503/504 of a server that is down 
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import threading
@@ -12,6 +13,7 @@ from typing import ClassVar
 import pytest
 
 from pydirectus import DirectusClient, RetryPolicy, ServerError, StaticToken
+from pydirectus.aio import AsyncDirectusClient
 
 
 class _Canned(http.server.BaseHTTPRequestHandler):
@@ -42,13 +44,23 @@ def canned() -> Iterator[tuple[str, type[_Canned]]]:
     server.server_close()
 
 
+@pytest.mark.parametrize("face", ["sync", "async"])
 @pytest.mark.parametrize(("status", "schema_read"), [(503, False), (502, False), (500, True)])
 def test_the_schema_is_read_only_for_a_refusal_about_the_query(
-        canned: tuple[str, type[_Canned]], status: int, schema_read: bool) -> None:
+        canned: tuple[str, type[_Canned]], status: int, schema_read: bool, face: str) -> None:
     url, handler = canned
     handler.status = status
-    with DirectusClient(url, auth=StaticToken("t"), retry=RetryPolicy(attempts=1)) as client, \
-            pytest.raises(ServerError):
-        client.collection("articles").fetch()
+    if face == "sync":
+        with DirectusClient(url, auth=StaticToken("t"), retry=RetryPolicy(attempts=1)) as client, \
+                pytest.raises(ServerError):
+            client.collection("articles").fetch()
+    else:
+        async def fetch() -> None:
+            async with AsyncDirectusClient(url, auth=StaticToken("t"),
+                                           retry=RetryPolicy(attempts=1)) as client:
+                await client.collection("articles").fetch()
+
+        with pytest.raises(ServerError):
+            asyncio.run(fetch())
     assert handler.seen[0] == "/items/articles"
     assert ("/fields" in handler.seen) is schema_read
